@@ -1,0 +1,306 @@
+"""Exact money on top of py-moneyed.
+
+* Precision comes from ISO 4217 minor units: JPY 0, USD/EUR/CNY 2, KWD/BHD 3, CLF 4.
+* Rounding is an explicit :class:`Rounding` policy (half-up by default, half-even selectable). It is
+  applied only where the library documents it: line totals, tax amounts and conversions.
+* Floats are refused wherever an amount, a price, a rate or a quantity enters.
+* :func:`allocate` splits an amount into parts that sum exactly to it.
+* :func:`format_money` formats with babel and an explicit locale (never the process locale).
+
+Inside loops the library computes with :class:`~decimal.Decimal` and builds :class:`Money` only at
+the API boundary: a ``Decimal`` add is an order of magnitude cheaper than a ``Money`` add.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Sequence
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+import babel
+import babel.numbers
+from moneyed import CURRENCIES, Money
+
+from salesorders.errors import (
+    CurrencyMismatchError,
+    FloatNotAllowedError,
+    InvalidQuantityError,
+    UnknownCurrencyError,
+    ValidationError,
+)
+
+__all__ = [
+    "Money",
+    "Rounding",
+    "allocate",
+    "allocate_decimal",
+    "check_currency",
+    "currency_exponent",
+    "format_money",
+    "get_locale",
+    "minor_unit",
+    "money",
+    "quantize",
+    "to_decimal",
+    "to_quantity",
+    "zero",
+]
+
+DecimalLike = Decimal | int | str
+
+
+class Rounding(enum.Enum):
+    """How an amount is rounded to its currency's minor unit."""
+
+    HALF_UP = ROUND_HALF_UP
+    HALF_EVEN = ROUND_HALF_EVEN
+
+
+def _exponent_of(sub_unit: int) -> int:
+    exponent = 0
+    while sub_unit >= 10:
+        sub_unit //= 10
+        exponent += 1
+    return exponent
+
+
+# ISO 4217 minor units per currency code, computed once from py-moneyed's table.
+_EXPONENTS: dict[str, int] = {
+    code: _exponent_of(currency.sub_unit)
+    for code, currency in CURRENCIES.items()
+    if code != "DEFAULT"
+}
+_QUANTUMS: dict[str, Decimal] = {code: Decimal(1).scaleb(-e) for code, e in _EXPONENTS.items()}
+
+
+def check_currency(code: object, field: str = "currency") -> str:
+    """Return ``code`` if it is an ISO 4217 currency code, else raise :class:`UnknownCurrencyError`."""
+    if isinstance(code, str) and code in _EXPONENTS:
+        return code
+    raise UnknownCurrencyError(field, code)
+
+
+def currency_exponent(code: str) -> int:
+    """The number of minor-unit digits of ``code`` (JPY 0, USD 2, KWD 3, CLF 4)."""
+    try:
+        return _EXPONENTS[code]
+    except KeyError:
+        raise UnknownCurrencyError("currency", code) from None
+
+
+def minor_unit(code: str) -> Decimal:
+    """The smallest amount of ``code``: ``Decimal('0.01')`` for USD, ``Decimal('1')`` for JPY."""
+    try:
+        return _QUANTUMS[code]
+    except KeyError:
+        raise UnknownCurrencyError("currency", code) from None
+
+
+def to_decimal(value: object, field: str) -> Decimal:
+    """Convert ``value`` to a finite Decimal; refuse floats, booleans and anything not a number."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValidationError(field, value, "must be a finite number")
+        return value
+    if isinstance(value, bool):
+        raise ValidationError(field, value, "must be a number, not a boolean")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        raise FloatNotAllowedError(field, value)
+    if isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValidationError(
+                field, value, "is not a decimal number", "write it like '12.50'"
+            ) from None
+        if not result.is_finite():
+            raise ValidationError(field, value, "must be a finite number")
+        return result
+    raise ValidationError(
+        field, value, f"expected a Decimal, int or numeric string, not {type(value).__name__}"
+    )
+
+
+def quantize(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
+    """Round ``amount`` to the minor unit of ``currency`` with the given rounding policy."""
+    return amount.quantize(minor_unit(currency), rounding=rounding.value)
+
+
+def money(
+    amount: object,
+    currency: object,
+    field: str = "amount",
+    *,
+    rounding: Rounding | None = None,
+) -> Money:
+    """Build a :class:`Money` from untrusted input.
+
+    Refuses floats and unknown currencies. Without ``rounding`` an amount finer than the currency's
+    minor unit is refused (nothing is rounded silently); with it the amount is rounded.
+    """
+    code = check_currency(currency, f"{field}.currency" if field != "amount" else "currency")
+    value = to_decimal(amount, field)
+    quantum = _QUANTUMS[code]
+    rounded = value.quantize(quantum, rounding=(rounding or Rounding.HALF_UP).value)
+    if rounding is None and rounded != value:
+        raise ValidationError(
+            field,
+            amount,
+            f"has more decimal places than {code} allows ({_EXPONENTS[code]})",
+            "round it first or pass an explicit rounding policy",
+        )
+    return Money(rounded, code)
+
+
+def zero(currency: str) -> Money:
+    """Zero in ``currency``, at the currency's precision."""
+    return Money(Decimal(0).quantize(minor_unit(currency)), currency)
+
+
+def same_currency(amount: Money, currency: str, field: str) -> Decimal:
+    """Return the amount of ``amount`` after checking it is in ``currency``."""
+    if amount.currency.code != currency:
+        raise CurrencyMismatchError(field, amount, currency)
+    return Decimal(amount.amount)
+
+
+# --------------------------------------------------------------------------- quantities
+
+
+def to_quantity(value: object, field: str = "quantity", precision: int = 0) -> Decimal:
+    """Validate a quantity: positive, and with at most ``precision`` decimal places.
+
+    ``precision`` is 0 for products counted in units and e.g. 3 for products sold by the kg.
+    """
+    if isinstance(value, float):
+        raise FloatNotAllowedError(field, value)
+    number = to_decimal(value, field)
+    if number <= 0:
+        raise InvalidQuantityError(field, value, "must be greater than zero")
+    exponent = number.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite, checked by to_decimal
+    if -exponent > precision:
+        unit = "whole units" if precision == 0 else f"at most {precision} decimal places"
+        raise InvalidQuantityError(
+            field, value, f"must be in {unit}", "round the quantity to the product's unit"
+        )
+    return number
+
+
+# --------------------------------------------------------------------------- allocation
+
+
+def allocate_decimal(amount: Decimal, weights: Sequence[Decimal | int], exponent: int) -> list[Decimal]:
+    """Split ``amount`` (at ``exponent`` decimal places) in proportion to ``weights``.
+
+    The parts sum exactly to ``amount``; each is within one minor unit of its exact share. The
+    remainder goes one minor unit at a time to the largest fractional remainders, ties to the
+    earliest position, so the result is deterministic. Negative amounts are split like their
+    absolute value and negated. Weights must be non-negative with a positive sum.
+    """
+    count = len(weights)
+    if count == 0:
+        raise ValidationError("weights", weights, "must not be empty", "give one weight per part")
+    total_weight = Decimal(0)
+    for index, weight in enumerate(weights):
+        if isinstance(weight, float):
+            raise FloatNotAllowedError(f"weights[{index}]", weight)
+        if weight < 0:
+            raise ValidationError(f"weights[{index}]", weight, "must not be negative")
+        total_weight += weight
+    if total_weight == 0:
+        raise ValidationError(
+            "weights", weights, "must not all be zero", "give at least one positive weight"
+        )
+    scale = 10**exponent
+    minor = amount * scale
+    total = int(minor)
+    if total != minor:
+        raise ValidationError(
+            "amount", amount, f"has more than {exponent} decimal places", "round it first"
+        )
+    sign = -1 if total < 0 else 1
+    total = abs(total)
+    parts: list[int] = []
+    remainders: list[Decimal] = []
+    for weight in weights:
+        exact = Decimal(total) * Decimal(weight) / total_weight
+        floor = int(exact)
+        parts.append(floor)
+        remainders.append(exact - floor)
+    leftover = total - sum(parts)
+    if leftover:
+        order = sorted(range(count), key=lambda i: (-remainders[i], i))
+        for index in order[:leftover]:
+            parts[index] += 1
+    quantum = Decimal(1).scaleb(-exponent)
+    return [(Decimal(sign * part) * quantum).quantize(quantum) for part in parts]
+
+
+def allocate(amount: Money, weights: Sequence[Decimal | int]) -> list[Money]:
+    """Split ``amount`` into ``len(weights)`` parts that sum exactly to it.
+
+    Used for order-level discounts, shipping and tax spread over lines, and partial refunds.
+
+    >>> [str(m.amount) for m in allocate(Money("0.05", "USD"), [3, 7])]
+    ['0.02', '0.03']
+    >>> [str(m.amount) for m in allocate(Money("2.00", "USD"), [1, 1, 1])]
+    ['0.67', '0.67', '0.66']
+    """
+    code = amount.currency.code
+    parts = allocate_decimal(Decimal(amount.amount), weights, currency_exponent(code))
+    return [Money(part, code) for part in parts]
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+@functools.lru_cache(maxsize=64)
+def get_locale(name: str) -> babel.Locale:
+    """Parse a locale identifier such as ``"en_US"`` or ``"zh_CN"`` once and cache it."""
+    try:
+        return babel.Locale.parse(name)
+    except (ValueError, babel.UnknownLocaleError) as error:
+        raise ValidationError(
+            "locale", name, "is not a known locale", "use an identifier such as 'en_US' or 'zh_CN'"
+        ) from error
+
+
+def format_money(amount: Money, locale: str) -> str:
+    """Format ``amount`` for ``locale`` with babel, at the currency's ISO precision.
+
+    >>> format_money(Money("1234.5", "USD"), "en_US")
+    '$1,234.50'
+    """
+    code = amount.currency.code
+    return babel.numbers.format_currency(
+        Decimal(amount.amount),
+        code,
+        locale=get_locale(locale),
+        format=_iso_pattern(locale, code),
+        currency_digits=False,
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _iso_pattern(locale: str, code: str) -> str:
+    # CLDR's currency digits differ from ISO 4217 for a few currencies (e.g. HUF): use ISO's.
+    pattern = get_locale(locale).currency_formats["standard"]
+    return _with_digits(str(pattern.pattern), currency_exponent(code))
+
+
+def _with_digits(pattern: str, digits: int) -> str:
+    positive = pattern.split(";")[0]
+    head, _, tail = positive.partition("0.")
+    if not _:
+        # pattern without decimals, e.g. '¤#,##0'
+        index = positive.rfind("0") + 1
+        head, tail = positive[:index], positive[index:]
+        decimals = "." + "0" * digits if digits else ""
+        return head + decimals + tail
+    rest = tail.lstrip("0#")
+    decimals = "0." + "0" * digits if digits else "0"
+    return head + decimals + rest

@@ -1,0 +1,442 @@
+"""Every error salesorders raises, rooted at :class:`SalesOrdersError`.
+
+Each error carries structured fields (the order id, the field, the value, the state ...) so a
+host can react programmatically, and a message that says what to do about it.
+
+::
+
+    SalesOrdersError
+    ├── ValidationError                 bad input: names the field, the value and what to do
+    │   ├── FloatNotAllowedError        a float where money, a price, a rate or a quantity enters
+    │   ├── InvalidQuantityError        zero, negative, or more decimal places than the unit allows
+    │   ├── UnknownCurrencyError        not an ISO 4217 code
+    │   ├── CurrencyMismatchError       amounts in two currencies were combined
+    │   └── DeserializationError        data that does not fit a type; lists every bad path
+    ├── OrderError                      a command an order refused; the order is unchanged
+    │   ├── InvalidTransitionError      the event is not allowed in the order's current state
+    │   ├── GuardRejectedError          a workflow guard said no
+    │   ├── OrderNotEditableError       the order is no longer a draft
+    │   └── LineNotFoundError           no line with that id on the order
+    ├── WorkflowDefinitionError         a workflow failed validation when it was built
+    ├── PricingError
+    │   ├── NoPriceError                no price list entry for the SKU, currency and group
+    │   └── ExchangeRateUnavailableError
+    ├── InventoryError
+    │   ├── InsufficientStockError      lists every SKU short and by how much
+    │   ├── UnknownWarehouseError
+    │   ├── UnknownStockItemError
+    │   └── ReservationError            release or consume more than is reserved, unknown id
+    ├── AllocationError                 a policy returned an impossible plan
+    ├── NotFoundError                   no such order (by id or number)
+    ├── ConflictError
+    │   ├── ConcurrencyConflictError    the order changed since it was read (optimistic version)
+    │   └── IdempotencyConflictError    the key was used before with a different payload
+    └── StorageError                    a database driver failed (PEP 249 names)
+        ├── InterfaceError
+        └── DatabaseError
+            ├── OperationalError        connection lost, lock timeout, database locked
+            ├── IntegrityError
+            ├── ProgrammingError
+            ├── DataError
+            ├── InternalError
+            └── NotSupportedError
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "AllocationError",
+    "ConcurrencyConflictError",
+    "ConflictError",
+    "CurrencyMismatchError",
+    "DataError",
+    "DatabaseError",
+    "DeserializationError",
+    "ExchangeRateUnavailableError",
+    "FieldProblem",
+    "FloatNotAllowedError",
+    "GuardRejectedError",
+    "IdempotencyConflictError",
+    "InsufficientStockError",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "InvalidQuantityError",
+    "InvalidTransitionError",
+    "InventoryError",
+    "LineNotFoundError",
+    "NoPriceError",
+    "NotFoundError",
+    "NotSupportedError",
+    "OperationalError",
+    "OrderError",
+    "OrderNotEditableError",
+    "PricingError",
+    "ProgrammingError",
+    "ReservationError",
+    "SalesOrdersError",
+    "Shortage",
+    "StorageError",
+    "UnknownCurrencyError",
+    "UnknownStockItemError",
+    "UnknownWarehouseError",
+    "ValidationError",
+    "WorkflowDefinitionError",
+]
+
+
+class SalesOrdersError(Exception):
+    """The root of every error this library raises."""
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class ValidationError(SalesOrdersError, ValueError):
+    """Input that cannot be accepted. Nothing was changed.
+
+    ``field`` names the offending input (``"lines[2].quantity"``), ``value`` is what was given.
+    """
+
+    def __init__(self, field: str, value: Any, problem: str, hint: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.problem = problem
+        self.hint = hint
+        message = f"{field}: {problem} (got {value!r})"
+        if hint:
+            message += f"; {hint}"
+        super().__init__(message)
+
+
+class FloatNotAllowedError(ValidationError, TypeError):
+    """A float was given where exact values are required."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(
+            field,
+            value,
+            "floats are not accepted for money, prices, rates or quantities",
+            "pass a decimal.Decimal or a string such as '19.99'",
+        )
+
+
+class InvalidQuantityError(ValidationError):
+    """A quantity that is not positive, or has more decimal places than its unit allows."""
+
+
+class UnknownCurrencyError(ValidationError):
+    """A currency code that is not in ISO 4217."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(
+            field, value, "not an ISO 4217 currency code", "use a code such as 'USD', 'EUR' or 'JPY'"
+        )
+
+
+class CurrencyMismatchError(ValidationError):
+    """Two amounts in different currencies met in one calculation."""
+
+    def __init__(self, field: str, value: Any, expected: str) -> None:
+        self.expected = expected
+        super().__init__(
+            field,
+            value,
+            f"currency differs from the document currency {expected}",
+            "convert the amount first with an exchange rate",
+        )
+
+
+class FieldProblem:
+    """One bad field in a :class:`DeserializationError`: its JSON path and what is wrong."""
+
+    __slots__ = ("path", "problem")
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+
+    def __repr__(self) -> str:
+        return f"FieldProblem({self.path!r}, {self.problem!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, FieldProblem)
+            and (self.path, self.problem) == (other.path, other.problem)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.problem))
+
+
+class DeserializationError(ValidationError):
+    """Data that does not fit the expected shape. ``problems`` lists every bad path at once."""
+
+    def __init__(self, type_name: str, problems: Sequence[FieldProblem]) -> None:
+        self.type_name = type_name
+        self.problems = tuple(problems)
+        listing = "; ".join(f"{p.path}: {p.problem}" for p in self.problems)
+        first = self.problems[0].path if self.problems else "$"
+        super().__init__(
+            first,
+            type_name,
+            f"cannot build {type_name}: {listing}",
+            "fix the listed fields and load again",
+        )
+
+
+# --------------------------------------------------------------------------- orders
+
+
+class OrderError(SalesOrdersError):
+    """An order refused a command. The order is exactly as it was before the call."""
+
+    def __init__(self, order_id: str, message: str) -> None:
+        self.order_id = order_id
+        super().__init__(message)
+
+
+class InvalidTransitionError(OrderError):
+    """The event is not allowed in the order's current state."""
+
+    def __init__(self, order_id: str, state: str, event: str, allowed: Sequence[str]) -> None:
+        self.state = state
+        self.event = event
+        self.allowed = tuple(allowed)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
+        super().__init__(
+            order_id,
+            f"order {order_id}: cannot {event!r} in state {state!r}; allowed events: {allowed_text}",
+        )
+
+
+class GuardRejectedError(OrderError):
+    """A workflow guard rejected the transition."""
+
+    def __init__(self, order_id: str, state: str, event: str, guard: str) -> None:
+        self.state = state
+        self.event = event
+        self.guard = guard
+        super().__init__(
+            order_id,
+            f"order {order_id}: {event!r} from {state!r} needs guard {guard!r} to pass; "
+            f"satisfy {guard!r} first (for example record the payment or approval)",
+        )
+
+
+class OrderNotEditableError(OrderError):
+    """Lines, addresses and discounts can only be edited while the order is a draft."""
+
+    def __init__(self, order_id: str, state: str, action: str) -> None:
+        self.state = state
+        self.action = action
+        super().__init__(
+            order_id,
+            f"order {order_id}: cannot {action} in state {state!r}; only draft orders are "
+            "editable, request a modification instead",
+        )
+
+
+class LineNotFoundError(OrderError):
+    """The order has no line with that id."""
+
+    def __init__(self, order_id: str, line_id: str) -> None:
+        self.line_id = line_id
+        super().__init__(order_id, f"order {order_id}: no line {line_id!r}; check the line id")
+
+
+class WorkflowDefinitionError(SalesOrdersError):
+    """A workflow definition failed validation. ``problems`` lists every problem found."""
+
+    def __init__(self, workflow: str, problems: Sequence[str]) -> None:
+        self.workflow = workflow
+        self.problems = tuple(problems)
+        super().__init__(f"workflow {workflow!r} is invalid: " + "; ".join(self.problems))
+
+
+# --------------------------------------------------------------------------- pricing
+
+
+class PricingError(SalesOrdersError):
+    """A price or a rate could not be determined."""
+
+
+class NoPriceError(PricingError):
+    """No price list entry matches the SKU, currency and customer group."""
+
+    def __init__(self, sku: str, currency: str, customer_group: str | None) -> None:
+        self.sku = sku
+        self.currency = currency
+        self.customer_group = customer_group
+        super().__init__(
+            f"no price for SKU {sku!r} in {currency} for customer group {customer_group!r}; "
+            "add a price list entry or give the unit price explicitly"
+        )
+
+
+class ExchangeRateUnavailableError(PricingError):
+    """The exchange rate source has no rate for the currency pair."""
+
+    def __init__(self, base: str, quote: str) -> None:
+        self.base = base
+        self.quote = quote
+        super().__init__(
+            f"no exchange rate from {base} to {quote}; supply a rate for this pair"
+        )
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+class Shortage:
+    """How much of a SKU is missing: ``requested - available``."""
+
+    __slots__ = ("available", "requested", "sku")
+
+    def __init__(self, sku: str, requested: Decimal, available: Decimal) -> None:
+        self.sku = sku
+        self.requested = requested
+        self.available = available
+
+    @property
+    def missing(self) -> Decimal:
+        return self.requested - self.available
+
+    def __repr__(self) -> str:
+        return f"Shortage({self.sku!r}, requested={self.requested}, available={self.available})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Shortage) and (self.sku, self.requested, self.available) == (
+            other.sku,
+            other.requested,
+            other.available,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.sku, self.requested, self.available))
+
+
+class InventoryError(SalesOrdersError):
+    """A stock operation was refused. Stock is unchanged."""
+
+
+class InsufficientStockError(InventoryError):
+    """Not enough available stock. ``shortages`` names every SKU short and by how much."""
+
+    def __init__(self, shortages: Sequence[Shortage], order_id: str | None = None) -> None:
+        self.shortages = tuple(shortages)
+        self.order_id = order_id
+        listing = ", ".join(f"{s.sku} short by {s.missing}" for s in self.shortages)
+        prefix = f"order {order_id}: " if order_id else ""
+        super().__init__(
+            f"{prefix}insufficient stock: {listing}; receive stock, or allow partial "
+            "allocation with backorders"
+        )
+
+
+class UnknownWarehouseError(InventoryError):
+    def __init__(self, warehouse_id: str) -> None:
+        self.warehouse_id = warehouse_id
+        super().__init__(f"no warehouse {warehouse_id!r}; register it first")
+
+
+class UnknownStockItemError(InventoryError):
+    def __init__(self, sku: str, warehouse_id: str) -> None:
+        self.sku = sku
+        self.warehouse_id = warehouse_id
+        super().__init__(
+            f"no stock item for SKU {sku!r} in warehouse {warehouse_id!r}; receive stock first"
+        )
+
+
+class ReservationError(InventoryError):
+    """A reservation cannot be released or consumed as asked."""
+
+    def __init__(self, reservation_id: str, message: str) -> None:
+        self.reservation_id = reservation_id
+        super().__init__(message)
+
+
+class AllocationError(SalesOrdersError):
+    """An allocation policy produced a plan that breaks the allocation rules."""
+
+
+# --------------------------------------------------------------------------- storage
+
+
+class NotFoundError(SalesOrdersError, LookupError):
+    """No record with that key."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"no {kind} {key!r}; check the id or number")
+
+
+class ConflictError(SalesOrdersError):
+    """The command conflicts with another one."""
+
+
+class ConcurrencyConflictError(ConflictError):
+    """The order was changed by someone else since it was read."""
+
+    def __init__(self, order_id: str, expected_version: int, actual_version: int | None) -> None:
+        self.order_id = order_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"order {order_id} changed concurrently (expected version {expected_version}, "
+            f"found {actual_version}); reload the order and retry the command"
+        )
+
+
+class IdempotencyConflictError(ConflictError):
+    """The idempotency key was used before with a different command payload."""
+
+    def __init__(self, key: str, command: str) -> None:
+        self.key = key
+        self.command = command
+        super().__init__(
+            f"idempotency key {key!r} was already used with a different {command} payload; "
+            "use a new key for a new command"
+        )
+
+
+class StorageError(SalesOrdersError):
+    """A database driver failed; the original driver error is the ``__cause__``."""
+
+
+class InterfaceError(StorageError):
+    pass
+
+
+class DatabaseError(StorageError):
+    pass
+
+
+class OperationalError(DatabaseError):
+    pass
+
+
+class IntegrityError(DatabaseError):
+    pass
+
+
+class ProgrammingError(DatabaseError):
+    pass
+
+
+class DataError(DatabaseError):
+    pass
+
+
+class InternalError(DatabaseError):
+    pass
+
+
+class NotSupportedError(DatabaseError):
+    pass
