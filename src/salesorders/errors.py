@@ -102,14 +102,17 @@ class ValidationError(SalesOrdersError, ValueError):
     ``field`` names the offending input (``"lines[2].quantity"``), ``value`` is what was given.
     """
 
-    def __init__(self, field: str, value: Any, problem: str, hint: str = "") -> None:
+    def __init__(
+        self, field: str, value: Any, problem: str, hint: str = "", *, message: str = ""
+    ) -> None:
         self.field = field
         self.value = value
         self.problem = problem
         self.hint = hint
-        message = f"{field}: {problem} (got {value!r})"
-        if hint:
-            message += f"; {hint}"
+        if not message:
+            message = f"{field}: {problem} (got {value!r})"
+            if hint:
+                message += f"; {hint}"
         super().__init__(message)
 
 
@@ -134,7 +137,10 @@ class UnknownCurrencyError(ValidationError):
 
     def __init__(self, field: str, value: Any) -> None:
         super().__init__(
-            field, value, "not an ISO 4217 currency code", "use a code such as 'USD', 'EUR' or 'JPY'"
+            field,
+            value,
+            "not an ISO 4217 currency code",
+            "use a code such as 'USD', 'EUR' or 'JPY'",
         )
 
 
@@ -164,9 +170,9 @@ class FieldProblem:
         return f"FieldProblem({self.path!r}, {self.problem!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, FieldProblem)
-            and (self.path, self.problem) == (other.path, other.problem)
+        return isinstance(other, FieldProblem) and (self.path, self.problem) == (
+            other.path,
+            other.problem,
         )
 
     def __hash__(self) -> int:
@@ -184,8 +190,9 @@ class DeserializationError(ValidationError):
         super().__init__(
             first,
             type_name,
-            f"cannot build {type_name}: {listing}",
+            f"cannot build {type_name}",
             "fix the listed fields and load again",
+            message=f"cannot build {type_name}: {listing}; fix the listed fields and load again",
         )
 
 
@@ -210,7 +217,8 @@ class InvalidTransitionError(OrderError):
         allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
         super().__init__(
             order_id,
-            f"order {order_id}: cannot {event!r} in state {state!r}; allowed events: {allowed_text}",
+            f"order {order_id}: cannot {event!r} in state {state!r}; "
+            f"allowed events: {allowed_text}",
         )
 
 
@@ -284,9 +292,7 @@ class ExchangeRateUnavailableError(PricingError):
     def __init__(self, base: str, quote: str) -> None:
         self.base = base
         self.quote = quote
-        super().__init__(
-            f"no exchange rate from {base} to {quote}; supply a rate for this pair"
-        )
+        super().__init__(f"no exchange rate from {base} to {quote}; supply a rate for this pair")
 
 
 # --------------------------------------------------------------------------- inventory

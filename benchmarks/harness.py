@@ -1,0 +1,71 @@
+"""Measurement helpers for benchmarks/run.py: every figure beside a baseline from the same run."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    name: str
+    value: float
+    unit: str
+    baseline: float | None
+    target: str = ""
+    note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        assert self.baseline is not None
+        return self.value / self.baseline
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "value": round(self.value, 3),
+            "unit": self.unit,
+            "baseline": None if self.baseline is None else round(self.baseline, 3),
+            "ratio": None if self.ratio is None else round(self.ratio, 3),
+            "target": self.target,
+            "note": self.note,
+            **({"extra": {k: round(v, 3) for k, v in self.extra.items()}} if self.extra else {}),
+        }
+
+
+def per_call_us(make: Callable[[], Callable[[], object]], *, calls: int, repeats: int) -> float:
+    """Best-of-``repeats`` mean µs per call of the function ``make()`` returns, over ``calls`` calls.
+
+    ``make`` runs outside the timed region (fresh state per repeat). The minimum over repeats is the
+    least disturbed run on a noisy machine.
+    """
+    best = float("inf")
+    for _ in range(repeats):
+        fn = make()
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            elapsed = time.perf_counter() - start
+        finally:
+            gc.enable()
+        best = min(best, elapsed / calls * 1e6)
+    return best
+
+
+def throughput(run: Callable[[], int], *, repeats: int) -> float:
+    """Best-of-``repeats`` operations per second; ``run`` returns how many operations it did."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        done = run()
+        elapsed = time.perf_counter() - start
+        best = max(best, done / elapsed)
+    return best

@@ -1,0 +1,137 @@
+"""Immutable domain events raised by the Order aggregate.
+
+Every order event carries the order id, a per-order ``sequence`` (1, 2, 3 ... without gaps) and the
+time it happened. ``event_id`` (``"<order id>:<sequence>"``) is unique and stable: a retried command
+that is answered from the idempotency store produces no new events, and a redelivered outbox message
+keeps its id, so consumers can deduplicate on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import ClassVar
+
+import attrs
+
+__all__ = [
+    "EVENT_TYPES",
+    "OrderCancelled",
+    "OrderCompleted",
+    "OrderConfirmed",
+    "OrderDelivered",
+    "OrderEvent",
+    "OrderHeld",
+    "OrderPlaced",
+    "OrderResumed",
+    "OrderShipped",
+    "OrderTransitioned",
+    "event_class_for",
+]
+
+
+@attrs.frozen(slots=True)
+class OrderEvent:
+    """Something that happened to an order. Subclasses name the business fact."""
+
+    event_type: ClassVar[str] = "OrderEvent"
+
+    order_id: str
+    sequence: int
+    at: dt.datetime
+    actor: str = ""
+    reason: str = ""
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.order_id}:{self.sequence}"
+
+
+@attrs.frozen(slots=True)
+class OrderPlaced(OrderEvent):
+    event_type: ClassVar[str] = "OrderPlaced"
+
+    number: str = ""
+    customer_id: str = ""
+    currency: str = ""
+    grand_total: Decimal = Decimal(0)
+
+
+@attrs.frozen(slots=True)
+class OrderConfirmed(OrderEvent):
+    event_type: ClassVar[str] = "OrderConfirmed"
+
+
+@attrs.frozen(slots=True)
+class OrderHeld(OrderEvent):
+    event_type: ClassVar[str] = "OrderHeld"
+
+    held_from: str = ""
+
+
+@attrs.frozen(slots=True)
+class OrderResumed(OrderEvent):
+    event_type: ClassVar[str] = "OrderResumed"
+
+    resumed_to: str = ""
+
+
+@attrs.frozen(slots=True)
+class OrderCancelled(OrderEvent):
+    event_type: ClassVar[str] = "OrderCancelled"
+
+    cancelled_from: str = ""
+
+
+@attrs.frozen(slots=True)
+class OrderShipped(OrderEvent):
+    event_type: ClassVar[str] = "OrderShipped"
+
+
+@attrs.frozen(slots=True)
+class OrderDelivered(OrderEvent):
+    event_type: ClassVar[str] = "OrderDelivered"
+
+
+@attrs.frozen(slots=True)
+class OrderCompleted(OrderEvent):
+    event_type: ClassVar[str] = "OrderCompleted"
+
+
+@attrs.frozen(slots=True)
+class OrderTransitioned(OrderEvent):
+    """A transition of a host-defined workflow event (for example an approval step)."""
+
+    event_type: ClassVar[str] = "OrderTransitioned"
+
+    event: str = ""
+    source: str = ""
+    target: str = ""
+
+
+_BY_WORKFLOW_EVENT: dict[str, type[OrderEvent]] = {
+    "confirm": OrderConfirmed,
+    "ship": OrderShipped,
+    "deliver": OrderDelivered,
+    "complete": OrderCompleted,
+}
+
+EVENT_TYPES: dict[str, type[OrderEvent]] = {
+    cls.event_type: cls
+    for cls in (
+        OrderPlaced,
+        OrderConfirmed,
+        OrderHeld,
+        OrderResumed,
+        OrderCancelled,
+        OrderShipped,
+        OrderDelivered,
+        OrderCompleted,
+        OrderTransitioned,
+    )
+}
+
+
+def event_class_for(workflow_event: str) -> type[OrderEvent] | None:
+    """The event class for a plain workflow event without extra fields, if it has one."""
+    return _BY_WORKFLOW_EVENT.get(workflow_event)

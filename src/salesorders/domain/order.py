@@ -1,0 +1,669 @@
+"""The Order aggregate: lines, prices, addresses, totals, workflow state and audit trail.
+
+An order starts as a draft (a quotation), freely editable, and moves through its workflow with
+business verbs: :meth:`Order.place`, :meth:`Order.confirm`, :meth:`Order.hold`,
+:meth:`Order.resume`, :meth:`Order.cancel`, :meth:`Order.ship`, :meth:`Order.deliver`, :meth:`Order.complete` (and
+:meth:`Order.transition` for events a host adds to its workflow).
+
+Every rule lives here. A method either succeeds completely — new state, an audit entry, a domain
+event in :attr:`Order.events` — or raises a typed error and leaves the order exactly as it was.
+Time is always passed in; the aggregate never reads a clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+import attrs
+from moneyed import Money
+
+from salesorders.domain import events as ev
+from salesorders.domain.money import (
+    check_currency,
+    quantize,
+    to_decimal,
+    to_quantity,
+)
+from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
+from salesorders.domain.pricing import (
+    Charge,
+    Discount,
+    ExchangeRate,
+    LineToPrice,
+    PriceQuote,
+    PricingPolicy,
+    TaxComponent,
+    price_document,
+)
+from salesorders.domain.warehouse import Destination
+from salesorders.domain.workflow import Workflow, default_workflow
+from salesorders.errors import (
+    CurrencyMismatchError,
+    LineNotFoundError,
+    OrderNotEditableError,
+    ValidationError,
+)
+
+__all__ = ["Address", "AuditEntry", "Order", "OrderLine", "Totals"]
+
+_ZERO = Decimal(0)
+
+
+def _check_time(at: object, field: str = "at") -> dt.datetime:
+    if not isinstance(at, dt.datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationError(
+            field, at, "must be a timezone-aware datetime", "pass e.g. datetime.now(timezone.utc)"
+        )
+    return at
+
+
+def _check_text(value: object, field: str, *, required: bool = True) -> str:
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ValidationError(field, value, "must be a non-empty string")
+    return value
+
+
+@attrs.frozen(slots=True)
+class Address:
+    """A postal address. ``country`` is an ISO 3166-1 alpha-2 code; ``region`` feeds allocation."""
+
+    name: str
+    line1: str
+    city: str
+    country: str
+    line2: str = ""
+    region: str = ""
+    postal_code: str = ""
+    phone: str = ""
+    email: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        for field in ("name", "line1", "city"):
+            _check_text(getattr(self, field), f"address.{field}")
+        if not (len(self.country) == 2 and self.country.isalpha() and self.country.isupper()):
+            raise ValidationError(
+                "address.country",
+                self.country,
+                "must be an ISO 3166-1 alpha-2 code",
+                "use e.g. 'US', 'CN' or 'DE'",
+            )
+
+
+@attrs.frozen(slots=True)
+class OrderLine:
+    """One line of an order, with its priced amounts in the order currency.
+
+    ``price_source`` says where the unit price came from (a price list and break, a conversion, or
+    "entered"). ``amount`` is quantity × unit price rounded; ``net + tax == gross`` exactly.
+    """
+
+    line_id: str
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+    description: str = ""
+    discounts: tuple[Discount, ...] = ()
+    taxes: tuple[TaxComponent, ...] = ()
+    quantity_precision: int = 0
+    price_source: str = "entered"
+    amount: Decimal = _ZERO
+    line_discount: Decimal = _ZERO
+    order_discount: Decimal = _ZERO
+    net: Decimal = _ZERO
+    tax: Decimal = _ZERO
+    gross: Decimal = _ZERO
+    allocated: Decimal = _ZERO
+    backordered: Decimal = _ZERO
+
+
+@attrs.frozen(slots=True)
+class Totals:
+    """The order's totals in its currency. ``net_total + tax_total == grand_total`` exactly."""
+
+    currency: str
+    subtotal: Decimal = _ZERO
+    discount_total: Decimal = _ZERO
+    net_total: Decimal = _ZERO
+    tax_total: Decimal = _ZERO
+    shipping_net: Decimal = _ZERO
+    shipping_tax: Decimal = _ZERO
+    grand_total: Decimal = _ZERO
+
+    def money(self, field: str) -> Money:
+        """One total as :class:`Money`, e.g. ``totals.money("grand_total")``."""
+        value = getattr(self, field)
+        if not isinstance(value, Decimal) or field == "currency":
+            raise ValidationError("field", field, "is not a total of the order")
+        return Money(value, self.currency)
+
+    @property
+    def grand_total_money(self) -> Money:
+        return Money(self.grand_total, self.currency)
+
+
+@attrs.frozen(slots=True)
+class AuditEntry:
+    """One workflow transition: who moved the order from where to where, when and why."""
+
+    event: str
+    from_state: str
+    to_state: str
+    at: dt.datetime
+    actor: str = ""
+    reason: str = ""
+
+
+@attrs.define(slots=True, eq=True)
+class Order:
+    """The order aggregate root. Build one with :meth:`Order.create`."""
+
+    id: str
+    customer_id: str
+    currency: str
+    workflow: Workflow = attrs.field(eq=False, repr=False)
+    state: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    number: str | None = None
+    customer_group: str | None = None
+    lines: tuple[OrderLine, ...] = ()
+    order_discounts: tuple[Discount, ...] = ()
+    shipping: Charge | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    pricing: PricingPolicy = PricingPolicy()
+    exchange_rate: ExchangeRate | None = None
+    totals: Totals = attrs.field(
+        default=attrs.Factory(lambda self: Totals(self.currency), takes_self=True)
+    )
+    held_from: str | None = None
+    placed_at: dt.datetime | None = None
+    audit: tuple[AuditEntry, ...] = ()
+    next_line_number: int = 1
+    event_sequence: int = 0
+    version: int = 0
+    events: list[ev.OrderEvent] = attrs.field(factory=list, eq=False, repr=False)
+
+    # ------------------------------------------------------------------ creation
+
+    @classmethod
+    def create(
+        cls,
+        order_id: str,
+        customer_id: str,
+        currency: str,
+        at: dt.datetime,
+        *,
+        workflow: Workflow | None = None,
+        customer_group: str | None = None,
+        pricing: PricingPolicy | None = None,
+        billing_address: Address | None = None,
+        shipping_address: Address | None = None,
+    ) -> Order:
+        """A new draft order (a quotation) in ``currency`` following ``workflow``."""
+        _check_text(order_id, "order_id")
+        _check_text(customer_id, "customer_id")
+        check_currency(currency)
+        _check_time(at)
+        flow = workflow or default_workflow()
+        return cls(
+            id=order_id,
+            customer_id=customer_id,
+            currency=currency,
+            workflow=flow,
+            state=flow.initial,
+            created_at=at,
+            updated_at=at,
+            customer_group=customer_group,
+            pricing=pricing or PricingPolicy(),
+            billing_address=billing_address,
+            shipping_address=shipping_address,
+        )
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == self.workflow.initial
+
+    @property
+    def workflow_ref(self) -> tuple[str, int]:
+        return (self.workflow.name, self.workflow.version)
+
+    @property
+    def grand_total(self) -> Money:
+        return Money(self.totals.grand_total, self.currency)
+
+    def line(self, line_id: str) -> OrderLine:
+        for line in self.lines:
+            if line.line_id == line_id:
+                return line
+        raise LineNotFoundError(self.id, line_id)
+
+    def allowed_events(self) -> tuple[str, ...]:
+        return self.workflow.allowed_events(self.state)
+
+    def can(self, event: str) -> bool:
+        return self.workflow.can(self.state, event, self)
+
+    def demand(self) -> tuple[DemandLine, ...]:
+        return tuple(DemandLine(line.line_id, line.sku, line.quantity) for line in self.lines)
+
+    def allocation_request(self, *, all_or_nothing: bool = False) -> AllocationRequest:
+        """What this order needs from stock, shipping to its shipping address's region."""
+        address = self.shipping_address
+        destination = (
+            Destination(region=address.region or address.country) if address else Destination()
+        )
+        return AllocationRequest(self.id, self.demand(), destination, all_or_nothing)
+
+    def pull_events(self) -> list[ev.OrderEvent]:
+        """Hand over the events raised since the last call (the unit of work stores them)."""
+        raised, self.events = self.events, []
+        return raised
+
+    # ------------------------------------------------------------------ editing (drafts only)
+
+    def use_exchange_rate(self, rate: ExchangeRate, at: dt.datetime) -> None:
+        """Freeze ``rate`` on the order: prices in ``rate.base`` are converted with it, forever."""
+        self._require_draft("set the exchange rate")
+        _check_time(at)
+        if rate.quote != self.currency:
+            raise CurrencyMismatchError("exchange_rate.quote", rate.quote, self.currency)
+        if self.exchange_rate is not None and self.exchange_rate != rate and self.lines:
+            raise ValidationError(
+                "exchange_rate",
+                rate,
+                "a different rate is already used by the order's lines",
+                "remove the converted lines first",
+            )
+        self.exchange_rate = rate
+        self.updated_at = at
+
+    def add_line(
+        self,
+        sku: str,
+        quantity: object,
+        unit_price: Money | Decimal | str | int,
+        at: dt.datetime,
+        *,
+        description: str = "",
+        discounts: Iterable[Discount] = (),
+        taxes: Iterable[TaxComponent] = (),
+        quantity_precision: int = 0,
+        line_id: str | None = None,
+        price_source: str = "entered",
+    ) -> OrderLine:
+        """Add a line priced in the order currency (or a Money in the frozen rate's base)."""
+        self._require_draft("add a line")
+        _check_time(at)
+        _check_text(sku, "sku")
+        qty = to_quantity(quantity, "quantity", quantity_precision)
+        price, source = self._unit_price(unit_price, price_source)
+        new_id = line_id if line_id is not None else f"L{self.next_line_number}"
+        _check_text(new_id, "line_id")
+        if any(line.line_id == new_id for line in self.lines):
+            raise ValidationError("line_id", new_id, "is already used on this order")
+        line = OrderLine(
+            line_id=new_id,
+            sku=sku,
+            quantity=qty,
+            unit_price=price,
+            description=description,
+            discounts=tuple(discounts),
+            taxes=tuple(taxes),
+            quantity_precision=quantity_precision,
+            price_source=source,
+        )
+        self._reprice((*self.lines, line), self.order_discounts, self.shipping, at)
+        self.next_line_number += 1
+        return self.line(new_id)
+
+    def add_quoted_line(
+        self,
+        quote: PriceQuote,
+        quantity: object,
+        at: dt.datetime,
+        *,
+        description: str = "",
+        discounts: Iterable[Discount] = (),
+        taxes: Iterable[TaxComponent] = (),
+        quantity_precision: int = 0,
+    ) -> OrderLine:
+        """Add a line priced from a price list; the quote's reason is recorded on the line."""
+        qty = to_quantity(quantity, "quantity", quantity_precision)
+        if qty < quote.min_quantity:
+            raise ValidationError(
+                "quantity",
+                quantity,
+                f"is below the quote's break of {quote.min_quantity}",
+                "quote the price again for this quantity",
+            )
+        price: Money | Decimal = (
+            Money(quote.unit_price, quote.currency)
+            if quote.currency != self.currency
+            else quote.unit_price
+        )
+        return self.add_line(
+            quote.sku,
+            qty,
+            price,
+            at,
+            description=description,
+            discounts=discounts,
+            taxes=taxes,
+            quantity_precision=quantity_precision,
+            price_source=quote.reason,
+        )
+
+    def change_quantity(self, line_id: str, quantity: object, at: dt.datetime) -> OrderLine:
+        self._require_draft("change a quantity")
+        _check_time(at)
+        current = self.line(line_id)
+        qty = to_quantity(quantity, "quantity", current.quantity_precision)
+        lines = tuple(
+            attrs.evolve(line, quantity=qty) if line.line_id == line_id else line
+            for line in self.lines
+        )
+        self._reprice(lines, self.order_discounts, self.shipping, at)
+        return self.line(line_id)
+
+    def remove_line(self, line_id: str, at: dt.datetime) -> None:
+        self._require_draft("remove a line")
+        _check_time(at)
+        self.line(line_id)
+        lines = tuple(line for line in self.lines if line.line_id != line_id)
+        self._reprice(lines, self.order_discounts, self.shipping, at)
+
+    def apply_discount(self, discount: Discount, at: dt.datetime) -> None:
+        """Add an order-level discount, spread over the lines in proportion to their amounts."""
+        self._require_draft("apply a discount")
+        _check_time(at)
+        if not isinstance(discount, Discount):
+            raise ValidationError("discount", discount, "must be a Discount")
+        self._reprice(self.lines, (*self.order_discounts, discount), self.shipping, at)
+
+    def clear_discounts(self, at: dt.datetime) -> None:
+        self._require_draft("clear discounts")
+        _check_time(at)
+        self._reprice(self.lines, (), self.shipping, at)
+
+    def set_shipping(
+        self,
+        amount: Money | Decimal | str | int,
+        at: dt.datetime,
+        *,
+        taxes: Sequence[TaxComponent] = (),
+    ) -> None:
+        """Charge shipping (in the order's tax mode); zero removes the charge."""
+        self._require_draft("set shipping")
+        _check_time(at)
+        value = self._own_amount(amount, "shipping")
+        if value < 0:
+            raise ValidationError("shipping", amount, "must not be negative")
+        charge = Charge(value, tuple(taxes)) if value else None
+        self._reprice(self.lines, self.order_discounts, charge, at)
+
+    def set_addresses(
+        self,
+        at: dt.datetime,
+        *,
+        billing: Address | None = None,
+        shipping: Address | None = None,
+    ) -> None:
+        self._require_draft("change addresses")
+        _check_time(at)
+        for field, value in (("billing", billing), ("shipping", shipping)):
+            if value is not None and not isinstance(value, Address):
+                raise ValidationError(field, value, "must be an Address")
+        if billing is not None:
+            self.billing_address = billing
+        if shipping is not None:
+            self.shipping_address = shipping
+        self.updated_at = at
+
+    # ------------------------------------------------------------------ workflow
+
+    def place(self, number: str, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        """Turn the quotation into an order with its human-readable ``number``."""
+        _check_text(number, "number")
+        _check_time(at)
+        if not self.lines:
+            raise ValidationError(
+                "lines", (), "an order needs at least one line", "add a line first"
+            )
+        target = self.workflow.next_state(self.state, "place", self, self.id)
+        self._enter(target, "place", at, actor, reason)
+        self.number = number
+        self.placed_at = at
+        self._raise(
+            ev.OrderPlaced(
+                self.id,
+                self.event_sequence + 1,
+                at,
+                actor,
+                reason,
+                number=number,
+                customer_id=self.customer_id,
+                currency=self.currency,
+                grand_total=self.totals.grand_total,
+            )
+        )
+
+    def confirm(
+        self,
+        at: dt.datetime,
+        *,
+        plan: AllocationPlan | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> None:
+        """Confirm the order; with ``plan`` record per line what was allocated and backordered."""
+        _check_time(at)
+        lines = self.lines
+        if plan is not None:
+            if plan.order_id != self.id:
+                raise ValidationError("plan.order_id", plan.order_id, f"is not order {self.id}")
+            allocated: dict[str, Decimal] = {}
+            for allocation in plan.allocations:
+                allocated[allocation.line_id] = (
+                    allocated.get(allocation.line_id, _ZERO) + allocation.quantity
+                )
+            known = {line.line_id for line in lines}
+            unknown = sorted(set(allocated) - known)
+            if unknown:
+                raise ValidationError("plan.allocations", unknown, "name lines not on the order")
+            lines = tuple(
+                attrs.evolve(
+                    line,
+                    allocated=allocated.get(line.line_id, _ZERO),
+                    backordered=line.quantity - allocated.get(line.line_id, _ZERO),
+                )
+                for line in lines
+            )
+        target = self.workflow.next_state(self.state, "confirm", self, self.id)
+        self._enter(target, "confirm", at, actor, reason)
+        self.lines = lines
+        self._raise(ev.OrderConfirmed(self.id, self.event_sequence + 1, at, actor, reason))
+
+    @property
+    def allocation_status(self) -> str:
+        """Derived: unallocated, allocated, partially_allocated or backordered."""
+        allocated = sum((line.allocated for line in self.lines), _ZERO)
+        backordered = sum((line.backordered for line in self.lines), _ZERO)
+        if not allocated and not backordered:
+            return "unallocated"
+        if not backordered:
+            return "allocated"
+        return "partially_allocated" if allocated else "backordered"
+
+    def ship(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        self.transition("ship", at, actor=actor, reason=reason)
+
+    def deliver(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        self.transition("deliver", at, actor=actor, reason=reason)
+
+    def complete(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        self.transition("complete", at, actor=actor, reason=reason)
+
+    def hold(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        """Put the order on hold; :meth:`resume` returns it to the state it was held from."""
+        _check_time(at)
+        target = self.workflow.next_state(self.state, "hold", self, self.id)
+        source = self._enter(target, "hold", at, actor, reason)
+        self.held_from = source
+        self._raise(
+            ev.OrderHeld(self.id, self.event_sequence + 1, at, actor, reason, held_from=source)
+        )
+
+    def resume(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        _check_time(at)
+        target = self.workflow.next_state(self.state, "resume", self, self.id)
+        self._enter(target, "resume", at, actor, reason)
+        self.held_from = None
+        self._raise(
+            ev.OrderResumed(self.id, self.event_sequence + 1, at, actor, reason, resumed_to=target)
+        )
+
+    def cancel(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        _check_time(at)
+        target = self.workflow.next_state(self.state, "cancel", self, self.id)
+        source = self._enter(target, "cancel", at, actor, reason)
+        self.held_from = None
+        if any(line.allocated or line.backordered for line in self.lines):
+            # the stock reserved for a cancelled order is released with it
+            self.lines = tuple(
+                attrs.evolve(line, allocated=_ZERO, backordered=_ZERO) for line in self.lines
+            )
+        self._raise(
+            ev.OrderCancelled(
+                self.id, self.event_sequence + 1, at, actor, reason, cancelled_from=source
+            )
+        )
+
+    def transition(self, event: str, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        """Fire any workflow event (including those a host added), audited and recorded."""
+        if event == "place":
+            raise ValidationError(
+                "event", event, "placing needs an order number", "call place(number, at) instead"
+            )
+        if event in _SPECIAL_EVENTS:
+            _SPECIAL_EVENTS[event](self, at, actor=actor, reason=reason)
+            return
+        _check_time(at)
+        target = self.workflow.next_state(self.state, event, self, self.id)
+        source = self._enter(target, event, at, actor, reason)
+        cls = ev.event_class_for(event)
+        sequence = self.event_sequence + 1
+        if cls is None:
+            self._raise(
+                ev.OrderTransitioned(
+                    self.id, sequence, at, actor, reason, event=event, source=source, target=target
+                )
+            )
+        else:
+            self._raise(cls(self.id, sequence, at, actor, reason))
+
+    # ------------------------------------------------------------------ internals
+
+    def _require_draft(self, action: str) -> None:
+        if self.state != self.workflow.initial:
+            raise OrderNotEditableError(self.id, self.state, action)
+
+    def _enter(self, target: str, event: str, at: dt.datetime, actor: str, reason: str) -> str:
+        source = self.state
+        self.audit = (*self.audit, AuditEntry(event, source, target, at, actor, reason))
+        self.state = target
+        self.updated_at = at
+        return source
+
+    def _raise(self, event: ev.OrderEvent) -> None:
+        self.event_sequence = event.sequence
+        self.events.append(event)
+
+    def _own_amount(self, amount: Money | Decimal | str | int, field: str) -> Decimal:
+        if isinstance(amount, Money):
+            if amount.currency.code != self.currency:
+                raise CurrencyMismatchError(field, amount, self.currency)
+            return to_decimal(amount.amount, field)
+        value = to_decimal(amount, field)
+        if quantize(value, self.currency, self.pricing.rounding) != value:
+            raise ValidationError(
+                field, amount, f"has more decimal places than {self.currency} allows"
+            )
+        return value
+
+    def _unit_price(
+        self, unit_price: Money | Decimal | str | int, source: str
+    ) -> tuple[Decimal, str]:
+        if isinstance(unit_price, Money) and unit_price.currency.code != self.currency:
+            rate = self.exchange_rate
+            if rate is None or rate.base != unit_price.currency.code:
+                raise CurrencyMismatchError("unit_price", unit_price, self.currency)
+            converted = rate.convert(
+                to_decimal(unit_price.amount, "unit_price"), self.pricing.rounding
+            )
+            return converted, f"{source}; converted from {unit_price.currency.code} at {rate.rate}"
+        if isinstance(unit_price, Money):
+            value = to_decimal(unit_price.amount, "unit_price")
+        else:
+            value = to_decimal(unit_price, "unit_price")
+        if value < 0:
+            raise ValidationError("unit_price", unit_price, "must not be negative")
+        return value, source
+
+    def _reprice(
+        self,
+        lines: tuple[OrderLine, ...],
+        order_discounts: tuple[Discount, ...],
+        shipping: Charge | None,
+        at: dt.datetime,
+    ) -> None:
+        """Price everything first; assign only after pricing succeeded (failure changes nothing)."""
+        document = price_document(
+            self.currency,
+            [
+                LineToPrice(line.quantity, line.unit_price, line.discounts, line.taxes)
+                for line in lines
+            ],
+            order_discounts=order_discounts,
+            shipping=shipping,
+            policy=self.pricing,
+        )
+        priced = tuple(
+            attrs.evolve(
+                line,
+                amount=p.amount,
+                line_discount=p.line_discount,
+                order_discount=p.order_discount,
+                net=p.net,
+                tax=p.tax,
+                gross=p.gross,
+            )
+            for line, p in zip(lines, document.lines, strict=True)
+        )
+        totals = Totals(
+            self.currency,
+            subtotal=document.subtotal,
+            discount_total=document.discount_total,
+            net_total=document.net_total,
+            tax_total=document.tax_total,
+            shipping_net=document.shipping_net,
+            shipping_tax=document.shipping_tax,
+            grand_total=document.grand_total,
+        )
+        self.lines = priced
+        self.order_discounts = order_discounts
+        self.shipping = shipping
+        self.totals = totals
+        self.updated_at = at
+
+
+_SPECIAL_EVENTS = {
+    "confirm": Order.confirm,
+    "hold": Order.hold,
+    "resume": Order.resume,
+    "cancel": Order.cancel,
+}

@@ -1,0 +1,679 @@
+"""Order workflows: declared with python-statemachine, executed from a compiled table.
+
+A :class:`Workflow` is built once by a :class:`WorkflowBuilder` (or is the
+:func:`default_workflow`) and never changes afterwards. Building it
+
+1. validates the definition, collecting every problem into one
+   :class:`~salesorders.errors.WorkflowDefinitionError`;
+2. generates a fresh python-statemachine class, :attr:`Workflow.machine`, with conditions wired to
+   the guards. That class is the reference definition: it draws the Mermaid diagram and serves as
+   the oracle the compiled table is tested against;
+3. compiles a ``(state, event) -> candidates`` table that :meth:`Workflow.next_state` executes on
+   the hot path in about a microsecond or less, where the python-statemachine engine needs tens.
+
+Guards are named predicates over the subject (the order). Guards named ``held_from:<state>`` are
+built into every workflow: they pass when ``subject.held_from == <state>``, so an order put on
+hold resumes to the state it was held from.
+
+Extending a workflow (:meth:`Workflow.extend`) copies its definition into a new builder; the
+original workflow, its machine class and that class's ``State`` objects are never touched.
+"""
+
+from __future__ import annotations
+
+import functools
+import keyword
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, TypeAlias, cast
+
+import attrs
+from statemachine import State, StateMachine
+from statemachine.exceptions import InvalidDefinition
+
+from salesorders.errors import (
+    GuardRejectedError,
+    InvalidTransitionError,
+    NotFoundError,
+    ValidationError,
+    WorkflowDefinitionError,
+)
+
+__all__ = [
+    "DEFAULT_WORKFLOW",
+    "HELD_FROM",
+    "Guard",
+    "Transition",
+    "Workflow",
+    "WorkflowBuilder",
+    "WorkflowRegistry",
+    "default_workflow",
+]
+
+Guard: TypeAlias = Callable[[Any], bool]
+"""A named predicate over the subject of a transition (the order)."""
+
+HELD_FROM: Final = "held_from:"
+"""Prefix of the built-in guards: ``held_from:placed`` passes when
+``subject.held_from == "placed"``."""
+
+# (guard name, predicate) pairs of one candidate transition, checked in order.
+_Checks: TypeAlias = tuple[tuple[str, Guard], ...]
+# One candidate for a (state, event): its target state and the guards that must all pass.
+_Candidate: TypeAlias = tuple[str, _Checks]
+_Table: TypeAlias = Mapping[tuple[str, str], tuple[_Candidate, ...]]
+
+# Names a state or an event cannot take: they are attributes of every generated machine class.
+_RESERVED: Final = frozenset(dir(StateMachine)) | {
+    "final_states",
+    "history_values",
+    "initial_state",
+    "model",
+    "prepare_event",
+    "state_field",
+}
+# Event names with these prefixes would be taken for the machine's callback conventions.
+_CALLBACK_PREFIXES: Final = ("on_", "before_", "after_")
+
+
+@attrs.frozen(slots=True)
+class Transition:
+    """``event`` moves a subject from ``source`` to ``target`` when all ``guards`` pass."""
+
+    event: str
+    source: str
+    target: str
+    guards: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True, eq=False, repr=False)
+class Workflow:
+    """An immutable, validated and compiled workflow. Build it with :class:`WorkflowBuilder`,
+    :meth:`extend` or :func:`default_workflow`; never construct it directly.
+
+    ``states`` are in declaration order, ``transitions`` in declaration order (which is the order
+    candidates for the same state and event are tried in), ``events`` in order of first use.
+    ``machine`` is the generated python-statemachine class, the reference engine: instantiate it
+    with ``machine(model=subject)`` (``start_value=state`` to start elsewhere than the initial
+    state). Its conditions evaluate the guards on the model, it keeps its state in
+    ``model.state``, and, as python-statemachine does, it calls model attributes named after its
+    callback conventions (``on_<event>``, ``on_enter_<state>`` ...), so give it a model without
+    such attributes.
+    """
+
+    name: str
+    version: int
+    states: tuple[str, ...]
+    initial: str
+    finals: frozenset[str]
+    transitions: tuple[Transition, ...]
+    machine: type[StateMachine]
+    _guards: Mapping[str, Guard]
+    _table: _Table
+    events: tuple[str, ...] = attrs.field(init=False)
+    _allowed: Mapping[str, tuple[str, ...]] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        events = tuple(dict.fromkeys(t.event for t in self.transitions))
+        allowed: dict[str, list[str]] = {state: [] for state in self.states}
+        for state, event in self._table:
+            allowed.setdefault(state, []).append(event)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(
+            self, "_allowed", {state: tuple(sorted(found)) for state, found in allowed.items()}
+        )
+
+    @property
+    def ref(self) -> tuple[str, int]:
+        """``(name, version)``: what an order stores to find its workflow again."""
+        return (self.name, self.version)
+
+    def allowed_events(self, state: str) -> tuple[str, ...]:
+        """The events ``state`` has a transition for, sorted, whatever the guards would say.
+
+        Raises :class:`~salesorders.errors.ValidationError` when ``state`` is not a state of
+        this workflow.
+        """
+        try:
+            return self._allowed[state]
+        except KeyError:
+            raise self._unknown_state(state) from None
+
+    def next_state(self, state: str, event: str, subject: Any, subject_id: str = "") -> str:
+        """The state ``event`` moves ``subject`` to from ``state``. Reads guards, changes nothing.
+
+        Candidates are tried in declaration order; the first whose guards all pass wins.
+        Raises :class:`~salesorders.errors.InvalidTransitionError` (naming the allowed events)
+        when ``state`` has no transition for ``event``, and
+        :class:`~salesorders.errors.GuardRejectedError` (naming the first guard that failed)
+        when every candidate was rejected by a guard.
+        """
+        candidates = self._table.get((state, event))
+        if candidates is None:
+            raise InvalidTransitionError(subject_id, state, event, self.allowed_events(state))
+        rejected_by = ""
+        for target, checks in candidates:
+            for guard_name, predicate in checks:
+                if not predicate(subject):
+                    rejected_by = rejected_by or guard_name
+                    break
+            else:
+                return target
+        raise GuardRejectedError(subject_id, state, event, rejected_by)
+
+    def can(self, state: str, event: str, subject: Any) -> bool:
+        """True when ``event`` would move ``subject`` out of ``state`` (guards included).
+
+        Raises :class:`~salesorders.errors.ValidationError` only when ``state`` is unknown.
+        """
+        candidates = self._table.get((state, event))
+        if candidates is None:
+            if state not in self._allowed:
+                raise self._unknown_state(state)
+            return False
+        for _, checks in candidates:
+            for _, predicate in checks:
+                if not predicate(subject):
+                    break
+            else:
+                return True
+        return False
+
+    def to_mermaid(self) -> str:
+        """A Mermaid ``stateDiagram-v2`` of :attr:`machine`; guards are shown as ``[guard]``."""
+        machine = self.machine
+        lines = ["stateDiagram-v2", "    direction LR"]
+        initial = machine.initial_state
+        assert initial is not None  # a built workflow always has exactly one
+        lines.append(f"    [*] --> {initial.id}")
+        for state in machine.states:
+            for transition in state.transitions:
+                target = transition.target
+                assert target is not None  # every generated transition has a target
+                label = transition.event
+                guards = [str(spec) for spec in transition.cond]
+                if guards:
+                    label += f" [{', '.join(guards)}]"
+                lines.append(f"    {state.id} --> {target.id} : {label}")
+        lines.extend(f"    {state.id} --> [*]" for state in machine.final_states)
+        return "\n".join(lines) + "\n"
+
+    def extend(self, name: str, version: int = 1) -> WorkflowBuilder:
+        """A new builder named ``name`` holding a copy of this definition; this one is unchanged."""
+        builder = WorkflowBuilder(name, version)
+        for state in self.states:
+            builder.add_state(state, initial=state == self.initial, final=state in self.finals)
+        for transition in self.transitions:
+            builder.add_transition(
+                transition.event, transition.source, transition.target, guards=transition.guards
+            )
+        for guard_name, predicate in self._guards.items():
+            builder.guard(guard_name, predicate)
+        return builder
+
+    def same_definition(self, other: Workflow) -> bool:
+        """True when ``other`` has the same ref, states, transitions and guard predicates."""
+        return self is other or (
+            self.ref == other.ref
+            and self.states == other.states
+            and self.initial == other.initial
+            and self.finals == other.finals
+            and self.transitions == other.transitions
+            and dict(self._guards) == dict(other._guards)
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Workflow({self.name!r}, version={self.version}, states={len(self.states)}, "
+            f"transitions={len(self.transitions)})"
+        )
+
+    def _unknown_state(self, state: str) -> ValidationError:
+        return ValidationError(
+            "state",
+            state,
+            f"is not a state of workflow {self.name}@{self.version}",
+            f"use one of: {', '.join(self.states)}",
+        )
+
+
+@attrs.frozen(slots=True)
+class _StateSpec:
+    initial: bool
+    final: bool
+
+
+class WorkflowBuilder:
+    """Collects states, transitions and guards, then :meth:`build` validates and compiles them.
+
+    Every method returns the builder, so calls chain. Mistakes are not raised one at a time:
+    :meth:`build` reports all of them together. A builder can build any number of times; each
+    :class:`Workflow` gets its own machine class and ``State`` objects.
+    """
+
+    __slots__ = ("_guards", "_name", "_problems", "_states", "_transitions", "_version")
+
+    def __init__(self, name: str, version: int = 1) -> None:
+        self._name = name
+        self._version = version
+        self._states: dict[str, _StateSpec] = {}
+        self._transitions: list[Transition] = []
+        self._guards: dict[str, Guard] = {}
+        self._problems: list[str] = []
+
+    def add_state(
+        self, name: str, *, initial: bool = False, final: bool = False
+    ) -> WorkflowBuilder:
+        """Declare state ``name``; exactly one state is ``initial``, at least one is ``final``."""
+        if name in self._states:
+            self._problems.append(f"state {name!r} is added twice; add each state once")
+        else:
+            self._states[name] = _StateSpec(initial=initial, final=final)
+        return self
+
+    def add_transition(
+        self,
+        event: str,
+        source: str | Iterable[str],
+        target: str,
+        *,
+        guards: Iterable[str] = (),
+    ) -> WorkflowBuilder:
+        """``event`` moves from ``source`` (one state or several) to ``target`` when every guard
+        passes. For the same source and event, earlier transitions are tried first."""
+        sources = (source,) if isinstance(source, str) else tuple(source)
+        guard_names = (guards,) if isinstance(guards, str) else tuple(guards)
+        if not sources:
+            self._problems.append(f"transition {event!r} to {target!r} has no source state")
+        self._transitions.extend(Transition(event, each, target, guard_names) for each in sources)
+        return self
+
+    def remove_transition(self, event: str, source: str | None = None) -> WorkflowBuilder:
+        """Remove the transitions of ``event`` (only those leaving ``source`` when given)."""
+        kept = [
+            t
+            for t in self._transitions
+            if not (t.event == event and (source is None or t.source == source))
+        ]
+        if len(kept) == len(self._transitions):
+            where = f" from {source!r}" if source is not None else ""
+            self._problems.append(f"cannot remove transition {event!r}{where}: there is none")
+        self._transitions = kept
+        return self
+
+    def remove_state(self, name: str) -> WorkflowBuilder:
+        """Remove state ``name`` and every transition into or out of it."""
+        if name not in self._states:
+            self._problems.append(f"cannot remove state {name!r}: there is no such state")
+            return self
+        del self._states[name]
+        self._transitions = [t for t in self._transitions if name not in (t.source, t.target)]
+        return self
+
+    def guard(self, name: str, predicate: Guard) -> WorkflowBuilder:
+        """Define (or redefine) the guard ``name``: ``predicate(subject)`` must be true to pass."""
+        if not isinstance(name, str) or not name:
+            self._problems.append(f"guard name {name!r} must be a non-empty string")
+        elif name.startswith(HELD_FROM):
+            self._problems.append(
+                f"guard {name!r}: names starting with {HELD_FROM!r} are built in; choose another"
+            )
+        elif not callable(predicate):
+            self._problems.append(f"guard {name!r} must be a callable taking the subject")
+        else:
+            self._guards[name] = predicate
+        return self
+
+    def build(self) -> Workflow:
+        """Validate, generate the machine class and compile the table.
+
+        Raises :class:`~salesorders.errors.WorkflowDefinitionError` listing every problem found:
+        bad names, no or several initial states, no final state, transitions to, from or with
+        something unknown, transitions out of a final state, transitions that can never fire,
+        unreachable states, non-final states with no way out or no path to a final state.
+        """
+        states = dict(self._states)
+        transitions = tuple(self._transitions)
+        problems = [
+            *self._problems,
+            *_identity_problems(self._name, self._version),
+            *_name_problems(states, transitions),
+            *_state_problems(states),
+            *_transition_problems(states, transitions, self._guards),
+            *_graph_problems(states, transitions),
+        ]
+        if problems:
+            raise WorkflowDefinitionError(str(self._name), problems)
+        guards = _resolve_guards(transitions, self._guards)
+        initial = next(name for name, spec in states.items() if spec.initial)
+        finals = frozenset(name for name, spec in states.items() if spec.final)
+        machine = _generate_machine(self._name, self._version, states, transitions, guards)
+        return Workflow(
+            name=self._name,
+            version=self._version,
+            states=tuple(states),
+            initial=initial,
+            finals=finals,
+            transitions=transitions,
+            machine=machine,
+            guards=dict(self._guards),
+            table=_compile(transitions, guards),
+        )
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _identity_problems(name: object, version: object) -> list[str]:
+    problems = []
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"workflow name {name!r} must be a non-empty string")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        problems.append(f"version {version!r} must be a whole number of at least 1")
+    return problems
+
+
+def _bad_name(kind: str, name: object) -> str | None:
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        return (
+            f"{kind} name {name!r} must be a Python identifier "
+            "(letters, digits and underscores, not starting with a digit)"
+        )
+    if name.startswith("_"):
+        return f"{kind} name {name!r} must not start with an underscore"
+    if name in _RESERVED:
+        return f"{kind} name {name!r} is reserved by the state machine; choose another"
+    if kind == "event" and name.startswith(_CALLBACK_PREFIXES):
+        return (
+            f"event name {name!r} must not start with 'on_', 'before_' or 'after_' "
+            "(those name transition callbacks); choose another"
+        )
+    return None
+
+
+def _name_problems(
+    states: Mapping[str, _StateSpec], transitions: Iterable[Transition]
+) -> list[str]:
+    events = dict.fromkeys(t.event for t in transitions)
+    problems = [p for p in (_bad_name("state", s) for s in states) if p]
+    problems += [p for p in (_bad_name("event", e) for e in events) if p]
+    problems += [
+        f"{name!r} is both a state and an event; rename one of them"
+        for name in events
+        if name in states
+    ]
+    return problems
+
+
+def _state_problems(states: Mapping[str, _StateSpec]) -> list[str]:
+    problems = []
+    initials = [name for name, spec in states.items() if spec.initial]
+    if not initials:
+        problems.append("no initial state: mark exactly one state with initial=True")
+    elif len(initials) > 1:
+        problems.append(
+            f"several initial states ({', '.join(initials)}): mark exactly one with initial=True"
+        )
+    if not any(spec.final for spec in states.values()):
+        problems.append("no final state: mark at least one state with final=True")
+    problems += [
+        f"state {name!r} cannot be both initial and final"
+        for name, spec in states.items()
+        if spec.initial and spec.final
+    ]
+    return problems
+
+
+def _transition_problems(
+    states: Mapping[str, _StateSpec],
+    transitions: tuple[Transition, ...],
+    guards: Mapping[str, Guard],
+) -> list[str]:
+    problems = []
+    for t in transitions:
+        arrow = f"transition {t.event!r} from {t.source!r} to {t.target!r}"
+        if t.source not in states:
+            problems.append(f"{arrow} leaves unknown state {t.source!r}; add the state first")
+        elif states[t.source].final:
+            problems.append(f"{arrow} leaves final state {t.source!r}; final states have no exits")
+        if t.target not in states:
+            problems.append(f"{arrow} enters unknown state {t.target!r}; add the state first")
+        problems += [
+            problem
+            for problem in (_guard_problem(arrow, name, states, guards) for name in t.guards)
+            if problem
+        ]
+    return problems + _shadowed(transitions)
+
+
+def _guard_problem(
+    arrow: str, name: str, states: Mapping[str, _StateSpec], guards: Mapping[str, Guard]
+) -> str | None:
+    if name in guards:
+        return None
+    if name.startswith(HELD_FROM):
+        held = name[len(HELD_FROM) :]
+        if held in states:
+            return None
+        return f"{arrow} uses guard {name!r} but {held!r} is not a state of this workflow"
+    return f"{arrow} uses unknown guard {name!r}; define it with guard({name!r}, predicate)"
+
+
+def _shadowed(transitions: tuple[Transition, ...]) -> list[str]:
+    """Transitions that can never fire: an earlier candidate for the same state and event needs
+    only guards they need too, so it always wins first."""
+    problems = []
+    seen: dict[tuple[str, str], list[Transition]] = {}
+    for t in transitions:
+        earlier = seen.setdefault((t.source, t.event), [])
+        winner = next((e for e in earlier if set(e.guards) <= set(t.guards)), None)
+        if winner is not None:
+            problems.append(
+                f"transition {t.event!r} from {t.source!r} to {t.target!r} can never fire: the "
+                f"earlier one to {winner.target!r} wins whenever it could; "
+                "remove it or give the earlier one a guard"
+            )
+        earlier.append(t)
+    return problems
+
+
+def _graph_problems(
+    states: Mapping[str, _StateSpec], transitions: tuple[Transition, ...]
+) -> list[str]:
+    exits: dict[str, set[str]] = {name: set() for name in states}
+    entries: dict[str, set[str]] = {name: set() for name in states}
+    for t in transitions:
+        if t.source in states and t.target in states:
+            exits[t.source].add(t.target)
+            entries[t.target].add(t.source)
+    problems = []
+    initials = [name for name, spec in states.items() if spec.initial]
+    if len(initials) == 1:
+        reached = _reachable(initials, exits)
+        problems += [
+            f"state {name!r} is unreachable from the initial state {initials[0]!r}; "
+            "add a transition into it or remove it"
+            for name in states
+            if name not in reached
+        ]
+    dead_ends = [name for name, spec in states.items() if not spec.final and not exits[name]]
+    problems += [
+        f"state {name!r} is not final and has no way out; add a transition from it or make it final"
+        for name in dead_ends
+    ]
+    finals = [name for name, spec in states.items() if spec.final]
+    if finals:
+        finishing = _reachable(finals, entries)
+        problems += [
+            f"state {name!r} has no path to a final state; add a transition towards one"
+            for name in states
+            if name not in finishing and name not in dead_ends
+        ]
+    return problems
+
+
+def _reachable(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
+    reached = set(starts)
+    queue = deque(reached)
+    while queue:
+        for following in edges[queue.popleft()]:
+            if following not in reached:
+                reached.add(following)
+                queue.append(following)
+    return reached
+
+
+# --------------------------------------------------------------------------- compilation
+
+
+@functools.cache
+def _held_from(state: str) -> Guard:
+    """The built-in guard ``held_from:<state>`` (one function per state, shared by workflows)."""
+
+    def held_from(subject: Any) -> bool:
+        return bool(subject.held_from == state)
+
+    held_from.__name__ = f"{HELD_FROM}{state}"
+    return held_from
+
+
+def _resolve_guards(
+    transitions: Iterable[Transition], defined: Mapping[str, Guard]
+) -> dict[str, Guard]:
+    resolved: dict[str, Guard] = {}
+    for t in transitions:
+        for name in t.guards:
+            resolved[name] = (
+                _held_from(name[len(HELD_FROM) :]) if name.startswith(HELD_FROM) else defined[name]
+            )
+    return resolved
+
+
+def _compile(
+    transitions: Iterable[Transition], guards: Mapping[str, Guard]
+) -> dict[tuple[str, str], tuple[_Candidate, ...]]:
+    table: dict[tuple[str, str], list[_Candidate]] = {}
+    for t in transitions:
+        checks = tuple((name, guards[name]) for name in t.guards)
+        table.setdefault((t.source, t.event), []).append((t.target, checks))
+    return {key: tuple(candidates) for key, candidates in table.items()}
+
+
+def _condition(name: str, predicate: Guard) -> Callable[[Any], bool]:
+    """A python-statemachine condition that asks ``predicate`` about the machine's model."""
+
+    def condition(model: Any) -> bool:
+        return bool(predicate(model))
+
+    condition.__name__ = name
+    return condition
+
+
+def _class_name(name: str, version: int) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", name)
+    stem = "".join(word[:1].upper() + word[1:] for word in words) or "Workflow"
+    if stem[0].isdigit():
+        stem = "Workflow" + stem
+    return f"{stem}V{version}"
+
+
+def _generate_machine(
+    name: str,
+    version: int,
+    states: Mapping[str, _StateSpec],
+    transitions: Iterable[Transition],
+    guards: Mapping[str, Guard],
+) -> type[StateMachine]:
+    """A new StateMachine class with fresh ``State`` objects: nothing is shared with any other."""
+    objects = {
+        state: State(initial=spec.initial, final=spec.final) for state, spec in states.items()
+    }
+    for t in transitions:
+        conditions = [_condition(guard, guards[guard]) for guard in t.guards]
+        objects[t.source].to(objects[t.target], event=t.event, cond=conditions or None)
+    class_name = _class_name(name, version)
+    namespace: dict[str, Any] = {
+        "__module__": __name__,
+        "__qualname__": class_name,
+        "__doc__": f"Workflow {name!r} version {version}.",
+        **objects,
+    }
+    try:
+        return cast(type[StateMachine], type(class_name, (StateMachine,), namespace))
+    except InvalidDefinition as error:  # validation above is meant to catch everything first
+        raise WorkflowDefinitionError(name, [str(error)]) from error
+
+
+# --------------------------------------------------------------------------- default workflow
+
+
+def _build_default() -> Workflow:
+    return (
+        WorkflowBuilder("sales-order", 1)
+        .add_state("draft", initial=True)
+        .add_state("placed")
+        .add_state("confirmed")
+        .add_state("on_hold")
+        .add_state("shipped")
+        .add_state("delivered")
+        .add_state("completed", final=True)
+        .add_state("cancelled", final=True)
+        .add_transition("place", "draft", "placed")
+        .add_transition("confirm", "placed", "confirmed")
+        .add_transition("hold", ["placed", "confirmed"], "on_hold")
+        .add_transition("resume", "on_hold", "placed", guards=["held_from:placed"])
+        .add_transition("resume", "on_hold", "confirmed", guards=["held_from:confirmed"])
+        .add_transition("ship", "confirmed", "shipped")
+        .add_transition("deliver", "shipped", "delivered")
+        .add_transition("complete", "delivered", "completed")
+        .add_transition("cancel", ["draft", "placed", "confirmed", "on_hold"], "cancelled")
+        .build()
+    )
+
+
+DEFAULT_WORKFLOW: Final = _build_default()
+"""The ``sales-order`` workflow, version 1."""
+
+
+def default_workflow() -> Workflow:
+    """The ``sales-order`` workflow, version 1 (one shared, immutable instance)."""
+    return DEFAULT_WORKFLOW
+
+
+class WorkflowRegistry:
+    """Finds the workflow an order was stored with, by ``(name, version)``.
+
+    Always holds the default workflow. A ref is registered once: registering it again with a
+    different definition raises :class:`~salesorders.errors.WorkflowDefinitionError` (publish
+    the change under a new version instead).
+    """
+
+    __slots__ = ("_workflows",)
+
+    def __init__(self, workflows: Iterable[Workflow] = ()) -> None:
+        self._workflows: dict[tuple[str, int], Workflow] = {DEFAULT_WORKFLOW.ref: DEFAULT_WORKFLOW}
+        for workflow in workflows:
+            self.register(workflow)
+
+    def register(self, workflow: Workflow) -> None:
+        """Add ``workflow``; the same definition twice is accepted and changes nothing."""
+        existing = self._workflows.get(workflow.ref)
+        if existing is None:
+            self._workflows[workflow.ref] = workflow
+        elif not existing.same_definition(workflow):
+            raise WorkflowDefinitionError(
+                workflow.name,
+                [
+                    f"version {workflow.version} is already registered with a different "
+                    "definition; register the changed workflow under a new version"
+                ],
+            )
+
+    def get(self, name: str, version: int) -> Workflow:
+        """The workflow registered as ``name`` ``version``; else
+        :class:`~salesorders.errors.NotFoundError`."""
+        try:
+            return self._workflows[(name, version)]
+        except KeyError:
+            raise NotFoundError("workflow", f"{name}@{version}") from None

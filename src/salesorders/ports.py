@@ -1,0 +1,344 @@
+"""The ports a host application implements (or takes from ``salesorders.adapters``).
+
+Each Protocol's docstring is its contract. ``salesorders.testing.contracts`` holds one abstract test
+suite per port that an adapter author subclasses to prove their adapter keeps it.
+
+All methods that read or write storage run inside a :class:`UnitOfWork`: nothing they change is
+visible to others until :meth:`UnitOfWork.commit`, and everything is undone by
+:meth:`UnitOfWork.rollback` (or by leaving the ``with`` block without committing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import attrs
+
+from salesorders.domain.order import Order
+from salesorders.domain.plan import AllocationPlan
+from salesorders.domain.pricing import ExchangeRate
+from salesorders.domain.snapshot import IncomingStock, StockSnapshot
+from salesorders.domain.stock import LedgerEntry, LowStock, Reservation, StockItem
+from salesorders.domain.warehouse import Warehouse
+
+__all__ = [
+    "Clock",
+    "ExchangeRates",
+    "IdempotencyRecord",
+    "IdempotencyStore",
+    "Notifier",
+    "OrderNumbers",
+    "OrderPage",
+    "OrderQuery",
+    "OrderRepository",
+    "OutboxMessage",
+    "OutboxStore",
+    "StockRepository",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
+
+
+class Clock(Protocol):
+    """Where the service layer reads the time. The domain never reads a clock."""
+
+    def now(self) -> dt.datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+class ExchangeRates(Protocol):
+    """A source of exchange rates.
+
+    Contract: returns the rate converting one unit of ``base`` into ``quote`` valid at ``at``;
+    ``base == quote`` gives rate 1; an unknown pair raises
+    :class:`~salesorders.errors.ExchangeRateUnavailableError`. The rate used is stored on the order,
+    so later changes in the source never change an order's totals.
+    """
+
+    def rate(self, base: str, quote: str, at: dt.datetime) -> ExchangeRate: ...
+
+
+@attrs.frozen(slots=True)
+class OutboxMessage:
+    """A domain event stored in the outbox, in the same transaction as the change it describes.
+
+    ``event_id`` is unique and stable across redeliveries, so consumers can deduplicate.
+    ``sequence`` runs 1..n without gaps per ``stream_id`` (the order id for order events,
+    ``"stock:<sku>:<warehouse>"`` for stock alerts). ``payload`` is the serialized event (JSON
+    data).
+    """
+
+    event_id: str
+    stream_id: str
+    sequence: int
+    event_type: str
+    payload: dict[str, Any]
+    occurred_at: dt.datetime
+    attempts: int = 0
+    status: str = "pending"  # pending | delivered | dead
+    last_error: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+
+
+class Notifier(Protocol):
+    """Delivers one outbox message to a channel (email, SMS, webhook ...).
+
+    Contract: raising means "not delivered, try again later"; returning means delivered. Delivery is
+    at least once: a notifier may see the same ``event_id`` twice and should deduplicate on it.
+    """
+
+    def notify(self, message: OutboxMessage) -> None: ...
+
+
+class OutboxStore(Protocol):
+    """The transactional outbox.
+
+    Contract:
+
+    * ``append`` writes in the caller's unit of work; an event is never lost once committed. An
+      ``event_id`` or a ``(stream_id, sequence)`` already stored raises
+      :class:`~salesorders.errors.IntegrityError`.
+    * ``next_sequence(stream_id)`` is 1 + the highest sequence stored for the stream (counting
+      messages appended earlier in the same unit of work), 1 for a new stream.
+    * ``due(now, limit)`` returns at most ``limit`` pending messages ordered by ``(stream_id,
+      sequence)``. A pending message is due when its ``next_attempt_at`` is ``None`` or not after
+      ``now`` — and only if no earlier pending message of its stream is waiting for a retry, so a
+      stream is always delivered in sequence order. Delivered and dead messages are never due.
+    * ``mark_delivered`` sets ``status="delivered"`` and ``delivered_at``.
+    * ``mark_failed`` adds one to ``attempts``, records ``last_error`` and either schedules the
+      retry at ``next_attempt_at`` or, with ``dead=True``, parks the message as ``dead``.
+    * ``dead()`` lists dead messages by ``(stream_id, sequence)``; ``redrive`` makes a dead message
+      pending again, due at ``at``, with ``attempts`` reset to 0 (its ``event_id`` is unchanged).
+    * ``mark_delivered``, ``mark_failed`` and ``redrive`` of an unknown ``event_id`` raise
+      :class:`~salesorders.errors.NotFoundError`; so does ``redrive`` of a message not dead.
+    """
+
+    def append(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+    def next_sequence(self, stream_id: str) -> int: ...
+
+    def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]: ...
+
+    def mark_delivered(self, event_id: str, at: dt.datetime) -> None: ...
+
+    def mark_failed(
+        self, event_id: str, error: str, next_attempt_at: dt.datetime | None, dead: bool
+    ) -> None: ...
+
+    def dead(self) -> list[OutboxMessage]: ...
+
+    def redrive(self, event_id: str, at: dt.datetime) -> None: ...
+
+    def messages(self, stream_id: str | None = None) -> list[OutboxMessage]:
+        """Every stored message (any status), for inspection and tests, by stream and sequence."""
+        ...
+
+
+@attrs.frozen(slots=True)
+class IdempotencyRecord:
+    """The stored outcome of a command run under an idempotency key."""
+
+    key: str
+    command: str
+    fingerprint: str
+    result: dict[str, Any]
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class IdempotencyStore(Protocol):
+    """Stored command results by idempotency key (Stripe's semantics).
+
+    Contract: ``get`` returns the record for ``key`` if its ``expires_at`` is after ``now``, else
+    ``None``; ``put`` stores a record in the caller's unit of work and raises
+    :class:`~salesorders.errors.IdempotencyConflictError` if a record with that key exists that has
+    not expired at ``record.created_at`` (a concurrent duplicate committed first) — an expired one
+    is replaced; ``purge_expired`` deletes records whose ``expires_at`` is not after ``now`` and
+    returns how many.
+    """
+
+    def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None: ...
+
+    def put(self, record: IdempotencyRecord) -> None: ...
+
+    def purge_expired(self, now: dt.datetime) -> int: ...
+
+
+class OrderNumbers(Protocol):
+    """Gap-free human-readable order numbers per series.
+
+    Contract: ``next_number`` takes the next number of ``series`` (1, 2, 3 ...; each series counts
+    on its own) inside the caller's unit of work; if the unit of work rolls back, the number is not
+    used up (no gaps). Concurrent units of work never get the same number.
+    """
+
+    def next_number(self, series: str) -> int: ...
+
+
+@attrs.frozen(slots=True)
+class OrderQuery:
+    """Filters and page for listing orders. ``after`` is the cursor from the previous page.
+
+    ``created_from`` is inclusive and ``created_to`` exclusive; ``limit`` is at least 1.
+    """
+
+    customer_id: str | None = None
+    state: str | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    limit: int = 50
+    after: str | None = None
+
+
+@attrs.frozen(slots=True)
+class OrderPage:
+    """One page of orders, oldest first; ``next_cursor`` is ``None`` on the last page."""
+
+    orders: tuple[Order, ...]
+    next_cursor: str | None
+
+
+class OrderRepository(Protocol):
+    """Stores Order aggregates with optimistic versions.
+
+    Contract:
+
+    * ``add`` stores a new order (an existing id raises :class:`~salesorders.errors.ConflictError`)
+      and sets its version to 1.
+    * ``save`` stores a changed order only if the stored version equals ``order.version`` — else
+      :class:`~salesorders.errors.ConcurrencyConflictError` carrying the stored version — and then
+      increments ``order.version``; saving an order that was never added raises
+      :class:`~salesorders.errors.NotFoundError`.
+    * ``get`` / ``get_by_number`` raise :class:`~salesorders.errors.NotFoundError`; they return a
+      new object each time, equal to the saved order and carrying no pending events.
+    * ``list`` filters by customer, state and creation time and pages by ``(created_at, id)`` with
+      an opaque cursor; a cursor this repository did not produce raises
+      :class:`~salesorders.errors.ValidationError`.
+    """
+
+    def add(self, order: Order) -> None: ...
+
+    def save(self, order: Order) -> None: ...
+
+    def get(self, order_id: str) -> Order: ...
+
+    def get_by_number(self, number: str) -> Order: ...
+
+    def list(self, query: OrderQuery) -> OrderPage: ...
+
+
+class StockRepository(Protocol):
+    """Multi-warehouse stock: items, reservations and the append-only ledger.
+
+    This port owns the **no-oversell guarantee**: ``reserve`` applies a whole plan atomically and
+    never lets ``reserved`` exceed ``on_hand - safety_stock`` for any (SKU, warehouse), even when
+    many units of work reserve concurrently (a conditional update, or row locks always taken in
+    (SKU, warehouse) order so they cannot deadlock). If any line would oversell, nothing is
+    reserved and :class:`~salesorders.errors.InsufficientStockError` names every SKU short.
+
+    A plan naming a (SKU, warehouse) that never held stock raises
+    :class:`~salesorders.errors.UnknownStockItemError`, also changing nothing.
+
+    The other operations follow :class:`~salesorders.domain.stock.StockBook`: ``receive`` into an
+    unknown warehouse raises :class:`~salesorders.errors.UnknownWarehouseError`; quantities are
+    validated (floats refused); every operation appends its ledger entries, so folding
+    ``ledger()`` always gives the figures of ``items()``. ``release_order`` releases every open
+    reservation of the order (none is fine: it returns ``()``). ``pull_events`` hands over the
+    :class:`~salesorders.domain.stock.LowStock` alerts raised in this unit of work so far (the
+    service writes them to the outbox in the same unit of work).
+    """
+
+    def add_warehouse(self, warehouse: Warehouse) -> None: ...
+
+    def warehouses(self) -> dict[str, Warehouse]: ...
+
+    def set_levels(
+        self,
+        sku: str,
+        warehouse_id: str,
+        *,
+        safety_stock: Decimal | None = None,
+        reorder_point: Decimal | None = None,
+        reorder_quantity: Decimal | None = None,
+    ) -> None: ...
+
+    def receive(
+        self,
+        sku: str,
+        warehouse_id: str,
+        quantity: Decimal,
+        at: dt.datetime,
+        *,
+        actor: str = "",
+        reason: str = "",
+    ) -> LedgerEntry: ...
+
+    def expect(self, incoming: IncomingStock) -> None: ...
+
+    def snapshot(self, skus: Collection[str]) -> StockSnapshot: ...
+
+    def reserve(
+        self, plan: AllocationPlan, at: dt.datetime, actor: str = ""
+    ) -> tuple[Reservation, ...]: ...
+
+    def release_order(
+        self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""
+    ) -> tuple[LedgerEntry, ...]: ...
+
+    def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]: ...
+
+    def items(self) -> tuple[StockItem, ...]: ...
+
+    def ledger(self) -> tuple[LedgerEntry, ...]: ...
+
+    def pull_events(self) -> list[LowStock]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository.
+
+    Contract: used as a context manager, once; ``commit`` makes all changes durable and visible at
+    once; leaving the block without commit (or on an exception) rolls everything back — orders,
+    stock, outbox messages, idempotency records and taken order numbers alike. A unit of work is
+    one transaction: after ``commit`` or ``rollback`` it is finished.
+    """
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def stock(self) -> StockRepository: ...
+
+    @property
+    def outbox(self) -> OutboxStore: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def numbers(self) -> OrderNumbers: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a new :class:`UnitOfWork`."""
+
+    def __call__(self) -> UnitOfWork: ...
