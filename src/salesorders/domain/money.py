@@ -2,7 +2,8 @@
 
 * Precision comes from ISO 4217 minor units: JPY 0, USD/EUR/CNY 2, KWD/BHD 3, CLF 4.
 * Rounding is an explicit :class:`Rounding` policy (half-up by default, half-even selectable). It is
-  applied only where the library documents it: line totals, tax amounts and conversions.
+  applied only where the library documents it: line amounts, percentage discounts, tax amounts and
+  conversions (see :mod:`salesorders.domain.pricing`), and when formatting a finer amount.
 * Floats are refused wherever an amount, a price, a rate or a quantity enters.
 * :func:`allocate` splits an amount into parts that sum exactly to it.
 * :func:`format_money` formats with babel and an explicit locale (never the process locale).
@@ -15,8 +16,20 @@ from __future__ import annotations
 
 import enum
 import functools
+import math
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
 
 import babel
 import babel.numbers
@@ -42,12 +55,26 @@ __all__ = [
     "minor_unit",
     "money",
     "quantize",
+    "same_currency",
     "to_decimal",
     "to_quantity",
     "zero",
 ]
 
 DecimalLike = Decimal | int | str
+
+# Additions, subtractions, multiplications and quantizations in this context are exact whatever
+# the size of the operands, and independent of the caller's thread-local decimal context.
+# Never divide in it (an inexact quotient would need unlimited digits).
+_EXACT = Context(
+    prec=MAX_PREC,
+    Emax=MAX_EMAX,
+    Emin=MIN_EMIN,
+    rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+# An amount has at most this many digits before the decimal point.
+_MAX_AMOUNT_DIGITS = 24
 
 
 class Rounding(enum.Enum):
@@ -75,7 +102,7 @@ _QUANTUMS: dict[str, Decimal] = {code: Decimal(1).scaleb(-e) for code, e in _EXP
 
 
 def check_currency(code: object, field: str = "currency") -> str:
-    """Return ``code`` if it is an ISO 4217 currency code, else raise :class:`UnknownCurrencyError`."""
+    """Return ``code`` if it is an ISO 4217 code; else raise :class:`UnknownCurrencyError`."""
     if isinstance(code, str) and code in _EXPONENTS:
         return code
     raise UnknownCurrencyError(field, code)
@@ -125,8 +152,16 @@ def to_decimal(value: object, field: str) -> Decimal:
 
 
 def quantize(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
-    """Round ``amount`` to the minor unit of ``currency`` with the given rounding policy."""
-    return amount.quantize(minor_unit(currency), rounding=rounding.value)
+    """Round ``amount`` to the minor unit of ``currency`` with the given rounding policy.
+
+    Exact whatever the caller's decimal context; amounts of ``10**24`` or more are refused with a
+    :class:`ValidationError` (they are input errors, and would be costly to round).
+    """
+    if amount.adjusted() >= _MAX_AMOUNT_DIGITS:
+        raise ValidationError(
+            "amount", amount, "is too large for an amount", f"stay below 10**{_MAX_AMOUNT_DIGITS}"
+        )
+    return amount.quantize(minor_unit(currency), rounding.value, _EXACT)
 
 
 def money(
@@ -138,13 +173,18 @@ def money(
 ) -> Money:
     """Build a :class:`Money` from untrusted input.
 
-    Refuses floats and unknown currencies. Without ``rounding`` an amount finer than the currency's
-    minor unit is refused (nothing is rounded silently); with it the amount is rounded.
+    Refuses floats, unknown currencies and amounts of ``10**24`` or more. Without ``rounding`` an
+    amount finer than the currency's minor unit is refused (nothing is rounded silently); with it
+    the amount is rounded.
     """
     code = check_currency(currency, f"{field}.currency" if field != "amount" else "currency")
     value = to_decimal(amount, field)
+    if value.adjusted() >= _MAX_AMOUNT_DIGITS:
+        raise ValidationError(
+            field, amount, "is too large for an amount", f"stay below 10**{_MAX_AMOUNT_DIGITS}"
+        )
     quantum = _QUANTUMS[code]
-    rounded = value.quantize(quantum, rounding=(rounding or Rounding.HALF_UP).value)
+    rounded = value.quantize(quantum, (rounding or Rounding.HALF_UP).value, _EXACT)
     if rounding is None and rounded != value:
         raise ValidationError(
             field,
@@ -180,9 +220,13 @@ def to_quantity(value: object, field: str = "quantity", precision: int = 0) -> D
     number = to_decimal(value, field)
     if number <= 0:
         raise InvalidQuantityError(field, value, "must be greater than zero")
-    exponent = number.normalize().as_tuple().exponent
+    if precision < 0:
+        raise ValidationError("precision", precision, "must be zero or more decimal places")
+    exponent = number.as_tuple().exponent
     assert isinstance(exponent, int)  # finite, checked by to_decimal
-    if -exponent > precision:
+    # Only a number written with more places than allowed can be finer than the unit; the exact
+    # check then costs no more than the digits it was written with.
+    if -exponent > precision and number.quantize(_places(precision), context=_EXACT) != number:
         unit = "whole units" if precision == 0 else f"at most {precision} decimal places"
         raise InvalidQuantityError(
             field, value, f"must be in {unit}", "round the quantity to the product's unit"
@@ -190,54 +234,94 @@ def to_quantity(value: object, field: str = "quantity", precision: int = 0) -> D
     return number
 
 
+@functools.lru_cache(maxsize=32)
+def _places(precision: int) -> Decimal:
+    return Decimal(1).scaleb(-precision)
+
+
 # --------------------------------------------------------------------------- allocation
 
 
-def allocate_decimal(amount: Decimal, weights: Sequence[Decimal | int], exponent: int) -> list[Decimal]:
+def allocate_decimal(
+    amount: Decimal, weights: Sequence[Decimal | int], exponent: int
+) -> list[Decimal]:
     """Split ``amount`` (at ``exponent`` decimal places) in proportion to ``weights``.
 
     The parts sum exactly to ``amount``; each is within one minor unit of its exact share. The
     remainder goes one minor unit at a time to the largest fractional remainders, ties to the
     earliest position, so the result is deterministic. Negative amounts are split like their
-    absolute value and negated. Weights must be non-negative with a positive sum.
+    absolute value and negated. Weights must be non-negative with a positive sum; a part whose
+    weight is zero is always zero. Every part has exactly ``exponent`` places. The arithmetic is
+    exact integer arithmetic in minor units; amounts of ``10**24`` or more are refused.
     """
-    count = len(weights)
-    if count == 0:
+    integer_weights, total_weight = _integer_weights(weights)
+    minor = _minor_units(amount, exponent)
+    negative = minor < 0
+    if negative:
+        minor = -minor
+    parts: list[int] = []
+    remainders: list[int] = []
+    for weight in integer_weights:
+        part, remainder = divmod(minor * weight, total_weight)
+        parts.append(part)
+        remainders.append(remainder)
+    leftover = minor - sum(parts)
+    if leftover:
+        # A stable sort keeps equal remainders in position order: ties go to the earliest part.
+        ranking = sorted(range(len(parts)), key=remainders.__getitem__, reverse=True)
+        for index in ranking[:leftover]:
+            parts[index] += 1
+    if negative:
+        return [Decimal(-part).scaleb(-exponent, _EXACT) for part in parts]
+    return [Decimal(part).scaleb(-exponent, _EXACT) for part in parts]
+
+
+def _integer_weights(weights: Sequence[Decimal | int]) -> tuple[list[int], int]:
+    """The weights scaled to integers with the same ratios, and their sum."""
+    if len(weights) == 0:
         raise ValidationError("weights", weights, "must not be empty", "give one weight per part")
-    total_weight = Decimal(0)
+    numerators: list[int] = []
+    denominators: list[int] = []
     for index, weight in enumerate(weights):
-        if isinstance(weight, float):
-            raise FloatNotAllowedError(f"weights[{index}]", weight)
-        if weight < 0:
+        if isinstance(weight, Decimal):
+            if not weight.is_finite():
+                raise ValidationError(f"weights[{index}]", weight, "must be a finite number")
+        elif weight.__class__ is not int:  # refuses booleans too
+            if isinstance(weight, float):
+                raise FloatNotAllowedError(f"weights[{index}]", weight)
+            raise ValidationError(
+                f"weights[{index}]", weight, "must be a Decimal or an int", "pass Decimal weights"
+            )
+        numerator, denominator = weight.as_integer_ratio()
+        if numerator < 0:
             raise ValidationError(f"weights[{index}]", weight, "must not be negative")
-        total_weight += weight
-    if total_weight == 0:
+        numerators.append(numerator)
+        denominators.append(denominator)
+    common = math.lcm(*denominators)
+    scaled = [n * (common // d) for n, d in zip(numerators, denominators, strict=True)]
+    total = sum(scaled)
+    if total == 0:
         raise ValidationError(
             "weights", weights, "must not all be zero", "give at least one positive weight"
         )
-    scale = 10**exponent
-    minor = amount * scale
-    total = int(minor)
-    if total != minor:
+    return scaled, total
+
+
+def _minor_units(amount: Decimal, exponent: int) -> int:
+    """``amount`` as a whole number of minor units; refuses finer or absurdly large amounts."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        amount = to_decimal(amount, "amount")
+    if amount.adjusted() >= _MAX_AMOUNT_DIGITS:
+        raise ValidationError(
+            "amount", amount, "is too large for an amount", f"stay below 10**{_MAX_AMOUNT_DIGITS}"
+        )
+    scaled = amount.scaleb(exponent, _EXACT)
+    minor = int(scaled)
+    if minor != scaled:
         raise ValidationError(
             "amount", amount, f"has more than {exponent} decimal places", "round it first"
         )
-    sign = -1 if total < 0 else 1
-    total = abs(total)
-    parts: list[int] = []
-    remainders: list[Decimal] = []
-    for weight in weights:
-        exact = Decimal(total) * Decimal(weight) / total_weight
-        floor = int(exact)
-        parts.append(floor)
-        remainders.append(exact - floor)
-    leftover = total - sum(parts)
-    if leftover:
-        order = sorted(range(count), key=lambda i: (-remainders[i], i))
-        for index in order[:leftover]:
-            parts[index] += 1
-    quantum = Decimal(1).scaleb(-exponent)
-    return [(Decimal(sign * part) * quantum).quantize(quantum) for part in parts]
+    return minor
 
 
 def allocate(amount: Money, weights: Sequence[Decimal | int]) -> list[Money]:
@@ -269,15 +353,18 @@ def get_locale(name: str) -> babel.Locale:
         ) from error
 
 
-def format_money(amount: Money, locale: str) -> str:
-    """Format ``amount`` for ``locale`` with babel, at the currency's ISO precision.
+def format_money(amount: Money, locale: str, rounding: Rounding = Rounding.HALF_UP) -> str:
+    """Format ``amount`` for ``locale`` with babel, at the currency's ISO 4217 precision.
+
+    An amount finer than the minor unit is first rounded with ``rounding`` (the library's policy,
+    not babel's own half-even), so the text always shows the amount the library computes with.
 
     >>> format_money(Money("1234.5", "USD"), "en_US")
     '$1,234.50'
     """
     code = amount.currency.code
     return babel.numbers.format_currency(
-        Decimal(amount.amount),
+        quantize(Decimal(amount.amount), code, rounding),
         code,
         locale=get_locale(locale),
         format=_iso_pattern(locale, code),
@@ -288,17 +375,18 @@ def format_money(amount: Money, locale: str) -> str:
 @functools.lru_cache(maxsize=512)
 def _iso_pattern(locale: str, code: str) -> str:
     # CLDR's currency digits differ from ISO 4217 for a few currencies (e.g. HUF): use ISO's.
-    pattern = get_locale(locale).currency_formats["standard"]
-    return _with_digits(str(pattern.pattern), currency_exponent(code))
+    # Both the positive and the negative sub-pattern (after ';') get the ISO digits.
+    pattern = str(get_locale(locale).currency_formats["standard"].pattern)
+    digits = currency_exponent(code)
+    return ";".join(_with_digits(part, digits) for part in pattern.split(";"))
 
 
 def _with_digits(pattern: str, digits: int) -> str:
-    positive = pattern.split(";")[0]
-    head, _, tail = positive.partition("0.")
-    if not _:
+    head, point, tail = pattern.partition("0.")
+    if not point:
         # pattern without decimals, e.g. '¤#,##0'
-        index = positive.rfind("0") + 1
-        head, tail = positive[:index], positive[index:]
+        index = pattern.rfind("0") + 1
+        head, tail = pattern[:index], pattern[index:]
         decimals = "." + "0" * digits if digits else ""
         return head + decimals + tail
     rest = tail.lstrip("0#")

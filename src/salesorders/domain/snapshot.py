@@ -56,6 +56,4 @@ class StockSnapshot:
         return self.available.get((sku, warehouse_id), _NOTHING)
 
     def total_available(self, sku: str) -> Decimal:
-        return sum(
-            (q for (s, _), q in self.available.items() if s == sku and q > 0), _NOTHING
-        )
+        return sum((q for (s, _), q in self.available.items() if s == sku and q > 0), _NOTHING)
