@@ -1,0 +1,7 @@
+"""Storage adapters: :mod:`~salesorders.adapters.memory` (reference, in memory),
+:mod:`~salesorders.adapters.sqlite` (embedded, standard library) and
+:mod:`~salesorders.adapters.postgres` (psycopg 3; ``pip install salesorders[postgres]``).
+
+Each store's ``unit_of_work`` is a :class:`~salesorders.ports.UnitOfWorkFactory`. Import the
+module of the store you use; importing this package loads no driver.
+"""

@@ -1,0 +1,707 @@
+"""The in-memory store: the reference implementation of every storage port.
+
+``MemoryStore().unit_of_work`` is a :class:`~salesorders.ports.UnitOfWorkFactory`. A unit of work
+holds the store's one lock from ``__enter__`` to ``__exit__``, so units of work run one at a time
+(thread-safe, trivially serializable). Changes are applied in place and each records how to undo
+itself in a journal; ``rollback`` replays the journal backwards, so a rolled-back unit of work
+leaves the store exactly as it found it. Orders are copied on the way in and out (their fields are
+immutable values, so a shallow copy isolates them). Stock lives in a domain
+:class:`~salesorders.domain.stock.StockBook`.
+
+Nothing is persisted: the store lives as long as the object.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import datetime as dt
+import threading
+from collections.abc import Callable, Collection, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from salesorders.domain.order import Order
+from salesorders.domain.plan import AllocationPlan
+from salesorders.domain.snapshot import IncomingStock, StockSnapshot
+from salesorders.domain.stock import (
+    Batch,
+    LedgerEntry,
+    LowStock,
+    Reservation,
+    StockBook,
+    StockItem,
+)
+from salesorders.domain.warehouse import Warehouse
+from salesorders.errors import (
+    ConcurrencyConflictError,
+    ConflictError,
+    IdempotencyConflictError,
+    IntegrityError,
+    NotFoundError,
+    NotSupportedError,
+    ValidationError,
+)
+from salesorders.ports import (
+    IdempotencyRecord,
+    OrderPage,
+    OrderQuery,
+    OutboxMessage,
+    UnitOfWork,
+)
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+Undo = Callable[[], None]
+
+
+def _make_order_copier() -> Callable[[Order], Order]:
+    """Generate ``copy(order)``: a new Order sharing the (immutable) field values, no events.
+
+    Generated once from the attrs fields, like attrs' own methods: one plain assignment per
+    field is an order of magnitude faster than a loop of getattr/setattr.
+    """
+    names = [field.name for field in attrs.fields(Order) if field.name != "events"]
+    body = "".join(f"    new.{name} = order.{name}\n" for name in names)
+    source = (
+        "def copy_order(order, _new=object.__new__, _cls=Order):\n"
+        "    new = _new(_cls)\n" + body + "    new.events = []\n    return new\n"
+    )
+    namespace: dict[str, Any] = {"Order": Order}
+    exec(compile(source, "<salesorders order copier>", "exec"), namespace)
+    copier: Callable[[Order], Order] = namespace["copy_order"]
+    return copier
+
+
+_copy_order = _make_order_copier()
+
+
+# --------------------------------------------------------------------------- orders
+
+
+class _Orders:
+    """Orders by id, with a number index; ``list`` sorts by (created_at, id)."""
+
+    __slots__ = ("by_id", "by_number")
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Order] = {}
+        self.by_number: dict[str, str] = {}
+
+
+class MemoryOrderRepository:
+    __slots__ = ("_data", "_journal")
+
+    def __init__(self, data: _Orders, journal: list[Undo]) -> None:
+        self._data = data
+        self._journal = journal
+
+    def add(self, order: Order) -> None:
+        by_id = self._data.by_id
+        if order.id in by_id:
+            raise ConflictError(f"order {order.id!r} already exists; use a new id")
+        order.version = 1
+        by_id[order.id] = _copy_order(order)
+        self._index_number(order.id, None, order.number)
+        self._journal.append(lambda: self._forget(order.id))
+
+    def save(self, order: Order) -> None:
+        stored = self._data.by_id.get(order.id)
+        if stored is None:
+            raise NotFoundError("order", order.id)
+        if stored.version != order.version:
+            raise ConcurrencyConflictError(order.id, order.version, stored.version)
+        order.version += 1
+        number = order.number
+        self._data.by_id[order.id] = _copy_order(order)
+        self._index_number(order.id, stored.number, number)
+        self._journal.append(lambda: self._restore(stored, number))
+
+    def get(self, order_id: str) -> Order:
+        stored = self._data.by_id.get(order_id)
+        if stored is None:
+            raise NotFoundError("order", order_id)
+        return _copy_order(stored)
+
+    def get_by_number(self, number: str) -> Order:
+        order_id = self._data.by_number.get(number)
+        if order_id is None:
+            raise NotFoundError("order number", number)
+        return _copy_order(self._data.by_id[order_id])
+
+    def list(self, query: OrderQuery) -> OrderPage:
+        limit = query.limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationError("query.limit", limit, "must be an int of at least 1")
+        after = _decode_cursor(query.after) if query.after is not None else None
+        matches = sorted(
+            (o for o in self._data.by_id.values() if _matches(o, query)),
+            key=lambda o: (o.created_at, o.id),
+        )
+        start = 0
+        if after is not None:
+            start = bisect.bisect_right([(o.created_at, o.id) for o in matches], after)
+        page = matches[start : start + limit]
+        more = start + limit < len(matches)
+        cursor = _encode_cursor(page[-1]) if more and page else None
+        return OrderPage(tuple(_copy_order(o) for o in page), cursor)
+
+    def _index_number(self, order_id: str, old: str | None, new: str | None) -> None:
+        if old == new:
+            return
+        if old is not None:
+            self._data.by_number.pop(old, None)
+        if new is not None:
+            self._data.by_number[new] = order_id
+
+    def _forget(self, order_id: str) -> None:
+        removed = self._data.by_id.pop(order_id)
+        if removed.number is not None:
+            self._data.by_number.pop(removed.number, None)
+
+    def _restore(self, stored: Order, saved_number: str | None) -> None:
+        self._data.by_id[stored.id] = stored
+        self._index_number(stored.id, saved_number, stored.number)
+
+
+def _matches(order: Order, query: OrderQuery) -> bool:
+    if query.customer_id is not None and order.customer_id != query.customer_id:
+        return False
+    if query.state is not None and order.state != query.state:
+        return False
+    if query.created_from is not None and order.created_at < query.created_from:
+        return False
+    return query.created_to is None or order.created_at < query.created_to
+
+
+def _encode_cursor(order: Order) -> str:
+    text = f"{order.created_at.isoformat()}|{order.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        moment, _, order_id = text.partition("|")
+        at = dt.datetime.fromisoformat(moment)
+    except (ValueError, binascii.Error, UnicodeError, AttributeError):
+        at = None
+        order_id = ""
+    if at is None or at.utcoffset() is None or not order_id:
+        raise ValidationError(
+            "query.after", cursor, "is not a cursor of this repository", "pass a page's next_cursor"
+        )
+    return (at, order_id)
+
+
+# --------------------------------------------------------------------------- stock
+
+
+def _item_state(item: StockItem) -> tuple[Any, ...]:
+    batches = (
+        tuple((b.batch_id, b.expiry, b.on_hand, b.reserved) for b in item.batches.values())
+        if item.batches
+        else ()
+    )
+    return (
+        item.on_hand,
+        item.reserved,
+        item.safety_stock,
+        item.reorder_point,
+        item.reorder_quantity,
+        item.low_stock,
+        batches,
+    )
+
+
+def _restore_item(item: StockItem, state: tuple[Any, ...]) -> None:
+    (
+        item.on_hand,
+        item.reserved,
+        item.safety_stock,
+        item.reorder_point,
+        item.reorder_quantity,
+        item.low_stock,
+        batches,
+    ) = state
+    if batches or item.batches:
+        item.batches.clear()
+        for batch_id, expiry, on_hand, reserved in batches:
+            item.batches[batch_id] = Batch(batch_id, expiry, on_hand, reserved)
+
+
+def _copy_item(item: StockItem) -> StockItem:
+    return StockItem(
+        item.sku,
+        item.warehouse_id,
+        item.on_hand,
+        item.reserved,
+        item.safety_stock,
+        item.reorder_point,
+        item.reorder_quantity,
+        item.low_stock,
+        {k: Batch(b.batch_id, b.expiry, b.on_hand, b.reserved) for k, b in item.batches.items()},
+    )
+
+
+class MemoryStockRepository:
+    """The stock port over a :class:`StockBook`; every change is journaled for rollback.
+
+    The journal restores the book's internals (items, reservations, ledger, incoming stock,
+    warehouses) to the state before each operation. ``items()`` returns copies.
+    """
+
+    __slots__ = ("_book", "_journal")
+
+    def __init__(self, book: StockBook, journal: list[Undo]) -> None:
+        self._book = book
+        self._journal = journal
+
+    # ------------------------------------------------------------------ changes
+
+    def add_warehouse(self, warehouse: Warehouse) -> None:
+        book = self._book
+        before = (dict(book._warehouses), book._warehouse_view)
+        book.add_warehouse(warehouse)
+
+        def undo() -> None:
+            book._warehouses, book._warehouse_view = before
+
+        self._journal.append(undo)
+
+    def set_levels(
+        self,
+        sku: str,
+        warehouse_id: str,
+        *,
+        safety_stock: Decimal | None = None,
+        reorder_point: Decimal | None = None,
+        reorder_quantity: Decimal | None = None,
+    ) -> None:
+        undo = self._guard_items(((sku, warehouse_id),))
+        try:
+            self._book.set_levels(
+                sku,
+                warehouse_id,
+                safety_stock=safety_stock,
+                reorder_point=reorder_point,
+                reorder_quantity=reorder_quantity,
+            )
+        finally:
+            self._journal.append(undo)
+
+    def receive(
+        self,
+        sku: str,
+        warehouse_id: str,
+        quantity: Decimal,
+        at: dt.datetime,
+        *,
+        actor: str = "",
+        reason: str = "",
+    ) -> LedgerEntry:
+        undo = self._guard_items(((sku, warehouse_id),))
+        try:
+            return self._book.receive(sku, warehouse_id, quantity, at, actor=actor, reason=reason)
+        finally:
+            self._journal.append(undo)
+
+    def expect(self, incoming: IncomingStock) -> None:
+        incoming_stock = self._book._incoming
+        self._book.expect(incoming)
+
+        def undo() -> None:
+            incoming_stock.pop(incoming.id, None)
+
+        self._journal.append(undo)
+
+    def reserve(
+        self, plan: AllocationPlan, at: dt.datetime, actor: str = ""
+    ) -> tuple[Reservation, ...]:
+        undo = self._guard_items(
+            {(a.sku, a.warehouse_id): None for a in plan.allocations},
+            # reserving again for an order may number repeated reservation ids
+            renumbers=plan.order_id in self._book._by_order,
+        )
+        try:
+            return self._book.reserve_plan(plan, at, actor)
+        finally:
+            self._journal.append(undo)
+
+    def release_order(
+        self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""
+    ) -> tuple[LedgerEntry, ...]:
+        book = self._book
+        ids = tuple(book._by_order.get(order_id, ()))
+        keys = {book._reservations[rid].item_key: None for rid in ids}
+        undo = self._guard_items(keys, ids)
+        try:
+            return book.release_order(order_id, at, reason=reason, actor=actor)
+        finally:
+            self._journal.append(undo)
+
+    def pull_events(self) -> list[LowStock]:
+        return self._book.collect_events()
+
+    # ------------------------------------------------------------------ reading
+
+    def warehouses(self) -> dict[str, Warehouse]:
+        return dict(self._book.warehouses)
+
+    def snapshot(self, skus: Collection[str]) -> StockSnapshot:
+        return self._book.snapshot(skus)
+
+    def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]:
+        return self._book.reservations(order_id)
+
+    def items(self) -> tuple[StockItem, ...]:
+        return tuple(_copy_item(item) for item in self._book.items())
+
+    def ledger(self) -> tuple[LedgerEntry, ...]:
+        return self._book.ledger()
+
+    # ------------------------------------------------------------------ journal
+
+    def _guard_items(
+        self,
+        keys: Collection[tuple[str, str]],
+        reservation_ids: Sequence[str] = (),
+        *,
+        renumbers: bool = False,
+    ) -> Undo:
+        """Capture what an operation on ``keys`` may change; the returned undo restores it.
+
+        That is: the items' figures and levels (items created by the operation are removed), the
+        ledger's length, the reservations ``reservation_ids`` as they are now, new reservations
+        (removed), and with ``renumbers`` the counters of repeated reservation ids.
+        """
+        book = self._book
+        repeats = dict(book._repeats) if renumbers else None
+        items = book._items
+        saved = [(key, items.get(key)) for key in keys]
+        states = [(item, _item_state(item)) for _, item in saved if item is not None]
+        new_keys = [key for key, item in saved if item is None]
+        ledger_length = len(book._ledger) + len(book._pending)
+        sequence = book._sequence
+        reservation_count = len(book._reservations)
+        released = [(rid, book._reservations[rid]) for rid in reservation_ids]
+
+        def undo() -> None:
+            for item, state in states:
+                _restore_item(item, state)
+            for key in new_keys:
+                created = items.pop(key, None)
+                if created is not None:
+                    kept = [i for i in book._by_sku.get(key[0], ()) if i is not created]
+                    if kept:
+                        book._by_sku[key[0]] = kept
+                    else:
+                        book._by_sku.pop(key[0], None)
+            del book._entries()[ledger_length:]  # pending rows built first, then cut
+            book._sequence = sequence
+            for rid, reservation in released:
+                book._reservations[rid] = reservation
+            if repeats is not None:
+                book._repeats.clear()
+                book._repeats.update(repeats)
+            if len(book._reservations) > reservation_count:
+                for rid in list(book._reservations)[reservation_count:]:
+                    gone = book._reservations.pop(rid)
+                    listed_ids = book._by_order.get(gone.order_id)
+                    if listed_ids is not None:
+                        listed_ids.remove(rid)
+                        if not listed_ids:
+                            del book._by_order[gone.order_id]
+
+        return undo
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+class _Outbox:
+    __slots__ = ("by_id", "streams")
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, OutboxMessage] = {}
+        self.streams: dict[str, dict[int, str]] = {}
+
+
+class MemoryOutboxStore:
+    __slots__ = ("_data", "_journal")
+
+    def __init__(self, data: _Outbox, journal: list[Undo]) -> None:
+        self._data = data
+        self._journal = journal
+
+    def append(self, messages: Sequence[OutboxMessage]) -> None:
+        by_id, streams = self._data.by_id, self._data.streams
+        added: list[OutboxMessage] = []
+        try:
+            for message in messages:
+                if message.event_id in by_id:
+                    raise IntegrityError(f"outbox: event {message.event_id!r} is already stored")
+                stream = streams.get(message.stream_id)
+                if stream is None:
+                    stream = streams[message.stream_id] = {}
+                elif message.sequence in stream:
+                    raise IntegrityError(
+                        f"outbox: stream {message.stream_id!r} already has sequence "
+                        f"{message.sequence}"
+                    )
+                by_id[message.event_id] = message
+                stream[message.sequence] = message.event_id
+                added.append(message)
+        except IntegrityError:
+            self._remove(added)  # all of the messages, or none
+            raise
+        self._journal.append(lambda: self._remove(added))
+
+    def next_sequence(self, stream_id: str) -> int:
+        stream = self._data.streams.get(stream_id)
+        return max(stream) + 1 if stream else 1
+
+    def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
+        found: list[OutboxMessage] = []
+        by_id = self._data.by_id
+        for stream_id in sorted(self._data.streams):
+            stream = self._data.streams[stream_id]
+            for sequence in sorted(stream):
+                message = by_id[stream[sequence]]
+                if message.status != "pending":
+                    continue
+                if message.next_attempt_at is not None and message.next_attempt_at > now:
+                    break  # the stream waits for this message's retry
+                found.append(message)
+                if len(found) >= limit:
+                    return found
+        return found
+
+    def mark_delivered(self, event_id: str, at: dt.datetime) -> None:
+        message = self._existing(event_id)
+        self._replace(attrs.evolve(message, status="delivered", delivered_at=at), message)
+
+    def mark_failed(
+        self, event_id: str, error: str, next_attempt_at: dt.datetime | None, dead: bool
+    ) -> None:
+        message = self._existing(event_id)
+        changed = attrs.evolve(
+            message,
+            attempts=message.attempts + 1,
+            last_error=error,
+            status="dead" if dead else "pending",
+            next_attempt_at=None if dead else next_attempt_at,
+        )
+        self._replace(changed, message)
+
+    def dead(self) -> list[OutboxMessage]:
+        return [m for m in self.messages() if m.status == "dead"]
+
+    def redrive(self, event_id: str, at: dt.datetime) -> None:
+        message = self._existing(event_id)
+        if message.status != "dead":
+            raise NotFoundError("dead outbox message", event_id)
+        changed = attrs.evolve(message, status="pending", attempts=0, next_attempt_at=at)
+        self._replace(changed, message)
+
+    def messages(self, stream_id: str | None = None) -> list[OutboxMessage]:
+        streams = self._data.streams
+        names = (
+            sorted(streams) if stream_id is None else [stream_id] if stream_id in streams else []
+        )
+        by_id = self._data.by_id
+        return [by_id[streams[name][seq]] for name in names for seq in sorted(streams[name])]
+
+    def _existing(self, event_id: str) -> OutboxMessage:
+        message = self._data.by_id.get(event_id)
+        if message is None:
+            raise NotFoundError("outbox message", event_id)
+        return message
+
+    def _replace(self, changed: OutboxMessage, original: OutboxMessage) -> None:
+        by_id = self._data.by_id
+        by_id[changed.event_id] = changed
+        self._journal.append(lambda: by_id.__setitem__(original.event_id, original))
+
+    def _remove(self, added: list[OutboxMessage]) -> None:
+        streams = self._data.streams
+        for message in added:
+            self._data.by_id.pop(message.event_id, None)
+            stream = streams.get(message.stream_id)
+            if stream is not None:
+                stream.pop(message.sequence, None)
+                if not stream:
+                    del streams[message.stream_id]
+
+
+# --------------------------------------------------------------------------- idempotency, numbers
+
+
+class MemoryIdempotencyStore:
+    __slots__ = ("_journal", "_records")
+
+    def __init__(self, records: dict[str, IdempotencyRecord], journal: list[Undo]) -> None:
+        self._records = records
+        self._journal = journal
+
+    def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None:
+        record = self._records.get(key)
+        return record if record is not None and record.expires_at > now else None
+
+    def put(self, record: IdempotencyRecord) -> None:
+        records = self._records
+        previous = records.get(record.key)
+        if previous is not None and previous.expires_at > record.created_at:
+            raise IdempotencyConflictError(record.key, record.command)
+        records[record.key] = record
+        self._journal.append(lambda: self._restore(record.key, previous))
+
+    def purge_expired(self, now: dt.datetime) -> int:
+        records = self._records
+        expired = [(k, r) for k, r in records.items() if r.expires_at <= now]
+        for key, _ in expired:
+            del records[key]
+
+        def undo() -> None:
+            records.update(expired)
+
+        self._journal.append(undo)
+        return len(expired)
+
+    def _restore(self, key: str, previous: IdempotencyRecord | None) -> None:
+        if previous is None:
+            self._records.pop(key, None)
+        else:
+            self._records[key] = previous
+
+
+class MemoryOrderNumbers:
+    __slots__ = ("_journal", "_series")
+
+    def __init__(self, series: dict[str, int], journal: list[Undo]) -> None:
+        self._series = series
+        self._journal = journal
+
+    def next_number(self, series: str) -> int:
+        numbers = self._series
+        last = numbers.get(series, 0)
+        numbers[series] = last + 1
+
+        def undo() -> None:
+            if last:
+                numbers[series] = last
+            else:
+                numbers.pop(series, None)
+
+        self._journal.append(undo)
+        return last + 1
+
+
+# --------------------------------------------------------------------------- unit of work
+
+
+class MemoryUnitOfWork:
+    """One unit of work over a :class:`MemoryStore`; holds the store's lock while open.
+
+    The repositories and the undo journal belong to the store: the lock makes a unit of work
+    their only user while it is open, so opening one costs a few attribute reads.
+    """
+
+    __slots__ = (
+        "_journal",
+        "_lock",
+        "_store",
+        "idempotency",
+        "numbers",
+        "orders",
+        "outbox",
+        "stock",
+    )
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._journal = store._journal
+        self._lock = store._lock
+        self.orders = store._order_repository
+        self.stock = store._stock_repository
+        self.outbox = store._outbox_store
+        self.idempotency = store._idempotency_store
+        self.numbers = store._order_numbers
+
+    def __enter__(self) -> Self:
+        store = self._store
+        me = threading.get_ident()
+        if store._owner == me:
+            raise NotSupportedError(
+                "a memory unit of work is already open in this thread; finish it before "
+                "opening another (units of work do not nest)"
+            )
+        self._lock.acquire()
+        store._owner = me
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._store._owner = None
+            self._lock.release()
+
+    def commit(self) -> None:
+        """Keep every change: forget the journal."""
+        self._journal.clear()
+
+    def rollback(self) -> None:
+        """Undo every change not committed, newest first, and drop alerts not yet pulled.
+
+        Alerts belong to their unit of work: they are never carried over into the next one.
+        """
+        journal = self._journal
+        while journal:
+            journal.pop()()
+        self.stock.pull_events()
+
+
+class MemoryStore:
+    """Every port in memory. ``store.unit_of_work()`` opens a :class:`MemoryUnitOfWork`.
+
+    ``store.book`` is the :class:`StockBook` itself (read it only between units of work).
+    Stock quantities may have up to ``quantity_places`` decimal places (3: e.g. kilograms).
+    """
+
+    __slots__ = (
+        "_idempotency_store",
+        "_journal",
+        "_lock",
+        "_order_numbers",
+        "_order_repository",
+        "_outbox_store",
+        "_owner",
+        "_stock_repository",
+        "book",
+    )
+
+    def __init__(self, *, quantity_places: int = 3) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None  # the thread holding the lock
+        self._journal: list[Undo] = []
+        self.book = StockBook(quantity_places=quantity_places)
+        journal = self._journal
+        self._order_repository = MemoryOrderRepository(_Orders(), journal)
+        self._stock_repository = MemoryStockRepository(self.book, journal)
+        self._outbox_store = MemoryOutboxStore(_Outbox(), journal)
+        self._idempotency_store = MemoryIdempotencyStore({}, journal)
+        self._order_numbers = MemoryOrderNumbers({}, journal)
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work (the store's :class:`~salesorders.ports.UnitOfWorkFactory`)."""
+        return MemoryUnitOfWork(self)

@@ -1,0 +1,59 @@
+"""The service layer: commands, their handlers, idempotency, retries, queries and the outbox.
+
+Build a service with :func:`bootstrap` over a store's unit-of-work factory and send it commands::
+
+    service = bootstrap(uow=MemoryStore().unit_of_work)
+    result = service.handle(
+        PlaceOrder(customer_id="C-1", currency="USD", lines=(...), confirm=True)
+    )
+"""
+
+from salesorders.service.bootstrap import bootstrap
+from salesorders.service.clock import ManualClock, SystemClock
+from salesorders.service.commands import (
+    CancelOrder,
+    Command,
+    ConfirmOrder,
+    CreateDraft,
+    ExpectStock,
+    HoldOrder,
+    LineSpec,
+    PlaceOrder,
+    ReceiveStock,
+    RegisterWarehouse,
+    ResumeOrder,
+    SetStockLevels,
+)
+from salesorders.service.handlers import Handlers
+from salesorders.service.idempotency import IdempotencyKeeper, command_fingerprint
+from salesorders.service.outbox import OutboxDispatcher
+from salesorders.service.results import DispatchReport, OrderResult
+from salesorders.service.retry import RETRYABLE, Retrier
+from salesorders.service.sales import SalesService
+
+__all__ = [
+    "RETRYABLE",
+    "CancelOrder",
+    "Command",
+    "ConfirmOrder",
+    "CreateDraft",
+    "DispatchReport",
+    "ExpectStock",
+    "Handlers",
+    "HoldOrder",
+    "IdempotencyKeeper",
+    "LineSpec",
+    "ManualClock",
+    "OrderResult",
+    "OutboxDispatcher",
+    "PlaceOrder",
+    "ReceiveStock",
+    "RegisterWarehouse",
+    "ResumeOrder",
+    "Retrier",
+    "SalesService",
+    "SetStockLevels",
+    "SystemClock",
+    "bootstrap",
+    "command_fingerprint",
+]

@@ -1,0 +1,86 @@
+"""The composition root: wire a :class:`SalesService` from a store and a few choices.
+
+Nothing is built at import time; every call builds a new service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Iterable
+
+from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
+from salesorders.domain.pricing import PriceBook
+from salesorders.domain.workflow import Workflow, WorkflowRegistry
+from salesorders.errors import ValidationError
+from salesorders.ports import Clock, ExchangeRates, Notifier, UnitOfWorkFactory
+from salesorders.serialization import Serializer
+from salesorders.service.clock import SystemClock
+from salesorders.service.handlers import Handlers
+from salesorders.service.idempotency import IdempotencyKeeper
+from salesorders.service.outbox import OutboxDispatcher
+from salesorders.service.retry import Retrier
+from salesorders.service.sales import SalesService
+
+__all__ = ["bootstrap"]
+
+
+def bootstrap(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock | None = None,
+    allocation_policy: AllocationPolicy | None = None,
+    price_book: PriceBook | None = None,
+    exchange_rates: ExchangeRates | None = None,
+    notifiers: Iterable[Notifier] = (),
+    number_prefix: str = "SO",
+    workflows: Iterable[Workflow] | None = None,
+    idempotency_retention: dt.timedelta = dt.timedelta(hours=24),
+    max_retries: int = 5,
+    rng: random.Random | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    max_delivery_attempts: int = 8,
+    delivery_base_delay: dt.timedelta = dt.timedelta(seconds=2),
+    delivery_max_delay: dt.timedelta = dt.timedelta(hours=1),
+) -> SalesService:
+    """A ready :class:`SalesService` over the store whose unit-of-work factory is ``uow``.
+
+    ``clock`` defaults to the system clock (UTC), ``allocation_policy`` to
+    :class:`~salesorders.domain.allocation.PriorityPolicy`. Without a ``price_book`` every line
+    needs a unit price. ``workflows``: the workflows new orders may name (their latest version is
+    used; the default workflow is always available). Order numbers look like
+    ``f"{number_prefix}-{year}-{n:06d}"``. ``max_retries``, ``rng`` and ``sleep`` drive the retries
+    of conflicting units of work; the ``delivery_*`` settings drive the outbox dispatcher.
+    """
+    if not callable(uow):
+        raise ValidationError(
+            "uow", uow, "must be a unit-of-work factory", "pass e.g. MemoryStore().unit_of_work"
+        )
+    chosen_clock = clock if clock is not None else SystemClock()
+    known = tuple(workflows or ())
+    serializer = Serializer(WorkflowRegistry(known))
+    handlers = Handlers(
+        policy=allocation_policy if allocation_policy is not None else PriorityPolicy(),
+        serializer=serializer,
+        price_book=price_book,
+        exchange_rates=exchange_rates,
+        workflows=known,
+        number_prefix=number_prefix,
+    )
+    dispatcher = OutboxDispatcher(
+        uow,
+        notifiers,
+        chosen_clock,
+        max_attempts=max_delivery_attempts,
+        base_delay=delivery_base_delay,
+        max_delay=delivery_max_delay,
+    )
+    return SalesService(
+        uow_factory=uow,
+        clock=chosen_clock,
+        handlers=handlers,
+        idempotency=IdempotencyKeeper(serializer, idempotency_retention),
+        retrier=Retrier(max_retries, rng=rng, sleep=sleep),
+        dispatcher=dispatcher,
+    )

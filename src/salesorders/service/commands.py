@@ -1,0 +1,213 @@
+"""Commands: what a caller asks the service to do. Immutable values, validated by the handlers.
+
+Every command carries ``idempotency_key`` (``None``: no idempotency) and ``actor`` (who asks; it is
+written to the order's audit trail and the stock ledger). A command is plain data: it can be
+serialized, and its canonical JSON (without the key) is the idempotency fingerprint.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+from moneyed import Money
+
+from salesorders.domain.order import Address
+from salesorders.domain.pricing import Discount, PricingPolicy, TaxComponent
+from salesorders.domain.snapshot import IncomingStock
+from salesorders.domain.warehouse import Warehouse
+
+__all__ = [
+    "CancelOrder",
+    "Command",
+    "ConfirmOrder",
+    "CreateDraft",
+    "ExpectStock",
+    "HoldOrder",
+    "LineSpec",
+    "PlaceOrder",
+    "ReceiveStock",
+    "RegisterWarehouse",
+    "ResumeOrder",
+    "SetStockLevels",
+]
+
+
+@attrs.frozen(slots=True)
+class LineSpec:
+    """One line to put on an order.
+
+    ``unit_price`` in the order currency, or in the currency of the order's exchange rate base;
+    ``None`` asks the service's price book for a quote (quantity breaks, customer group). The
+    quantity must fit ``quantity_precision`` decimal places (0: whole units).
+    """
+
+    sku: str
+    quantity: Decimal | int | str
+    unit_price: Money | None = None
+    description: str = ""
+    taxes: tuple[TaxComponent, ...] = ()
+    discounts: tuple[Discount, ...] = ()
+    quantity_precision: int = 0
+
+
+@attrs.frozen(slots=True)
+class CreateDraft:
+    """Create a draft order (a quotation), priced, not yet numbered.
+
+    ``order_id`` defaults to a new random id. ``exchange_rate_base``: unit prices and price-book
+    quotes in that currency are converted into ``currency`` at the rate of the exchange-rate source,
+    frozen on the order. ``workflow`` names a workflow given to ``bootstrap`` (its latest version);
+    ``None`` is the default workflow.
+    """
+
+    customer_id: str
+    currency: str
+    lines: tuple[LineSpec, ...] = ()
+    order_id: str | None = None
+    customer_group: str | None = None
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    discounts: tuple[Discount, ...] = ()
+    shipping: Money | None = None
+    shipping_taxes: tuple[TaxComponent, ...] = ()
+    exchange_rate_base: str | None = None
+    pricing: PricingPolicy | None = None
+    workflow: str | None = None
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class PlaceOrder:
+    """Place an order: an existing draft (``order_id`` alone), or a new one built from the fields.
+
+    With ``customer_id`` (and ``currency`` and ``lines``) the order is created and placed in one
+    unit of work; ``order_id`` is then the id to give it (default: a new random id). With
+    ``confirm=True`` it is also allocated, reserved and confirmed in that same unit of work.
+    """
+
+    order_id: str | None = None
+    customer_id: str | None = None
+    currency: str | None = None
+    lines: tuple[LineSpec, ...] = ()
+    customer_group: str | None = None
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    discounts: tuple[Discount, ...] = ()
+    shipping: Money | None = None
+    shipping_taxes: tuple[TaxComponent, ...] = ()
+    exchange_rate_base: str | None = None
+    pricing: PricingPolicy | None = None
+    workflow: str | None = None
+    confirm: bool = False
+    all_or_nothing: bool = False
+    idempotency_key: str | None = None
+    actor: str = ""
+
+    @property
+    def creates_order(self) -> bool:
+        """True when the command carries a new order rather than naming a draft."""
+        return self.customer_id is not None
+
+
+@attrs.frozen(slots=True)
+class ConfirmOrder:
+    """Allocate stock with the service's policy, reserve it, and confirm the order.
+
+    Partial allocation backorders the rest; with ``all_or_nothing`` a shortage raises
+    :class:`~salesorders.errors.InsufficientStockError` naming every SKU short, and nothing changes.
+    """
+
+    order_id: str
+    all_or_nothing: bool = False
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class CancelOrder:
+    """Cancel the order and release every reservation it holds."""
+
+    order_id: str
+    reason: str
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class HoldOrder:
+    """Put the order on hold; it resumes to the state it was held from."""
+
+    order_id: str
+    reason: str
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class ResumeOrder:
+    """Take the order off hold."""
+
+    order_id: str
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class ReceiveStock:
+    """Receive ``quantity`` of ``sku`` into ``warehouse_id`` (a RECEIPT ledger entry)."""
+
+    sku: str
+    warehouse_id: str
+    quantity: Decimal | int | str
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class RegisterWarehouse:
+    """Register a warehouse, or replace the one with the same id."""
+
+    warehouse: Warehouse
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class SetStockLevels:
+    """Set safety stock, reorder point and reorder quantity of a SKU in a warehouse."""
+
+    sku: str
+    warehouse_id: str
+    safety_stock: Decimal | int | str | None = None
+    reorder_point: Decimal | int | str | None = None
+    reorder_quantity: Decimal | int | str | None = None
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class ExpectStock:
+    """Record stock expected to arrive (it feeds backorder dates)."""
+
+    incoming: IncomingStock
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+Command = (
+    CreateDraft
+    | PlaceOrder
+    | ConfirmOrder
+    | CancelOrder
+    | HoldOrder
+    | ResumeOrder
+    | ReceiveStock
+    | RegisterWarehouse
+    | SetStockLevels
+    | ExpectStock
+)

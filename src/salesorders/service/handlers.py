@@ -1,0 +1,421 @@
+"""One handler per use case. Each runs inside a unit of work the service opened.
+
+A handler loads what it needs, lets the aggregates do the work, saves, and writes the events the
+change raised — the order's events and the stock's low-stock alerts — to the outbox in the same
+unit of work. It never commits: the service does, once the idempotency record is written too.
+
+Confirmation is: snapshot of the order's SKUs → the allocation policy's plan → an atomic
+``reserve`` of the plan → ``order.confirm(plan=...)`` → save.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from salesorders.domain.allocation import AllocationPolicy
+from salesorders.domain.events import OrderEvent
+from salesorders.domain.money import to_decimal, to_quantity
+from salesorders.domain.order import Order
+from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
+from salesorders.domain.stock import LedgerEntry, LowStock
+from salesorders.domain.workflow import Workflow, default_workflow
+from salesorders.errors import (
+    CurrencyMismatchError,
+    FloatNotAllowedError,
+    InsufficientStockError,
+    NoPriceError,
+    UnknownCurrencyError,
+    ValidationError,
+)
+from salesorders.ports import ExchangeRates, OutboxMessage, UnitOfWork
+from salesorders.serialization import Serializer
+from salesorders.service.commands import (
+    CancelOrder,
+    ConfirmOrder,
+    CreateDraft,
+    ExpectStock,
+    HoldOrder,
+    LineSpec,
+    PlaceOrder,
+    ReceiveStock,
+    RegisterWarehouse,
+    ResumeOrder,
+    SetStockLevels,
+)
+from salesorders.service.results import OrderResult
+
+__all__ = ["Handlers", "Route"]
+
+#: A handler and the type of its result (``None``: it returns nothing).
+Route = tuple[Callable[[UnitOfWork, Any, dt.datetime], Any], Any]
+
+_DRAFT_FIELDS = (
+    "currency",
+    "lines",
+    "customer_group",
+    "shipping_address",
+    "billing_address",
+    "discounts",
+    "shipping",
+    "shipping_taxes",
+    "exchange_rate_base",
+    "pricing",
+    "workflow",
+)
+
+
+def _new_order_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Handlers:
+    """The use cases, wired to their collaborators (built by ``bootstrap``)."""
+
+    def __init__(
+        self,
+        *,
+        policy: AllocationPolicy,
+        serializer: Serializer,
+        price_book: PriceBook | None = None,
+        exchange_rates: ExchangeRates | None = None,
+        workflows: Sequence[Workflow] = (),
+        number_prefix: str = "SO",
+        new_order_id: Callable[[], str] = _new_order_id,
+    ) -> None:
+        if not isinstance(number_prefix, str) or not number_prefix.strip():
+            raise ValidationError("number_prefix", number_prefix, "must be a non-empty string")
+        self.policy = policy
+        self.serializer = serializer
+        self.price_book = price_book
+        self.exchange_rates = exchange_rates
+        self.number_prefix = number_prefix
+        self.new_order_id = new_order_id
+        latest: dict[str, Workflow] = {}
+        for workflow in workflows:
+            known = latest.get(workflow.name)
+            if known is None or workflow.version > known.version:
+                latest[workflow.name] = workflow
+        self.workflows: Mapping[str, Workflow] = latest
+        self._dump = serializer.converter.unstructure
+        self._hooks: dict[type, Callable[[Any], Any]] = {}  # unstructure hook per event class
+        self.routes: dict[type, Route] = {
+            CreateDraft: (self.create_draft, OrderResult),
+            PlaceOrder: (self.place_order, OrderResult),
+            ConfirmOrder: (self.confirm_order, OrderResult),
+            CancelOrder: (self.cancel_order, OrderResult),
+            HoldOrder: (self.hold_order, OrderResult),
+            ResumeOrder: (self.resume_order, OrderResult),
+            ReceiveStock: (self.receive_stock, LedgerEntry),
+            RegisterWarehouse: (self.register_warehouse, None),
+            SetStockLevels: (self.set_stock_levels, None),
+            ExpectStock: (self.expect_stock, None),
+        }
+
+    # ------------------------------------------------------------------ order use cases
+
+    def create_draft(self, uow: UnitOfWork, command: CreateDraft, now: dt.datetime) -> OrderResult:
+        order = self._build(command, command.customer_id, command.currency, now)
+        uow.orders.add(order)
+        self._publish(uow, order.pull_events())
+        return OrderResult.of(order)
+
+    def place_order(self, uow: UnitOfWork, command: PlaceOrder, now: dt.datetime) -> OrderResult:
+        if command.creates_order:
+            if command.currency is None:
+                raise ValidationError(
+                    "currency", None, "is required to create an order", "give an ISO 4217 code"
+                )
+            order = self._build(command, command.customer_id or "", command.currency, now)
+            self._place(uow, order, command.actor, now)
+            if command.confirm:
+                self._confirm(uow, order, command.all_or_nothing, command.actor, "", now)
+            uow.orders.add(order)
+        else:
+            order = uow.orders.get(self._existing_draft_id(command))
+            self._place(uow, order, command.actor, now)
+            if command.confirm:
+                self._confirm(uow, order, command.all_or_nothing, command.actor, "", now)
+            uow.orders.save(order)
+        self._publish(uow, order.pull_events())
+        return OrderResult.of(order)
+
+    def confirm_order(
+        self, uow: UnitOfWork, command: ConfirmOrder, now: dt.datetime
+    ) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        self._confirm(uow, order, command.all_or_nothing, command.actor, command.reason, now)
+        uow.orders.save(order)
+        self._publish(uow, order.pull_events())
+        return OrderResult.of(order)
+
+    def cancel_order(self, uow: UnitOfWork, command: CancelOrder, now: dt.datetime) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        order.cancel(now, actor=command.actor, reason=command.reason)
+        uow.stock.release_order(order.id, now, reason=command.reason, actor=command.actor)
+        uow.orders.save(order)
+        self._publish(uow, order.pull_events())
+        return OrderResult.of(order)
+
+    def hold_order(self, uow: UnitOfWork, command: HoldOrder, now: dt.datetime) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        order.hold(now, actor=command.actor, reason=command.reason)
+        uow.orders.save(order)
+        self._publish(uow, order.pull_events())
+        return OrderResult.of(order)
+
+    def resume_order(self, uow: UnitOfWork, command: ResumeOrder, now: dt.datetime) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        order.resume(now, actor=command.actor, reason=command.reason)
+        uow.orders.save(order)
+        self._publish(uow, order.pull_events())
+        return OrderResult.of(order)
+
+    # ------------------------------------------------------------------ stock use cases
+
+    def receive_stock(
+        self, uow: UnitOfWork, command: ReceiveStock, now: dt.datetime
+    ) -> LedgerEntry:
+        entry = uow.stock.receive(
+            command.sku,
+            command.warehouse_id,
+            to_decimal(command.quantity, "quantity"),
+            now,
+            actor=command.actor,
+            reason=command.reason,
+        )
+        self._publish(uow, ())
+        return entry
+
+    def register_warehouse(
+        self, uow: UnitOfWork, command: RegisterWarehouse, now: dt.datetime
+    ) -> None:
+        uow.stock.add_warehouse(command.warehouse)
+
+    def set_stock_levels(self, uow: UnitOfWork, command: SetStockLevels, now: dt.datetime) -> None:
+        uow.stock.set_levels(
+            command.sku,
+            command.warehouse_id,
+            safety_stock=_optional_decimal(command.safety_stock, "safety_stock"),
+            reorder_point=_optional_decimal(command.reorder_point, "reorder_point"),
+            reorder_quantity=_optional_decimal(command.reorder_quantity, "reorder_quantity"),
+        )
+        self._publish(uow, ())
+
+    def expect_stock(self, uow: UnitOfWork, command: ExpectStock, now: dt.datetime) -> None:
+        uow.stock.expect(command.incoming)
+
+    # ------------------------------------------------------------------ steps
+
+    def _existing_draft_id(self, command: PlaceOrder) -> str:
+        if command.order_id is None:
+            raise ValidationError(
+                "order_id",
+                None,
+                "is required to place an existing draft",
+                "give the draft's order_id, or customer_id, currency and lines for a new order",
+            )
+        for name in _DRAFT_FIELDS:
+            value = getattr(command, name)
+            if value is not None and value != ():
+                raise ValidationError(
+                    name,
+                    value,
+                    "can only be given with customer_id (to create the order)",
+                    "edit the draft instead, or create and place a new order in one command",
+                )
+        return command.order_id
+
+    def _build(
+        self, spec: CreateDraft | PlaceOrder, customer_id: str, currency: str, now: dt.datetime
+    ) -> Order:
+        """A new draft from a command's fields: lines priced, discounts and shipping applied."""
+        order = Order.create(
+            spec.order_id or self.new_order_id(),
+            customer_id,
+            currency,
+            now,
+            workflow=self._workflow(spec.workflow),
+            customer_group=spec.customer_group,
+            pricing=spec.pricing,
+            billing_address=spec.billing_address,
+            shipping_address=spec.shipping_address,
+        )
+        if spec.exchange_rate_base is not None:
+            order.use_exchange_rate(self._rate(spec.exchange_rate_base, currency, now), now)
+        for index, line in enumerate(spec.lines):
+            try:
+                self._add_line(order, line, now)
+            except ValidationError as error:
+                raise _at_path(error, f"lines[{index}]") from error
+        for index, discount in enumerate(spec.discounts):
+            try:
+                order.apply_discount(discount, now)
+            except ValidationError as error:
+                raise _at_path(error, f"discounts[{index}]") from error
+        if spec.shipping is not None:
+            order.set_shipping(spec.shipping, now, taxes=spec.shipping_taxes)
+        return order
+
+    def _add_line(self, order: Order, line: LineSpec, now: dt.datetime) -> None:
+        if not isinstance(line, LineSpec):
+            raise ValidationError("line", line, "must be a LineSpec")
+        if line.unit_price is None:
+            quote = self._quote(order, line)
+            order.add_quoted_line(
+                quote,
+                line.quantity,
+                now,
+                description=line.description,
+                discounts=line.discounts,
+                taxes=line.taxes,
+                quantity_precision=line.quantity_precision,
+            )
+            return
+        order.add_line(
+            line.sku,
+            line.quantity,
+            line.unit_price,
+            now,
+            description=line.description,
+            discounts=line.discounts,
+            taxes=line.taxes,
+            quantity_precision=line.quantity_precision,
+        )
+
+    def _quote(self, order: Order, line: LineSpec) -> PriceQuote:
+        book = self.price_book
+        if book is None:
+            raise ValidationError(
+                "unit_price",
+                None,
+                "is required: the service has no price book",
+                "give a unit price, or bootstrap the service with a price_book",
+            )
+        quantity = to_quantity(line.quantity, "quantity", line.quantity_precision)
+        try:
+            return book.quote(line.sku, order.currency, quantity, order.customer_group)
+        except NoPriceError:
+            rate = order.exchange_rate
+            if rate is None:
+                raise
+            return book.quote(line.sku, rate.base, quantity, order.customer_group)
+
+    def _rate(self, base: str, currency: str, now: dt.datetime) -> ExchangeRate:
+        if self.exchange_rates is None:
+            raise ValidationError(
+                "exchange_rate_base",
+                base,
+                "needs an exchange-rate source",
+                "bootstrap the service with exchange_rates",
+            )
+        return self.exchange_rates.rate(base, currency, now)
+
+    def _workflow(self, name: str | None) -> Workflow:
+        if name is None:
+            return default_workflow()
+        found = self.workflows.get(name)
+        if found is None:
+            if name == default_workflow().name:
+                return default_workflow()
+            raise ValidationError(
+                "workflow",
+                name,
+                "is not a workflow this service knows",
+                "pass it to bootstrap(workflows=...) or choose one of "
+                + ", ".join(sorted({default_workflow().name, *self.workflows})),
+            )
+        return found
+
+    def _place(self, uow: UnitOfWork, order: Order, actor: str, now: dt.datetime) -> None:
+        series = f"{self.number_prefix}-{now.year}"
+        number = uow.numbers.next_number(series)
+        order.place(f"{series}-{number:06d}", now, actor=actor)
+
+    def _confirm(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        all_or_nothing: bool,
+        actor: str,
+        reason: str,
+        now: dt.datetime,
+    ) -> None:
+        order.workflow.next_state(order.state, "confirm", order, order.id)  # refuse early
+        request = order.allocation_request(all_or_nothing=all_or_nothing)
+        snapshot = uow.stock.snapshot(dict.fromkeys(line.sku for line in request.lines))
+        plan = self.policy.allocate(request, snapshot)
+        if plan.shortages:
+            raise InsufficientStockError(plan.shortages, order.id)
+        if plan.allocations:
+            uow.stock.reserve(plan, now, actor)
+        order.confirm(now, plan=plan, actor=actor, reason=reason)
+
+    def _publish(self, uow: UnitOfWork, events: Sequence[OrderEvent]) -> None:
+        """Write the order's events and the stock's alerts to the outbox."""
+        hooks = self._hooks
+        messages = []
+        for event in events:
+            kind = type(event)
+            hook = hooks.get(kind)
+            if hook is None:
+                hook = hooks[kind] = self.serializer.converter.get_unstructure_hook(kind)
+            messages.append(
+                OutboxMessage(
+                    f"{event.order_id}:{event.sequence}",
+                    event.order_id,
+                    event.sequence,
+                    event.event_type,
+                    hook(event),
+                    event.at,
+                )
+            )
+        alerts = uow.stock.pull_events()
+        if alerts:
+            messages.extend(self._alert_messages(uow, alerts))
+        if messages:
+            uow.outbox.append(messages)
+
+    def _alert_messages(self, uow: UnitOfWork, alerts: Sequence[LowStock]) -> list[OutboxMessage]:
+        sequences: dict[str, int] = {}
+        messages = []
+        for alert in alerts:
+            stream = f"stock:{alert.sku}:{alert.warehouse_id}"
+            sequence = sequences.get(stream) or uow.outbox.next_sequence(stream)
+            sequences[stream] = sequence + 1
+            messages.append(
+                OutboxMessage(
+                    f"{stream}:{sequence}",
+                    stream,
+                    sequence,
+                    "LowStock",
+                    self._dump(alert),
+                    alert.at,
+                )
+            )
+        return messages
+
+
+def _optional_decimal(value: object, field: str) -> Decimal | None:
+    return None if value is None else to_decimal(value, field)
+
+
+def _at_path(error: ValidationError, prefix: str) -> ValidationError:
+    """The same error with its field under ``prefix`` (``quantity`` → ``lines[2].quantity``)."""
+    field = f"{prefix}.{error.field}"
+    new: ValidationError
+    if isinstance(error, FloatNotAllowedError):
+        new = FloatNotAllowedError(field, error.value)
+    elif isinstance(error, UnknownCurrencyError):
+        new = UnknownCurrencyError(field, error.value)
+    elif isinstance(error, CurrencyMismatchError):
+        new = CurrencyMismatchError(field, error.value, error.expected)
+    else:
+        try:
+            new = type(error)(field, error.value, error.problem, error.hint)
+        except TypeError:
+            return error
+    return new

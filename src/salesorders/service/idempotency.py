@@ -1,0 +1,80 @@
+"""Idempotent commands with Stripe's semantics.
+
+* The fingerprint of a command is the SHA-256 of its name and the canonical JSON of its fields
+  without ``idempotency_key``.
+* The first run under a key stores ``(command, fingerprint, result)`` in the same unit of work as
+  the command's effects, so either both are committed or neither.
+* A retry with the same key and the same payload returns the stored result and changes nothing —
+  also after a restart, since the record is in the store. The same key with a different payload
+  (or another command) raises :class:`~salesorders.errors.IdempotencyConflictError`.
+* Two concurrent runs under one key execute once: the loser's ``put`` conflicts, its unit of work
+  rolls back, and it returns the winner's stored result.
+* Records expire after the retention period (24 hours by default); the key is then free again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from salesorders.errors import IdempotencyConflictError, ValidationError
+from salesorders.ports import IdempotencyRecord
+from salesorders.serialization import Serializer
+
+__all__ = ["IdempotencyKeeper", "command_fingerprint"]
+
+
+def command_fingerprint(command: object, serializer: Serializer) -> str:
+    """SHA-256 hex of the command's name and its canonical JSON without the idempotency key."""
+    data = serializer.dump(command)
+    if isinstance(data, dict):
+        data.pop("idempotency_key", None)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(type(command).__name__.encode())
+    digest.update(b"\n")
+    digest.update(text.encode())
+    return digest.hexdigest()
+
+
+class IdempotencyKeeper:
+    """Builds records for new results and answers retries from stored ones."""
+
+    __slots__ = ("retention", "serializer")
+
+    def __init__(self, serializer: Serializer, retention: dt.timedelta) -> None:
+        if not isinstance(retention, dt.timedelta) or retention <= dt.timedelta(0):
+            raise ValidationError(
+                "idempotency_retention", retention, "must be a positive timedelta"
+            )
+        self.serializer = serializer
+        self.retention = retention
+
+    def fingerprint(self, command: object) -> str:
+        return command_fingerprint(command, self.serializer)
+
+    def record(
+        self, key: str, command: object, fingerprint: str, result: object, now: dt.datetime
+    ) -> IdempotencyRecord:
+        """The record to store with the command's effects."""
+        return IdempotencyRecord(
+            key=key,
+            command=type(command).__name__,
+            fingerprint=fingerprint,
+            result={"value": self.serializer.dump(result)},
+            created_at=now,
+            expires_at=now + self.retention,
+        )
+
+    def replay(
+        self, record: IdempotencyRecord, command: object, fingerprint: str, result_type: Any
+    ) -> Any:
+        """The stored result, if ``record`` was made by this same command; else a conflict."""
+        name = type(command).__name__
+        if record.command != name or record.fingerprint != fingerprint:
+            raise IdempotencyConflictError(record.key, name)
+        value = record.result["value"]
+        if result_type is None:
+            return None
+        return self.serializer.load(value, result_type)

@@ -1,0 +1,162 @@
+"""The service facade: ``handle(command)`` for every change, plus queries and the dispatcher."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, overload
+
+from salesorders.domain.order import Order
+from salesorders.domain.stock import LedgerEntry, Reservation, StockItem
+from salesorders.errors import IdempotencyConflictError, ValidationError
+from salesorders.ports import Clock, OrderPage, OrderQuery, UnitOfWork, UnitOfWorkFactory
+from salesorders.service.commands import (
+    CancelOrder,
+    ConfirmOrder,
+    CreateDraft,
+    ExpectStock,
+    HoldOrder,
+    PlaceOrder,
+    ReceiveStock,
+    RegisterWarehouse,
+    ResumeOrder,
+    SetStockLevels,
+)
+from salesorders.service.handlers import Handlers, Route
+from salesorders.service.idempotency import IdempotencyKeeper
+from salesorders.service.outbox import OutboxDispatcher
+from salesorders.service.results import OrderResult
+from salesorders.service.retry import Retrier
+
+__all__ = ["SalesService"]
+
+
+class _LostRace(Exception):
+    """A concurrent duplicate under the same idempotency key committed first."""
+
+
+class SalesService:
+    """Runs commands in units of work, idempotently and with bounded retries.
+
+    Build it with :func:`~salesorders.service.bootstrap`. Each command runs in one unit of work:
+    its effects, its outbox messages and its idempotency record are committed together or not at
+    all. :class:`~salesorders.errors.ConcurrencyConflictError` and
+    :class:`~salesorders.errors.OperationalError` re-run the whole unit of work (bounded, with
+    jittered backoff); every other error is raised at once and changes nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        handlers: Handlers,
+        idempotency: IdempotencyKeeper,
+        retrier: Retrier,
+        dispatcher: OutboxDispatcher,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.handlers = handlers
+        self.idempotency = idempotency
+        self.retrier = retrier
+        self.dispatcher = dispatcher
+        self._routes = handlers.routes
+
+    # ------------------------------------------------------------------ commands
+
+    @overload
+    def handle(
+        self,
+        command: CreateDraft | PlaceOrder | ConfirmOrder | CancelOrder | HoldOrder | ResumeOrder,
+    ) -> OrderResult: ...
+
+    @overload
+    def handle(self, command: ReceiveStock) -> LedgerEntry: ...
+
+    @overload
+    def handle(self, command: RegisterWarehouse | SetStockLevels | ExpectStock) -> None: ...
+
+    def handle(self, command: Any) -> Any:
+        """Run ``command`` and return its result (an :class:`OrderResult` for order commands)."""
+        route = self._routes.get(type(command))
+        if route is None:
+            raise ValidationError(
+                "command",
+                type(command).__name__,
+                "is not a command this service handles",
+                "use one of " + ", ".join(sorted(t.__name__ for t in self._routes)),
+            )
+        key = command.idempotency_key
+        if key is None:
+            handler = route[0]
+            return self.retrier.run(lambda: self._run(handler, command))
+        if not isinstance(key, str) or not key:
+            raise ValidationError("idempotency_key", key, "must be a non-empty string or None")
+        return self._run_idempotent(route, command, key)
+
+    def _run(self, handler: Callable[[UnitOfWork, Any, dt.datetime], Any], command: Any) -> Any:
+        with self.uow_factory() as uow:
+            result = handler(uow, command, self.clock.now())
+            uow.commit()
+        return result
+
+    def _run_idempotent(self, route: Route, command: Any, key: str) -> Any:
+        handler, result_type = route
+        keeper = self.idempotency
+        fingerprint = keeper.fingerprint(command)
+
+        def attempt() -> Any:
+            with self.uow_factory() as uow:
+                now = self.clock.now()
+                record = uow.idempotency.get(key, now)
+                if record is not None:
+                    return keeper.replay(record, command, fingerprint, result_type)
+                result = handler(uow, command, now)
+                try:
+                    uow.idempotency.put(keeper.record(key, command, fingerprint, result, now))
+                except IdempotencyConflictError:
+                    raise _LostRace from None
+                uow.commit()
+                return result
+
+        for _ in range(3):
+            try:
+                return self.retrier.run(attempt)
+            except _LostRace:
+                continue  # the next attempt finds the winner's record and returns its result
+        raise IdempotencyConflictError(key, type(command).__name__)
+
+    def purge_expired_idempotency(self) -> int:
+        """Delete idempotency records past their retention; returns how many."""
+        with self.uow_factory() as uow:
+            purged = uow.idempotency.purge_expired(self.clock.now())
+            uow.commit()
+        return purged
+
+    # ------------------------------------------------------------------ queries
+
+    def get_order(self, order_id: str) -> Order:
+        """The order with that id; :class:`~salesorders.errors.NotFoundError` if none."""
+        with self.uow_factory() as uow:
+            return uow.orders.get(order_id)
+
+    def get_order_by_number(self, number: str) -> Order:
+        """The order with that number (e.g. ``"SO-2026-000001"``)."""
+        with self.uow_factory() as uow:
+            return uow.orders.get_by_number(number)
+
+    def list_orders(self, query: OrderQuery | None = None) -> OrderPage:
+        """One page of orders, oldest first; pass ``page.next_cursor`` as ``after`` for the next."""
+        with self.uow_factory() as uow:
+            return uow.orders.list(query or OrderQuery())
+
+    def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]:
+        """Stock reservations, of one order if ``order_id`` is given."""
+        with self.uow_factory() as uow:
+            return uow.stock.reservations(order_id)
+
+    def stock_items(self) -> tuple[StockItem, ...]:
+        """Every stock item (SKU per warehouse) with its figures."""
+        with self.uow_factory() as uow:
+            return uow.stock.items()

@@ -1,0 +1,301 @@
+"""Contract: the stock repository — atomic reservation, no oversell, release, ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from salesorders.domain.snapshot import IncomingStock
+from salesorders.domain.stock import Movement, fold_ledger, reconcile
+from salesorders.domain.warehouse import Warehouse
+from salesorders.errors import (
+    FloatNotAllowedError,
+    InsufficientStockError,
+    InvalidQuantityError,
+    UnknownStockItemError,
+    UnknownWarehouseError,
+)
+from salesorders.ports import UnitOfWork
+from salesorders.testing.contracts._base import T0, AdapterContract, plan_for
+
+__all__ = ["StockRepositoryContract"]
+
+
+def _figures(uow: UnitOfWork) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    return {
+        (i.sku, i.warehouse_id): (i.on_hand, i.reserved)
+        for i in uow.stock.items()
+        if i.on_hand or i.reserved
+    }
+
+
+def _state(uow: UnitOfWork) -> tuple[object, ...]:
+    return (_figures(uow), uow.stock.reservations(), uow.stock.ledger())
+
+
+def _assert_consistent(uow: UnitOfWork) -> None:
+    """The figures equal the ledger fold, and reconcile finds nothing."""
+    folded = {key: value for key, value in fold_ledger(uow.stock.ledger()).items() if any(value)}
+    assert folded == _figures(uow)
+    assert reconcile(uow.stock.items(), uow.stock.reservations(), uow.stock.ledger()) == ()
+
+
+class StockRepositoryContract(AdapterContract):
+    """Stock is received, reserved atomically (never oversold), released, and ledgered."""
+
+    def _given_two_warehouses(self) -> None:
+        self.given_warehouses("W1", "W2")
+        self.given_stock(("SKU-A", "W1", 10), ("SKU-A", "W2", 4), ("SKU-B", "W1", 3))
+
+    # ------------------------------------------------------------------ warehouses and receipts
+
+    def test_warehouses_are_stored(self) -> None:
+        warehouse = Warehouse(
+            "W1", name="Main", region="EU", priority=3, ships_to=frozenset({"EU"})
+        )
+        self.in_uow(lambda uow: uow.stock.add_warehouse(warehouse))
+        assert self.read(lambda uow: uow.stock.warehouses()) == {"W1": warehouse}
+
+    def test_receive_adds_on_hand_and_a_receipt_entry(self) -> None:
+        self.given_warehouses("W1")
+        entry = self.in_uow(
+            lambda uow: uow.stock.receive("SKU-A", "W1", Decimal(7), T0, actor="ann", reason="PO-1")
+        )
+        assert entry.movement is Movement.RECEIPT
+        assert (entry.sku, entry.warehouse_id) == ("SKU-A", "W1")
+        assert (entry.on_hand_delta, entry.reserved_delta) == (Decimal(7), Decimal(0))
+        assert (entry.actor, entry.reason) == ("ann", "PO-1")
+        assert self.read(_figures) == {("SKU-A", "W1"): (Decimal(7), Decimal(0))}
+        assert self.read(lambda uow: uow.stock.ledger()) == (entry,)
+
+    def test_receive_refuses_bad_input_and_changes_nothing(self) -> None:
+        self.given_warehouses("W1")
+        with pytest.raises(UnknownWarehouseError):
+            self.in_uow(lambda uow: uow.stock.receive("SKU-A", "W9", Decimal(1), T0))
+        with pytest.raises(FloatNotAllowedError):
+            self.in_uow(lambda uow: uow.stock.receive("SKU-A", "W1", 1.5, T0))  # type: ignore[arg-type]
+        with pytest.raises(InvalidQuantityError):
+            self.in_uow(lambda uow: uow.stock.receive("SKU-A", "W1", Decimal(-1), T0))
+        assert self.read(_figures) == {}
+        assert self.read(lambda uow: uow.stock.ledger()) == ()
+
+    def test_quantities_keep_their_decimal_places(self) -> None:
+        if self.quantity_places < 3:
+            pytest.skip("the adapter keeps fewer than 3 decimal places")
+        self.given_warehouses("W1")
+        self.given_stock(("RICE-KG", "W1", "12.345"))
+        assert self.read(_figures) == {("RICE-KG", "W1"): (Decimal("12.345"), Decimal(0))}
+
+    # ------------------------------------------------------------------ snapshot
+
+    def test_snapshot_shows_available_after_reservations_and_safety_stock(self) -> None:
+        self._given_two_warehouses()
+        self.in_uow(lambda uow: uow.stock.set_levels("SKU-A", "W1", safety_stock=Decimal(2)))
+        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 3)), T0))
+        snapshot = self.read(lambda uow: uow.stock.snapshot(["SKU-A"]))
+        assert snapshot.available_at("SKU-A", "W1") == Decimal(5)
+        assert snapshot.available_at("SKU-A", "W2") == Decimal(4)
+        assert snapshot.available_at("SKU-B", "W1") == Decimal(0)  # not asked for
+        assert set(snapshot.warehouses) == {"W1", "W2"}
+
+    def test_snapshot_lists_expected_stock(self) -> None:
+        self._given_two_warehouses()
+        incoming = IncomingStock("IN-1", "SKU-A", "W2", Decimal(20), dt.date(2026, 3, 9))
+        self.in_uow(lambda uow: uow.stock.expect(incoming))
+        snapshot = self.read(lambda uow: uow.stock.snapshot(["SKU-A"]))
+        assert tuple(snapshot.incoming.get("SKU-A", ())) == (incoming,)
+
+    # ------------------------------------------------------------------ reserve
+
+    def test_reserve_applies_a_whole_plan(self) -> None:
+        self._given_two_warehouses()
+        plan = plan_for(
+            "O-1", ("L1", "SKU-A", "W1", 6), ("L1", "SKU-A", "W2", 4), ("L2", "SKU-B", "W1", 1)
+        )
+        reservations = self.in_uow(lambda uow: uow.stock.reserve(plan, T0, actor="svc"))
+        assert sorted((r.line_id, r.sku, r.warehouse_id, r.quantity) for r in reservations) == [
+            ("L1", "SKU-A", "W1", Decimal(6)),
+            ("L1", "SKU-A", "W2", Decimal(4)),
+            ("L2", "SKU-B", "W1", Decimal(1)),
+        ]
+        assert all(r.order_id == "O-1" and r.open == r.quantity for r in reservations)
+        assert self.read(_figures) == {
+            ("SKU-A", "W1"): (Decimal(10), Decimal(6)),
+            ("SKU-A", "W2"): (Decimal(4), Decimal(4)),
+            ("SKU-B", "W1"): (Decimal(3), Decimal(1)),
+        }
+        assert set(self.read(lambda uow: uow.stock.reservations("O-1"))) == set(reservations)
+        entries = self.read(lambda uow: uow.stock.ledger())[-3:]
+        assert {e.movement for e in entries} == {Movement.RESERVATION}
+        assert sum(e.reserved_delta for e in entries) == Decimal(11)
+        self.read(_assert_consistent)
+
+    def test_a_shortage_reserves_nothing_and_names_every_sku_short(self) -> None:
+        self._given_two_warehouses()
+        before = self.read(_state)
+        plan = plan_for(
+            "O-1", ("L1", "SKU-A", "W1", 10), ("L2", "SKU-B", "W1", 5), ("L3", "SKU-A", "W2", 5)
+        )
+        with pytest.raises(InsufficientStockError) as caught:
+            self.in_uow(lambda uow: uow.stock.reserve(plan, T0))
+        assert {s.sku for s in caught.value.shortages} == {"SKU-A", "SKU-B"}
+        short_b = next(s for s in caught.value.shortages if s.sku == "SKU-B")
+        assert (short_b.requested, short_b.available, short_b.missing) == (
+            Decimal(5),
+            Decimal(3),
+            Decimal(2),
+        )
+        assert self.read(_state) == before
+
+    def test_a_shortage_inside_a_unit_of_work_leaves_it_usable(self) -> None:
+        self._given_two_warehouses()
+
+        def work(uow: UnitOfWork) -> None:
+            with pytest.raises(InsufficientStockError):
+                uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 4)), T0)
+            uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
+
+        self.in_uow(work)
+        assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(3))
+        self.read(_assert_consistent)
+
+    def test_two_lines_of_one_sku_are_summed_before_checking(self) -> None:
+        self._given_two_warehouses()
+        plan = plan_for("O-1", ("L1", "SKU-B", "W1", 2), ("L2", "SKU-B", "W1", 2))
+        with pytest.raises(InsufficientStockError) as caught:
+            self.in_uow(lambda uow: uow.stock.reserve(plan, T0))
+        assert [(s.sku, s.requested, s.available) for s in caught.value.shortages] == [
+            ("SKU-B", Decimal(4), Decimal(3))
+        ]
+        assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(0))
+
+    def test_safety_stock_is_never_reserved(self) -> None:
+        self._given_two_warehouses()
+        self.in_uow(lambda uow: uow.stock.set_levels("SKU-B", "W1", safety_stock=Decimal(1)))
+        with pytest.raises(InsufficientStockError):
+            self.in_uow(
+                lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
+            )
+        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0))
+        assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(2))
+
+    def test_reserving_where_nothing_was_ever_stocked_names_the_item(self) -> None:
+        self._given_two_warehouses()
+        before = self.read(_state)
+        plan = plan_for("O-1", ("L1", "SKU-A", "W1", 1), ("L2", "SKU-B", "W2", 1))
+        with pytest.raises(UnknownStockItemError) as caught:
+            self.in_uow(lambda uow: uow.stock.reserve(plan, T0))
+        assert (caught.value.sku, caught.value.warehouse_id) == ("SKU-B", "W2")
+        assert self.read(_state) == before
+
+    def test_concurrent_reservations_never_oversell(self) -> None:
+        if not self.supports_concurrency:
+            pytest.skip("the adapter does not support concurrent units of work")
+        self.given_warehouses("W1")
+        self.given_stock(("SKU-A", "W1", 10), ("SKU-B", "W1", 10))
+
+        def reserve(uow: UnitOfWork, index: int) -> int:
+            lines = [("L1", "SKU-A", "W1", 2), ("L2", "SKU-B", "W1", 2)]
+            if index % 2:
+                lines.reverse()  # opposite lock orders must not deadlock
+            uow.stock.reserve(plan_for(f"O-{index}", *lines), T0)
+            return index
+
+        outcomes = self.race(reserve, threads=max(self.concurrency_threads, 6))
+        winners = [o for o in outcomes if isinstance(o, int)]
+        losers = [o for o in outcomes if not isinstance(o, int)]
+        assert len(winners) == 5, outcomes
+        assert all(isinstance(o, InsufficientStockError) for o in losers), losers
+        assert self.read(_figures) == {
+            ("SKU-A", "W1"): (Decimal(10), Decimal(10)),
+            ("SKU-B", "W1"): (Decimal(10), Decimal(10)),
+        }
+        self.read(_assert_consistent)
+
+    # ------------------------------------------------------------------ release
+
+    def test_release_order_frees_every_open_reservation(self) -> None:
+        self._given_two_warehouses()
+        plan = plan_for("O-1", ("L1", "SKU-A", "W1", 6), ("L2", "SKU-B", "W1", 2))
+        self.in_uow(lambda uow: uow.stock.reserve(plan, T0))
+        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-2", ("L1", "SKU-A", "W1", 1)), T0))
+        entries = self.in_uow(
+            lambda uow: uow.stock.release_order("O-1", T0, reason="cancelled", actor="svc")
+        )
+        assert {e.movement for e in entries} == {Movement.RELEASE}
+        assert sorted(e.reserved_delta for e in entries) == [Decimal(-6), Decimal(-2)]
+        assert all(e.order_id == "O-1" for e in entries)
+        assert self.read(_figures) == {
+            ("SKU-A", "W1"): (Decimal(10), Decimal(1)),
+            ("SKU-A", "W2"): (Decimal(4), Decimal(0)),
+            ("SKU-B", "W1"): (Decimal(3), Decimal(0)),
+        }
+        assert all(r.open == 0 for r in self.read(lambda uow: uow.stock.reservations("O-1")))
+        assert [r.open for r in self.read(lambda uow: uow.stock.reservations("O-2"))] == [
+            Decimal(1)
+        ]
+        self.read(_assert_consistent)
+
+    def test_releasing_an_order_without_reservations_changes_nothing(self) -> None:
+        self._given_two_warehouses()
+        before = self.read(_state)
+        assert self.in_uow(lambda uow: uow.stock.release_order("O-404", T0)) == ()
+        assert self.read(_state) == before
+
+    def test_released_stock_can_be_reserved_again(self) -> None:
+        self._given_two_warehouses()
+        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0))
+        self.in_uow(lambda uow: uow.stock.release_order("O-1", T0))
+        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-2", ("L1", "SKU-B", "W1", 3)), T0))
+        assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(3))
+        self.read(_assert_consistent)
+
+    # ------------------------------------------------------------------ ledger and alerts
+
+    def test_the_ledger_is_append_only_and_folds_to_the_figures(self) -> None:
+        self._given_two_warehouses()
+        first = self.read(lambda uow: uow.stock.ledger())
+        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-A", "W2", 4)), T0))
+        self.in_uow(lambda uow: uow.stock.release_order("O-1", T0))
+        ledger = self.read(lambda uow: uow.stock.ledger())
+        assert ledger[: len(first)] == first
+        sequences = [e.sequence for e in ledger]
+        assert sequences == sorted(set(sequences))
+        self.read(_assert_consistent)
+
+    def test_low_stock_is_raised_once_per_crossing(self) -> None:
+        self._given_two_warehouses()
+        self.in_uow(
+            lambda uow: uow.stock.set_levels(
+                "SKU-A", "W1", reorder_point=Decimal(5), reorder_quantity=Decimal(20)
+            )
+        )
+
+        def reserve(order_id: str, quantity: int) -> list[object]:
+            def work(uow: UnitOfWork) -> list[object]:
+                uow.stock.reserve(plan_for(order_id, ("L1", "SKU-A", "W1", quantity)), T0)
+                return list(uow.stock.pull_events())
+
+            return self.in_uow(work)
+
+        assert reserve("O-1", 4) == []
+        events = reserve("O-2", 2)
+        assert len(events) == 1
+        alert = events[0]
+        assert (alert.sku, alert.warehouse_id) == ("SKU-A", "W1")  # type: ignore[attr-defined]
+        assert alert.available == Decimal(4)  # type: ignore[attr-defined]
+        assert alert.suggested_quantity == Decimal(20)  # type: ignore[attr-defined]
+        assert reserve("O-3", 1) == []  # still below: no second alert
+
+    def test_alerts_of_a_rolled_back_unit_of_work_are_forgotten(self) -> None:
+        self._given_two_warehouses()
+        self.in_uow(lambda uow: uow.stock.set_levels("SKU-B", "W1", reorder_point=Decimal(2)))
+
+        def reserve(uow: UnitOfWork) -> int:
+            uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0)
+            return len(uow.stock.pull_events())
+
+        assert self.in_uow(reserve, commit=False) == 1
+        assert self.in_uow(reserve) == 1  # the crossing happens again, for real this time

@@ -1,0 +1,181 @@
+"""Idempotent commands: same key and payload → same result, once; other payload → conflict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+
+from salesorders.adapters.memory import MemoryStore
+from salesorders.errors import IdempotencyConflictError, InsufficientStockError
+from salesorders.ports import OrderQuery, UnitOfWork
+from salesorders.serialization import Serializer
+from salesorders.service import (
+    CancelOrder,
+    ConfirmOrder,
+    ReceiveStock,
+    command_fingerprint,
+)
+from test_service_support import figures, line, make_service, new_order, outbox
+
+STOCK = {("SKU-A", "W1"): 10}
+
+
+def _orders(service: Any) -> list[str]:
+    return [o.id for o in service.list_orders(OrderQuery(limit=100)).orders]
+
+
+def test_a_retry_returns_the_stored_result_and_changes_nothing() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    command = new_order(line("SKU-A", 2), confirm=True, idempotency_key="key-1")
+    first = service.handle(command)
+    state = (figures(store), outbox(store), _orders(service))
+    again = service.handle(command)
+    assert again == first
+    assert (figures(store), outbox(store), _orders(service)) == state
+    assert service.handle(new_order()).number == "SO-2026-000002"  # no number was taken
+
+
+def test_the_stored_result_survives_a_new_service_over_the_same_store() -> None:
+    service, store, clock = make_service(stock=STOCK)
+    command = new_order(line("SKU-A", 1), idempotency_key="key-1")
+    first = service.handle(command)
+    restarted, _, _ = make_service(store, clock=clock)
+    assert restarted.handle(command) == first
+    assert len(_orders(restarted)) == 1
+
+
+def test_the_same_key_with_another_payload_conflicts() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    service.handle(new_order(line("SKU-A", 1), idempotency_key="key-1"))
+    state = (figures(store), outbox(store), _orders(service))
+    with pytest.raises(IdempotencyConflictError) as caught:
+        service.handle(new_order(line("SKU-A", 2), idempotency_key="key-1"))
+    assert (caught.value.key, caught.value.command) == ("key-1", "PlaceOrder")
+    with pytest.raises(IdempotencyConflictError):
+        service.handle(
+            ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=1, idempotency_key="key-1")
+        )
+    assert (figures(store), outbox(store), _orders(service)) == state
+
+
+def test_results_of_other_commands_are_replayed_too() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    receive = ReceiveStock(sku="SKU-A", warehouse_id="W2", quantity=4, idempotency_key="r-1")
+    entry = service.handle(receive)
+    assert service.handle(receive) == entry
+    assert figures(store)[("SKU-A", "W2")][0] == 4
+
+
+def test_a_failed_command_does_not_use_up_its_key() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    placed = service.handle(new_order(line("SKU-A", 12)))
+    confirm = ConfirmOrder(order_id=placed.order_id, all_or_nothing=True, idempotency_key="c-1")
+    with pytest.raises(InsufficientStockError):
+        service.handle(confirm)
+    service.handle(ReceiveStock(sku="SKU-A", warehouse_id="W2", quantity=5))
+    assert service.handle(confirm).state == "confirmed"
+
+
+def test_concurrent_duplicates_execute_once() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    command = new_order(line("SKU-A", 1), confirm=True, idempotency_key="dup")
+    barrier = threading.Barrier(8)
+    results: list[Any] = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(service.handle(command))
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8
+    assert len({r.order_id for r in results}) == 1
+    assert len(_orders(service)) == 1
+    assert figures(store)[("SKU-A", "W1")] == (10, 1)
+
+
+class _BlindGets:
+    """A unit of work whose first idempotency lookup misses: it started before the winner
+    committed, as happens between two database transactions."""
+
+    def __init__(self, store: MemoryStore, misses: list[int]) -> None:
+        self._inner = store.unit_of_work()
+        self._misses = misses
+        self.orders = self._inner.orders
+        self.stock = self._inner.stock
+        self.outbox = self._inner.outbox
+        self.numbers = self._inner.numbers
+        self.idempotency = self
+
+    def __enter__(self) -> _BlindGets:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._inner.__exit__(*exc)
+
+    def commit(self) -> None:
+        self._inner.commit()
+
+    def rollback(self) -> None:
+        self._inner.rollback()
+
+    def get(self, key: str, now: dt.datetime) -> Any:
+        if self._misses:
+            self._misses.pop()
+            return None
+        return self._inner.idempotency.get(key, now)
+
+    def put(self, record: Any) -> None:
+        self._inner.idempotency.put(record)
+
+    def purge_expired(self, now: dt.datetime) -> int:
+        return self._inner.idempotency.purge_expired(now)
+
+
+def test_the_loser_of_a_race_rolls_back_and_returns_the_winners_result() -> None:
+    winner, store, clock = make_service(stock=STOCK)
+    command = new_order(line("SKU-A", 3), confirm=True, idempotency_key="race")
+    first = winner.handle(command)
+    misses = [1]
+
+    def blind() -> UnitOfWork:
+        return _BlindGets(store, misses)
+
+    loser, _, _ = make_service(store, clock=clock, uow=blind)
+    assert loser.handle(command) == first
+    assert misses == []  # the loser did run the command before its put conflicted
+    assert len(_orders(loser)) == 1
+    assert figures(store)[("SKU-A", "W1")] == (10, 3)
+    assert loser.handle(new_order()).number == "SO-2026-000002"
+
+
+def test_records_expire_after_the_retention_and_are_purged() -> None:
+    service, _, clock = make_service(stock=STOCK, idempotency_retention=dt.timedelta(hours=1))
+    command = new_order(line("SKU-A", 1), idempotency_key="key-1")
+    first = service.handle(command)
+    clock.advance(dt.timedelta(minutes=59))
+    assert service.handle(command) == first
+    assert service.purge_expired_idempotency() == 0
+    clock.advance(dt.timedelta(minutes=1))
+    second = service.handle(command)  # the key is free again: a new order
+    assert second.order_id != first.order_id
+    clock.advance(dt.timedelta(hours=1))
+    assert service.purge_expired_idempotency() == 1
+
+
+def test_the_fingerprint_ignores_the_key_and_sees_every_field() -> None:
+    serializer = Serializer()
+    base = CancelOrder(order_id="O-1", reason="asked", idempotency_key="a")
+    same = CancelOrder(order_id="O-1", reason="asked", idempotency_key="b")
+    other = CancelOrder(order_id="O-1", reason="asked again", idempotency_key="a")
+    fingerprint = command_fingerprint(base, serializer)
+    assert fingerprint == command_fingerprint(same, serializer)
+    assert fingerprint != command_fingerprint(other, serializer)
+    assert len(fingerprint) == 64

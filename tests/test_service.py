@@ -1,0 +1,427 @@
+"""The service's use cases end to end on the memory store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from moneyed import Money
+
+from salesorders.domain.events import EVENT_TYPES
+from salesorders.domain.pricing import (
+    ExchangeRate,
+    PriceBook,
+    PriceBreak,
+    PriceList,
+    PriceListEntry,
+    StaticExchangeRates,
+)
+from salesorders.domain.stock import LowStock, Movement
+from salesorders.domain.workflow import default_workflow
+from salesorders.errors import (
+    ConflictError,
+    FloatNotAllowedError,
+    InsufficientStockError,
+    InvalidTransitionError,
+    NoPriceError,
+    NotFoundError,
+    ValidationError,
+)
+from salesorders.ports import OrderQuery
+from salesorders.serialization import Serializer
+from salesorders.service import (
+    CancelOrder,
+    ConfirmOrder,
+    CreateDraft,
+    HoldOrder,
+    LineSpec,
+    OrderResult,
+    PlaceOrder,
+    ReceiveStock,
+    ResumeOrder,
+    SetStockLevels,
+)
+from test_service_support import T0, figures, line, make_service, new_order, outbox, usd
+
+STOCK = {("SKU-A", "W1"): 10, ("SKU-A", "W2"): 5, ("SKU-B", "W1"): 3}
+
+
+# --------------------------------------------------------------------------- placing
+
+
+def test_a_draft_is_created_then_placed_with_the_next_number() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    draft = service.handle(
+        CreateDraft(customer_id="C-1", currency="USD", lines=(line("SKU-A", 2, "12.50"),))
+    )
+    assert (draft.state, draft.number, draft.version) == ("draft", None, 1)
+    assert draft.grand_total == usd("25.00")
+    placed = service.handle(PlaceOrder(order_id=draft.order_id, actor="ann"))
+    assert placed.order_id == draft.order_id
+    assert (placed.state, placed.number, placed.version) == ("placed", "SO-2026-000001", 2)
+    assert placed.allocation_status == "unallocated"
+    order = service.get_order(draft.order_id)
+    assert order.audit[-1].actor == "ann"
+    assert outbox(store, draft.order_id) == [(f"{draft.order_id}:1", "OrderPlaced")]
+
+
+def test_an_order_is_created_and_placed_in_one_command() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    first = service.handle(new_order(line("SKU-A", 1), order_id="O-1"))
+    second = service.handle(new_order(line("SKU-B", 1)))
+    assert (first.order_id, first.number, first.version) == ("O-1", "SO-2026-000001", 1)
+    assert second.number == "SO-2026-000002"
+    assert len(second.order_id) == 32  # a generated uuid4 hex
+    assert service.get_order_by_number("SO-2026-000002").id == second.order_id
+    assert figures(store)[("SKU-A", "W1")] == (Decimal(10), Decimal(0))  # placing reserves nothing
+
+
+def test_numbers_follow_the_year_and_the_prefix() -> None:
+    service, _, clock = make_service(stock=STOCK, number_prefix="WEB")
+    assert service.handle(new_order()).number == "WEB-2026-000001"
+    clock.set(dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert service.handle(new_order()).number == "WEB-2027-000001"
+    assert service.handle(new_order()).number == "WEB-2027-000002"
+
+
+def test_placing_and_confirming_in_one_unit_of_work_reserves_stock() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    result = service.handle(new_order(line("SKU-A", 12), line("SKU-B", 2), confirm=True))
+    assert (result.state, result.allocation_status, result.version) == (
+        "confirmed",
+        "allocated",
+        1,
+    )
+    reservations = service.reservations(result.order_id)
+    assert sorted((r.sku, r.warehouse_id, r.quantity) for r in reservations) == [
+        ("SKU-A", "W1", Decimal(10)),
+        ("SKU-A", "W2", Decimal(2)),
+        ("SKU-B", "W1", Decimal(2)),
+    ]
+    assert figures(store)[("SKU-A", "W2")] == (Decimal(5), Decimal(2))
+    assert [t for _, t in outbox(store, result.order_id)] == ["OrderPlaced", "OrderConfirmed"]
+
+
+def test_outbox_payloads_are_the_serialized_events() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    result = service.handle(new_order(line("SKU-A", 1), confirm=True, actor="web"))
+    serializer = Serializer()
+    with store.unit_of_work() as uow:
+        messages = uow.outbox.messages(result.order_id)
+    for message in messages:
+        event = serializer.load(message.payload, EVENT_TYPES[message.event_type])
+        assert event.event_id == message.event_id
+        assert (event.order_id, event.sequence, event.actor) == (
+            result.order_id,
+            message.sequence,
+            "web",
+        )
+        assert serializer.dump(event) == message.payload
+        assert message.occurred_at == T0
+
+
+# --------------------------------------------------------------------------- confirming
+
+
+def test_confirm_backorders_what_is_missing() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    placed = service.handle(new_order(line("SKU-A", 4), line("SKU-B", 5)))
+    result = service.handle(ConfirmOrder(order_id=placed.order_id))
+    assert (result.state, result.allocation_status, result.version) == (
+        "confirmed",
+        "partially_allocated",
+        2,
+    )
+    order = service.get_order(placed.order_id)
+    by_sku = {ln.sku: (ln.allocated, ln.backordered) for ln in order.lines}
+    assert by_sku == {"SKU-A": (Decimal(4), Decimal(0)), "SKU-B": (Decimal(3), Decimal(2))}
+    assert figures(store)[("SKU-B", "W1")] == (Decimal(3), Decimal(3))
+
+
+def test_confirm_with_nothing_in_stock_backorders_everything() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    placed = service.handle(new_order(line("SKU-Z", 2)))
+    result = service.handle(ConfirmOrder(order_id=placed.order_id))
+    assert (result.state, result.allocation_status) == ("confirmed", "backordered")
+    assert service.reservations(placed.order_id) == ()
+
+
+def test_all_or_nothing_shortage_names_every_sku_and_changes_nothing() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    placed = service.handle(new_order(line("SKU-A", 16), line("SKU-B", 4), line("SKU-A", 1)))
+    before = (figures(store), outbox(store))
+    with pytest.raises(InsufficientStockError) as caught:
+        service.handle(ConfirmOrder(order_id=placed.order_id, all_or_nothing=True))
+    short = {s.sku: (s.requested, s.available) for s in caught.value.shortages}
+    assert short == {"SKU-A": (Decimal(17), Decimal(15)), "SKU-B": (Decimal(4), Decimal(3))}
+    assert caught.value.order_id == placed.order_id
+    assert (figures(store), outbox(store)) == before
+    order = service.get_order(placed.order_id)
+    assert (order.state, order.version) == ("placed", 1)
+
+
+def test_a_failed_create_place_confirm_leaves_no_order_and_no_number_used() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    with pytest.raises(InsufficientStockError):
+        service.handle(
+            new_order(line("SKU-B", 9), confirm=True, all_or_nothing=True, order_id="O-9")
+        )
+    with pytest.raises(NotFoundError):
+        service.get_order("O-9")
+    assert outbox(store) == []
+    assert service.handle(new_order()).number == "SO-2026-000001"
+
+
+def test_confirming_twice_is_refused_without_reserving_again() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    result = service.handle(new_order(line("SKU-A", 2), confirm=True))
+    with pytest.raises(InvalidTransitionError):
+        service.handle(ConfirmOrder(order_id=result.order_id))
+    assert figures(store)[("SKU-A", "W1")] == (Decimal(10), Decimal(2))
+
+
+# --------------------------------------------------------------------------- cancel, hold, resume
+
+
+def test_cancel_releases_every_reservation() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    result = service.handle(new_order(line("SKU-A", 12), line("SKU-B", 1), confirm=True))
+    cancelled = service.handle(CancelOrder(order_id=result.order_id, reason="customer asked"))
+    assert (cancelled.state, cancelled.allocation_status) == ("cancelled", "unallocated")
+    assert all(r.open == 0 for r in service.reservations(result.order_id))
+    assert {key: reserved for key, (_, reserved) in figures(store).items()} == {
+        ("SKU-A", "W1"): Decimal(0),
+        ("SKU-A", "W2"): Decimal(0),
+        ("SKU-B", "W1"): Decimal(0),
+    }
+    with store.unit_of_work() as uow:
+        releases = [e for e in uow.stock.ledger() if e.movement is Movement.RELEASE]
+    assert {e.reason for e in releases} == {"customer asked"}
+    assert outbox(store, result.order_id)[-1][1] == "OrderCancelled"
+
+
+def test_cancelling_an_unconfirmed_order_releases_nothing() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    placed = service.handle(new_order(line("SKU-A", 2)))
+    service.handle(CancelOrder(order_id=placed.order_id, reason="duplicate"))
+    with store.unit_of_work() as uow:
+        assert [e.movement for e in uow.stock.ledger()] == [Movement.RECEIPT] * 3
+
+
+def test_hold_and_resume_return_to_the_state_held_from() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    result = service.handle(new_order(line("SKU-A", 1), confirm=True))
+    held = service.handle(HoldOrder(order_id=result.order_id, reason="fraud check", actor="risk"))
+    assert held.state == "on_hold"
+    resumed = service.handle(ResumeOrder(order_id=result.order_id, actor="risk"))
+    assert (resumed.state, resumed.version) == ("confirmed", 3)
+    assert [t for _, t in outbox(store, result.order_id)] == [
+        "OrderPlaced",
+        "OrderConfirmed",
+        "OrderHeld",
+        "OrderResumed",
+    ]
+    with pytest.raises(InvalidTransitionError):
+        service.handle(ResumeOrder(order_id=result.order_id))
+
+
+def test_commands_on_unknown_orders_raise_not_found() -> None:
+    service, _, _ = make_service()
+    for command in (
+        ConfirmOrder(order_id="nope"),
+        CancelOrder(order_id="nope", reason="x"),
+        HoldOrder(order_id="nope", reason="x"),
+        PlaceOrder(order_id="nope"),
+    ):
+        with pytest.raises(NotFoundError):
+            service.handle(command)
+
+
+# --------------------------------------------------------------------------- input errors
+
+
+def test_bad_line_input_names_the_line_and_stores_nothing() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    with pytest.raises(FloatNotAllowedError) as caught:
+        service.handle(new_order(line("SKU-A", 1), LineSpec("SKU-B", 1.5, usd("1.00"))))  # type: ignore[arg-type]
+    assert caught.value.field == "lines[1].quantity"
+    assert service.list_orders().orders == ()
+    assert service.handle(new_order()).number == "SO-2026-000001"
+
+
+def test_place_of_a_draft_refuses_new_order_fields() -> None:
+    service, _, _ = make_service()
+    with pytest.raises(ValidationError) as caught:
+        service.handle(PlaceOrder(order_id="O-1", lines=(line("SKU-A", 1),)))
+    assert caught.value.field == "lines"
+    with pytest.raises(ValidationError) as missing:
+        service.handle(PlaceOrder())
+    assert missing.value.field == "order_id"
+
+
+def test_an_existing_order_id_conflicts() -> None:
+    service, _, _ = make_service()
+    service.handle(new_order(order_id="O-1"))
+    with pytest.raises(ConflictError):
+        service.handle(new_order(order_id="O-1"))
+
+
+def test_unknown_commands_are_refused() -> None:
+    service, _, _ = make_service()
+    with pytest.raises(ValidationError) as caught:
+        service.handle(object())
+    assert "PlaceOrder" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- prices and rates
+
+
+def _price_book() -> PriceBook:
+    entry = PriceListEntry(
+        "SKU-A",
+        (PriceBreak(Decimal(1), Decimal("10.00")), PriceBreak(Decimal(10), Decimal("8.00"))),
+    )
+    eur = PriceListEntry("SKU-E", (PriceBreak(Decimal(1), Decimal("5.00")),))
+    return PriceBook(
+        [
+            PriceList("LIST-USD", "USD", {"SKU-A": entry}),
+            PriceList("LIST-EUR", "EUR", {"SKU-E": eur}),
+        ]
+    )
+
+
+def test_lines_without_a_price_are_quoted_from_the_price_book() -> None:
+    service, _, _ = make_service(stock=STOCK, price_book=_price_book())
+    result = service.handle(new_order(LineSpec("SKU-A", 10), LineSpec("SKU-A", 2)))
+    order = service.get_order(result.order_id)
+    assert [ln.unit_price for ln in order.lines] == [Decimal("8.00"), Decimal("10.00")]
+    assert "LIST-USD" in order.lines[0].price_source
+    assert result.grand_total == usd("100.00")
+    with pytest.raises(NoPriceError):
+        service.handle(new_order(LineSpec("SKU-Q", 1)))
+
+
+def test_without_a_price_book_a_unit_price_is_required() -> None:
+    service, _, _ = make_service()
+    with pytest.raises(ValidationError) as caught:
+        service.handle(new_order(LineSpec("SKU-A", 1)))
+    assert caught.value.field == "lines[0].unit_price"
+
+
+def test_an_exchange_rate_is_frozen_on_the_order() -> None:
+    rate = ExchangeRate("EUR", "USD", Decimal("1.10"), T0 - dt.timedelta(days=1), "ECB")
+    service, _, _ = make_service(
+        price_book=_price_book(), exchange_rates=StaticExchangeRates([rate])
+    )
+    result = service.handle(
+        new_order(
+            LineSpec("SKU-E", 2),
+            LineSpec("SKU-A", 1, Money("20.00", "EUR")),
+            exchange_rate_base="EUR",
+        )
+    )
+    order = service.get_order(result.order_id)
+    assert order.exchange_rate == rate
+    assert [ln.unit_price for ln in order.lines] == [Decimal("5.50"), Decimal("22.00")]
+    assert result.grand_total == usd("33.00")
+
+
+# --------------------------------------------------------------------------- stock and alerts
+
+
+def test_receive_stock_returns_the_ledger_entry() -> None:
+    service, store, _ = make_service()
+    entry = service.handle(
+        ReceiveStock(sku="SKU-N", warehouse_id="W2", quantity="7", reason="PO-9", actor="wh")
+    )
+    assert (entry.movement, entry.on_hand_delta, entry.reason, entry.actor) == (
+        Movement.RECEIPT,
+        Decimal(7),
+        "PO-9",
+        "wh",
+    )
+    assert figures(store)[("SKU-N", "W2")] == (Decimal(7), Decimal(0))
+    with pytest.raises(FloatNotAllowedError):
+        service.handle(ReceiveStock(sku="SKU-N", warehouse_id="W2", quantity=1.0))  # type: ignore[arg-type]
+
+
+def test_a_low_stock_alert_goes_to_the_outbox_once_per_crossing() -> None:
+    service, store, _ = make_service(stock=STOCK)
+    service.handle(
+        SetStockLevels(sku="SKU-A", warehouse_id="W1", reorder_point=3, reorder_quantity=20)
+    )
+    service.handle(new_order(line("SKU-A", 6), confirm=True))
+    service.handle(new_order(line("SKU-A", 2), confirm=True))
+    service.handle(new_order(line("SKU-A", 1), confirm=True))
+    alerts = outbox(store, "stock:SKU-A:W1")
+    assert alerts == [("stock:SKU-A:W1:1", "LowStock")]
+    with store.unit_of_work() as uow:
+        payload = uow.outbox.messages("stock:SKU-A:W1")[0].payload
+    alert = Serializer().load(payload, LowStock)
+    assert (alert.available, alert.reorder_point, alert.suggested_quantity) == (
+        Decimal(2),
+        Decimal(3),
+        Decimal(20),
+    )
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def test_list_orders_filters_and_pages_with_a_cursor() -> None:
+    service, _, clock = make_service(stock=STOCK)
+    ids = []
+    for index in range(5):
+        clock.advance(dt.timedelta(minutes=1))
+        ids.append(
+            service.handle(new_order(customer_id=f"C-{index % 2}", order_id=f"O-{index}")).order_id
+        )
+    service.handle(CancelOrder(order_id="O-3", reason="x"))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = service.list_orders(OrderQuery(limit=2, after=cursor))
+        seen.extend(o.id for o in page.orders)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == ids
+    assert [o.id for o in service.list_orders(OrderQuery(customer_id="C-0")).orders] == [
+        "O-0",
+        "O-2",
+        "O-4",
+    ]
+    assert [o.id for o in service.list_orders(OrderQuery(state="cancelled")).orders] == ["O-3"]
+    window = OrderQuery(
+        created_from=T0 + dt.timedelta(minutes=2), created_to=T0 + dt.timedelta(minutes=4)
+    )
+    assert [o.id for o in service.list_orders(window).orders] == ["O-1", "O-2"]
+
+
+def test_orders_of_a_named_workflow_follow_it() -> None:
+    approval = (
+        default_workflow()
+        .extend("with-approval")
+        .add_state("awaiting_approval")
+        .remove_transition("confirm", "placed")
+        .add_transition("request_approval", "placed", "awaiting_approval")
+        .add_transition("confirm", "awaiting_approval", "confirmed")
+        .add_transition("cancel", "awaiting_approval", "cancelled")
+        .build()
+    )
+    service, _, _ = make_service(stock=STOCK, workflows=[approval])
+    result = service.handle(new_order(workflow="with-approval"))
+    assert service.get_order(result.order_id).workflow_ref == ("with-approval", 1)
+    with pytest.raises(InvalidTransitionError):
+        service.handle(ConfirmOrder(order_id=result.order_id))
+    with pytest.raises(ValidationError) as caught:
+        service.handle(new_order(workflow="unknown"))
+    assert caught.value.field == "workflow"
+
+
+def test_results_round_trip_through_json() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    result = service.handle(new_order(line("SKU-A", 3), confirm=True))
+    serializer = Serializer()
+    assert serializer.load(serializer.dump(result), OrderResult) == result
