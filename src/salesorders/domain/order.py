@@ -2,8 +2,8 @@
 
 An order starts as a draft (a quotation), freely editable, and moves through its workflow with
 business verbs: :meth:`Order.place`, :meth:`Order.confirm`, :meth:`Order.hold`,
-:meth:`Order.resume`, :meth:`Order.cancel`, :meth:`Order.ship`, :meth:`Order.deliver`, :meth:`Order.complete` (and
-:meth:`Order.transition` for events a host adds to its workflow).
+:meth:`Order.resume`, :meth:`Order.cancel`, :meth:`Order.ship`, :meth:`Order.deliver`,
+:meth:`Order.complete` (and :meth:`Order.transition` for events a host adds to its workflow).
 
 Every rule lives here. A method either succeeds completely — new state, an audit entry, a domain
 event in :attr:`Order.events` — or raises a typed error and leaves the order exactly as it was.

@@ -1,0 +1,3 @@
+from salesorders.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from salesorders.cli import main
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite3"
+    first = run("demo", "--db", str(db))
+    second = run("demo", "--db", str(db))
+    assert first[0] == 0
+    assert second == first  # same clock, same data: the same summary, not a growing store
+    text = first[1]
+    assert "SO-2026-000004" in text
+    assert "cancelled" in text
+    assert "partially_allocated" in text
+    assert "LAMP-1: 2 reserved, 3 backordered" in text
+    assert "0 discrepancies" in text
+    assert "感谢您的订购" in text and "Vielen Dank" in text and "ご注文" in text
+    assert "147,10\xa0€" in text  # localized with babel, not with the process locale
+
+
+def test_operator_commands_read_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite3"
+    run("demo", "--db", str(db))
+    code, listing = run("orders", str(db))
+    assert code == 0
+    assert len(listing.strip().splitlines()) == 4
+    code, stock = run("stock", str(db))
+    assert code == 0
+    assert stock.strip().endswith("0 discrepancies")
+    assert "LAMP-1" in stock
+
+
+def test_missing_store_file_is_a_clear_error(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "salesorders", "stock", str(tmp_path / "nope.sqlite3")],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 2
+    assert "no store file" in completed.stderr
+
+
+def test_module_entry_point_runs_the_demo(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "salesorders", "demo", "--db", str(tmp_path / "d.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Notifications delivered through the outbox" in completed.stdout
