@@ -100,7 +100,7 @@ def workflow_transition(quick: bool) -> Result:
             else:
                 order.resume(T0)
             flip[0] = not flip[0]
-            if len(order.events) > 1000:
+            if len(order.events) > 16:
                 order.events.clear()
                 order.audit = ()
 
@@ -125,7 +125,7 @@ def workflow_transition(quick: bool) -> Result:
             state["audit"].append((event, source, target, T0, "", ""))  # type: ignore[attr-defined]
             state["events"].append(("O-1", len(state["events"]) + 1, T0))  # type: ignore[attr-defined]
             flip[0] = not flip[0]
-            if len(state["events"]) > 1000:  # type: ignore[arg-type]
+            if len(state["events"]) > 16:  # type: ignore[arg-type]
                 state["events"].clear()  # type: ignore[attr-defined]
                 state["audit"].clear()  # type: ignore[attr-defined]
 

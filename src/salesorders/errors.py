@@ -115,6 +115,18 @@ class ValidationError(SalesOrdersError, ValueError):
                 message += f"; {hint}"
         super().__init__(message)
 
+    def under(self, prefix: str) -> ValidationError:
+        """The same error, same class, with its field under ``prefix`` (``lines[2].quantity``)."""
+        field = f"{prefix}.{self.field}"
+        message = str(self)
+        if message.startswith(f"{self.field}:"):
+            message = f"{prefix}.{message}"
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.field = field
+        Exception.__init__(copy, message)
+        return copy
+
 
 class FloatNotAllowedError(ValidationError, TypeError):
     """A float was given where exact values are required."""

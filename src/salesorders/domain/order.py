@@ -32,6 +32,7 @@ from salesorders.domain.pricing import (
     Discount,
     ExchangeRate,
     LineToPrice,
+    PricedLine,
     PriceQuote,
     PricingPolicy,
     TaxComponent,
@@ -46,7 +47,7 @@ from salesorders.errors import (
     ValidationError,
 )
 
-__all__ = ["Address", "AuditEntry", "Order", "OrderLine", "Totals"]
+__all__ = ["Address", "AuditEntry", "NewLine", "Order", "OrderLine", "Totals"]
 
 _ZERO = Decimal(0)
 
@@ -116,6 +117,98 @@ class OrderLine:
     gross: Decimal = _ZERO
     allocated: Decimal = _ZERO
     backordered: Decimal = _ZERO
+
+
+@attrs.frozen(slots=True)
+class NewLine:
+    """A line to add with :meth:`Order.add_lines`: the same fields as :meth:`Order.add_line`."""
+
+    sku: str
+    quantity: Decimal | int | str
+    unit_price: Money | Decimal | str | int
+    description: str = ""
+    discounts: tuple[Discount, ...] = ()
+    taxes: tuple[TaxComponent, ...] = ()
+    quantity_precision: int = 0
+    line_id: str | None = None
+    price_source: str = "entered"
+
+    @classmethod
+    def quoted(
+        cls,
+        quote: PriceQuote,
+        quantity: Decimal | int | str,
+        *,
+        description: str = "",
+        discounts: Iterable[Discount] = (),
+        taxes: Iterable[TaxComponent] = (),
+        quantity_precision: int = 0,
+    ) -> NewLine:
+        """A line priced from a price-list quote; the quote's reason becomes the price source."""
+        qty = to_quantity(quantity, "quantity", quantity_precision)
+        if qty < quote.min_quantity:
+            raise ValidationError(
+                "quantity",
+                quantity,
+                f"is below the quote's break of {quote.min_quantity}",
+                "quote the price again for this quantity",
+            )
+        return cls(
+            quote.sku,
+            qty,
+            Money(quote.unit_price, quote.currency),
+            description,
+            tuple(discounts),
+            tuple(taxes),
+            quantity_precision,
+            None,
+            quote.reason,
+        )
+
+
+def _with_prices(line: OrderLine, p: PricedLine) -> OrderLine:
+    # positional: a direct constructor call is several times cheaper than attrs.evolve
+    return OrderLine(
+        line.line_id,
+        line.sku,
+        line.quantity,
+        line.unit_price,
+        line.description,
+        line.discounts,
+        line.taxes,
+        line.quantity_precision,
+        line.price_source,
+        p.amount,
+        p.line_discount,
+        p.order_discount,
+        p.net,
+        p.tax,
+        p.gross,
+        line.allocated,
+        line.backordered,
+    )
+
+
+def _with_allocation(line: OrderLine, allocated: Decimal, backordered: Decimal) -> OrderLine:
+    return OrderLine(
+        line.line_id,
+        line.sku,
+        line.quantity,
+        line.unit_price,
+        line.description,
+        line.discounts,
+        line.taxes,
+        line.quantity_precision,
+        line.price_source,
+        line.amount,
+        line.line_discount,
+        line.order_discount,
+        line.net,
+        line.tax,
+        line.gross,
+        allocated,
+        backordered,
+    )
 
 
 @attrs.frozen(slots=True)
@@ -299,27 +392,62 @@ class Order:
         """Add a line priced in the order currency (or a Money in the frozen rate's base)."""
         self._require_draft("add a line")
         _check_time(at)
-        _check_text(sku, "sku")
-        qty = to_quantity(quantity, "quantity", quantity_precision)
-        price, source = self._unit_price(unit_price, price_source)
-        new_id = line_id if line_id is not None else f"L{self.next_line_number}"
-        _check_text(new_id, "line_id")
-        if any(line.line_id == new_id for line in self.lines):
-            raise ValidationError("line_id", new_id, "is already used on this order")
-        line = OrderLine(
-            line_id=new_id,
-            sku=sku,
-            quantity=qty,
-            unit_price=price,
-            description=description,
-            discounts=tuple(discounts),
-            taxes=tuple(taxes),
-            quantity_precision=quantity_precision,
-            price_source=source,
+        new = NewLine(
+            sku,
+            quantity,  # type: ignore[arg-type]  # validated below, with the field named
+            unit_price,
+            description,
+            tuple(discounts),
+            tuple(taxes),
+            quantity_precision,
+            line_id,
+            price_source,
         )
+        line = self._build_line(new, self.next_line_number, {x.line_id for x in self.lines})
         self._reprice((*self.lines, line), self.order_discounts, self.shipping, at)
         self.next_line_number += 1
-        return self.line(new_id)
+        return self.lines[-1]
+
+    def add_lines(self, lines: Iterable[NewLine], at: dt.datetime) -> tuple[OrderLine, ...]:
+        """Add several lines at once, priced once; a bad line raises naming ``lines[i].field``."""
+        self._require_draft("add lines")
+        _check_time(at)
+        used = {x.line_id for x in self.lines}
+        number = self.next_line_number
+        built: list[OrderLine] = []
+        for index, new in enumerate(lines):
+            if not isinstance(new, NewLine):
+                raise ValidationError(f"lines[{index}]", new, "must be a NewLine")
+            try:
+                line = self._build_line(new, number, used)
+            except ValidationError as error:
+                raise error.under(f"lines[{index}]") from error
+            built.append(line)
+            used.add(line.line_id)
+            number += 1
+        self._reprice((*self.lines, *built), self.order_discounts, self.shipping, at)
+        self.next_line_number = number
+        return self.lines[len(self.lines) - len(built) :]
+
+    def _build_line(self, new: NewLine, number: int, used: set[str]) -> OrderLine:
+        _check_text(new.sku, "sku")
+        qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
+        price, source = self._unit_price(new.unit_price, new.price_source)
+        line_id = new.line_id if new.line_id is not None else f"L{number}"
+        _check_text(line_id, "line_id")
+        if line_id in used:
+            raise ValidationError("line_id", line_id, "is already used on this order")
+        return OrderLine(
+            line_id=line_id,
+            sku=new.sku,
+            quantity=qty,
+            unit_price=price,
+            description=new.description,
+            discounts=tuple(new.discounts),
+            taxes=tuple(new.taxes),
+            quantity_precision=new.quantity_precision,
+            price_source=source,
+        )
 
     def add_quoted_line(
         self,
@@ -333,30 +461,15 @@ class Order:
         quantity_precision: int = 0,
     ) -> OrderLine:
         """Add a line priced from a price list; the quote's reason is recorded on the line."""
-        qty = to_quantity(quantity, "quantity", quantity_precision)
-        if qty < quote.min_quantity:
-            raise ValidationError(
-                "quantity",
-                quantity,
-                f"is below the quote's break of {quote.min_quantity}",
-                "quote the price again for this quantity",
-            )
-        price: Money | Decimal = (
-            Money(quote.unit_price, quote.currency)
-            if quote.currency != self.currency
-            else quote.unit_price
-        )
-        return self.add_line(
-            quote.sku,
-            qty,
-            price,
-            at,
+        new = NewLine.quoted(
+            quote,
+            quantity,  # type: ignore[arg-type]  # validated by NewLine.quoted
             description=description,
             discounts=discounts,
             taxes=taxes,
             quantity_precision=quantity_precision,
-            price_source=quote.reason,
         )
+        return self.add_lines([new], at)[0]
 
     def change_quantity(self, line_id: str, quantity: object, at: dt.datetime) -> OrderLine:
         self._require_draft("change a quantity")
@@ -476,10 +589,10 @@ class Order:
             if unknown:
                 raise ValidationError("plan.allocations", unknown, "name lines not on the order")
             lines = tuple(
-                attrs.evolve(
+                _with_allocation(
                     line,
-                    allocated=allocated.get(line.line_id, _ZERO),
-                    backordered=line.quantity - allocated.get(line.line_id, _ZERO),
+                    allocated.get(line.line_id, _ZERO),
+                    line.quantity - allocated.get(line.line_id, _ZERO),
                 )
                 for line in lines
             )
@@ -534,9 +647,7 @@ class Order:
         self.held_from = None
         if any(line.allocated or line.backordered for line in self.lines):
             # the stock reserved for a cancelled order is released with it
-            self.lines = tuple(
-                attrs.evolve(line, allocated=_ZERO, backordered=_ZERO) for line in self.lines
-            )
+            self.lines = tuple(_with_allocation(line, _ZERO, _ZERO) for line in self.lines)
         self._raise(
             ev.OrderCancelled(
                 self.id, self.event_sequence + 1, at, actor, reason, cancelled_from=source
@@ -632,18 +743,7 @@ class Order:
             shipping=shipping,
             policy=self.pricing,
         )
-        priced = tuple(
-            attrs.evolve(
-                line,
-                amount=p.amount,
-                line_discount=p.line_discount,
-                order_discount=p.order_discount,
-                net=p.net,
-                tax=p.tax,
-                gross=p.gross,
-            )
-            for line, p in zip(lines, document.lines, strict=True)
-        )
+        priced = tuple(map(_with_prices, lines, document.lines))
         totals = Totals(
             self.currency,
             subtotal=document.subtotal,

@@ -19,16 +19,13 @@ from typing import Any
 from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.events import OrderEvent
 from salesorders.domain.money import to_decimal, to_quantity
-from salesorders.domain.order import Order
+from salesorders.domain.order import NewLine, Order
 from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
 from salesorders.domain.stock import LedgerEntry, LowStock
 from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
-    CurrencyMismatchError,
-    FloatNotAllowedError,
     InsufficientStockError,
     NoPriceError,
-    UnknownCurrencyError,
     ValidationError,
 )
 from salesorders.ports import ExchangeRates, OutboxMessage, UnitOfWork
@@ -246,11 +243,13 @@ class Handlers:
         )
         if spec.exchange_rate_base is not None:
             order.use_exchange_rate(self._rate(spec.exchange_rate_base, currency, now), now)
+        new_lines = []
         for index, line in enumerate(spec.lines):
             try:
-                self._add_line(order, line, now)
+                new_lines.append(self._new_line(order, line))
             except ValidationError as error:
                 raise _at_path(error, f"lines[{index}]") from error
+        order.add_lines(new_lines, now)
         for index, discount in enumerate(spec.discounts):
             try:
                 order.apply_discount(discount, now)
@@ -260,30 +259,26 @@ class Handlers:
             order.set_shipping(spec.shipping, now, taxes=spec.shipping_taxes)
         return order
 
-    def _add_line(self, order: Order, line: LineSpec, now: dt.datetime) -> None:
+    def _new_line(self, order: Order, line: LineSpec) -> NewLine:
         if not isinstance(line, LineSpec):
             raise ValidationError("line", line, "must be a LineSpec")
         if line.unit_price is None:
-            quote = self._quote(order, line)
-            order.add_quoted_line(
-                quote,
+            return NewLine.quoted(
+                self._quote(order, line),
                 line.quantity,
-                now,
                 description=line.description,
                 discounts=line.discounts,
                 taxes=line.taxes,
                 quantity_precision=line.quantity_precision,
             )
-            return
-        order.add_line(
+        return NewLine(
             line.sku,
             line.quantity,
             line.unit_price,
-            now,
-            description=line.description,
-            discounts=line.discounts,
-            taxes=line.taxes,
-            quantity_precision=line.quantity_precision,
+            line.description,
+            line.discounts,
+            line.taxes,
+            line.quantity_precision,
         )
 
     def _quote(self, order: Order, line: LineSpec) -> PriceQuote:
@@ -405,17 +400,4 @@ def _optional_decimal(value: object, field: str) -> Decimal | None:
 
 def _at_path(error: ValidationError, prefix: str) -> ValidationError:
     """The same error with its field under ``prefix`` (``quantity`` → ``lines[2].quantity``)."""
-    field = f"{prefix}.{error.field}"
-    new: ValidationError
-    if isinstance(error, FloatNotAllowedError):
-        new = FloatNotAllowedError(field, error.value)
-    elif isinstance(error, UnknownCurrencyError):
-        new = UnknownCurrencyError(field, error.value)
-    elif isinstance(error, CurrencyMismatchError):
-        new = CurrencyMismatchError(field, error.value, error.expected)
-    else:
-        try:
-            new = type(error)(field, error.value, error.problem, error.hint)
-        except TypeError:
-            return error
-    return new
+    return error.under(prefix)

@@ -1,0 +1,464 @@
+"""Service workloads: place + confirm (allocate + reserve) a 3-line order, per store.
+
+Each library figure stands beside a baseline doing the same work by hand in the same run: plain
+dicts and Decimal for memory, raw SQL with the same driver for SQLite and PostgreSQL (insert the
+order, take the number, lock/check/update stock, insert reservations, ledger entries and events in
+one transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from harness import Result, per_call_us, throughput
+from moneyed import Money
+
+from salesorders.adapters.memory import MemoryStore
+from salesorders.adapters.sqlite import SQLiteStore
+from salesorders.domain.warehouse import Warehouse
+from salesorders.service import (
+    LineSpec,
+    ManualClock,
+    PlaceOrder,
+    ReceiveStock,
+    RegisterWarehouse,
+    SalesService,
+    bootstrap,
+)
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+SKUS = [f"SKU-{i:03d}" for i in range(100)]
+WAREHOUSES = ["W1", "W2", "W3"]
+PRICE = Money("9.99", "USD")
+DSN = os.environ.get("SALESORDERS_TEST_POSTGRES_DSN", "")
+
+
+def _seed(service: SalesService, units: int = 10**8) -> None:
+    for priority, wh in enumerate(WAREHOUSES):
+        service.handle(RegisterWarehouse(warehouse=Warehouse(wh, priority=priority)))
+    for sku in SKUS:
+        for wh in WAREHOUSES:
+            service.handle(ReceiveStock(sku=sku, warehouse_id=wh, quantity=units))
+
+
+def _order(n: int, lines: int = 3, hot: bool = False) -> PlaceOrder:
+    specs = tuple(
+        LineSpec("SKU-000" if hot else SKUS[(n * 7 + i * 13) % len(SKUS)], 1, PRICE)
+        for i in range(lines)
+    )
+    return PlaceOrder(
+        customer_id=f"C-{n % 50}",
+        currency="USD",
+        lines=specs,
+        confirm=True,
+        idempotency_key=f"bench-{uuid.uuid4().hex}",
+    )
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def place_confirm_memory(quick: bool) -> Result:
+    calls, repeats = (500, 3) if quick else (5_000, 5)
+    counter = [0]
+
+    def make() -> Callable[[], object]:
+        store = MemoryStore()
+        service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
+        _seed(service)
+        commands = [_order(n) for n in range(calls)]
+        it = iter(commands)
+
+        def step() -> object:
+            return service.handle(next(it))
+
+        return step
+
+    def make_baseline() -> Callable[[], object]:
+        stock = {(sku, wh): [Decimal(10**8), Decimal(0)] for sku in SKUS for wh in WAREHOUSES}
+        orders: dict[str, dict[str, Any]] = {}
+        reservations: list[tuple[str, str, str, Decimal]] = []
+        outbox: list[tuple[str, int, str]] = []
+        keys: dict[str, str] = {}
+        cent = Decimal("0.01")
+
+        def step() -> object:
+            counter[0] += 1
+            n = counter[0]
+            order_id = uuid.uuid4().hex
+            keys[f"k{n}"] = order_id
+            lines = [(f"L{i}", SKUS[(n * 7 + i * 13) % len(SKUS)], Decimal(1)) for i in range(3)]
+            total = Decimal(0)
+            priced = []
+            for line_id, sku, qty in lines:
+                amount = (qty * PRICE.amount).quantize(cent)
+                total += amount
+                priced.append({"line": line_id, "sku": sku, "qty": qty, "amount": amount})
+            for line_id, sku, qty in lines:
+                need = qty
+                for wh in WAREHOUSES:
+                    row = stock[(sku, wh)]
+                    free = row[0] - row[1]
+                    take = min(free, need)
+                    if take > 0:
+                        row[1] += take
+                        reservations.append((order_id, line_id, wh, take))
+                        need -= take
+                    if not need:
+                        break
+            orders[order_id] = {"lines": priced, "total": total, "state": "confirmed", "v": 1}
+            outbox.append((order_id, 1, "OrderPlaced"))
+            outbox.append((order_id, 2, "OrderConfirmed"))
+            return order_id
+
+        return step
+
+    value = per_call_us(make, calls=calls, repeats=repeats)
+    base = per_call_us(make_baseline, calls=calls, repeats=repeats)
+    return Result(
+        "place_confirm_memory",
+        value,
+        "µs/order",
+        base,
+        target="≤ 25 µs",
+        note="PlaceOrder(confirm=True) with an idempotency key through SalesService; baseline: dicts",
+    )
+
+
+# --------------------------------------------------------------------------- SQLite
+
+
+def _sqlite_baseline(path: Path, orders: int) -> int:
+    """Raw sqlite3 doing the same writes per order in one transaction."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(
+        """
+        CREATE TABLE stock(sku TEXT, wh TEXT, on_hand TEXT, reserved TEXT, PRIMARY KEY(sku, wh));
+        CREATE TABLE orders(id TEXT PRIMARY KEY, number TEXT UNIQUE, doc TEXT, version INT);
+        CREATE TABLE seq(series TEXT PRIMARY KEY, last INT);
+        CREATE TABLE res(id TEXT PRIMARY KEY, order_id TEXT, sku TEXT, wh TEXT, qty TEXT);
+        CREATE TABLE ledger(seq INTEGER PRIMARY KEY, sku TEXT, wh TEXT, delta TEXT, order_id TEXT);
+        CREATE TABLE outbox(id TEXT PRIMARY KEY, stream TEXT, seq INT, payload TEXT);
+        CREATE TABLE idem(key TEXT PRIMARY KEY, result TEXT);
+        INSERT INTO seq VALUES ('SO-2026', 0);
+        """
+    )
+    db.executemany(
+        "INSERT INTO stock VALUES (?, ?, ?, '0')",
+        [(sku, wh, str(10**8)) for sku in SKUS for wh in WAREHOUSES],
+    )
+    for n in range(orders):
+        skus = sorted({SKUS[(n * 7 + i * 13) % len(SKUS)] for i in range(3)})
+        order_id = uuid.uuid4().hex
+        db.execute("BEGIN IMMEDIATE")
+        marks = ",".join("?" * len(skus))
+        rows = db.execute(
+            f"SELECT sku, wh, on_hand, reserved FROM stock WHERE sku IN ({marks}) ORDER BY sku, wh",
+            skus,
+        ).fetchall()
+        chosen = {}
+        for sku, wh, on_hand, reserved in rows:
+            if sku not in chosen and Decimal(on_hand) - Decimal(reserved) >= 1:
+                chosen[sku] = (wh, Decimal(reserved) + 1)
+        db.executemany(
+            "UPDATE stock SET reserved = ? WHERE sku = ? AND wh = ?",
+            [(str(r), sku, wh) for sku, (wh, r) in chosen.items()],
+        )
+        (last,) = db.execute(
+            "UPDATE seq SET last = last + 1 WHERE series = 'SO-2026' RETURNING last"
+        ).fetchone()
+        doc = json.dumps({"id": order_id, "lines": skus, "total": "29.97", "state": "confirmed"})
+        db.execute("INSERT INTO orders VALUES (?, ?, ?, 1)", (order_id, f"SO-2026-{last:06d}", doc))
+        db.execute(
+            "INSERT INTO res VALUES " + ",".join(["(?, ?, ?, ?, '1')"] * len(chosen)),
+            [v for sku, (wh, _) in chosen.items() for v in (f"{order_id}/{sku}", order_id, sku, wh)],
+        )
+        db.execute(
+            "INSERT INTO ledger(sku, wh, delta, order_id) VALUES "
+            + ",".join(["(?, ?, '1', ?)"] * len(chosen)),
+            [v for sku, (wh, _) in chosen.items() for v in (sku, wh, order_id)],
+        )
+        db.execute(
+            "INSERT INTO outbox VALUES (?, ?, 1, ?), (?, ?, 2, ?)",
+            (f"{order_id}:1", order_id, doc, f"{order_id}:2", order_id, "{}"),
+        )
+        db.execute("INSERT INTO idem VALUES (?, ?)", (f"k-{order_id}", doc))
+        db.execute("COMMIT")
+    db.close()
+    return orders
+
+
+def place_confirm_sqlite(quick: bool) -> Result:
+    orders, repeats = (300, 2) if quick else (2_000, 3)
+    folder = Path(tempfile.mkdtemp(prefix="so-bench-"))
+    runs = [0]
+
+    def library() -> int:
+        runs[0] += 1
+        with SQLiteStore(folder / f"lib{runs[0]}.sqlite3") as store:
+            service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
+            _seed(service)
+            commands = [_order(n) for n in range(orders)]
+            import time
+
+            start = time.perf_counter()
+            for command in commands:
+                service.handle(command)
+            elapsed = time.perf_counter() - start
+        return int(orders / elapsed)
+
+    def baseline() -> int:
+        runs[0] += 1
+        import time
+
+        start = time.perf_counter()
+        _sqlite_baseline(folder / f"raw{runs[0]}.sqlite3", orders)
+        return int(orders / (time.perf_counter() - start))
+
+    value = max(library() for _ in range(repeats))
+    base = max(baseline() for _ in range(repeats))
+    return Result(
+        "place_confirm_sqlite",
+        value,
+        "orders/s",
+        base,
+        target="≥ 5,000 orders/s",
+        note="SQLite file, WAL, synchronous=NORMAL, one transaction per order; "
+        "baseline: raw sqlite3, same writes",
+    )
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _pg_store(schema: str, max_size: int) -> Any:
+    from salesorders.adapters.postgres import PostgresStore
+
+    return PostgresStore(DSN, schema=schema, min_size=max_size, max_size=max_size)
+
+
+def _drop(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _pg_run(connections: int, orders: int, hot: bool) -> float:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    store = _pg_store(schema, connections)
+    try:
+        service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
+        _seed(service)
+        commands = [_order(n, hot=hot) for n in range(orders)]
+        chunks = [commands[i::connections] for i in range(connections)]
+        errors: list[BaseException] = []
+
+        def worker(chunk: list[PlaceOrder]) -> None:
+            try:
+                for command in chunk:
+                    service.handle(command)
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        import time
+
+        threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        if errors:
+            raise errors[0]
+        return orders / elapsed
+    finally:
+        store.close()
+        _drop(schema)
+
+
+def _pg_baseline(connections: int, orders: int, hot: bool) -> float:
+    """Raw psycopg doing the same statements per order, on as many connections."""
+    import time
+
+    import psycopg
+
+    schema = f"benchraw_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute(
+            """
+            CREATE TABLE stock(sku TEXT, wh TEXT, on_hand NUMERIC, reserved NUMERIC,
+                               PRIMARY KEY(sku, wh));
+            CREATE TABLE orders(id TEXT PRIMARY KEY, number TEXT UNIQUE, doc JSONB, version INT);
+            CREATE TABLE seq(series TEXT PRIMARY KEY, last INT);
+            CREATE TABLE res(id TEXT PRIMARY KEY, order_id TEXT, sku TEXT, wh TEXT, qty NUMERIC);
+            CREATE TABLE ledger(seq BIGSERIAL PRIMARY KEY, sku TEXT, wh TEXT, delta NUMERIC,
+                                order_id TEXT);
+            CREATE TABLE outbox(id TEXT PRIMARY KEY, stream TEXT, seq INT, payload JSONB);
+            CREATE TABLE idem(key TEXT PRIMARY KEY, result JSONB);
+            INSERT INTO seq VALUES ('SO-2026', 0);
+            """
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO stock VALUES (%s, %s, %s, 0)",
+                [(sku, wh, 10**8) for sku in SKUS for wh in WAREHOUSES],
+            )
+    errors: list[BaseException] = []
+
+    def worker(numbers: list[int]) -> None:
+        try:
+            with psycopg.connect(DSN) as db:
+                db.execute(f'SET search_path TO "{schema}"')
+                db.commit()
+                for n in numbers:
+                    skus = sorted(
+                        {"SKU-000" if hot else SKUS[(n * 7 + i * 13) % len(SKUS)] for i in range(3)}
+                    )
+                    order_id = uuid.uuid4().hex
+                    rows = db.execute(
+                        "SELECT sku, wh, on_hand, reserved FROM stock WHERE sku = ANY(%s) "
+                        "ORDER BY sku, wh FOR UPDATE",
+                        (skus,),
+                    ).fetchall()
+                    chosen: dict[str, str] = {}
+                    for sku, wh, on_hand, reserved in rows:
+                        if sku not in chosen and on_hand - reserved >= 1:
+                            chosen[sku] = wh
+                    db.execute(
+                        "UPDATE stock s SET reserved = s.reserved + 1 FROM "
+                        "unnest(%s::text[], %s::text[]) AS v(sku, wh) "
+                        "WHERE s.sku = v.sku AND s.wh = v.wh",
+                        (list(chosen), list(chosen.values())),
+                    )
+                    doc = json.dumps({"id": order_id, "lines": skus, "state": "confirmed"})
+                    db.execute(
+                        "INSERT INTO res SELECT o || '/' || s, o, s, w, 1 FROM "
+                        "unnest(%s::text[], %s::text[], %s::text[]) AS v(o, s, w)",
+                        ([order_id] * len(chosen), list(chosen), list(chosen.values())),
+                    )
+                    db.execute(
+                        "INSERT INTO ledger(sku, wh, delta, order_id) SELECT s, w, 1, o FROM "
+                        "unnest(%s::text[], %s::text[], %s::text[]) AS v(s, w, o)",
+                        (list(chosen), list(chosen.values()), [order_id] * len(chosen)),
+                    )
+                    (last,) = db.execute(
+                        "UPDATE seq SET last = last + 1 WHERE series = 'SO-2026' RETURNING last"
+                    ).fetchone()  # type: ignore[misc]
+                    db.execute(
+                        "INSERT INTO orders VALUES (%s, %s, %s, 1)",
+                        (order_id, f"SO-2026-{last:06d}", doc),
+                    )
+                    db.execute(
+                        "INSERT INTO outbox VALUES (%s, %s, 1, %s), (%s, %s, 2, '{}')",
+                        (f"{order_id}:1", order_id, doc, f"{order_id}:2", order_id),
+                    )
+                    db.execute("INSERT INTO idem VALUES (%s, %s)", (f"k-{order_id}", doc))
+                    db.commit()
+        except BaseException as error:
+            errors.append(error)
+
+    try:
+        numbers = list(range(orders))
+        threads = [
+            threading.Thread(target=worker, args=(numbers[i::connections],))
+            for i in range(connections)
+        ]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        if errors:
+            raise errors[0]
+        return orders / elapsed
+    finally:
+        _drop(schema)
+
+
+def _pg_result(name: str, connections: int, hot: bool, target: str, quick: bool) -> Result | None:
+    if not DSN:
+        return None
+    orders = 300 if quick else 2_000
+    repeats = 1 if quick else 2
+    value = throughput(lambda: int(_pg_run(connections, orders, hot) * 1), repeats=repeats) / 1
+    base = throughput(lambda: int(_pg_baseline(connections, orders, hot)), repeats=repeats)
+    what = "one hot SKU" if hot else "3 of 100 SKUs"
+    return Result(
+        name,
+        value,
+        "orders/s",
+        base,
+        target=target,
+        note=f"{connections} connection(s), {what}; baseline: raw psycopg, same statements",
+    )
+
+
+def place_confirm_postgres(quick: bool) -> Result | None:
+    return _pg_result("place_confirm_postgres", 1, False, "≥ 1,000 orders/s", quick)
+
+
+def place_confirm_postgres_8(quick: bool) -> Result | None:
+    return _pg_result("place_confirm_postgres_8", 8, False, "≥ 2,500 orders/s", quick)
+
+
+def place_confirm_postgres_hot(quick: bool) -> Result | None:
+    return _pg_result("place_confirm_postgres_hot", 8, True, "≥ 1,000 orders/s", quick)
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def _statements(store: Any, lines: int) -> int:
+    service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
+    _seed(service)
+    service.handle(_order(1, lines))  # warm-up: the order-number series row is created here
+    before = store.statements
+    service.handle(_order(2, lines))
+    return int(store.statements - before)
+
+
+def statements_per_order(quick: bool) -> Result:
+    del quick
+    figures: dict[str, float] = {}
+    with SQLiteStore(":memory:") as store:
+        figures["sqlite_1_line"] = _statements(store, 1)
+    with SQLiteStore(":memory:") as store:
+        figures["sqlite_10_lines"] = _statements(store, 10)
+    if DSN:
+        for lines in (1, 10):
+            schema = f"benchst_{uuid.uuid4().hex[:10]}"
+            store = _pg_store(schema, 1)
+            try:
+                figures[f"postgres_{lines}_line{'s' if lines > 1 else ''}"] = _statements(
+                    store, lines
+                )
+            finally:
+                store.close()
+                _drop(schema)
+    worst = max(figures.values())
+    return Result(
+        "statements_per_order",
+        worst,
+        "statements",
+        None,
+        target="≤ 10, same for 1 and 10 lines",
+        note=", ".join(f"{k} {int(v)}" for k, v in figures.items()) + " (with idempotency key)",
+        extra=figures,
+    )
