@@ -201,39 +201,6 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
 # --------------------------------------------------------------------------- stock
 
 
-def _item_state(item: StockItem) -> tuple[Any, ...]:
-    batches = (
-        tuple((b.batch_id, b.expiry, b.on_hand, b.reserved) for b in item.batches.values())
-        if item.batches
-        else ()
-    )
-    return (
-        item.on_hand,
-        item.reserved,
-        item.safety_stock,
-        item.reorder_point,
-        item.reorder_quantity,
-        item.low_stock,
-        batches,
-    )
-
-
-def _restore_item(item: StockItem, state: tuple[Any, ...]) -> None:
-    (
-        item.on_hand,
-        item.reserved,
-        item.safety_stock,
-        item.reorder_point,
-        item.reorder_quantity,
-        item.low_stock,
-        batches,
-    ) = state
-    if batches or item.batches:
-        item.batches.clear()
-        for batch_id, expiry, on_hand, reserved in batches:
-            item.batches[batch_id] = Batch(batch_id, expiry, on_hand, reserved)
-
-
 def _copy_item(item: StockItem) -> StockItem:
     return StockItem(
         item.sku,
@@ -264,13 +231,8 @@ class MemoryStockRepository:
     # ------------------------------------------------------------------ changes
 
     def add_warehouse(self, warehouse: Warehouse) -> None:
-        book = self._book
-        before = (dict(book._warehouses), book._warehouse_view)
-        book.add_warehouse(warehouse)
-
-        def undo() -> None:
-            book._warehouses, book._warehouse_view = before
-
+        undo = self._book.warehouse_undo_point()
+        self._book.add_warehouse(warehouse)
         self._journal.append(undo)
 
     def set_levels(
@@ -311,12 +273,8 @@ class MemoryStockRepository:
             self._journal.append(undo)
 
     def expect(self, incoming: IncomingStock) -> None:
-        incoming_stock = self._book._incoming
+        undo = self._book.incoming_undo_point(incoming.id)
         self._book.expect(incoming)
-
-        def undo() -> None:
-            incoming_stock.pop(incoming.id, None)
-
         self._journal.append(undo)
 
     def reserve(
@@ -325,7 +283,7 @@ class MemoryStockRepository:
         undo = self._guard_items(
             {(a.sku, a.warehouse_id): None for a in plan.allocations},
             # reserving again for an order may number repeated reservation ids
-            renumbers=plan.order_id in self._book._by_order,
+            renumbers=self._book.has_reservations(plan.order_id),
         )
         try:
             return self._book.reserve_plan(plan, at, actor)
@@ -336,9 +294,8 @@ class MemoryStockRepository:
         self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""
     ) -> tuple[LedgerEntry, ...]:
         book = self._book
-        ids = tuple(book._by_order.get(order_id, ()))
-        keys = {book._reservations[rid].item_key: None for rid in ids}
-        undo = self._guard_items(keys, ids)
+        held = book.reservations(order_id)
+        undo = self._guard_items({r.item_key: None for r in held}, tuple(r.id for r in held))
         try:
             return book.release_order(order_id, at, reason=reason, actor=actor)
         finally:
@@ -373,51 +330,7 @@ class MemoryStockRepository:
         *,
         renumbers: bool = False,
     ) -> Undo:
-        """Capture what an operation on ``keys`` may change; the returned undo restores it.
-
-        That is: the items' figures and levels (items created by the operation are removed), the
-        ledger's length, the reservations ``reservation_ids`` as they are now, new reservations
-        (removed), and with ``renumbers`` the counters of repeated reservation ids.
-        """
-        book = self._book
-        repeats = dict(book._repeats) if renumbers else None
-        items = book._items
-        saved = [(key, items.get(key)) for key in keys]
-        states = [(item, _item_state(item)) for _, item in saved if item is not None]
-        new_keys = [key for key, item in saved if item is None]
-        ledger_length = len(book._ledger) + len(book._pending)
-        sequence = book._sequence
-        reservation_count = len(book._reservations)
-        released = [(rid, book._reservations[rid]) for rid in reservation_ids]
-
-        def undo() -> None:
-            for item, state in states:
-                _restore_item(item, state)
-            for key in new_keys:
-                created = items.pop(key, None)
-                if created is not None:
-                    kept = [i for i in book._by_sku.get(key[0], ()) if i is not created]
-                    if kept:
-                        book._by_sku[key[0]] = kept
-                    else:
-                        book._by_sku.pop(key[0], None)
-            del book._entries()[ledger_length:]  # pending rows built first, then cut
-            book._sequence = sequence
-            for rid, reservation in released:
-                book._reservations[rid] = reservation
-            if repeats is not None:
-                book._repeats.clear()
-                book._repeats.update(repeats)
-            if len(book._reservations) > reservation_count:
-                for rid in list(book._reservations)[reservation_count:]:
-                    gone = book._reservations.pop(rid)
-                    listed_ids = book._by_order.get(gone.order_id)
-                    if listed_ids is not None:
-                        listed_ids.remove(rid)
-                        if not listed_ids:
-                            del book._by_order[gone.order_id]
-
-        return undo
+        return self._book.undo_point(keys, reservation_ids, renumbers=renumbers)
 
 
 # --------------------------------------------------------------------------- outbox

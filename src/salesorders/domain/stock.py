@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
@@ -1529,6 +1529,122 @@ class StockBook:
                 )
         elif item.low_stock:
             item.low_stock = False
+
+    # ------------------------------------------------------------------ undo points
+
+    def has_reservations(self, order_id: str) -> bool:
+        """True when any reservation (open or not) was ever made for ``order_id``."""
+        return order_id in self._by_order
+
+    def undo_point(
+        self,
+        item_keys: Collection[ItemKey],
+        reservation_ids: Sequence[str] = (),
+        *,
+        renumbers: bool = False,
+    ) -> Callable[[], None]:
+        """Capture what an operation on ``item_keys`` may change; calling the result restores it.
+
+        For a storage adapter that keeps the book in memory and must roll a unit of work back:
+        the items' figures, levels and batches (items the operation creates are removed), the
+        ledger (entries appended after this point are cut), the reservations ``reservation_ids``
+        as they are now, reservations made after this point (removed), and with ``renumbers``
+        the counters that number repeated reservation ids. Undo points must be applied in the
+        reverse order they were taken.
+        """
+        repeats = dict(self._repeats) if renumbers else None
+        items = self._items
+        saved = [(key, items.get(key)) for key in item_keys]
+        states = [(item, _item_state(item)) for _, item in saved if item is not None]
+        new_keys = [key for key, item in saved if item is None]
+        ledger_length = len(self._ledger) + len(self._pending)
+        sequence = self._sequence
+        reservation_count = len(self._reservations)
+        released = [(rid, self._reservations[rid]) for rid in reservation_ids]
+
+        def undo() -> None:
+            for item, state in states:
+                _restore_item(item, state)
+            for key in new_keys:
+                created = items.pop(key, None)
+                if created is not None:
+                    kept = [i for i in self._by_sku.get(key[0], ()) if i is not created]
+                    if kept:
+                        self._by_sku[key[0]] = kept
+                    else:
+                        self._by_sku.pop(key[0], None)
+            del self._entries()[ledger_length:]  # pending rows are built first, then cut
+            self._sequence = sequence
+            for rid, reservation in released:
+                self._reservations[rid] = reservation
+            if repeats is not None:
+                self._repeats.clear()
+                self._repeats.update(repeats)
+            if len(self._reservations) > reservation_count:
+                for rid in list(self._reservations)[reservation_count:]:
+                    gone = self._reservations.pop(rid)
+                    listed_ids = self._by_order.get(gone.order_id)
+                    if listed_ids is not None:
+                        listed_ids.remove(rid)
+                        if not listed_ids:
+                            del self._by_order[gone.order_id]
+
+        return undo
+
+    def warehouse_undo_point(self) -> Callable[[], None]:
+        """Capture the registered warehouses; calling the result restores them."""
+        before = (dict(self._warehouses), self._warehouse_view)
+
+        def undo() -> None:
+            self._warehouses, self._warehouse_view = before
+
+        return undo
+
+    def incoming_undo_point(self, incoming_id: str) -> Callable[[], None]:
+        """Calling the result forgets the expected receipt ``incoming_id`` recorded after it."""
+        incoming = self._incoming
+        existed = incoming.get(incoming_id)
+
+        def undo() -> None:
+            if existed is None:
+                incoming.pop(incoming_id, None)
+            else:
+                incoming[incoming_id] = existed
+
+        return undo
+
+
+def _item_state(item: StockItem) -> tuple[Any, ...]:
+    batches = (
+        tuple((b.batch_id, b.expiry, b.on_hand, b.reserved) for b in item.batches.values())
+        if item.batches
+        else ()
+    )
+    return (
+        item.on_hand,
+        item.reserved,
+        item.safety_stock,
+        item.reorder_point,
+        item.reorder_quantity,
+        item.low_stock,
+        batches,
+    )
+
+
+def _restore_item(item: StockItem, state: tuple[Any, ...]) -> None:
+    (
+        item.on_hand,
+        item.reserved,
+        item.safety_stock,
+        item.reorder_point,
+        item.reorder_quantity,
+        item.low_stock,
+        batches,
+    ) = state
+    if batches or item.batches:
+        item.batches.clear()
+        for batch_id, expiry, on_hand, reserved in batches:
+            item.batches[batch_id] = Batch(batch_id, expiry, on_hand, reserved)
 
 
 def _reservation_entry(
