@@ -1,0 +1,421 @@
+"""The PostgreSQL store, on psycopg 3 (``pip install 'salesorders[postgres]'``).
+
+>>> store = PostgresStore("postgresql://app@db/shop")      # doctest: +SKIP
+>>> with store.unit_of_work() as uow:                      # doctest: +SKIP
+...     uow.stock.reserve(plan, now)
+...     uow.commit()
+
+* Tables live in their own schema (``schema="salesorders"`` by default), created or migrated to
+  the latest version when the store opens (under an advisory lock, so several processes may
+  start at once).
+* Connections come from a :class:`psycopg_pool.ConnectionPool` built from ``dsn`` (or a pool you
+  pass in). Alternatively pass ``connection=`` a connection your application already holds: then
+  every unit of work runs inside a ``SAVEPOINT`` of *your* transaction — its commit releases the
+  savepoint, its rollback rolls back to it — and your application commits.
+* **No oversell.** ``snapshot`` and ``reserve`` lock the stock rows they read with
+  ``SELECT ... ORDER BY sku, warehouse_id FOR UPDATE`` (the same order everywhere, so two plans
+  cannot deadlock, and a plan made from a snapshot cannot be overtaken before it is reserved);
+  ``reserve`` checks in Python, then writes items, reservations and ledger entries in one
+  statement (an ``UPDATE ... FROM (VALUES ...)`` and multi-row inserts as data-modifying
+  ``WITH`` queries). Quantities are ``NUMERIC``; documents are ``JSONB``.
+* Statements use PostgreSQL's numbered parameters and are prepared by the driver once used
+  often; in pipeline mode (the default) writes whose result is not needed travel with the next
+  statement that needs an answer. A place-and-confirm costs four round trips (six with an
+  idempotency key). A unit of work that changed nothing ends without ``ROLLBACK``, which would
+  make the driver forget the connection's prepared statements.
+* Driver errors become :class:`~salesorders.errors.StorageError` subclasses by their PEP 249 name;
+  serialization failures, deadlocks and lock timeouts are
+  :class:`~salesorders.errors.OperationalError`, which the service layer retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Self
+
+try:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+except ImportError as missing:  # pragma: no cover - exercised by a test in a clean interpreter
+    raise ImportError(
+        "salesorders.adapters.postgres needs psycopg 3 and psycopg-pool; install them with "
+        "pip install 'salesorders[postgres]'"
+    ) from missing
+
+from salesorders import errors
+from salesorders.adapters._sql import (
+    PostgresDialect,
+    Row,
+    Session,
+    SqlUnitOfWork,
+    StoreConfig,
+    migrate,
+    schema_version,
+    translate_error,
+)
+from salesorders.serialization import Serializer
+
+__all__ = ["PostgresStore", "PostgresUnitOfWork"]
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_SAVEPOINT = "salesorders_uow"
+
+Connection = psycopg.Connection[Any]
+
+
+def _translate(error: psycopg.Error) -> errors.SalesOrdersError:
+    """The library's error for a driver error; an id or number already stored for an order is a
+    :class:`~salesorders.errors.ConflictError` even when it surfaces at a later statement."""
+    if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "orders":
+        conflict = errors.ConflictError(
+            f"an order with this id or number is already stored ({error.diag.message_detail}); "
+            "use a new order id, or get and save the stored order"
+        )
+        conflict.__cause__ = error
+        return conflict
+    return translate_error(error)
+
+
+class _PostgresSession(Session):
+    """A transaction on one psycopg connection.
+
+    In pipeline mode (the default) statements whose result is not needed — the writes of
+    ``reserve``, inserting an order, appending to the outbox — are sent without waiting, and
+    travel to the server together with the next statement that needs an answer (or the commit).
+    A place-and-confirm then costs four round trips instead of eight. An error of a write sent
+    ahead is raised by that next statement (or by ``commit``), as the same error type.
+    """
+
+    __slots__ = ("_connection", "_cursor", "_pipeline", "_pipeline_block")
+
+    def __init__(self, connection: Connection, pipelined: bool) -> None:
+        super().__init__()
+        self._connection = connection
+        self._pipeline_block: AbstractContextManager[psycopg.Pipeline] | None = None
+        self._pipeline: psycopg.Pipeline | None = None
+        if pipelined:
+            block = connection.pipeline()
+            self._pipeline = block.__enter__()
+            self._pipeline_block = block
+        self._cursor = psycopg.RawCursor(connection)
+
+    def control(self, sql: str) -> None:
+        """Transaction control (savepoints, the migration's lock): not counted, never prepared."""
+        try:
+            self._cursor.execute(sql, prepare=False)
+            if self._pipeline is not None:
+                self._pipeline.sync()
+        except psycopg.Error as error:
+            self.failed = True
+            raise _translate(error) from error
+
+    def commit(self) -> None:
+        try:
+            self._connection.commit()
+        except psycopg.Error as error:
+            self.failed = True
+            raise _translate(error) from error
+
+    def rollback(self) -> None:
+        self.close()  # leave pipeline mode first: a failed write may have left it aborted
+        try:
+            self._connection.rollback()
+        except psycopg.Error as error:
+            self.failed = True
+            raise _translate(error) from error
+
+    def rollback_to_savepoint(self) -> None:
+        self.close()
+        self.control(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        self.control(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+
+    def close(self) -> None:
+        """Leave pipeline mode (nothing is pending after commit or rollback)."""
+        block, self._pipeline_block, self._pipeline = self._pipeline_block, None, None
+        if block is not None:
+            # the transaction is over; the pool discards a connection left broken
+            with contextlib.suppress(psycopg.Error):
+                block.__exit__(None, None, None)
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if self.finished:
+            raise self.closed_error()
+        self.statements += 1
+        self.wrote = True
+        try:
+            self._cursor.execute(sql, params)
+        except psycopg.Error as error:
+            self.failed = True
+            raise _translate(error) from error
+
+    def rows(self, sql: str, params: Sequence[Any] = (), *, writes: bool = False) -> list[Row]:
+        if self.finished:
+            raise self.closed_error()
+        self.statements += 1
+        self.wrote = self.wrote or writes
+        try:
+            return psycopg.RawCursor(self._connection).execute(sql, params).fetchall()
+        except psycopg.Error as error:
+            self.failed = True
+            raise _translate(error) from error
+
+    def count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        if self.finished:
+            raise self.closed_error()
+        self.statements += 1
+        self.wrote = True
+        try:
+            cursor = psycopg.RawCursor(self._connection).execute(sql, params)
+            if self._pipeline is not None:
+                self._pipeline.sync()
+            return cursor.rowcount
+        except psycopg.Error as error:
+            self.failed = True
+            raise _translate(error) from error
+
+
+class PostgresUnitOfWork(SqlUnitOfWork):
+    """One transaction of a :class:`PostgresStore` (a savepoint inside a host's transaction)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        super().__init__(store._config)
+        self._store = store
+
+    def _begin(self) -> Session:
+        return self._store._begin()
+
+    def _commit(self, session: Session) -> None:
+        assert isinstance(session, _PostgresSession)
+        if self._store._host is None:
+            session.commit()
+        else:
+            session.control(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+
+    def _rollback(self, session: Session) -> None:
+        assert isinstance(session, _PostgresSession)
+        if not (session.wrote or session.failed):
+            # Nothing to undo: end the transaction without ROLLBACK, which would make the
+            # driver forget the connection's prepared statements.
+            self._commit(session)
+        elif self._store._host is None:
+            session.rollback()
+        else:
+            session.rollback_to_savepoint()
+
+    def _release(self, session: Session) -> None:
+        assert isinstance(session, _PostgresSession)
+        self._store._end(session)
+
+
+class PostgresStore:
+    """Orders, stock, outbox, idempotency records and order numbers in PostgreSQL.
+
+    Give exactly one of ``dsn`` (a pool of ``min_size`` .. ``max_size`` connections is opened),
+    ``pool`` (your :class:`psycopg_pool.ConnectionPool`) or ``connection`` (your connection; units
+    of work become savepoints of your transaction and run one at a time). ``schema`` names the
+    PostgreSQL schema of the tables. ``unit_of_work`` is the
+    :class:`~salesorders.ports.UnitOfWorkFactory`. ``statements`` counts the statements the
+    repositories executed (transaction control excluded). ``timeout`` is how many seconds to wait
+    for a free connection. With ``pipeline`` (the default) writes whose result is not needed
+    travel with the next statement that needs one; errors keep their types but may be raised by
+    that later statement or by ``commit``.
+    """
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        pool: ConnectionPool[Any] | None = None,
+        connection: Connection | None = None,
+        schema: str = "salesorders",
+        min_size: int = 1,
+        max_size: int = 8,
+        serializer: Serializer | None = None,
+        quantity_places: int = 3,
+        timeout: float = 30.0,
+        pipeline: bool = True,
+    ) -> None:
+        given = [
+            name
+            for name, value in (("dsn", dsn), ("pool", pool), ("connection", connection))
+            if value is not None
+        ]
+        if len(given) != 1:
+            raise errors.ValidationError(
+                "dsn", given, "give exactly one of dsn, pool or connection"
+            )
+        if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+            raise errors.ValidationError(
+                "schema",
+                schema,
+                "must be a lower-case SQL identifier",
+                "use letters, digits and underscores, e.g. 'salesorders'",
+            )
+        self.schema = schema
+        self._config = StoreConfig(PostgresDialect(f'"{schema}".'), serializer, quantity_places)
+        self._timeout = float(timeout)
+        self._pipelined = bool(pipeline)
+        self._host = connection
+        self._host_lock = threading.Lock()
+        self._host_owner: int | None = None
+        self._owns_pool = dsn is not None
+        self._pool = pool
+        self._stats_lock = threading.Lock()
+        self._statements = 0
+        if dsn is not None:
+            self._pool = ConnectionPool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                kwargs={"autocommit": False},
+                open=False,
+                name=f"salesorders-{schema}",
+            )
+            try:
+                self._pool.open(wait=True, timeout=self._timeout)
+            except psycopg.Error as error:
+                self._pool.close()
+                raise translate_error(error) from error
+        try:
+            self._open_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def statements(self) -> int:
+        """Statements executed by all units of work of this store so far."""
+        return self._statements
+
+    @property
+    def schema_version(self) -> int:
+        """The version of the database's schema (the latest this library knows, once open)."""
+        session = self._begin()
+        try:
+            return schema_version(session, self._config.dialect)
+        finally:
+            self._finish(session, commit=False)
+
+    def unit_of_work(self) -> PostgresUnitOfWork:
+        """A new unit of work (use it as a context manager)."""
+        return PostgresUnitOfWork(self)
+
+    def close(self) -> None:
+        """Close the pool this store opened (a pool or connection you passed in stays open)."""
+        if self._owns_pool and self._pool is not None:
+            self._pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore(schema={self.schema!r})"
+
+    # ------------------------------------------------------------------ connections
+
+    def _checkout(self) -> Connection:
+        host = self._host
+        if host is not None:
+            me = threading.get_ident()
+            if self._host_owner == me:
+                raise errors.ProgrammingError(
+                    "a unit of work is already open on this connection; commit or leave it first"
+                )
+            if not self._host_lock.acquire(timeout=self._timeout):
+                raise errors.OperationalError(
+                    "the connection was busy with another unit of work for more than "
+                    f"{self._timeout} s; retry the command"
+                )
+            self._host_owner = me
+            if (
+                host.autocommit
+                and host.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            ):
+                self._host_owner = None
+                self._host_lock.release()
+                raise errors.ProgrammingError(
+                    "the connection is in autocommit mode outside a transaction; open one "
+                    "(with connection.transaction(): ...) so your application decides when to "
+                    "commit, or pass a dsn or a pool instead"
+                )
+            return host
+        assert self._pool is not None
+        try:
+            connection: Connection = self._pool.getconn(timeout=self._timeout)
+        except psycopg.Error as error:
+            raise translate_error(error) from error
+        if connection.autocommit:
+            connection.autocommit = False
+        return connection
+
+    def _checkin(self, connection: Connection) -> None:
+        if self._host is not None:
+            self._host_owner = None
+            self._host_lock.release()
+            return
+        assert self._pool is not None
+        self._pool.putconn(connection)
+
+    def _begin(self) -> _PostgresSession:
+        connection = self._checkout()
+        try:
+            session = _PostgresSession(connection, self._pipelined)
+        except psycopg.Error as error:
+            self._checkin(connection)
+            raise translate_error(error) from error
+        if self._host is not None:
+            try:
+                session.control(f"SAVEPOINT {_SAVEPOINT}")
+            except BaseException:
+                session.close()
+                self._checkin(connection)
+                raise
+        return session
+
+    def _end(self, session: _PostgresSession) -> None:
+        with self._stats_lock:
+            self._statements += session.statements
+        session.close()
+        self._checkin(session._connection)
+
+    def _finish(self, session: _PostgresSession, *, commit: bool) -> None:
+        """End a store-internal transaction (the migration, a version read) and give the
+        connection back."""
+        try:
+            if self._host is None:
+                session.commit() if commit else session.rollback()
+            elif commit:
+                session.control(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+            else:
+                session.rollback_to_savepoint()
+        finally:
+            session.close()
+            self._checkin(session._connection)
+
+    def _open_schema(self) -> None:
+        session = self._begin()
+        try:
+            session.control(
+                f"SELECT pg_advisory_xact_lock(hashtext('salesorders schema {self.schema}'))"
+            )
+            session.control(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            migrate(session, self._config.dialect)
+        except BaseException:
+            self._finish(session, commit=False)
+            raise
+        self._finish(session, commit=True)

@@ -1,0 +1,339 @@
+"""The schema is created and migrated by the library; upgrading keeps every row.
+
+The upgrade tests build a version-1 database by hand (only the first migration's statements),
+write rows the way version 1 stored them, then open the store: it must migrate to the latest
+version and show exactly those rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from salesorders import errors
+from salesorders.adapters._sql import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    Dialect,
+    PostgresDialect,
+    SQLiteDialect,
+    render_migration,
+)
+from salesorders.adapters.postgres import PostgresStore
+from salesorders.adapters.sqlite import SQLiteStore
+from salesorders.domain.stock import LedgerEntry, Movement, StockItem
+from salesorders.domain.warehouse import Warehouse
+from salesorders.ports import IdempotencyRecord, OutboxMessage, UnitOfWorkFactory
+from salesorders.serialization import Serializer
+from salesorders.testing.contracts import T0, sample_order
+
+ORDER = sample_order("O-1", lines=(("SKU-A", 2, "10.00"),))
+ORDER.place("SO-2026-000007", T0)
+ORDER.pull_events()
+ORDER.version = 1
+
+
+def _version_one_rows(dialect: Dialect) -> list[tuple[str, tuple[Any, ...]]]:
+    """Rows as version 1 of the library wrote them, in ``dialect``'s value formats."""
+    d = dialect
+    serializer = Serializer()
+    doc = json.dumps(serializer.dump(ORDER))
+    warehouse = json.dumps({**serializer.dump(Warehouse("W1", name="Main")), "ships_to": []})
+    return [
+        ("INSERT INTO {p}warehouses (id, doc) VALUES (?, CAST(? AS {json}))", ("W1", warehouse)),
+        (
+            "INSERT INTO {p}stock_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                "SKU-A",
+                "W1",
+                d.dec(Decimal(10)),
+                d.dec(Decimal(2)),
+                d.dec(Decimal(0)),
+                None,
+                None,
+                0,
+                0,
+            ),
+        ),
+        (
+            "INSERT INTO {p}reservations (id, order_id, line_id, sku, warehouse_id, batch_id, "
+            "quantity, released, consumed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                "O-1/L1/W1",
+                "O-1",
+                "L1",
+                "SKU-A",
+                "W1",
+                None,
+                d.dec(Decimal(2)),
+                d.dec(Decimal(0)),
+                d.dec(Decimal(0)),
+            ),
+        ),
+        (
+            "INSERT INTO {p}stock_ledger (movement, sku, warehouse_id, on_hand_delta, "
+            "reserved_delta, at, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                "receipt",
+                "SKU-A",
+                "W1",
+                d.dec(Decimal(10)),
+                d.dec(Decimal(0)),
+                d.time(T0),
+                "",
+                "PO-1",
+            ),
+        ),
+        (
+            "INSERT INTO {p}stock_ledger (movement, sku, warehouse_id, on_hand_delta, "
+            "reserved_delta, at, actor, reason, order_id, line_id, reservation_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                "reservation",
+                "SKU-A",
+                "W1",
+                d.dec(Decimal(0)),
+                d.dec(Decimal(2)),
+                d.time(T0),
+                "",
+                "",
+                "O-1",
+                "L1",
+                "O-1/L1/W1",
+            ),
+        ),
+        (
+            "INSERT INTO {p}orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}))",
+            ("O-1", ORDER.number, "C-1", "placed", "USD", d.time(T0), d.time(T0), 1, doc),
+        ),
+        ("INSERT INTO {p}order_number_series VALUES (?, ?)", ("SO-2026", 7)),
+        (
+            "INSERT INTO {p}outbox VALUES (?, ?, ?, ?, CAST(? AS {json}), ?, ?, ?, ?, ?, ?)",
+            (
+                "O-1:1",
+                "O-1",
+                1,
+                "OrderPlaced",
+                '{"order_id": "O-1"}',
+                d.time(T0),
+                0,
+                "pending",
+                None,
+                None,
+                None,
+            ),
+        ),
+        (
+            "INSERT INTO {p}idempotency VALUES (?, ?, ?, CAST(? AS {json}), ?, ?)",
+            (
+                "K-1",
+                "PlaceOrder",
+                "ab" * 32,
+                '{"value": 1}',
+                d.time(T0),
+                d.time(T0 + dt.timedelta(days=1)),
+            ),
+        ),
+    ]
+
+
+def _assert_version_one_rows_are_kept(factory: UnitOfWorkFactory) -> None:
+    with factory() as uow:
+        assert uow.orders.get("O-1") == ORDER
+        assert uow.orders.get_by_number("SO-2026-000007").id == "O-1"
+        assert uow.stock.warehouses() == {"W1": Warehouse("W1", name="Main")}
+        assert uow.stock.items() == (StockItem("SKU-A", "W1", Decimal(10), Decimal(2)),)
+        assert [(r.id, r.open) for r in uow.stock.reservations("O-1")] == [
+            ("O-1/L1/W1", Decimal(2))
+        ]
+        assert uow.stock.ledger()[0] == LedgerEntry(
+            1, Movement.RECEIPT, "SKU-A", "W1", Decimal(10), Decimal(0), T0, reason="PO-1"
+        )
+        assert uow.stock.reconcile() == ()
+        assert uow.outbox.messages() == [
+            OutboxMessage("O-1:1", "O-1", 1, "OrderPlaced", {"order_id": "O-1"}, T0)
+        ]
+        assert uow.outbox.due(T0)[0].event_id == "O-1:1"
+        assert uow.idempotency.get("K-1", T0) == IdempotencyRecord(
+            "K-1", "PlaceOrder", "ab" * 32, {"value": 1}, T0, T0 + dt.timedelta(days=1)
+        )
+        assert uow.numbers.next_number("SO-2026") == 8  # the series goes on, no reuse
+
+
+# --------------------------------------------------------------------------- the list itself
+
+
+def test_migrations_are_numbered_from_one_without_gaps() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert LATEST_VERSION == MIGRATIONS[-1].version >= 2
+    assert all(m.description and m.statements for m in MIGRATIONS)
+
+
+# --------------------------------------------------------------------------- SQLite
+
+
+def _sqlite_version_one(path: Path) -> None:
+    dialect = SQLiteDialect()
+    with sqlite3.connect(path) as raw:
+        for statement in render_migration(dialect, MIGRATIONS[0]):
+            raw.execute(statement)
+        for template, params in _version_one_rows(dialect):
+            raw.execute(dialect.render(template), params)
+    raw.close()
+
+
+def _sqlite_versions(path: Path) -> list[int]:
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    raw.close()
+    return [row[0] for row in rows]
+
+
+def _sqlite_indexes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    raw.close()
+    return {row[0] for row in rows}
+
+
+def test_sqlite_upgrades_a_version_one_database_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    _sqlite_version_one(path)
+    assert _sqlite_versions(path) == [1]
+    assert "orders_by_created" not in _sqlite_indexes(path)
+    with SQLiteStore(path) as store:
+        assert store.schema_version == LATEST_VERSION
+        _assert_version_one_rows_are_kept(store.unit_of_work)
+    assert _sqlite_versions(path) == list(range(1, LATEST_VERSION + 1))
+    assert {"orders_by_created", "outbox_pending", "stock_ledger_by_item"} <= _sqlite_indexes(path)
+
+
+def test_sqlite_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "again.db"
+    for _ in range(3):
+        with SQLiteStore(path) as store:
+            assert store.schema_version == LATEST_VERSION
+    assert _sqlite_versions(path) == list(range(1, LATEST_VERSION + 1))
+
+
+def test_sqlite_a_failed_migration_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "blocked.db"
+    _sqlite_version_one(path)
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE orders_by_state (x)")  # takes the name an index of v2 needs
+    raw.close()
+    with pytest.raises(errors.OperationalError) as caught:
+        SQLiteStore(path)
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+    assert _sqlite_versions(path) == [1]
+    assert "orders_by_created" not in _sqlite_indexes(path)  # created before the failure: undone
+
+
+def test_sqlite_a_database_from_a_newer_library_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("INSERT INTO schema_version VALUES (999, 'from the future', 'now')")
+    raw.close()
+    with pytest.raises(errors.NotSupportedError, match="upgrade salesorders"):
+        SQLiteStore(path)
+
+
+def test_sqlite_stores_opening_one_new_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "together.db"
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            SQLiteStore(path, busy_timeout=30).close()
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert _sqlite_versions(path) == list(range(1, LATEST_VERSION + 1))
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture
+def schema(postgres_dsn: str) -> Iterator[str]:
+    name = f"so_migrate_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def _pg_versions(dsn: str, schema: str) -> list[int]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(f'SELECT version FROM "{schema}".schema_version ORDER BY 1').fetchall()
+    return [row[0] for row in rows]
+
+
+@pytest.mark.postgres
+def test_postgres_upgrades_a_version_one_schema_and_keeps_its_rows(
+    postgres_dsn: str, schema: str
+) -> None:
+    dialect = PostgresDialect(f'"{schema}".')
+    with psycopg.connect(postgres_dsn) as raw:
+        raw.execute(f'CREATE SCHEMA "{schema}"')
+        for statement in render_migration(dialect, MIGRATIONS[0]):
+            raw.execute(statement.encode())
+        for template, params in _version_one_rows(dialect):
+            psycopg.RawCursor(raw).execute(dialect.render(template), params)
+    assert _pg_versions(postgres_dsn, schema) == [1]
+    with PostgresStore(postgres_dsn, schema=schema, max_size=1) as store:
+        assert store.schema_version == LATEST_VERSION
+        _assert_version_one_rows_are_kept(store.unit_of_work)
+    assert _pg_versions(postgres_dsn, schema) == list(range(1, LATEST_VERSION + 1))
+
+
+@pytest.mark.postgres
+def test_postgres_stores_opening_one_new_schema_at_once_migrate_it_once(
+    postgres_dsn: str, schema: str
+) -> None:
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            PostgresStore(postgres_dsn, schema=schema, max_size=1).close()
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert _pg_versions(postgres_dsn, schema) == list(range(1, LATEST_VERSION + 1))
+
+
+@pytest.mark.postgres
+def test_postgres_a_schema_from_a_newer_library_is_refused(postgres_dsn: str, schema: str) -> None:
+    PostgresStore(postgres_dsn, schema=schema, max_size=1).close()
+    with psycopg.connect(postgres_dsn) as raw:
+        raw.execute(
+            f"INSERT INTO \"{schema}\".schema_version VALUES (999, 'from the future', now())"
+        )
+    with pytest.raises(errors.NotSupportedError, match="upgrade salesorders"):
+        PostgresStore(postgres_dsn, schema=schema, max_size=1)
