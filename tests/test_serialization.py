@@ -102,3 +102,13 @@ def test_host_workflows_resolve_through_the_registry() -> None:
 def test_field_problem_equality() -> None:
     assert FieldProblem("$.a", "bad") == FieldProblem("$.a", "bad")
     assert FieldProblem("$.a", "bad") != FieldProblem("$.b", "bad")
+
+
+def test_sets_become_sorted_lists_and_come_back() -> None:
+    from salesorders.domain.warehouse import Warehouse
+
+    warehouse = Warehouse("W1", ships_to=frozenset({"US-West", "CN-East"}))
+    data = S.dump(warehouse)
+    assert data["ships_to"] == ["CN-East", "US-West"]
+    assert json.loads(json.dumps(data)) == data
+    assert S.load(data, Warehouse) == warehouse

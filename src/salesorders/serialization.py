@@ -99,6 +99,11 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     conv.register_unstructure_hook(
         Money, lambda m: {"amount": str(m.amount), "currency": m.currency.code}
     )
+    # sets become sorted lists, so the data is JSON-compatible and the same on every run
+    conv.register_unstructure_hook_func(
+        lambda t: t in (frozenset, set) or getattr(t, "__origin__", None) in (frozenset, set),
+        lambda value: sorted(conv.unstructure(v) for v in value),
+    )
     conv.register_structure_hook(Money, _structure_money)
     conv.register_unstructure_hook(
         Shortage,

@@ -20,6 +20,7 @@ from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.events import OrderEvent
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.order import NewLine, Order
+from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
 from salesorders.domain.stock import LedgerEntry, LowStock
 from salesorders.domain.workflow import Workflow, default_workflow
@@ -127,9 +128,14 @@ class Handlers:
                     "currency", None, "is required to create an order", "give an ISO 4217 code"
                 )
             order = self._build(command, command.customer_id or "", command.currency, now)
-            self._place(uow, order, command.actor, now)
             if command.confirm:
-                self._confirm(uow, order, command.all_or_nothing, command.actor, "", now)
+                # Stock first, number last: the number series' row stays locked from taking a
+                # number to commit, so taking it late keeps concurrent placements flowing.
+                plan = self._reserve(uow, order, command.all_or_nothing, command.actor, now)
+                self._place(uow, order, command.actor, now)
+                order.confirm(now, plan=plan, actor=command.actor)
+            else:
+                self._place(uow, order, command.actor, now)
             uow.orders.add(order)
         else:
             order = uow.orders.get(self._existing_draft_id(command))
@@ -340,6 +346,13 @@ class Handlers:
         now: dt.datetime,
     ) -> None:
         order.workflow.next_state(order.state, "confirm", order, order.id)  # refuse early
+        plan = self._reserve(uow, order, all_or_nothing, actor, now)
+        order.confirm(now, plan=plan, actor=actor, reason=reason)
+
+    def _reserve(
+        self, uow: UnitOfWork, order: Order, all_or_nothing: bool, actor: str, now: dt.datetime
+    ) -> AllocationPlan:
+        """Allocate the order with the policy and reserve the plan atomically."""
         request = order.allocation_request(all_or_nothing=all_or_nothing)
         snapshot = uow.stock.snapshot(dict.fromkeys(line.sku for line in request.lines))
         plan = self.policy.allocate(request, snapshot)
@@ -347,7 +360,7 @@ class Handlers:
             raise InsufficientStockError(plan.shortages, order.id)
         if plan.allocations:
             uow.stock.reserve(plan, now, actor)
-        order.confirm(now, plan=plan, actor=actor, reason=reason)
+        return plan
 
     def _publish(self, uow: UnitOfWork, events: Sequence[OrderEvent]) -> None:
         """Write the order's events and the stock's alerts to the outbox."""
