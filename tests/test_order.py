@@ -41,7 +41,7 @@ from salesorders.errors import (
     ValidationError,
 )
 from salesorders.serialization import Serializer
-from salesorders.testing import order_strategies as sst
+from salesorders.testing import strategies as sst
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 VAT = TaxComponent("VAT", Decimal("0.19"))

@@ -40,16 +40,31 @@ from salesorders.errors import ValidationError
 
 __all__ = [
     "CURRENCIES_BY_EXPONENT",
+    "addresses",
+    "allocation_cases",
+    "allocation_requests",
     "amounts",
     "currencies",
+    "destinations",
     "discounts",
+    "draft_orders",
     "exchange_rates",
+    "incoming_stock",
+    "line_specs",
     "lines_to_price",
+    "moments",
     "moneys",
+    "orders",
     "pricing_policies",
     "quantities",
+    "stock_books",
+    "stock_items",
+    "stock_quantities",
+    "stock_snapshots",
     "tax_components",
     "unit_prices",
+    "warehouse_ids",
+    "warehouses",
 ]
 
 _SAMPLE_CODES = (
@@ -234,3 +249,30 @@ def _rates_from(base: str, quote: str | None) -> st.SearchStrategy[ExchangeRate]
 
 def _rate(base: str, quote: str, rate: Decimal, as_of: dt.datetime, source: str) -> ExchangeRate:
     return ExchangeRate(base, quote, Decimal(1) if base == quote else rate, as_of, source)
+
+
+# --------------------------------------------------------------------------- one place for all
+# Orders, stock and allocation inputs have their own modules; they are gathered here so every
+# domain type's strategy is reachable from ``salesorders.testing.strategies``.
+
+from salesorders.testing.order_strategies import (  # noqa: E402
+    addresses,
+    draft_orders,
+    line_specs,
+    moments,
+    orders,
+)
+from salesorders.testing.policies import (  # noqa: E402
+    allocation_cases,
+    allocation_requests,
+    destinations,
+    stock_snapshots,
+)
+from salesorders.testing.stock_strategies import (  # noqa: E402
+    incoming_stock,
+    stock_books,
+    stock_items,
+    warehouse_ids,
+    warehouses,
+)
+from salesorders.testing.stock_strategies import quantities as stock_quantities  # noqa: E402
