@@ -550,7 +550,7 @@ def test_sql_stock_behaves_exactly_like_the_stock_book(operations: list[tuple[An
 def test_the_stock_book_comparison_catches_an_adapter_that_oversells(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sql_module, "_shortages", lambda items, totals, buckets: [])
+    monkeypatch.setattr(sql_module, "find_shortages", lambda items, totals, buckets: [])
     oversell = [("receive", "A", "W1", 1), ("reserve", 0, [("L1", "A", "W1", 2)])]
     with pytest.raises(AssertionError):
         _behaves_like_the_stock_book(oversell)

@@ -193,17 +193,16 @@ def _place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
     sales_tax = TaxComponent("NY sales tax", Decimal("0.08875"))
     placed = []
     clock.advance(dt.timedelta(minutes=7))
-    li = service.handle(
-        PlaceOrder(
-            customer_id="C-LI",
-            currency="CNY",
-            lines=(LineSpec("TEA-100", 3, taxes=(vat_cn,)), LineSpec("MUG-6", 5, taxes=(vat_cn,))),
-            shipping_address=Address("李雷", "南京东路 1 号", "上海", "CN", region="CN-East"),
-            confirm=True,
-            idempotency_key="demo-li-1",
-            actor="web",
-        )
+    li_command = PlaceOrder(
+        customer_id="C-LI",
+        currency="CNY",
+        lines=(LineSpec("TEA-100", 3, taxes=(vat_cn,)), LineSpec("MUG-6", 5, taxes=(vat_cn,))),
+        shipping_address=Address("李雷", "南京东路 1 号", "上海", "CN", region="CN-East"),
+        confirm=True,
+        idempotency_key="demo-li-1",
+        actor="web",
     )
+    li = service.handle(li_command)
     placed.append(li.order_id)
     clock.advance(dt.timedelta(minutes=12))
     anna = service.handle(
@@ -261,17 +260,7 @@ def _place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
         CancelOrder(order_id=sato.order_id, reason="customer changed their mind", actor="cs:yuki")
     )
     # A retried request with the same idempotency key returns the stored result: no second order.
-    again = service.handle(
-        PlaceOrder(
-            customer_id="C-LI",
-            currency="CNY",
-            lines=(LineSpec("TEA-100", 3, taxes=(vat_cn,)), LineSpec("MUG-6", 5, taxes=(vat_cn,))),
-            shipping_address=Address("李雷", "南京东路 1 号", "上海", "CN", region="CN-East"),
-            confirm=True,
-            idempotency_key="demo-li-1",
-            actor="web",
-        )
-    )
+    again = service.handle(li_command)
     assert again == li
     return placed
 

@@ -64,7 +64,9 @@ from salesorders.domain.stock import (
     Movement,
     Reservation,
     StockItem,
+    find_shortages,
     reconcile,
+    reservable_batches,
 )
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import IdempotencyRecord, OrderPage, OrderQuery, OutboxMessage
@@ -1325,54 +1327,6 @@ def _ledger_entry(row: Row) -> LedgerEntry:
     )
 
 
-def _fefo(batch: Batch) -> tuple[bool, dt.date, str]:
-    return (batch.expiry is None, batch.expiry or dt.date.min, batch.batch_id)
-
-
-def _available_batches(item: StockItem, cap: Decimal) -> tuple[AvailableBatch, ...]:
-    """Batches with something reservable, earliest expiry first, each capped at ``cap``."""
-    lots = []
-    for batch in sorted(item.batches.values(), key=_fefo):
-        free = batch.on_hand - batch.reserved
-        if free > cap:
-            free = cap
-        if free > 0:
-            lots.append(AvailableBatch(batch.batch_id, free, batch.expiry))
-    return tuple(lots)
-
-
-def _shortages(
-    items: Mapping[ItemKey, StockItem],
-    totals: Mapping[ItemKey, Decimal],
-    buckets: Mapping[BucketKey, Decimal],
-) -> list[errors.Shortage]:
-    """One Shortage per SKU short: its demand and what was reservable where it falls short.
-
-    Per (SKU, warehouse) the shortfall is the larger of the item-level one (demand over
-    ``available``) and the sum of the per-batch ones (demand over each batch's unreserved stock).
-    """
-    if all(
-        wanted <= items[key].on_hand - items[key].reserved - items[key].safety_stock
-        and not items[key].batches
-        for key, wanted in totals.items()
-    ):
-        return []
-    bucket_short: dict[ItemKey, Decimal] = {}
-    for (sku, wh, batch_id), wanted in buckets.items():
-        unreserved = items[(sku, wh)].unreserved_in(batch_id)
-        if wanted > unreserved:
-            bucket_short[(sku, wh)] = bucket_short.get((sku, wh), _ZERO) + wanted - unreserved
-    requested: dict[str, Decimal] = {}
-    reservable: dict[str, Decimal] = {}
-    for key, wanted in totals.items():
-        short = max(wanted - items[key].available, bucket_short.get(key, _ZERO), _ZERO)
-        if short > 0:
-            sku = key[0]
-            requested[sku] = requested.get(sku, _ZERO) + wanted
-            reservable[sku] = reservable.get(sku, _ZERO) + wanted - short
-    return [errors.Shortage(sku, requested[sku], reservable[sku]) for sku in sorted(requested)]
-
-
 class SqlStockRepository:
     """Stock items, batches, reservations, expected receipts and the append-only ledger.
 
@@ -1572,7 +1526,7 @@ class SqlStockRepository:
             if free > 0:
                 available[key] = free
                 if item.batches:
-                    reservable = _available_batches(item, free)
+                    reservable = reservable_batches(item, free)
                     if reservable:
                         batches[key] = reservable
         incoming = {
@@ -1626,7 +1580,7 @@ class SqlStockRepository:
                     f"is not a batch of {item.sku} in {item.warehouse_id}",
                     "allocate from a batch the snapshot listed",
                 )
-        shortages = _shortages(items, totals, buckets)
+        shortages = find_shortages(items, totals, buckets)
         if shortages:
             raise errors.InsufficientStockError(shortages, order_id)
         return self._hold(order_id, allocations, amounts, items, held, at, actor)

@@ -59,11 +59,13 @@ __all__ = [
     "ReservedRow",
     "StockBook",
     "StockItem",
+    "find_shortages",
     "fold_batches",
     "fold_ledger",
     "fold_reservations",
     "plan_demand",
     "reconcile",
+    "reservable_batches",
 ]
 
 _ZERO: Final = Decimal(0)
@@ -846,7 +848,7 @@ class StockBook:
         if batched:
             self._check_batched(plan, amounts, totals)
         elif short:
-            raise InsufficientStockError(_shortages(items, totals, {}), order_id)
+            raise InsufficientStockError(find_shortages(items, totals, {}), order_id)
         return self._hold(order_id, allocations, targets, amounts, at, actor)
 
     def _check_batched(
@@ -862,9 +864,9 @@ class StockBook:
                 raise self._unknown_batch(item, batch_id, f"allocations[{index}].batch_id")
             bucket = (allocation.sku, allocation.warehouse_id, batch_id)
             buckets[bucket] = buckets.get(bucket, _ZERO) + amount
-        shortages = _shortages(items, totals, buckets)
-        if shortages:
-            raise InsufficientStockError(shortages, plan.order_id)
+        short = find_shortages(items, totals, buckets)
+        if short:
+            raise InsufficientStockError(short, plan.order_id)
 
     def release(
         self,
@@ -1178,7 +1180,7 @@ class StockBook:
                     key = (sku, item.warehouse_id)
                     available[key] = free
                     if item.batches:
-                        lots = _available_batches(item, free)
+                        lots = reservable_batches(item, free)
                         if lots:
                             batches[key] = lots
         if self._incoming:
@@ -1691,7 +1693,8 @@ def _incoming_for(
     }
 
 
-def _available_batches(item: StockItem, cap: Decimal) -> tuple[AvailableBatch, ...]:
+def reservable_batches(item: StockItem, cap: Decimal) -> tuple[AvailableBatch, ...]:
+    """Batches with something reservable, earliest expiry first (FEFO), each capped at ``cap``."""
     lots = []
     for batch in sorted(item.batches.values(), key=_ordered_fefo):
         free = batch.on_hand - batch.reserved
@@ -1702,7 +1705,7 @@ def _available_batches(item: StockItem, cap: Decimal) -> tuple[AvailableBatch, .
     return tuple(lots)
 
 
-def _shortages(
+def find_shortages(
     items: Mapping[ItemKey, StockItem],
     totals: Mapping[ItemKey, Decimal],
     buckets: Mapping[BucketKey, Decimal],
