@@ -530,11 +530,16 @@ def migrate(session: Session, dialect: Dialect) -> list[int]:
 class Session(abc.ABC):
     """One open transaction of a driver connection, as the repositories see it.
 
-    Every method counts one statement in :attr:`statements` and raises driver errors as
-    :class:`~salesorders.errors.StorageError` subclasses (see :func:`translate_error`).
+    :meth:`run`, :meth:`rows` and :meth:`count` each count one statement in :attr:`statements` and
+    raise the driver's errors (:attr:`driver_error`) as :class:`~salesorders.errors.StorageError`
+    subclasses (see :func:`translate_error`); a driver supplies only :meth:`_run`, :meth:`_rows`
+    and :meth:`_count`.
     """
 
     __slots__ = ("failed", "finished", "statements", "wrote")
+
+    #: The driver's error base class, translated at this boundary.
+    driver_error: ClassVar[type[Exception]]
 
     def __init__(self) -> None:
         self.statements = 0
@@ -544,22 +549,58 @@ class Session(abc.ABC):
         self.wrote = False
         self.failed = False
 
-    @abc.abstractmethod
     def run(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Execute a statement whose result is not needed."""
+        self._start(writes=True)
+        try:
+            self._run(sql, params)
+        except self.driver_error as error:
+            raise self.failure(error) from error
 
-    @abc.abstractmethod
     def rows(self, sql: str, params: Sequence[Any] = (), *, writes: bool = False) -> list[Row]:
         """Execute a statement and return every row (``writes``: it also changes data)."""
+        self._start(writes=writes)
+        try:
+            return self._rows(sql, params)
+        except self.driver_error as error:
+            raise self.failure(error) from error
 
-    @abc.abstractmethod
     def count(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Execute a statement and return how many rows it changed."""
+        self._start(writes=True)
+        try:
+            return self._count(sql, params)
+        except self.driver_error as error:
+            raise self.failure(error) from error
+
+    def failure(self, error: Exception) -> errors.SalesOrdersError:
+        """Mark the transaction failed and return the library's error for a driver error."""
+        self.failed = True
+        return self.translate(error)
+
+    def translate(self, error: Exception) -> errors.SalesOrdersError:
+        return translate_error(error)
 
     def closed_error(self) -> errors.ProgrammingError:
         return errors.ProgrammingError(
             "this unit of work is finished (committed or rolled back); open a new one"
         )
+
+    def _start(self, *, writes: bool) -> None:
+        if self.finished:
+            raise self.closed_error()
+        self.statements += 1
+        if writes:
+            self.wrote = True
+
+    @abc.abstractmethod
+    def _run(self, sql: str, params: Sequence[Any]) -> None: ...
+
+    @abc.abstractmethod
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]: ...
+
+    @abc.abstractmethod
+    def _count(self, sql: str, params: Sequence[Any]) -> int: ...
 
 
 # --------------------------------------------------------------------------- statements

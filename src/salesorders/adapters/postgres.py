@@ -93,6 +93,7 @@ class _PostgresSession(Session):
     """
 
     __slots__ = ("_connection", "_cursor", "_pipeline", "_pipeline_block")
+    driver_error = psycopg.Error
 
     def __init__(self, connection: Connection, pipelined: bool) -> None:
         super().__init__()
@@ -112,8 +113,7 @@ class _PostgresSession(Session):
             if self._pipeline is not None:
                 self._pipeline.sync()
         except psycopg.Error as error:
-            self.failed = True
-            raise _translate(error) from error
+            raise self.failure(error) from error
 
     def commit(self) -> None:
         """Commit. In pipeline mode ``COMMIT`` is queued and travels with the sync that leaves
@@ -127,8 +127,7 @@ class _PostgresSession(Session):
                     self._cursor.execute("COMMIT", prepare=False)
                 self._leave_pipeline()
         except psycopg.Error as error:
-            self.failed = True
-            raise _translate(error) from error
+            raise self.failure(error) from error
 
     def _leave_pipeline(self) -> None:
         """Sync and leave pipeline mode, raising the error of any statement still pending."""
@@ -141,8 +140,7 @@ class _PostgresSession(Session):
         try:
             self._connection.rollback()
         except psycopg.Error as error:
-            self.failed = True
-            raise _translate(error) from error
+            raise self.failure(error) from error
 
     def rollback_to_savepoint(self) -> None:
         self.close()
@@ -157,41 +155,20 @@ class _PostgresSession(Session):
             with contextlib.suppress(psycopg.Error):
                 block.__exit__(None, None, None)
 
-    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        if self.finished:
-            raise self.closed_error()
-        self.statements += 1
-        self.wrote = True
-        try:
-            self._cursor.execute(sql, params)
-        except psycopg.Error as error:
-            self.failed = True
-            raise _translate(error) from error
+    def translate(self, error: Exception) -> errors.SalesOrdersError:
+        return _translate(error) if isinstance(error, psycopg.Error) else translate_error(error)
 
-    def rows(self, sql: str, params: Sequence[Any] = (), *, writes: bool = False) -> list[Row]:
-        if self.finished:
-            raise self.closed_error()
-        self.statements += 1
-        self.wrote = self.wrote or writes
-        try:
-            return psycopg.RawCursor(self._connection).execute(sql, params).fetchall()
-        except psycopg.Error as error:
-            self.failed = True
-            raise _translate(error) from error
+    def _run(self, sql: str, params: Sequence[Any]) -> None:
+        self._cursor.execute(sql, params)
 
-    def count(self, sql: str, params: Sequence[Any] = ()) -> int:
-        if self.finished:
-            raise self.closed_error()
-        self.statements += 1
-        self.wrote = True
-        try:
-            cursor = psycopg.RawCursor(self._connection).execute(sql, params)
-            if self._pipeline is not None:
-                self._pipeline.sync()
-            return cursor.rowcount
-        except psycopg.Error as error:
-            self.failed = True
-            raise _translate(error) from error
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return psycopg.RawCursor(self._connection).execute(sql, params).fetchall()
+
+    def _count(self, sql: str, params: Sequence[Any]) -> int:
+        cursor = psycopg.RawCursor(self._connection).execute(sql, params)
+        if self._pipeline is not None:
+            self._pipeline.sync()
+        return cursor.rowcount
 
 
 class PostgresUnitOfWork(SqlUnitOfWork):

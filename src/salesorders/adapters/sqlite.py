@@ -48,6 +48,7 @@ class _SQLiteSession(Session):
     """A transaction on one :class:`sqlite3.Connection`, through one reused cursor."""
 
     __slots__ = ("_cursor",)
+    driver_error = sqlite3.Error
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         super().__init__()
@@ -58,41 +59,16 @@ class _SQLiteSession(Session):
         try:
             self._cursor.execute(sql)
         except sqlite3.Error as error:
-            self.failed = True
-            raise translate_error(error) from error
+            raise self.failure(error) from error
 
-    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        if self.finished:
-            raise self.closed_error()
-        self.statements += 1
-        self.wrote = True
-        try:
-            self._cursor.execute(sql, params)
-        except sqlite3.Error as error:
-            self.failed = True
-            raise translate_error(error) from error
+    def _run(self, sql: str, params: Sequence[Any]) -> None:
+        self._cursor.execute(sql, params)
 
-    def rows(self, sql: str, params: Sequence[Any] = (), *, writes: bool = False) -> list[Row]:
-        if self.finished:
-            raise self.closed_error()
-        self.statements += 1
-        self.wrote = self.wrote or writes
-        try:
-            return self._cursor.execute(sql, params).fetchall()
-        except sqlite3.Error as error:
-            self.failed = True
-            raise translate_error(error) from error
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return self._cursor.execute(sql, params).fetchall()
 
-    def count(self, sql: str, params: Sequence[Any] = ()) -> int:
-        if self.finished:
-            raise self.closed_error()
-        self.statements += 1
-        self.wrote = True
-        try:
-            return self._cursor.execute(sql, params).rowcount
-        except sqlite3.Error as error:
-            self.failed = True
-            raise translate_error(error) from error
+    def _count(self, sql: str, params: Sequence[Any]) -> int:
+        return self._cursor.execute(sql, params).rowcount
 
 
 class SQLiteUnitOfWork(SqlUnitOfWork):
