@@ -878,28 +878,7 @@ class StockBook:
         actor: str = "",
     ) -> LedgerEntry:
         """Give back ``quantity`` (default: all still open) of a reservation to available stock."""
-        reservation, amount = self._open_part(reservation_id, quantity, "release")
-        _moment(at)
-        item = self._items[reservation.item_key]
-        self._change_reserved(item, reservation.batch_id, -amount)
-        self._reservations[reservation.id] = attrs.evolve(
-            reservation, released=reservation.released + amount
-        )
-        entry = self._append(
-            Movement.RELEASE,
-            item,
-            _ZERO,
-            -amount,
-            at,
-            reservation.batch_id,
-            actor,
-            reason,
-            order_id=reservation.order_id,
-            line_id=reservation.line_id,
-            reservation_id=reservation.id,
-        )
-        self._watch(item, at)
-        return entry
+        return self._settle(reservation_id, quantity, at, Movement.RELEASE, actor, reason)
 
     def release_order(
         self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""
@@ -927,19 +906,36 @@ class StockBook:
         reason: str = "",
     ) -> LedgerEntry:
         """Ship ``quantity`` (default: all open) of a reservation; on hand and reserved drop."""
-        reservation, amount = self._open_part(reservation_id, quantity, "consume")
+        return self._settle(reservation_id, quantity, at, Movement.SHIPMENT, actor, reason)
+
+    def _settle(
+        self,
+        reservation_id: str,
+        quantity: Decimal | int | None,
+        at: dt.datetime,
+        movement: Movement,
+        actor: str,
+        reason: str,
+    ) -> LedgerEntry:
+        """Close part of a reservation: released back to stock, or shipped (consumed) from it."""
+        shipped = movement is Movement.SHIPMENT
+        reservation, amount = self._open_part(
+            reservation_id, quantity, "consume" if shipped else "release"
+        )
         _moment(at)
         item = self._items[reservation.item_key]
         batch_id = reservation.batch_id
         self._change_reserved(item, batch_id, -amount)
-        self._change_on_hand(item, batch_id, -amount)
-        self._reservations[reservation.id] = attrs.evolve(
-            reservation, consumed=reservation.consumed + amount
-        )
+        if shipped:
+            self._change_on_hand(item, batch_id, -amount)
+            settled = attrs.evolve(reservation, consumed=reservation.consumed + amount)
+        else:
+            settled = attrs.evolve(reservation, released=reservation.released + amount)
+        self._reservations[reservation.id] = settled
         entry = self._append(
-            Movement.SHIPMENT,
+            movement,
             item,
-            -amount,
+            -amount if shipped else _ZERO,
             -amount,
             at,
             batch_id,
