@@ -166,7 +166,17 @@ class NewLine:
         )
 
 
-def _with_prices(line: OrderLine, p: PricedLine) -> OrderLine:
+def _rebuilt(
+    line: OrderLine,
+    amount: Decimal,
+    line_discount: Decimal,
+    order_discount: Decimal,
+    net: Decimal,
+    tax: Decimal,
+    gross: Decimal,
+    allocated: Decimal,
+    backordered: Decimal,
+) -> OrderLine:
     # positional: a direct constructor call is several times cheaper than attrs.evolve
     return OrderLine(
         line.line_id,
@@ -178,37 +188,29 @@ def _with_prices(line: OrderLine, p: PricedLine) -> OrderLine:
         line.taxes,
         line.quantity_precision,
         line.price_source,
-        p.amount,
-        p.line_discount,
-        p.order_discount,
-        p.net,
-        p.tax,
-        p.gross,
-        line.allocated,
-        line.backordered,
-    )
-
-
-def _with_allocation(line: OrderLine, allocated: Decimal, backordered: Decimal) -> OrderLine:
-    return OrderLine(
-        line.line_id,
-        line.sku,
-        line.quantity,
-        line.unit_price,
-        line.description,
-        line.discounts,
-        line.taxes,
-        line.quantity_precision,
-        line.price_source,
-        line.amount,
-        line.line_discount,
-        line.order_discount,
-        line.net,
-        line.tax,
-        line.gross,
+        amount,
+        line_discount,
+        order_discount,
+        net,
+        tax,
+        gross,
         allocated,
         backordered,
     )
+
+
+def _with_prices(line: OrderLine, p: PricedLine) -> OrderLine:
+    return _rebuilt(
+        line, p.amount, p.line_discount, p.order_discount, p.net, p.tax, p.gross,
+        line.allocated, line.backordered,
+    )  # fmt: skip
+
+
+def _with_allocation(line: OrderLine, allocated: Decimal, backordered: Decimal) -> OrderLine:
+    return _rebuilt(
+        line, line.amount, line.line_discount, line.order_discount, line.net, line.tax,
+        line.gross, allocated, backordered,
+    )  # fmt: skip
 
 
 @attrs.frozen(slots=True)
