@@ -425,3 +425,12 @@ def test_results_round_trip_through_json() -> None:
     result = service.handle(new_order(line("SKU-A", 3), confirm=True))
     serializer = Serializer()
     assert serializer.load(serializer.dump(result), OrderResult) == result
+
+
+def test_reconcile_stock_reports_drift_between_figures_and_ledger() -> None:
+    service, store, _ = make_service(stock={("SKU-A", "W1"): 5})
+    service.handle(new_order(line("SKU-A", 2), confirm=True))
+    assert service.reconcile_stock() == ()
+    store.book.item("SKU-A", "W1").reserved += 1  # a figure drifts away from its ledger
+    found = service.reconcile_stock()
+    assert {(d.sku, d.warehouse_id, d.field) for d in found} >= {("SKU-A", "W1", "reserved")}

@@ -11,6 +11,7 @@ from typing import Any
 from moneyed import Money
 
 from salesorders.adapters.memory import MemoryStore
+from salesorders.domain.stock import Discrepancy, reconcile
 from salesorders.domain.warehouse import Warehouse
 from salesorders.service import (
     LineSpec,
@@ -88,3 +89,8 @@ def outbox(store: MemoryStore, stream: str | None = None) -> list[tuple[str, str
     """(event_id, event_type) of every outbox message."""
     with store.unit_of_work() as uow:
         return [(m.event_id, m.event_type) for m in uow.outbox.messages(stream)]
+
+
+def stock_drift(uow: Any) -> tuple[Discrepancy, ...]:
+    """The drift detector over what the store's stock port reads back."""
+    return reconcile(uow.stock.items(), uow.stock.reservations(), uow.stock.ledger())

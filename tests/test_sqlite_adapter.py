@@ -39,6 +39,7 @@ from salesorders.service import (
     bootstrap,
 )
 from salesorders.testing.contracts import T0, AllContracts, plan_for, sample_order
+from test_service_support import stock_drift
 
 # --------------------------------------------------------------------------- shared scenarios
 
@@ -119,7 +120,7 @@ def everything_is_kept(factory: UnitOfWorkFactory) -> Callable[[UnitOfWorkFactor
             assert uow.outbox.messages() == [message]
             assert uow.idempotency.get("K-1", T0) == record
             assert uow.numbers.next_number("SO-2026") == 2
-            assert uow.stock.reconcile() == ()
+            assert stock_drift(uow) == ()
 
         in_uow(reopened, read, commit=False)
 
@@ -177,7 +178,7 @@ def batches_follow_the_stock_book(factory: UnitOfWorkFactory) -> None:
     items = in_uow(factory, lambda uow: uow.stock.items(), commit=False)
     assert items == book.items()
     assert items[0].batches["B1"].reserved == 0
-    assert in_uow(factory, lambda uow: uow.stock.reconcile(), commit=False) == ()
+    assert in_uow(factory, lambda uow: stock_drift(uow), commit=False) == ()
 
 
 RACE_WORKER = textwrap.dedent(
@@ -243,7 +244,7 @@ def processes_never_oversell(
         figures = {i.sku: (i.on_hand, i.reserved) for i in uow.stock.items()}
         assert figures == {"SKU-A": (Decimal(7), Decimal(7)), "SKU-B": (Decimal(9), Decimal(7))}
         assert len(uow.stock.reservations()) == 14
-        assert uow.stock.reconcile() == ()
+        assert stock_drift(uow) == ()
 
     in_uow(factory, check, commit=False)
 
@@ -531,7 +532,7 @@ def _behaves_like_the_stock_book(operations: list[tuple[Any, ...]]) -> None:
             assert alerts == book.collect_events()
 
             def state(uow: Any) -> tuple[Any, ...]:
-                assert uow.stock.reconcile() == ()
+                assert stock_drift(uow) == ()
                 return uow.stock.items(), uow.stock.reservations(), uow.stock.ledger()
 
             assert in_uow(factory, state, commit=False) == (

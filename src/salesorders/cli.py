@@ -35,9 +35,8 @@ from salesorders.domain.pricing import (
     TaxComponent,
 )
 from salesorders.domain.snapshot import IncomingStock
-from salesorders.domain.stock import reconcile
 from salesorders.domain.warehouse import Warehouse
-from salesorders.errors import InvalidTransitionError, SalesOrdersError
+from salesorders.errors import SalesOrdersError
 from salesorders.ports import OrderQuery, OutboxMessage
 from salesorders.service import (
     CancelOrder,
@@ -336,8 +335,8 @@ def _print_summary(
             f"  {item.sku:8} {item.warehouse_id:4} {item.on_hand:>6} {item.reserved:>6} "
             f"{item.available:>6}\n"
         )
+    discrepancies = service.reconcile_stock()
     with service.uow_factory() as uow:
-        discrepancies = reconcile(uow.stock.items(), uow.stock.reservations(), uow.stock.ledger())
         alerts = [m for m in uow.outbox.messages() if m.event_type == "LowStock"]
     w(
         f"  reconciliation: {len(discrepancies)} discrepancies between figures, "
@@ -379,8 +378,7 @@ def _stock(path: Path, out: TextIO) -> int:
                 f"{item.sku:12} {item.warehouse_id:6} on hand {item.on_hand:>8} "
                 f"reserved {item.reserved:>8} available {item.available:>8}\n"
             )
-        with service.uow_factory() as uow:
-            found = reconcile(uow.stock.items(), uow.stock.reservations(), uow.stock.ledger())
+        found = service.reconcile_stock()
         for discrepancy in found:
             out.write(
                 f"DISCREPANCY {discrepancy.sku} {discrepancy.warehouse_id}: "
@@ -418,6 +416,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "orders":
             return _orders(args.db, stream)
         return _stock(args.db, stream)
-    except (SalesOrdersError, InvalidTransitionError) as error:
+    except SalesOrdersError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

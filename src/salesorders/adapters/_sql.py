@@ -58,14 +58,12 @@ from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.snapshot import AvailableBatch, IncomingStock, StockSnapshot
 from salesorders.domain.stock import (
     Batch,
-    Discrepancy,
     LedgerEntry,
     LowStock,
     Movement,
     Reservation,
     StockItem,
     find_shortages,
-    reconcile,
     reservable_batches,
 )
 from salesorders.domain.warehouse import Warehouse
@@ -1814,10 +1812,6 @@ class SqlStockRepository:
     def ledger(self) -> tuple[LedgerEntry, ...]:
         """Every ledger entry, oldest first."""
         return tuple(map(_ledger_entry, self._session.rows(self._sql.ledger_all)))
-
-    def reconcile(self) -> tuple[Discrepancy, ...]:
-        """Drift detector: every disagreement of figures, reservations and the ledger."""
-        return reconcile(self.items(), self.reservations(), self.ledger())
 
     def pull_events(self) -> list[LowStock]:
         """Hand over the low-stock alerts raised in this unit of work since the last call."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, overload
 
 from salesorders.domain.order import Order
-from salesorders.domain.stock import LedgerEntry, Reservation, StockItem
+from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
 from salesorders.errors import IdempotencyConflictError, ValidationError
 from salesorders.ports import Clock, OrderPage, OrderQuery, UnitOfWork, UnitOfWorkFactory
 from salesorders.service.commands import (
@@ -160,3 +160,9 @@ class SalesService:
         """Every stock item (SKU per warehouse) with its figures."""
         with self.uow_factory() as uow:
             return uow.stock.items()
+
+    def reconcile_stock(self) -> tuple[Discrepancy, ...]:
+        """The drift detector: every stock figure that disagrees with the open reservations or
+        with the fold of the ledger (empty when all agree)."""
+        with self.uow_factory() as uow:
+            return reconcile(uow.stock.items(), uow.stock.reservations(), uow.stock.ledger())
