@@ -233,10 +233,6 @@ class Totals:
             raise ValidationError("field", field, "is not a total of the order")
         return Money(value, self.currency)
 
-    @property
-    def grand_total_money(self) -> Money:
-        return Money(self.grand_total, self.currency)
-
 
 @attrs.frozen(slots=True)
 class AuditEntry:
