@@ -128,20 +128,20 @@ class Handlers:
                     "currency", None, "is required to create an order", "give an ISO 4217 code"
                 )
             order = self._build(command, command.customer_id or "", command.currency, now)
-            if command.confirm:
-                # Stock first, number last: the number series' row stays locked from taking a
-                # number to commit, so taking it late keeps concurrent placements flowing.
-                plan = self._reserve(uow, order, command.all_or_nothing, command.actor, now)
-                self._place(uow, order, command.actor, now)
-                order.confirm(now, plan=plan, actor=command.actor)
-            else:
-                self._place(uow, order, command.actor, now)
-            uow.orders.add(order)
         else:
             order = uow.orders.get(self._existing_draft_id(command))
+            order.workflow.next_state(order.state, "place", order, order.id)  # refuse early
+        if command.confirm:
+            # Stock first, number last: the number series' row stays locked from taking a
+            # number to commit, so taking it late keeps concurrent placements flowing.
+            plan = self._reserve(uow, order, command.all_or_nothing, command.actor, now)
             self._place(uow, order, command.actor, now)
-            if command.confirm:
-                self._confirm(uow, order, command.all_or_nothing, command.actor, "", now)
+            order.confirm(now, plan=plan, actor=command.actor)
+        else:
+            self._place(uow, order, command.actor, now)
+        if command.creates_order:
+            uow.orders.add(order)
+        else:
             uow.orders.save(order)
         self._publish(uow, order.pull_events())
         return OrderResult.of(order)
