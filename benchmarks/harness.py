@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -60,12 +61,28 @@ def per_call_us(make: Callable[[], Callable[[], object]], *, calls: int, repeats
     return best
 
 
-def throughput(run: Callable[[], int], *, repeats: int) -> float:
-    """Best-of-``repeats`` operations per second; ``run`` returns how many operations it did."""
-    best = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        done = run()
-        elapsed = time.perf_counter() - start
-        best = max(best, done / elapsed)
-    return best
+def concurrent_rate(work: Callable[[Sequence[int]], None], total: int, workers: int) -> float:
+    """Operations per second of ``total`` numbered operations split over ``workers`` threads.
+
+    ``work(numbers)`` performs the operations with those numbers. Only the threads' run is timed;
+    the first error a worker raised is raised here.
+    """
+    failures: list[BaseException] = []
+    numbers = list(range(total))
+
+    def run(share: Sequence[int]) -> None:
+        try:
+            work(share)
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(numbers[i::workers],)) for i in range(workers)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise failures[0]
+    return total / elapsed

@@ -13,14 +13,13 @@ import json
 import os
 import sqlite3
 import tempfile
-import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from harness import Result, per_call_us
+from harness import Result, concurrent_rate, per_call_us
 from moneyed import Money
 
 from salesorders.adapters.memory import MemoryStore
@@ -274,28 +273,12 @@ def _pg_run(connections: int, orders: int, hot: bool, dsn: str = "") -> float:
         service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
         _seed(service)
         commands = [_order(n, hot=hot) for n in range(orders)]
-        chunks = [commands[i::connections] for i in range(connections)]
-        errors: list[BaseException] = []
 
-        def worker(chunk: list[PlaceOrder]) -> None:
-            try:
-                for command in chunk:
-                    service.handle(command)
-            except BaseException as error:  # reported below
-                errors.append(error)
+        def work(numbers: Sequence[int]) -> None:
+            for n in numbers:
+                service.handle(commands[n])
 
-        import time
-
-        threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-        if errors:
-            raise errors[0]
-        return orders / elapsed
+        return concurrent_rate(work, orders, connections)
     finally:
         store.close()
         _drop(schema)
@@ -303,7 +286,6 @@ def _pg_run(connections: int, orders: int, hot: bool, dsn: str = "") -> float:
 
 def _pg_baseline(connections: int, orders: int, hot: bool, dsn: str = "") -> float:
     """Raw psycopg doing the same statements per order, on as many connections."""
-    import time
 
     import psycopg
 
@@ -330,75 +312,58 @@ def _pg_baseline(connections: int, orders: int, hot: bool, dsn: str = "") -> flo
                 "INSERT INTO stock VALUES (%s, %s, %s, 0)",
                 [(sku, wh, 10**8) for sku in SKUS for wh in WAREHOUSES],
             )
-    errors: list[BaseException] = []
 
-    def worker(numbers: list[int]) -> None:
-        try:
-            with psycopg.connect(dsn or DSN) as db:
-                db.execute(f'SET search_path TO "{schema}"')
+    def work(numbers: Sequence[int]) -> None:
+        with psycopg.connect(dsn or DSN) as db:
+            db.execute(f'SET search_path TO "{schema}"')
+            db.commit()
+            for n in numbers:
+                skus = sorted(
+                    {"SKU-000" if hot else SKUS[(n * 7 + i * 13) % len(SKUS)] for i in range(3)}
+                )
+                order_id = uuid.uuid4().hex
+                rows = db.execute(
+                    "SELECT sku, wh, on_hand, reserved FROM stock WHERE sku = ANY(%s) "
+                    "ORDER BY sku, wh FOR UPDATE",
+                    (skus,),
+                ).fetchall()
+                chosen: dict[str, str] = {}
+                for sku, wh, on_hand, reserved in rows:
+                    if sku not in chosen and on_hand - reserved >= 1:
+                        chosen[sku] = wh
+                db.execute(
+                    "UPDATE stock s SET reserved = s.reserved + 1 FROM "
+                    "unnest(%s::text[], %s::text[]) AS v(sku, wh) "
+                    "WHERE s.sku = v.sku AND s.wh = v.wh",
+                    (list(chosen), list(chosen.values())),
+                )
+                doc = json.dumps({"id": order_id, "lines": skus, "state": "confirmed"})
+                db.execute(
+                    "INSERT INTO res SELECT o || '/' || s, o, s, w, 1 FROM "
+                    "unnest(%s::text[], %s::text[], %s::text[]) AS v(o, s, w)",
+                    ([order_id] * len(chosen), list(chosen), list(chosen.values())),
+                )
+                db.execute(
+                    "INSERT INTO ledger(sku, wh, delta, order_id) SELECT s, w, 1, o FROM "
+                    "unnest(%s::text[], %s::text[], %s::text[]) AS v(s, w, o)",
+                    (list(chosen), list(chosen.values()), [order_id] * len(chosen)),
+                )
+                (last,) = db.execute(
+                    "UPDATE seq SET last = last + 1 WHERE series = 'SO-2026' RETURNING last"
+                ).fetchone()  # type: ignore[misc]
+                db.execute(
+                    "INSERT INTO orders VALUES (%s, %s, %s, 1)",
+                    (order_id, f"SO-2026-{last:06d}", doc),
+                )
+                db.execute(
+                    "INSERT INTO outbox VALUES (%s, %s, 1, %s), (%s, %s, 2, '{}')",
+                    (f"{order_id}:1", order_id, doc, f"{order_id}:2", order_id),
+                )
+                db.execute("INSERT INTO idem VALUES (%s, %s)", (f"k-{order_id}", doc))
                 db.commit()
-                for n in numbers:
-                    skus = sorted(
-                        {"SKU-000" if hot else SKUS[(n * 7 + i * 13) % len(SKUS)] for i in range(3)}
-                    )
-                    order_id = uuid.uuid4().hex
-                    rows = db.execute(
-                        "SELECT sku, wh, on_hand, reserved FROM stock WHERE sku = ANY(%s) "
-                        "ORDER BY sku, wh FOR UPDATE",
-                        (skus,),
-                    ).fetchall()
-                    chosen: dict[str, str] = {}
-                    for sku, wh, on_hand, reserved in rows:
-                        if sku not in chosen and on_hand - reserved >= 1:
-                            chosen[sku] = wh
-                    db.execute(
-                        "UPDATE stock s SET reserved = s.reserved + 1 FROM "
-                        "unnest(%s::text[], %s::text[]) AS v(sku, wh) "
-                        "WHERE s.sku = v.sku AND s.wh = v.wh",
-                        (list(chosen), list(chosen.values())),
-                    )
-                    doc = json.dumps({"id": order_id, "lines": skus, "state": "confirmed"})
-                    db.execute(
-                        "INSERT INTO res SELECT o || '/' || s, o, s, w, 1 FROM "
-                        "unnest(%s::text[], %s::text[], %s::text[]) AS v(o, s, w)",
-                        ([order_id] * len(chosen), list(chosen), list(chosen.values())),
-                    )
-                    db.execute(
-                        "INSERT INTO ledger(sku, wh, delta, order_id) SELECT s, w, 1, o FROM "
-                        "unnest(%s::text[], %s::text[], %s::text[]) AS v(s, w, o)",
-                        (list(chosen), list(chosen.values()), [order_id] * len(chosen)),
-                    )
-                    (last,) = db.execute(
-                        "UPDATE seq SET last = last + 1 WHERE series = 'SO-2026' RETURNING last"
-                    ).fetchone()  # type: ignore[misc]
-                    db.execute(
-                        "INSERT INTO orders VALUES (%s, %s, %s, 1)",
-                        (order_id, f"SO-2026-{last:06d}", doc),
-                    )
-                    db.execute(
-                        "INSERT INTO outbox VALUES (%s, %s, 1, %s), (%s, %s, 2, '{}')",
-                        (f"{order_id}:1", order_id, doc, f"{order_id}:2", order_id),
-                    )
-                    db.execute("INSERT INTO idem VALUES (%s, %s)", (f"k-{order_id}", doc))
-                    db.commit()
-        except BaseException as error:
-            errors.append(error)
 
     try:
-        numbers = list(range(orders))
-        threads = [
-            threading.Thread(target=worker, args=(numbers[i::connections],))
-            for i in range(connections)
-        ]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-        if errors:
-            raise errors[0]
-        return orders / elapsed
+        return concurrent_rate(work, orders, connections)
     finally:
         _drop(schema)
 
