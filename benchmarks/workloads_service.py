@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -214,8 +215,6 @@ def place_confirm_sqlite(quick: bool) -> Result:
             service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
             _seed(service)
             commands = [_order(n) for n in range(orders)]
-            import time
-
             start = time.perf_counter()
             for command in commands:
                 service.handle(command)
@@ -224,8 +223,6 @@ def place_confirm_sqlite(quick: bool) -> Result:
 
     def baseline() -> int:
         runs[0] += 1
-        import time
-
         start = time.perf_counter()
         _sqlite_baseline(folder / f"raw{runs[0]}.sqlite3", orders)
         return int(orders / (time.perf_counter() - start))
