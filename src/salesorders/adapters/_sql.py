@@ -52,6 +52,7 @@ from typing import Any, ClassVar, Final, Self
 import attrs
 
 from salesorders import errors
+from salesorders.domain.checks import aware_time, require_text
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.order import Order
 from salesorders.domain.plan import AllocationPlan
@@ -183,24 +184,6 @@ _json_text: Final = _ENCODER.encode
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _check_time(at: object, field: str = "at") -> dt.datetime:
-    if not isinstance(at, dt.datetime):
-        raise errors.ValidationError(
-            field, at, "must be a datetime", "pass a timezone-aware datetime"
-        )
-    if at.utcoffset() is None:
-        raise errors.ValidationError(
-            field, at, "must be timezone-aware", "attach a timezone, e.g. datetime.now(UTC)"
-        )
-    return at
-
-
-def _check_text(value: object, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise errors.ValidationError(field, value, "must be a non-empty string")
-    return value
 
 
 # --------------------------------------------------------------------------- dialects
@@ -1119,9 +1102,9 @@ class SqlOrderRepository:
         if query.state is not None:
             params.append(query.state)
         if query.created_from is not None:
-            params.append(d.time(_check_time(query.created_from, "created_from")))
+            params.append(d.time(aware_time(query.created_from, "created_from")))
         if query.created_to is not None:
-            params.append(d.time(_check_time(query.created_to, "created_to")))
+            params.append(d.time(aware_time(query.created_to, "created_to")))
         if query.after is not None:
             after_time, after_id = _decode_cursor(query.after)
             params.extend((d.time(after_time), after_id))
@@ -1156,7 +1139,7 @@ class SqlOrderNumbers:
         self._sql = config.sql
 
     def next_number(self, series: str) -> int:
-        _check_text(series, "series")
+        require_text(series, "series")
         return int(self._session.rows(self._sql.next_number, (series,), writes=True)[0][0])
 
 
@@ -1175,7 +1158,7 @@ class SqlIdempotencyStore:
 
     def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None:
         rows = self._session.rows(
-            self._sql.idempotency_get, (key, self._d.time(_check_time(now, "now")))
+            self._sql.idempotency_get, (key, self._d.time(aware_time(now, "now")))
         )
         if not rows:
             return None
@@ -1189,19 +1172,19 @@ class SqlIdempotencyStore:
             raise errors.ValidationError("record", record, "must be an IdempotencyRecord")
         d = self._d
         params = (
-            _check_text(record.key, "record.key"),
+            require_text(record.key, "record.key"),
             record.command,
             record.fingerprint,
             _json_text(record.result),
-            d.time(_check_time(record.created_at, "record.created_at")),
-            d.time(_check_time(record.expires_at, "record.expires_at")),
+            d.time(aware_time(record.created_at, "record.created_at")),
+            d.time(aware_time(record.expires_at, "record.expires_at")),
         )
         if not self._session.rows(self._sql.idempotency_put, params, writes=True):
             raise errors.IdempotencyConflictError(record.key, record.command)
 
     def purge_expired(self, now: dt.datetime) -> int:
         return self._session.count(
-            self._sql.idempotency_purge, (self._d.time(_check_time(now, "now")),)
+            self._sql.idempotency_purge, (self._d.time(aware_time(now, "now")),)
         )
 
 
@@ -1250,7 +1233,7 @@ class SqlOutboxStore:
                     m.sequence,
                     m.event_type,
                     _json_text(m.payload),
-                    d.time(_check_time(m.occurred_at, f"messages[{index}].occurred_at")),
+                    d.time(aware_time(m.occurred_at, f"messages[{index}].occurred_at")),
                     m.attempts,
                     m.status,
                     m.last_error,
@@ -1269,11 +1252,11 @@ class SqlOutboxStore:
     def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise errors.ValidationError("limit", limit, "must be an int of at least 1")
-        at = self._d.time(_check_time(now, "now"))
+        at = self._d.time(aware_time(now, "now"))
         return [_message(row) for row in self._session.rows(self._sql.outbox_due, (at, at, limit))]
 
     def mark_delivered(self, event_id: str, at: dt.datetime) -> None:
-        params = (self._d.time(_check_time(at)), event_id)
+        params = (self._d.time(aware_time(at)), event_id)
         if not self._session.count(self._sql.outbox_delivered, params):
             raise errors.NotFoundError("outbox message", str(event_id))
 
@@ -1281,7 +1264,7 @@ class SqlOutboxStore:
         self, event_id: str, error: str, next_attempt_at: dt.datetime | None, dead: bool
     ) -> None:
         if next_attempt_at is not None:
-            _check_time(next_attempt_at, "next_attempt_at")
+            aware_time(next_attempt_at, "next_attempt_at")
         params = (
             error,
             self._d.opt_time(next_attempt_at),
@@ -1295,7 +1278,7 @@ class SqlOutboxStore:
         return [_message(row) for row in self._session.rows(self._sql.outbox_dead)]
 
     def redrive(self, event_id: str, at: dt.datetime) -> None:
-        params = (self._d.time(_check_time(at)), event_id)
+        params = (self._d.time(aware_time(at)), event_id)
         if not self._session.count(self._sql.outbox_redrive, params):
             raise errors.NotFoundError("dead outbox message", str(event_id))
 
@@ -1406,7 +1389,7 @@ class SqlStockRepository:
         """Register a warehouse, or replace the one with the same id."""
         if not isinstance(warehouse, Warehouse):
             raise errors.ValidationError("warehouse", warehouse, "must be a Warehouse")
-        _check_text(warehouse.id, "warehouse.id")
+        require_text(warehouse.id, "warehouse.id")
         doc = _json_text(self._config.serializer.dump(warehouse))
         self._session.run(self._sql.warehouse_upsert, (warehouse.id, doc))
 
@@ -1425,7 +1408,7 @@ class SqlStockRepository:
     ) -> None:
         """Set the safety stock, reorder point and reorder quantity (``None`` keeps a level)."""
         self._require_warehouse(warehouse_id)
-        _check_text(sku, "sku")
+        require_text(sku, "sku")
         safety = None if safety_stock is None else self._level(safety_stock, "safety_stock")
         point = None if reorder_point is None else self._level(reorder_point, "reorder_point")
         amount = (
@@ -1458,9 +1441,9 @@ class SqlStockRepository:
     ) -> LedgerEntry:
         """Add received stock (into a batch when ``batch_id`` is given); one RECEIPT entry."""
         self._require_warehouse(warehouse_id)
-        _check_text(sku, "sku")
+        require_text(sku, "sku")
         amount = self._quantity(quantity, "quantity")
-        _check_time(at)
+        aware_time(at)
         when = self._check_expiry(batch_id, expiry)
         item = self._lock_new_item(sku, warehouse_id)
         batch = None
@@ -1499,15 +1482,15 @@ class SqlStockRepository:
                     "expiry", expiry, "needs a batch_id", "give the batch the expiry belongs to"
                 )
             return None
-        _check_text(batch_id, "batch_id")
+        require_text(batch_id, "batch_id")
         return expiry
 
     def expect(self, incoming: IncomingStock) -> None:
         """Record stock expected to arrive; it shows in snapshots until it is received."""
         if not isinstance(incoming, IncomingStock):
             raise errors.ValidationError("incoming", incoming, "must be an IncomingStock")
-        _check_text(incoming.id, "incoming.id")
-        _check_text(incoming.sku, "incoming.sku")
+        require_text(incoming.id, "incoming.id")
+        require_text(incoming.sku, "incoming.sku")
         self._require_warehouse(incoming.warehouse_id)
         quantity = self._quantity(incoming.quantity, "incoming.quantity")
         eta = incoming.eta
@@ -1589,7 +1572,7 @@ class SqlStockRepository:
             raise errors.ValidationError("plan", plan, "must be an AllocationPlan")
         if plan.shortages:
             raise errors.InsufficientStockError(plan.shortages, plan.order_id)
-        _check_time(at)
+        aware_time(at)
         order_id = plan.order_id
         allocations = plan.allocations
         if not allocations:
@@ -1733,7 +1716,7 @@ class SqlStockRepository:
         self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""
     ) -> tuple[LedgerEntry, ...]:
         """Release everything still open for ``order_id``: one RELEASE entry per reservation."""
-        _check_time(at)
+        aware_time(at)
         rows = self._session.rows(self._sql.reservations_to_release, (order_id,))
         still_open = [r for r in map(_reservation, rows) if r.open > 0]
         if not still_open:

@@ -20,6 +20,7 @@ import attrs
 from moneyed import Money
 
 from salesorders.domain import events as ev
+from salesorders.domain.checks import aware_time, require_text
 from salesorders.domain.money import (
     check_currency,
     quantize,
@@ -52,20 +53,6 @@ __all__ = ["Address", "AuditEntry", "NewLine", "Order", "OrderLine", "Totals"]
 _ZERO = Decimal(0)
 
 
-def _check_time(at: object, field: str = "at") -> dt.datetime:
-    if not isinstance(at, dt.datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise ValidationError(
-            field, at, "must be a timezone-aware datetime", "pass e.g. datetime.now(timezone.utc)"
-        )
-    return at
-
-
-def _check_text(value: object, field: str, *, required: bool = True) -> str:
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ValidationError(field, value, "must be a non-empty string")
-    return value
-
-
 @attrs.frozen(slots=True)
 class Address:
     """A postal address. ``country`` is an ISO 3166-1 alpha-2 code; ``region`` feeds allocation."""
@@ -82,7 +69,7 @@ class Address:
 
     def __attrs_post_init__(self) -> None:
         for field in ("name", "line1", "city"):
-            _check_text(getattr(self, field), f"address.{field}")
+            require_text(getattr(self, field), f"address.{field}", blank_ok=False)
         if not (len(self.country) == 2 and self.country.isalpha() and self.country.isupper()):
             raise ValidationError(
                 "address.country",
@@ -294,10 +281,10 @@ class Order:
         shipping_address: Address | None = None,
     ) -> Order:
         """A new draft order (a quotation) in ``currency`` following ``workflow``."""
-        _check_text(order_id, "order_id")
-        _check_text(customer_id, "customer_id")
+        require_text(order_id, "order_id", blank_ok=False)
+        require_text(customer_id, "customer_id", blank_ok=False)
         check_currency(currency)
-        _check_time(at)
+        aware_time(at)
         flow = workflow or default_workflow()
         return cls(
             id=order_id,
@@ -360,7 +347,7 @@ class Order:
     def use_exchange_rate(self, rate: ExchangeRate, at: dt.datetime) -> None:
         """Freeze ``rate`` on the order: prices in ``rate.base`` are converted with it, forever."""
         self._require_draft("set the exchange rate")
-        _check_time(at)
+        aware_time(at)
         if rate.quote != self.currency:
             raise CurrencyMismatchError("exchange_rate.quote", rate.quote, self.currency)
         if self.exchange_rate is not None and self.exchange_rate != rate and self.lines:
@@ -389,7 +376,7 @@ class Order:
     ) -> OrderLine:
         """Add a line priced in the order currency (or a Money in the frozen rate's base)."""
         self._require_draft("add a line")
-        _check_time(at)
+        aware_time(at)
         new = NewLine(
             sku,
             quantity,  # type: ignore[arg-type]  # validated below, with the field named
@@ -409,7 +396,7 @@ class Order:
     def add_lines(self, lines: Iterable[NewLine], at: dt.datetime) -> tuple[OrderLine, ...]:
         """Add several lines at once, priced once; a bad line raises naming ``lines[i].field``."""
         self._require_draft("add lines")
-        _check_time(at)
+        aware_time(at)
         used = {x.line_id for x in self.lines}
         number = self.next_line_number
         built: list[OrderLine] = []
@@ -428,11 +415,11 @@ class Order:
         return self.lines[len(self.lines) - len(built) :]
 
     def _build_line(self, new: NewLine, number: int, used: set[str]) -> OrderLine:
-        _check_text(new.sku, "sku")
+        require_text(new.sku, "sku", blank_ok=False)
         qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
         price, source = self._unit_price(new.unit_price, new.price_source)
         line_id = new.line_id if new.line_id is not None else f"L{number}"
-        _check_text(line_id, "line_id")
+        require_text(line_id, "line_id", blank_ok=False)
         if line_id in used:
             raise ValidationError("line_id", line_id, "is already used on this order")
         return OrderLine(
@@ -471,7 +458,7 @@ class Order:
 
     def change_quantity(self, line_id: str, quantity: object, at: dt.datetime) -> OrderLine:
         self._require_draft("change a quantity")
-        _check_time(at)
+        aware_time(at)
         current = self.line(line_id)
         qty = to_quantity(quantity, "quantity", current.quantity_precision)
         lines = tuple(
@@ -483,7 +470,7 @@ class Order:
 
     def remove_line(self, line_id: str, at: dt.datetime) -> None:
         self._require_draft("remove a line")
-        _check_time(at)
+        aware_time(at)
         self.line(line_id)
         lines = tuple(line for line in self.lines if line.line_id != line_id)
         self._reprice(lines, self.order_discounts, self.shipping, at)
@@ -491,14 +478,14 @@ class Order:
     def apply_discount(self, discount: Discount, at: dt.datetime) -> None:
         """Add an order-level discount, spread over the lines in proportion to their amounts."""
         self._require_draft("apply a discount")
-        _check_time(at)
+        aware_time(at)
         if not isinstance(discount, Discount):
             raise ValidationError("discount", discount, "must be a Discount")
         self._reprice(self.lines, (*self.order_discounts, discount), self.shipping, at)
 
     def clear_discounts(self, at: dt.datetime) -> None:
         self._require_draft("clear discounts")
-        _check_time(at)
+        aware_time(at)
         self._reprice(self.lines, (), self.shipping, at)
 
     def set_shipping(
@@ -510,7 +497,7 @@ class Order:
     ) -> None:
         """Charge shipping (in the order's tax mode); zero removes the charge."""
         self._require_draft("set shipping")
-        _check_time(at)
+        aware_time(at)
         value = self._own_amount(amount, "shipping")
         if value < 0:
             raise ValidationError("shipping", amount, "must not be negative")
@@ -525,7 +512,7 @@ class Order:
         shipping: Address | None = None,
     ) -> None:
         self._require_draft("change addresses")
-        _check_time(at)
+        aware_time(at)
         for field, value in (("billing", billing), ("shipping", shipping)):
             if value is not None and not isinstance(value, Address):
                 raise ValidationError(field, value, "must be an Address")
@@ -539,8 +526,8 @@ class Order:
 
     def place(self, number: str, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
         """Turn the quotation into an order with its human-readable ``number``."""
-        _check_text(number, "number")
-        _check_time(at)
+        require_text(number, "number", blank_ok=False)
+        aware_time(at)
         if not self.lines:
             raise ValidationError(
                 "lines", (), "an order needs at least one line", "add a line first"
@@ -572,7 +559,7 @@ class Order:
         reason: str = "",
     ) -> None:
         """Confirm the order; with ``plan`` record per line what was allocated and backordered."""
-        _check_time(at)
+        aware_time(at)
         lines = self.lines
         if plan is not None:
             if plan.order_id != self.id:
@@ -621,7 +608,7 @@ class Order:
 
     def hold(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
         """Put the order on hold; :meth:`resume` returns it to the state it was held from."""
-        _check_time(at)
+        aware_time(at)
         target = self.workflow.next_state(self.state, "hold", self, self.id)
         source = self._enter(target, "hold", at, actor, reason)
         self.held_from = source
@@ -630,7 +617,7 @@ class Order:
         )
 
     def resume(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
-        _check_time(at)
+        aware_time(at)
         target = self.workflow.next_state(self.state, "resume", self, self.id)
         self._enter(target, "resume", at, actor, reason)
         self.held_from = None
@@ -639,7 +626,7 @@ class Order:
         )
 
     def cancel(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
-        _check_time(at)
+        aware_time(at)
         target = self.workflow.next_state(self.state, "cancel", self, self.id)
         source = self._enter(target, "cancel", at, actor, reason)
         self.held_from = None
@@ -661,7 +648,7 @@ class Order:
         if event in _SPECIAL_EVENTS:
             _SPECIAL_EVENTS[event](self, at, actor=actor, reason=reason)
             return
-        _check_time(at)
+        aware_time(at)
         target = self.workflow.next_state(self.state, event, self, self.id)
         source = self._enter(target, event, at, actor, reason)
         cls = ev.event_class_for(event)

@@ -44,6 +44,7 @@ from typing import Any
 
 import attrs
 
+from salesorders.domain.checks import aware_time, require_text
 from salesorders.domain.money import (
     Money,
     Rounding,
@@ -181,8 +182,7 @@ def _to_exchange_rate(value: object) -> Decimal:
 
 
 def _check_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(attribute.name, value, "must be a non-empty string")
+    require_text(value, attribute.name, blank_ok=False)
 
 
 def _check_str(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -191,15 +191,7 @@ def _check_str(instance: object, attribute: attrs.Attribute[str], value: object)
 
 
 def _check_aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
-    _aware(value, attribute.name)
-
-
-def _aware(value: object, field: str) -> dt.datetime:
-    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-        raise ValidationError(
-            field, value, "must be a timezone-aware datetime", "pass tzinfo=datetime.UTC"
-        )
-    return value
+    aware_time(value, attribute.name)
 
 
 def _checked_currency(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -1031,7 +1023,7 @@ class StaticExchangeRates:
         """The rate converting one ``base`` into ``quote`` valid at ``at`` (timezone-aware)."""
         check_currency(base, "base")
         check_currency(quote, "quote")
-        _aware(at, "at")
+        aware_time(at, "at")
         if base == quote:
             return ExchangeRate(base, quote, _ONE, at, "identity")
         direct = self._latest((base, quote), at)

@@ -32,6 +32,7 @@ from typing import Any, Final
 
 import attrs
 
+from salesorders.domain.checks import aware_time, require_text
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.plan import Allocation, AllocationPlan, Backorder
 from salesorders.domain.snapshot import AvailableBatch, IncomingStock, StockSnapshot
@@ -535,24 +536,8 @@ def _bucket_order(pair: tuple[BucketKey, Any]) -> tuple[str, str, str]:
 # --------------------------------------------------------------------------- validation helpers
 
 
-def _moment(at: object, field: str = "at") -> dt.datetime:
-    if not isinstance(at, dt.datetime):
-        raise ValidationError(field, at, "must be a datetime", "pass a timezone-aware datetime")
-    if at.utcoffset() is None:
-        raise ValidationError(
-            field, at, "must be timezone-aware", "attach a timezone, e.g. datetime.now(UTC)"
-        )
-    return at
-
-
-def _text(value: object, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(field, value, "must be a non-empty string")
-    return value
-
-
 def _optional_text(value: object, field: str) -> str | None:
-    return None if value is None else _text(value, field)
+    return None if value is None else require_text(value, field)
 
 
 def _expiry(value: object, field: str = "expiry") -> dt.date | None:
@@ -631,7 +616,7 @@ class StockBook:
         """Register a warehouse, or replace the one with the same id (to change its priority...)."""
         if not isinstance(warehouse, Warehouse):
             raise ValidationError("warehouse", warehouse, "must be a Warehouse")
-        _text(warehouse.id, "warehouse.id")
+        require_text(warehouse.id, "warehouse.id")
         self._warehouses[warehouse.id] = warehouse
         # A new read-only mapping on every change: consumers may cache by its identity.
         self._warehouse_view = MappingProxyType(dict(self._warehouses))
@@ -658,7 +643,7 @@ class StockBook:
         ``at`` is given (then a :class:`LowStock` may be raised).
         """
         self._check_warehouse(warehouse_id)
-        _text(sku, "sku")
+        require_text(sku, "sku")
         safety = None if safety_stock is None else self._level(safety_stock, "safety_stock")
         point = None if reorder_point is None else self._level(reorder_point, "reorder_point")
         amount = (
@@ -666,7 +651,7 @@ class StockBook:
             if reorder_quantity is None
             else self._quantity(reorder_quantity, "reorder_quantity")
         )
-        moment = None if at is None else _moment(at)
+        moment = None if at is None else aware_time(at)
         item = self._item_or_new(sku, warehouse_id)
         if safety is not None:
             item.safety_stock = safety
@@ -697,9 +682,9 @@ class StockBook:
         ``expiry`` needs a ``batch_id`` and must match the batch's expiry if the batch exists.
         """
         self._check_warehouse(warehouse_id)
-        _text(sku, "sku")
+        require_text(sku, "sku")
         amount = self._quantity(quantity, "quantity")
-        _moment(at)
+        aware_time(at)
         self._check_batch_expiry(sku, warehouse_id, batch_id, expiry)
         item = self._item_or_new(sku, warehouse_id)
         self._add_on_hand(item, batch_id, expiry, amount)
@@ -711,8 +696,8 @@ class StockBook:
         """Record stock expected to arrive; it shows in snapshots and the incoming report."""
         if not isinstance(incoming, IncomingStock):
             raise ValidationError("incoming", incoming, "must be an IncomingStock")
-        _text(incoming.id, "incoming.id")
-        _text(incoming.sku, "incoming.sku")
+        require_text(incoming.id, "incoming.id")
+        require_text(incoming.sku, "incoming.sku")
         self._check_warehouse(incoming.warehouse_id)
         quantity = self._quantity(incoming.quantity, "incoming.quantity")
         if isinstance(incoming.eta, dt.datetime) or not isinstance(incoming.eta, dt.date):
@@ -782,10 +767,10 @@ class StockBook:
         actor: str = "",
     ) -> Reservation:
         """Reserve ``quantity`` for one order line; raises InsufficientStockError if short."""
-        _text(order_id, "order_id")
-        _text(line_id, "line_id")
+        require_text(order_id, "order_id")
+        require_text(line_id, "line_id")
         amount = self._quantity(quantity, "quantity")
-        _moment(at)
+        aware_time(at)
         item = self._existing_item(sku, warehouse_id)
         if batch_id is not None and batch_id not in item.batches:
             raise self._unknown_batch(item, batch_id, "batch_id")
@@ -806,10 +791,10 @@ class StockBook:
         if plan.shortages:
             raise InsufficientStockError(plan.shortages, plan.order_id)
         if at.__class__ is not dt.datetime or at.tzinfo is not dt.UTC:
-            _moment(at)
+            aware_time(at)
         order_id = plan.order_id
         if order_id.__class__ is not str or not order_id:
-            _text(order_id, "plan.order_id")
+            require_text(order_id, "plan.order_id")
         allocations = plan.allocations
         items = self._items
         whole = self._places == 0
@@ -830,7 +815,7 @@ class StockBook:
                 amount = self._quantity(amount, field)
             line_id = allocation.line_id
             if line_id.__class__ is not str or not line_id:
-                _text(line_id, f"allocations[{allocations.index(allocation)}].line_id")
+                require_text(line_id, f"allocations[{allocations.index(allocation)}].line_id")
             key = (allocation.sku, allocation.warehouse_id)
             item = items.get(key)
             if item is None:
@@ -888,7 +873,7 @@ class StockBook:
         Returns one RELEASE entry per reservation that had something open; calling it again
         releases nothing and returns an empty tuple.
         """
-        _moment(at)
+        aware_time(at)
         ids = self._by_order.get(order_id, ())
         return tuple(
             self.release(rid, at, reason=reason, actor=actor)
@@ -922,7 +907,7 @@ class StockBook:
         reservation, amount = self._open_part(
             reservation_id, quantity, "consume" if shipped else "release"
         )
-        _moment(at)
+        aware_time(at)
         item = self._items[reservation.item_key]
         batch_id = reservation.batch_id
         self._change_reserved(item, batch_id, -amount)
@@ -987,10 +972,10 @@ class StockBook:
     ) -> LedgerEntry:
         """Put returned goods back on hand (into a batch when ``batch_id`` is given)."""
         self._check_warehouse(warehouse_id)
-        _text(sku, "sku")
+        require_text(sku, "sku")
         amount = self._quantity(quantity, "quantity")
-        _moment(at)
-        _text(return_id, "return_id")
+        aware_time(at)
+        require_text(return_id, "return_id")
         _optional_text(order_id, "order_id")
         _optional_text(line_id, "line_id")
         self._check_batch_expiry(sku, warehouse_id, batch_id, expiry)
@@ -1031,8 +1016,8 @@ class StockBook:
         """
         item = self._existing_item(sku, warehouse_id)
         amount = self._level(counted, "counted")
-        _moment(at)
-        _text(reason, "reason")
+        aware_time(at)
+        require_text(reason, "reason")
         if batch_id is None:
             current = item.on_hand
             floor = item.on_hand - item.unreserved_in(None)
@@ -1068,8 +1053,8 @@ class StockBook:
         """Remove damaged, lost or expired stock; only unreserved stock can be written off."""
         item = self._existing_item(sku, warehouse_id)
         amount = self._quantity(quantity, "quantity")
-        _moment(at)
-        _text(reason, "reason")
+        aware_time(at)
+        require_text(reason, "reason")
         self._check_removable(item, batch_id, amount)
         self._change_on_hand(item, batch_id, -amount)
         entry = self._append(Movement.WRITE_OFF, item, -amount, _ZERO, at, batch_id, actor, reason)
@@ -1100,8 +1085,8 @@ class StockBook:
                 "to_warehouse", to_warehouse, "is the source warehouse", "pick another warehouse"
             )
         amount = self._quantity(quantity, "quantity")
-        _moment(at)
-        _text(transfer_id, "transfer_id")
+        aware_time(at)
+        require_text(transfer_id, "transfer_id")
         self._check_removable(source, batch_id, amount)
         expiry = None if batch_id is None else source.batches[batch_id].expiry
         self._check_batch_expiry(sku, to_warehouse, batch_id, expiry)
@@ -1249,7 +1234,7 @@ class StockBook:
 
         A plan without backorders clears the order's. Returns what is now recorded.
         """
-        _text(plan.order_id, "plan.order_id")
+        require_text(plan.order_id, "plan.order_id")
         if plan.backorders:
             self._backorders[plan.order_id] = plan.backorders
         else:
@@ -1340,7 +1325,7 @@ class StockBook:
                     "expiry", expiry, "needs a batch_id", "give the batch the expiry belongs to"
                 )
             return
-        _text(batch_id, "batch_id")
+        require_text(batch_id, "batch_id")
         item = self._items.get((sku, warehouse_id))
         batch = None if item is None else item.batches.get(batch_id)
         if batch is not None and when is not None and batch.expiry not in (None, when):

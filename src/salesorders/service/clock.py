@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+from salesorders.domain.checks import aware_time
 from salesorders.errors import ValidationError
 
 __all__ = ["ManualClock", "SystemClock"]
@@ -25,7 +26,7 @@ class ManualClock:
     __slots__ = ("_lock", "_now")
 
     def __init__(self, start: dt.datetime) -> None:
-        self._now = _aware(start, "start")
+        self._now = aware_time(start, "start")
         self._lock = threading.Lock()
 
     def now(self) -> dt.datetime:
@@ -41,10 +42,4 @@ class ManualClock:
 
     def set(self, moment: dt.datetime) -> None:
         """Jump to ``moment``."""
-        self._now = _aware(moment, "moment")
-
-
-def _aware(moment: object, field: str) -> dt.datetime:
-    if not isinstance(moment, dt.datetime) or moment.utcoffset() is None:
-        raise ValidationError(field, moment, "must be a timezone-aware datetime")
-    return moment
+        self._now = aware_time(moment, "moment")
