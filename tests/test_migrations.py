@@ -250,8 +250,14 @@ def test_sqlite_a_database_from_a_newer_library_is_refused(tmp_path: Path) -> No
         SQLiteStore(path)
 
 
-def test_sqlite_stores_opening_one_new_file_at_once_migrate_it_once(tmp_path: Path) -> None:
-    path = tmp_path / "together.db"
+@pytest.mark.parametrize("attempt", range(20))
+def test_sqlite_stores_opening_one_new_file_at_once_migrate_it_once(
+    tmp_path: Path, attempt: int
+) -> None:
+    # Several openers switching a brand-new file to WAL at once: SQLite answers the losers
+    # "database is locked" without waiting, which the store must absorb (a few attempts, since
+    # the collision depends on timing).
+    path = tmp_path / f"together-{attempt}.db"
     failures: list[BaseException] = []
     barrier = threading.Barrier(4)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -190,7 +191,7 @@ class SQLiteStore:
                 cached_statements=512,
             )
             if not self._memory:
-                connection.execute("PRAGMA journal_mode=WAL")
+                self._enter_wal_mode(connection)
                 connection.execute("PRAGMA synchronous=NORMAL")
                 # Checkpoint (and sync) every ~40 MB of log rather than every ~4 MB: each order
                 # touches a dozen pages, and a checkpoint writes a hot page once, not per order.
@@ -199,6 +200,24 @@ class SQLiteStore:
         except sqlite3.Error as error:
             raise translate_error(error) from error
         return connection
+
+    def _enter_wal_mode(self, connection: sqlite3.Connection) -> None:
+        """Switch the file to WAL, waiting up to ``busy_timeout`` for other openers.
+
+        SQLite answers "database is locked" at once, without its busy handler, when another
+        connection is switching the same new file's journal mode: so wait and ask again here.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        pause = 0.001
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _connection(self) -> sqlite3.Connection:
         """The calling thread's connection (the one shared connection for ``:memory:``)."""
