@@ -53,7 +53,7 @@ import attrs
 
 from salesorders import errors
 from salesorders.domain.checks import aware_time, require_text
-from salesorders.domain.money import to_decimal, to_quantity
+from salesorders.domain.money import to_quantity
 from salesorders.domain.order import Order
 from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.snapshot import AvailableBatch, IncomingStock, StockSnapshot
@@ -64,6 +64,7 @@ from salesorders.domain.stock import (
     Movement,
     Reservation,
     StockItem,
+    StockLevels,
     find_shortages,
     reservable_batches,
 )
@@ -1371,14 +1372,6 @@ class SqlStockRepository:
     def _quantity(self, value: object, field: str) -> Decimal:
         return to_quantity(value, field, self._config.places)
 
-    def _level(self, value: object, field: str) -> Decimal:
-        number = to_decimal(value, field)
-        if number < 0:
-            raise errors.InvalidQuantityError(field, value, "must not be negative")
-        if number > 0:
-            to_quantity(number, field, self._config.places)
-        return number
-
     def _require_warehouse(self, warehouse_id: str) -> None:
         if not self._session.rows(self._sql.warehouse_exists, (warehouse_id,)):
             raise errors.UnknownWarehouseError(warehouse_id)
@@ -1409,20 +1402,11 @@ class SqlStockRepository:
         """Set the safety stock, reorder point and reorder quantity (``None`` keeps a level)."""
         self._require_warehouse(warehouse_id)
         require_text(sku, "sku")
-        safety = None if safety_stock is None else self._level(safety_stock, "safety_stock")
-        point = None if reorder_point is None else self._level(reorder_point, "reorder_point")
-        amount = (
-            None
-            if reorder_quantity is None
-            else self._quantity(reorder_quantity, "reorder_quantity")
+        levels = StockLevels.checked(
+            self._config.places, safety_stock, reorder_point, reorder_quantity
         )
         item = self._lock_new_item(sku, warehouse_id)
-        if safety is not None:
-            item.safety_stock = safety
-        if point is not None:
-            item.reorder_point = point
-        if amount is not None:
-            item.reorder_quantity = amount
+        levels.apply_to(item)
         self._upsert_items([item])
 
     # ------------------------------------------------------------------ receipts

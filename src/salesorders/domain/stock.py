@@ -60,6 +60,7 @@ __all__ = [
     "ReservedRow",
     "StockBook",
     "StockItem",
+    "StockLevels",
     "find_shortages",
     "fold_batches",
     "fold_ledger",
@@ -67,6 +68,7 @@ __all__ = [
     "plan_demand",
     "reconcile",
     "reservable_batches",
+    "to_level",
 ]
 
 _ZERO: Final = Decimal(0)
@@ -197,6 +199,55 @@ class StockItem:
         unreserved = self.unreserved_in(batch_id)
         available = self.available
         return unreserved if unreserved < available else available
+
+
+def to_level(value: object, field: str, places: int) -> Decimal:
+    """A non-negative stock quantity with at most ``places`` decimals: a count, a safety stock,
+    a reorder point. Zero is allowed, unlike for quantities that move stock."""
+    number = to_decimal(value, field)
+    if number < 0:
+        raise InvalidQuantityError(field, value, "must not be negative")
+    if number > 0:
+        to_quantity(number, field, places)
+    return number
+
+
+@attrs.frozen(slots=True)
+class StockLevels:
+    """New safety stock, reorder point and reorder quantity for a stock item, already checked.
+
+    ``None`` keeps the item's current level. Build it with :meth:`checked` before touching any
+    item, so that bad input changes nothing.
+    """
+
+    safety_stock: Decimal | None = None
+    reorder_point: Decimal | None = None
+    reorder_quantity: Decimal | None = None
+
+    @classmethod
+    def checked(
+        cls,
+        places: int,
+        safety_stock: Decimal | int | None,
+        reorder_point: Decimal | int | None,
+        reorder_quantity: Decimal | int | None,
+    ) -> StockLevels:
+        """Safety stock and reorder point may be zero; the reorder quantity must be positive."""
+        return cls(
+            None if safety_stock is None else to_level(safety_stock, "safety_stock", places),
+            None if reorder_point is None else to_level(reorder_point, "reorder_point", places),
+            None
+            if reorder_quantity is None
+            else to_quantity(reorder_quantity, "reorder_quantity", places),
+        )
+
+    def apply_to(self, item: StockItem) -> None:
+        if self.safety_stock is not None:
+            item.safety_stock = self.safety_stock
+        if self.reorder_point is not None:
+            item.reorder_point = self.reorder_point
+        if self.reorder_quantity is not None:
+            item.reorder_quantity = self.reorder_quantity
 
 
 @attrs.frozen(slots=True)
@@ -644,21 +695,10 @@ class StockBook:
         """
         self._check_warehouse(warehouse_id)
         require_text(sku, "sku")
-        safety = None if safety_stock is None else self._level(safety_stock, "safety_stock")
-        point = None if reorder_point is None else self._level(reorder_point, "reorder_point")
-        amount = (
-            None
-            if reorder_quantity is None
-            else self._quantity(reorder_quantity, "reorder_quantity")
-        )
+        levels = StockLevels.checked(self._places, safety_stock, reorder_point, reorder_quantity)
         moment = None if at is None else aware_time(at)
         item = self._item_or_new(sku, warehouse_id)
-        if safety is not None:
-            item.safety_stock = safety
-        if point is not None:
-            item.reorder_point = point
-        if amount is not None:
-            item.reorder_quantity = amount
+        levels.apply_to(item)
         if moment is not None:
             self._watch(item, moment)
         return item
@@ -1015,7 +1055,7 @@ class StockBook:
         reserved there: release or consume those reservations first.
         """
         item = self._existing_item(sku, warehouse_id)
-        amount = self._level(counted, "counted")
+        amount = to_level(counted, "counted", self._places)
         aware_time(at)
         require_text(reason, "reason")
         if batch_id is None:
@@ -1269,15 +1309,6 @@ class StockBook:
 
     def _quantity(self, value: object, field: str) -> Decimal:
         return to_quantity(value, field, self._places)
-
-    def _level(self, value: object, field: str) -> Decimal:
-        """A non-negative quantity (a count, a safety stock, a reorder point)."""
-        number = to_decimal(value, field)
-        if number < 0:
-            raise InvalidQuantityError(field, value, "must not be negative")
-        if number > 0:
-            to_quantity(number, field, self._places)
-        return number
 
     def _check_warehouse(self, warehouse_id: str) -> None:
         if warehouse_id not in self._warehouses:
