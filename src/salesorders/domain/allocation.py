@@ -584,14 +584,35 @@ def _finish(
 # --------------------------------------------------------------------------- policies
 
 
-class RankedPolicy:
+class _RoutedPolicy:
+    """What every built-in policy shares: a ranking, filters, and which warehouses they admit."""
+
+    __slots__ = ("_router",)
+
+    _router: _Router
+
+    @property
+    def ranking(self) -> Ranking:
+        return self._router.ranking
+
+    @property
+    def filters(self) -> tuple[WarehouseFilter, ...]:
+        """The policy's filters (inactive warehouses are always excluded as well)."""
+        return self._router.filters
+
+    def admits(self, warehouse: Warehouse, destination: Destination) -> bool:
+        """True when ``warehouse`` may serve ``destination`` under this policy."""
+        return self._router.admits(warehouse, destination)
+
+
+class RankedPolicy(_RoutedPolicy):
     """Serves each line from the best-ranked eligible warehouse with stock left, then the next.
 
     Composable: any :class:`Ranking` and any :class:`WarehouseFilter` s. Each allocation's reason
     names the warehouse, why it ranked where it did, and, for batches, which batch and why.
     """
 
-    __slots__ = ("_name", "_router")
+    __slots__ = ("_name",)
 
     def __init__(
         self,
@@ -606,19 +627,6 @@ class RankedPolicy:
     @property
     def name(self) -> str:
         return self._name
-
-    @property
-    def ranking(self) -> Ranking:
-        return self._router.ranking
-
-    @property
-    def filters(self) -> tuple[WarehouseFilter, ...]:
-        """The policy's filters (inactive warehouses are always excluded as well)."""
-        return self._router.filters
-
-    def admits(self, warehouse: Warehouse, destination: Destination) -> bool:
-        """True when ``warehouse`` may serve ``destination`` under this policy."""
-        return self._router.admits(warehouse, destination)
 
     def allocate(self, request: AllocationRequest, snapshot: StockSnapshot) -> AllocationPlan:
         """Plan ``request`` from ``snapshot``; see the module docstring for the guarantees."""
@@ -696,7 +704,7 @@ def _tie_breaker(value: str | Ranking) -> Ranking:
     )
 
 
-class FewestShipmentsPolicy:
+class FewestShipmentsPolicy(_RoutedPolicy):
     """Serves the whole order from as few warehouses as possible.
 
     A single eligible warehouse that can serve every SKU in full is preferred. Otherwise warehouses
@@ -709,7 +717,7 @@ class FewestShipmentsPolicy:
     ``"W2: shipment 2 of 2, serves 1 of 1 open SKUs in full (fewest shipments; priority 2)"``.
     """
 
-    __slots__ = ("_router",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -721,19 +729,6 @@ class FewestShipmentsPolicy:
     @property
     def name(self) -> str:
         return "fewest-shipments"
-
-    @property
-    def ranking(self) -> Ranking:
-        return self._router.ranking
-
-    @property
-    def filters(self) -> tuple[WarehouseFilter, ...]:
-        """The policy's filters (inactive warehouses are always excluded as well)."""
-        return self._router.filters
-
-    def admits(self, warehouse: Warehouse, destination: Destination) -> bool:
-        """True when ``warehouse`` may serve ``destination`` under this policy."""
-        return self._router.admits(warehouse, destination)
 
     def allocate(self, request: AllocationRequest, snapshot: StockSnapshot) -> AllocationPlan:
         """Plan ``request`` from ``snapshot`` with as few warehouses as the greedy cover finds."""
