@@ -118,8 +118,7 @@ class Handlers:
     def create_draft(self, uow: UnitOfWork, command: CreateDraft, now: dt.datetime) -> OrderResult:
         order = self._build(command, command.customer_id, command.currency, now)
         uow.orders.add(order)
-        self._publish(uow, order.pull_events())
-        return OrderResult.of(order)
+        return self._published(uow, order)
 
     def place_order(self, uow: UnitOfWork, command: PlaceOrder, now: dt.datetime) -> OrderResult:
         if command.creates_order:
@@ -143,8 +142,7 @@ class Handlers:
             uow.orders.add(order)
         else:
             uow.orders.save(order)
-        self._publish(uow, order.pull_events())
-        return OrderResult.of(order)
+        return self._published(uow, order)
 
     def confirm_order(
         self, uow: UnitOfWork, command: ConfirmOrder, now: dt.datetime
@@ -152,30 +150,26 @@ class Handlers:
         order = uow.orders.get(command.order_id)
         self._confirm(uow, order, command.all_or_nothing, command.actor, command.reason, now)
         uow.orders.save(order)
-        self._publish(uow, order.pull_events())
-        return OrderResult.of(order)
+        return self._published(uow, order)
 
     def cancel_order(self, uow: UnitOfWork, command: CancelOrder, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(command.order_id)
         order.cancel(now, actor=command.actor, reason=command.reason)
         uow.stock.release_order(order.id, now, reason=command.reason, actor=command.actor)
         uow.orders.save(order)
-        self._publish(uow, order.pull_events())
-        return OrderResult.of(order)
+        return self._published(uow, order)
 
     def hold_order(self, uow: UnitOfWork, command: HoldOrder, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(command.order_id)
         order.hold(now, actor=command.actor, reason=command.reason)
         uow.orders.save(order)
-        self._publish(uow, order.pull_events())
-        return OrderResult.of(order)
+        return self._published(uow, order)
 
     def resume_order(self, uow: UnitOfWork, command: ResumeOrder, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(command.order_id)
         order.resume(now, actor=command.actor, reason=command.reason)
         uow.orders.save(order)
-        self._publish(uow, order.pull_events())
-        return OrderResult.of(order)
+        return self._published(uow, order)
 
     # ------------------------------------------------------------------ stock use cases
 
@@ -361,6 +355,11 @@ class Handlers:
         if plan.allocations:
             uow.stock.reserve(plan, now, actor)
         return plan
+
+    def _published(self, uow: UnitOfWork, order: Order) -> OrderResult:
+        """Write the order's new events to the outbox; the command's result."""
+        self._publish(uow, order.pull_events())
+        return OrderResult.of(order)
 
     def _publish(self, uow: UnitOfWork, events: Sequence[OrderEvent]) -> None:
         """Write the order's events and the stock's alerts to the outbox."""
