@@ -47,6 +47,7 @@ from salesorders.service import (
     SalesService,
     bootstrap,
 )
+from test_service_support import WrappedUnitOfWork
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 PRICE = Money("9.99", "USD")
@@ -788,33 +789,14 @@ class _Idempotency:
         return int(self._inner.purge_expired(now))
 
 
-class CrashingUnitOfWork:
+class CrashingUnitOfWork(WrappedUnitOfWork):
     """A unit of work that dies at ``crash_at``: "outbox.append" (after the order's events were
     written), "idempotency.put" (after the record was written), "commit" (just before the commit
     reaches the store) or "outbox.mark_delivered" (a delivered message is never marked)."""
 
     def __init__(self, inner: Any, crash_at: str) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._crash_at = crash_at
-
-    def __enter__(self) -> CrashingUnitOfWork:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
-
-    @property
-    def orders(self) -> Any:
-        return self._inner.orders
-
-    @property
-    def stock(self) -> Any:
-        return self._inner.stock
-
-    @property
-    def numbers(self) -> Any:
-        return self._inner.numbers
 
     @property
     def outbox(self) -> Any:
@@ -832,9 +814,6 @@ class CrashingUnitOfWork:
         if self._crash_at == "commit":
             raise SimulatedCrash("died before the commit reached the store")
         self._inner.commit()
-
-    def rollback(self) -> None:
-        self._inner.rollback()
 
 
 def crashing(factory: UnitOfWorkFactory, crash_at: str) -> Callable[[], Any]:

@@ -18,7 +18,14 @@ from salesorders.service import (
     ReceiveStock,
     command_fingerprint,
 )
-from test_service_support import figures, line, make_service, new_order, outbox
+from test_service_support import (
+    WrappedUnitOfWork,
+    figures,
+    line,
+    make_service,
+    new_order,
+    outbox,
+)
 
 STOCK = {("SKU-A", "W1"): 10}
 
@@ -100,31 +107,14 @@ def test_concurrent_duplicates_execute_once() -> None:
     assert figures(store)[("SKU-A", "W1")] == (10, 1)
 
 
-class _BlindGets:
+class _BlindGets(WrappedUnitOfWork):
     """A unit of work whose first idempotency lookup misses: it started before the winner
     committed, as happens between two database transactions."""
 
     def __init__(self, store: MemoryStore, misses: list[int]) -> None:
-        self._inner = store.unit_of_work()
+        super().__init__(store.unit_of_work())
         self._misses = misses
-        self.orders = self._inner.orders
-        self.stock = self._inner.stock
-        self.outbox = self._inner.outbox
-        self.numbers = self._inner.numbers
         self.idempotency = self
-
-    def __enter__(self) -> _BlindGets:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
-
-    def commit(self) -> None:
-        self._inner.commit()
-
-    def rollback(self) -> None:
-        self._inner.rollback()
 
     def get(self, key: str, now: dt.datetime) -> Any:
         if self._misses:

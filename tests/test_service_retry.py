@@ -16,7 +16,7 @@ from salesorders.errors import (
     ValidationError,
 )
 from salesorders.service import HoldOrder, Retrier
-from test_service_support import Recorder, line, make_service, new_order
+from test_service_support import Recorder, WrappedUnitOfWork, line, make_service, new_order
 
 STOCK = {("SKU-A", "W1"): 10}
 
@@ -37,29 +37,12 @@ class _FlakyOrders:
         self._inner.save(order)
 
 
-class _FlakyUnitOfWork:
+class _FlakyUnitOfWork(WrappedUnitOfWork):
     """The memory unit of work, except that ``orders.save`` raises the queued errors first."""
 
     def __init__(self, store: MemoryStore, failures: list[Exception], calls: list[str]) -> None:
-        self._inner = store.unit_of_work()
+        super().__init__(store.unit_of_work())
         self.orders = _FlakyOrders(self._inner.orders, failures, calls)
-        self.stock = self._inner.stock
-        self.outbox = self._inner.outbox
-        self.idempotency = self._inner.idempotency
-        self.numbers = self._inner.numbers
-
-    def __enter__(self) -> _FlakyUnitOfWork:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
-
-    def commit(self) -> None:
-        self._inner.commit()
-
-    def rollback(self) -> None:
-        self._inner.rollback()
 
 
 def _flaky_service(failures: list[Exception], **options: Any) -> tuple[Any, list[str], Recorder]:

@@ -26,6 +26,24 @@ from salesorders.service import (
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
+class WrappedUnitOfWork:
+    """Another unit of work, passed through: subclasses replace the parts a test breaks or
+    watches (a repository, ``commit``); everything else reaches the wrapped one."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __enter__(self) -> Any:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._inner.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def usd(amount: str) -> Money:
     return Money(amount, "USD")
 
