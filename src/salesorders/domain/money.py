@@ -44,6 +44,7 @@ from salesorders.errors import (
 )
 
 __all__ = [
+    "EXACT_CONTEXT",
     "Money",
     "Rounding",
     "allocate",
@@ -66,7 +67,7 @@ DecimalLike = Decimal | int | str
 # Additions, subtractions, multiplications and quantizations in this context are exact whatever
 # the size of the operands, and independent of the caller's thread-local decimal context.
 # Never divide in it (an inexact quotient would need unlimited digits).
-_EXACT = Context(
+EXACT_CONTEXT = Context(
     prec=MAX_PREC,
     Emax=MAX_EMAX,
     Emin=MIN_EMIN,
@@ -161,7 +162,7 @@ def quantize(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_
         raise ValidationError(
             "amount", amount, "is too large for an amount", f"stay below 10**{_MAX_AMOUNT_DIGITS}"
         )
-    return amount.quantize(minor_unit(currency), rounding.value, _EXACT)
+    return amount.quantize(minor_unit(currency), rounding.value, EXACT_CONTEXT)
 
 
 def money(
@@ -184,7 +185,7 @@ def money(
             field, amount, "is too large for an amount", f"stay below 10**{_MAX_AMOUNT_DIGITS}"
         )
     quantum = _QUANTUMS[code]
-    rounded = value.quantize(quantum, (rounding or Rounding.HALF_UP).value, _EXACT)
+    rounded = value.quantize(quantum, (rounding or Rounding.HALF_UP).value, EXACT_CONTEXT)
     if rounding is None and rounded != value:
         raise ValidationError(
             field,
@@ -226,7 +227,10 @@ def to_quantity(value: object, field: str = "quantity", precision: int = 0) -> D
     assert isinstance(exponent, int)  # finite, checked by to_decimal
     # Only a number written with more places than allowed can be finer than the unit; the exact
     # check then costs no more than the digits it was written with.
-    if -exponent > precision and number.quantize(_places(precision), context=_EXACT) != number:
+    if (
+        -exponent > precision
+        and number.quantize(_places(precision), context=EXACT_CONTEXT) != number
+    ):
         unit = "whole units" if precision == 0 else f"at most {precision} decimal places"
         raise InvalidQuantityError(
             field, value, f"must be in {unit}", "round the quantity to the product's unit"
@@ -272,8 +276,8 @@ def allocate_decimal(
         for index in ranking[:leftover]:
             parts[index] += 1
     if negative:
-        return [Decimal(-part).scaleb(-exponent, _EXACT) for part in parts]
-    return [Decimal(part).scaleb(-exponent, _EXACT) for part in parts]
+        return [Decimal(-part).scaleb(-exponent, EXACT_CONTEXT) for part in parts]
+    return [Decimal(part).scaleb(-exponent, EXACT_CONTEXT) for part in parts]
 
 
 def _integer_weights(weights: Sequence[Decimal | int]) -> tuple[list[int], int]:
@@ -315,7 +319,7 @@ def _minor_units(amount: Decimal, exponent: int) -> int:
         raise ValidationError(
             "amount", amount, "is too large for an amount", f"stay below 10**{_MAX_AMOUNT_DIGITS}"
         )
-    scaled = amount.scaleb(exponent, _EXACT)
+    scaled = amount.scaleb(exponent, EXACT_CONTEXT)
     minor = int(scaled)
     if minor != scaled:
         raise ValidationError(

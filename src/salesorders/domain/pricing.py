@@ -29,15 +29,11 @@ import enum
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import (
-    MAX_EMAX,
-    MAX_PREC,
-    MIN_EMIN,
     ROUND_HALF_EVEN,
     Context,
     Decimal,
     DivisionByZero,
     InvalidOperation,
-    Overflow,
 )
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +42,7 @@ import attrs
 
 from salesorders.domain.checks import aware_time, require_text
 from salesorders.domain.money import (
+    EXACT_CONTEXT,
     Money,
     Rounding,
     allocate_decimal,
@@ -79,14 +76,6 @@ __all__ = [
     "price_document",
 ]
 
-# Exact for +, -, * and quantize whatever the operands; never used to divide.
-_EXACT = Context(
-    prec=MAX_PREC,
-    Emax=MAX_EMAX,
-    Emin=MIN_EMIN,
-    rounding=ROUND_HALF_EVEN,
-    traps=[InvalidOperation, DivisionByZero, Overflow],
-)
 # The one inexact step (taking tax out of a tax-inclusive amount) divides with 40 digits: far
 # more than the 28 needed to decide a rounding at the minor unit for amounts below 10**15.
 _DIVISION = Context(prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero])
@@ -96,8 +85,8 @@ _INVERSE = Context(
     prec=INVERSE_RATE_DIGITS, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero]
 )
 
-_mul = _EXACT.multiply
-_sub = _EXACT.subtract
+_mul = EXACT_CONTEXT.multiply
+_sub = EXACT_CONTEXT.subtract
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -449,7 +438,7 @@ def _price_per_line(
     for index, line in enumerate(lines):
         if line.__class__ is not LineToPrice:
             raise ValidationError(f"lines[{index}]", line, "must be a LineToPrice")
-        amount = _mul(line.quantity, line.unit_price).quantize(quantum, rounding, _EXACT)
+        amount = _mul(line.quantity, line.unit_price).quantize(quantum, rounding, EXACT_CONTEXT)
         value = amount
         if line.discounts:
             field = f"lines[{index}].discounts"
@@ -520,7 +509,7 @@ def _discounted_lines(
     for index, line in enumerate(lines):
         if line.__class__ is not LineToPrice:
             raise ValidationError(f"lines[{index}]", line, "must be a LineToPrice")
-        amount = _mul(line.quantity, line.unit_price).quantize(quantum, rounding, _EXACT)
+        amount = _mul(line.quantity, line.unit_price).quantize(quantum, rounding, EXACT_CONTEXT)
         amounts.append(amount)
         if line.discounts:
             field = f"lines[{index}].discounts"
@@ -541,8 +530,8 @@ def _apply_discounts(
     remaining = amount
     for index, discount in enumerate(discounts):
         if discount.kind is DiscountKind.PERCENTAGE:
-            cut = _mul(remaining, discount.value).scaleb(-2, _EXACT)
-            cut = cut.quantize(quantum, rounding, _EXACT)
+            cut = _mul(remaining, discount.value).scaleb(-2, EXACT_CONTEXT)
+            cut = cut.quantize(quantum, rounding, EXACT_CONTEXT)
         else:
             cut = min(_fixed_value(discount, quantum, f"{field}[{index}].value"), remaining)
         remaining = remaining - cut
@@ -551,7 +540,7 @@ def _apply_discounts(
 
 def _fixed_value(discount: Discount, quantum: Decimal, field: str) -> Decimal:
     value = discount.value
-    exact = value.quantize(quantum, ROUND_HALF_EVEN, _EXACT)
+    exact = value.quantize(quantum, ROUND_HALF_EVEN, EXACT_CONTEXT)
     if exact != value:
         raise ValidationError(
             field, value, "has more decimal places than the currency allows", "round it first"
@@ -582,7 +571,7 @@ def _shipping_base(shipping: Charge, quantum: Decimal) -> Decimal:
     if not isinstance(shipping, Charge):
         raise ValidationError("shipping", shipping, "must be a Charge or None")
     amount = shipping.amount
-    exact = amount.quantize(quantum, ROUND_HALF_EVEN, _EXACT)
+    exact = amount.quantize(quantum, ROUND_HALF_EVEN, EXACT_CONTEXT)
     if exact != amount:
         raise ValidationError(
             "shipping.amount", amount, "has more decimal places than the currency allows"
@@ -611,9 +600,9 @@ def _tax_on(
     if not inclusive:
         if len(taxes) == 1:
             tax = taxes[0]
-            amount = _mul(base, tax.rate).quantize(quantum, rounding, _EXACT)
+            amount = _mul(base, tax.rate).quantize(quantum, rounding, EXACT_CONTEXT)
             return amount, ((tax.name, amount),)
-        parts = [_mul(base, t.rate).quantize(quantum, rounding, _EXACT) for t in taxes]
+        parts = [_mul(base, t.rate).quantize(quantum, rounding, EXACT_CONTEXT) for t in taxes]
         return sum(parts, quantum - quantum), _named(taxes, parts)
     if len(taxes) == 1:
         tax = taxes[0]
@@ -628,7 +617,7 @@ def _inclusive_tax(gross: Decimal, total_rate: Decimal, quantum: Decimal, roundi
     if total_rate == 0:
         return quantum - quantum
     net = _DIVISION.divide(gross, total_rate + _ONE)
-    return _sub(gross, net).quantize(quantum, rounding, _EXACT)
+    return _sub(gross, net).quantize(quantum, rounding, EXACT_CONTEXT)
 
 
 def _split_by_rate(
@@ -685,7 +674,7 @@ def _spread_exclusive(
             groups.setdefault((tax.name, tax.rate), []).append((owner, position))
     for (_, rate), members in groups.items():
         weights = [bases[owner] for owner, _ in members]
-        total = _mul(sum(weights, _ZERO), rate).quantize(quantum, rounding, _EXACT)
+        total = _mul(sum(weights, _ZERO), rate).quantize(quantum, rounding, EXACT_CONTEXT)
         if total == 0:
             continue
         shares = allocate_decimal(total, weights, exponent)
@@ -966,7 +955,9 @@ class ExchangeRate:
         value = to_decimal(amount, "amount")
         if abs(value) >= _AMOUNT_LIMIT:
             raise ValidationError("amount", amount, f"must be less than {_AMOUNT_LIMIT:,}")
-        return _mul(value, self.rate).quantize(minor_unit(self.quote), rounding.value, _EXACT)
+        return _mul(value, self.rate).quantize(
+            minor_unit(self.quote), rounding.value, EXACT_CONTEXT
+        )
 
     def convert_money(self, amount: Money, rounding: Rounding = Rounding.HALF_UP) -> Money:
         """Convert a :class:`Money` in ``base``; refuses any other currency."""
