@@ -466,6 +466,22 @@ def _price_per_line(
         net_total += shipping_net
         tax_total += shipping_tax
         _collect(by_component, components)
+    return _totalled(
+        priced, subtotal, left, net_total, tax_total, shipping_net, shipping_tax, by_component
+    )
+
+
+def _totalled(
+    priced: list[PricedLine],
+    subtotal: Decimal,
+    left: Decimal,
+    net_total: Decimal,
+    tax_total: Decimal,
+    shipping_net: Decimal,
+    shipping_tax: Decimal,
+    by_component: dict[str, Decimal],
+) -> PricedDocument:
+    """The priced document from its totals (``left``: the subtotal after discounts), checked."""
     return _checked(
         PricedDocument(
             tuple(priced),
@@ -741,18 +757,8 @@ def _document(
         net_total += shipping_net
         tax_total += shipping_tax
         _collect(by_component, components)
-    return _checked(
-        PricedDocument(
-            tuple(priced),
-            subtotal,
-            subtotal - left,
-            net_total,
-            tax_total,
-            shipping_net,
-            shipping_tax,
-            net_total + tax_total,
-            tuple(by_component.items()),
-        )
+    return _totalled(
+        priced, subtotal, left, net_total, tax_total, shipping_net, shipping_tax, by_component
     )
 
 
