@@ -22,6 +22,7 @@ from salesorders.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from salesorders.service.stock import StockDesk
 from salesorders.testing.contracts import T0, AllContracts, plan_for, sample_order
 
 
@@ -67,25 +68,26 @@ def _apply(uow: UnitOfWork, operation: tuple[Any, ...]) -> None:
     kind, *args = operation
     if kind == "receive":
         sku, warehouse_id, quantity = args
-        uow.stock.receive(sku, warehouse_id, Decimal(quantity), T0)
+        StockDesk(uow.stock).receive(sku, warehouse_id, Decimal(quantity), T0)
     elif kind == "levels":
         sku, warehouse_id, safety, point = args
-        uow.stock.set_levels(
+        StockDesk(uow.stock).set_levels(
             sku, warehouse_id, safety_stock=Decimal(safety), reorder_point=Decimal(point)
         )
     elif kind == "reserve":
         order_id, allocations = args
-        uow.stock.reserve(plan_for(order_id, *allocations), T0)
-        uow.stock.pull_events()
+        StockDesk(uow.stock).reserve(plan_for(order_id, *allocations), T0)
     elif kind == "release":
-        uow.stock.release_order(args[0], T0)
+        StockDesk(uow.stock).release_order(args[0], T0)
     elif kind == "expect":
         number, sku, warehouse_id = args
         eta = dt.date(2026, 4, number)
-        uow.stock.expect(IncomingStock(f"IN-{number}", sku, warehouse_id, Decimal(5), eta))
+        StockDesk(uow.stock).expect(
+            IncomingStock(f"IN-{number}", sku, warehouse_id, Decimal(5), eta)
+        )
     elif kind == "warehouse":
         warehouse_id, priority = args
-        uow.stock.add_warehouse(Warehouse(warehouse_id, priority=priority))
+        StockDesk(uow.stock).add_warehouse(Warehouse(warehouse_id, priority=priority))
     elif kind == "order":
         uow.orders.add(sample_order(args[0]))
     elif kind == "place":
@@ -171,7 +173,7 @@ def test_the_rollback_check_notices_a_change_that_was_not_undone() -> None:
     for setup in (store, model):
         _run(setup, [("warehouse", "W1", 1)], commit=True)
     with store.unit_of_work() as uow:
-        uow.stock.receive("A", "W1", Decimal(3), T0)
+        StockDesk(uow.stock).receive("A", "W1", Decimal(3), T0)
         uow._journal.clear()  # type: ignore[attr-defined]  # forget how to undo it
     assert _state(store) != _state(model)
 

@@ -25,6 +25,7 @@ from salesorders.adapters._sql import LATEST_VERSION, translate_error
 from salesorders.adapters.postgres import PostgresStore
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import OutboxMessage, UnitOfWorkFactory
+from salesorders.service.stock import StockDesk
 from salesorders.testing.contracts import T0, AllContracts, plan_for, sample_order
 from test_sqlite_adapter import (
     batches_follow_the_stock_book,
@@ -245,17 +246,19 @@ def test_driver_errors_are_translated_by_their_pep_249_name(
 
 @pytest.mark.postgres
 def test_a_lock_timeout_is_an_operational_error_caused_by_the_driver(store: PostgresStore) -> None:
-    in_uow(store.unit_of_work, lambda uow: uow.stock.add_warehouse(Warehouse("W1")))
-    in_uow(store.unit_of_work, lambda uow: uow.stock.receive("SKU-A", "W1", Decimal(5), T0))
+    in_uow(store.unit_of_work, lambda uow: StockDesk(uow.stock).add_warehouse(Warehouse("W1")))
+    in_uow(
+        store.unit_of_work, lambda uow: StockDesk(uow.stock).receive("SKU-A", "W1", Decimal(5), T0)
+    )
     impatient_dsn = psycopg.conninfo.make_conninfo(_dsn(), options="-c lock_timeout=100")
     plan = plan_for("O-1", ("L1", "SKU-A", "W1", 1))
     with PostgresStore(impatient_dsn, schema=store.schema, max_size=1) as impatient:
         with psycopg.connect(_dsn()) as holder:
             holder.execute(f'SELECT * FROM "{store.schema}".stock_items FOR UPDATE')
             with pytest.raises(errors.OperationalError) as caught:
-                in_uow(impatient.unit_of_work, lambda uow: uow.stock.reserve(plan, T0))
+                in_uow(impatient.unit_of_work, lambda uow: StockDesk(uow.stock).reserve(plan, T0))
             assert isinstance(caught.value.__cause__, psycopg.errors.LockNotAvailable)
-        in_uow(impatient.unit_of_work, lambda uow: uow.stock.reserve(plan, T0))
+        in_uow(impatient.unit_of_work, lambda uow: StockDesk(uow.stock).reserve(plan, T0))
     assert [r.quantity for r in in_uow(store.unit_of_work, lambda u: u.stock.reservations())] == [
         Decimal(1)
     ]
@@ -321,8 +324,10 @@ def test_the_package_and_the_sqlite_store_work_without_psycopg() -> None:
 def test_a_snapshot_holds_its_rows_until_the_unit_of_work_ends(store: PostgresStore) -> None:
     """A plan made from a snapshot cannot be overtaken: another unit of work that wants the same
     stock rows waits (here: times out) until the first one ends."""
-    in_uow(store.unit_of_work, lambda uow: uow.stock.add_warehouse(Warehouse("W1")))
-    in_uow(store.unit_of_work, lambda uow: uow.stock.receive("SKU-A", "W1", Decimal(5), T0))
+    in_uow(store.unit_of_work, lambda uow: StockDesk(uow.stock).add_warehouse(Warehouse("W1")))
+    in_uow(
+        store.unit_of_work, lambda uow: StockDesk(uow.stock).receive("SKU-A", "W1", Decimal(5), T0)
+    )
     impatient_dsn = psycopg.conninfo.make_conninfo(_dsn(), options="-c lock_timeout=100")
     with PostgresStore(impatient_dsn, schema=store.schema, max_size=1) as other:
         with store.unit_of_work() as first:
@@ -330,14 +335,18 @@ def test_a_snapshot_holds_its_rows_until_the_unit_of_work_ends(store: PostgresSt
             with pytest.raises(errors.OperationalError):
                 in_uow(
                     other.unit_of_work,
-                    lambda uow: uow.stock.reserve(plan_for("O-2", ("L1", "SKU-A", "W1", 5)), T0),
+                    lambda uow: StockDesk(uow.stock).reserve(
+                        plan_for("O-2", ("L1", "SKU-A", "W1", 5)), T0
+                    ),
                 )
             first.stock.reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 5)), T0)
             first.commit()
         with pytest.raises(errors.InsufficientStockError):
             in_uow(
                 other.unit_of_work,
-                lambda uow: uow.stock.reserve(plan_for("O-2", ("L1", "SKU-A", "W1", 1)), T0),
+                lambda uow: StockDesk(uow.stock).reserve(
+                    plan_for("O-2", ("L1", "SKU-A", "W1", 1)), T0
+                ),
             )
 
 

@@ -38,6 +38,7 @@ from salesorders.service import (
     RegisterWarehouse,
     bootstrap,
 )
+from salesorders.service.stock import StockDesk
 from salesorders.testing.contracts import T0, AllContracts, plan_for, sample_order
 from test_service_support import stock_drift
 
@@ -85,12 +86,14 @@ def everything_is_kept(factory: UnitOfWorkFactory) -> Callable[[UnitOfWorkFactor
     incoming = IncomingStock("IN-1", "SKU-A", "W1", Decimal(8), dt.date(2026, 3, 9))
 
     def write(uow: Any) -> None:
-        uow.stock.add_warehouse(Warehouse("W1", name="Main", priority=1))
-        uow.stock.receive("SKU-A", "W1", Decimal(10), T0, reason="PO-1")
-        uow.stock.receive("RICE", "W1", Decimal("12.345"), T0)
-        uow.stock.set_levels("SKU-A", "W1", safety_stock=Decimal(1), reorder_point=Decimal(3))
-        uow.stock.expect(incoming)
-        uow.stock.reserve(
+        StockDesk(uow.stock).add_warehouse(Warehouse("W1", name="Main", priority=1))
+        StockDesk(uow.stock).receive("SKU-A", "W1", Decimal(10), T0, reason="PO-1")
+        StockDesk(uow.stock).receive("RICE", "W1", Decimal("12.345"), T0)
+        StockDesk(uow.stock).set_levels(
+            "SKU-A", "W1", safety_stock=Decimal(1), reorder_point=Decimal(3)
+        )
+        StockDesk(uow.stock).expect(incoming)
+        StockDesk(uow.stock).reserve(
             plan_for("O-1", ("L1", "SKU-A", "W1", 2), ("L2", "RICE", "W1", "1.5")), T0
         )
         uow.orders.add(order)
@@ -134,10 +137,10 @@ def batches_follow_the_stock_book(factory: UnitOfWorkFactory) -> None:
     early, late = dt.date(2026, 4, 1), dt.date(2026, 6, 1)
 
     def stock(uow: Any) -> None:
-        uow.stock.add_warehouse(Warehouse("W1"))
-        uow.stock.receive("MILK", "W1", Decimal(5), T0, batch_id="B2", expiry=late)
-        uow.stock.receive("MILK", "W1", Decimal(5), T0, batch_id="B1", expiry=early)
-        uow.stock.receive("MILK", "W1", Decimal(3), T0)
+        StockDesk(uow.stock).add_warehouse(Warehouse("W1"))
+        StockDesk(uow.stock).receive("MILK", "W1", Decimal(5), T0, batch_id="B2", expiry=late)
+        StockDesk(uow.stock).receive("MILK", "W1", Decimal(5), T0, batch_id="B1", expiry=early)
+        StockDesk(uow.stock).receive("MILK", "W1", Decimal(3), T0)
 
     in_uow(factory, stock)
     book.receive("MILK", "W1", Decimal(5), T0, batch_id="B2", expiry=late)
@@ -159,21 +162,23 @@ def batches_follow_the_stock_book(factory: UnitOfWorkFactory) -> None:
             Allocation("L1", "MILK", "W1", Decimal(3)),
         ),
     )
-    in_uow(factory, lambda uow: uow.stock.reserve(plan, T0))
+    in_uow(factory, lambda uow: StockDesk(uow.stock).reserve(plan, T0))
     book.reserve_plan(plan, T0)
     too_much = AllocationPlan("O-2", (Allocation("L1", "MILK", "W1", Decimal(2), batch_id="B1"),))
     with pytest.raises(errors.InsufficientStockError) as caught:
-        in_uow(factory, lambda uow: uow.stock.reserve(too_much, T0))
+        in_uow(factory, lambda uow: StockDesk(uow.stock).reserve(too_much, T0))
     assert [(s.sku, s.requested, s.available) for s in caught.value.shortages] == [
         ("MILK", Decimal(2), Decimal(1))
     ]
     with pytest.raises(errors.ValidationError):
         in_uow(
             factory,
-            lambda uow: uow.stock.receive("MILK", "W1", Decimal(1), T0, batch_id="B1", expiry=late),
+            lambda uow: StockDesk(uow.stock).receive(
+                "MILK", "W1", Decimal(1), T0, batch_id="B1", expiry=late
+            ),
         )
     assert in_uow(factory, lambda uow: uow.stock.items(), commit=False) == book.items()
-    in_uow(factory, lambda uow: uow.stock.release_order("O-1", T0))
+    in_uow(factory, lambda uow: StockDesk(uow.stock).release_order("O-1", T0))
     book.release_order("O-1", T0)
     items = in_uow(factory, lambda uow: uow.stock.items(), commit=False)
     assert items == book.items()
@@ -203,7 +208,7 @@ RACE_WORKER = textwrap.dedent(
         for _ in range(200):
             try:
                 with store.unit_of_work() as uow:
-                    uow.stock.reserve(plan, T0)
+                    StockDesk(uow.stock).reserve(plan, T0)
                     uow.commit()
                 won += 1
             except InsufficientStockError:
@@ -221,9 +226,9 @@ def processes_never_oversell(
     factory: UnitOfWorkFactory, kind: str, where: str, schema: str = ""
 ) -> None:
     """Several processes reserve the last units at once: exactly the stock is reserved."""
-    in_uow(factory, lambda uow: uow.stock.add_warehouse(Warehouse("W1")))
-    in_uow(factory, lambda uow: uow.stock.receive("SKU-A", "W1", Decimal(7), T0))
-    in_uow(factory, lambda uow: uow.stock.receive("SKU-B", "W1", Decimal(9), T0))
+    in_uow(factory, lambda uow: StockDesk(uow.stock).add_warehouse(Warehouse("W1")))
+    in_uow(factory, lambda uow: StockDesk(uow.stock).receive("SKU-A", "W1", Decimal(7), T0))
+    in_uow(factory, lambda uow: StockDesk(uow.stock).receive("SKU-B", "W1", Decimal(9), T0))
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", RACE_WORKER, kind, where, schema, str(n), "4"],
@@ -301,14 +306,14 @@ def test_a_reopened_file_has_everything(tmp_path: Path) -> None:
 
 
 def test_quantities_are_stored_as_exact_decimal_text(store: SQLiteStore) -> None:
-    in_uow(store.unit_of_work, lambda uow: uow.stock.add_warehouse(Warehouse("W1")))
+    in_uow(store.unit_of_work, lambda uow: StockDesk(uow.stock).add_warehouse(Warehouse("W1")))
     in_uow(
         store.unit_of_work,
-        lambda uow: uow.stock.receive("RICE", "W1", Decimal("0.1"), T0),
+        lambda uow: StockDesk(uow.stock).receive("RICE", "W1", Decimal("0.1"), T0),
     )
     in_uow(
         store.unit_of_work,
-        lambda uow: uow.stock.receive("RICE", "W1", Decimal("0.2"), T0),
+        lambda uow: StockDesk(uow.stock).receive("RICE", "W1", Decimal("0.2"), T0),
     )
     with sqlite3.connect(store.path) as raw:
         assert raw.execute("SELECT on_hand, typeof(on_hand) FROM stock_items").fetchall() == [
@@ -518,7 +523,7 @@ def _behaves_like_the_stock_book(operations: list[tuple[Any, ...]]) -> None:
     with SQLiteStore(quantity_places=0) as store:
         factory = store.unit_of_work
         for wh in _WAREHOUSES:
-            in_uow(factory, lambda uow, wh=wh: uow.stock.add_warehouse(Warehouse(wh)))
+            in_uow(factory, lambda uow, wh=wh: StockDesk(uow.stock).add_warehouse(Warehouse(wh)))
         for operation in operations:
             expected = _outcome(lambda op=operation: _apply(book, op, sql=False))
             alerts: list[Any] = []

@@ -21,13 +21,13 @@ from salesorders.domain.stock import (
     Reservation,
     StockBook,
     StockItem,
-    _new_reservation,
     fold_batches,
     fold_ledger,
     fold_reservations,
     plan_demand,
     reconcile,
 )
+from salesorders.domain.stock.model import new_reservation
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import (
     FloatNotAllowedError,
@@ -416,7 +416,7 @@ def test_batch_reservations_check_the_batch_and_the_item() -> None:
 
 
 def test_fast_reservation_constructor_builds_equal_reservations() -> None:
-    fast = _new_reservation("r", "o", "l", "s", "w", D(3), "B1")
+    fast = new_reservation("r", "o", "l", "s", "w", D(3), "B1")
     assert fast == Reservation("r", "o", "l", "s", "w", D(3), "B1")
     assert attrs.asdict(fast) == attrs.asdict(Reservation("r", "o", "l", "s", "w", D(3), "B1"))
     with pytest.raises(attrs.exceptions.FrozenInstanceError):

@@ -25,7 +25,8 @@ from hypothesis.stateful import (
 )
 
 from salesorders.domain.plan import Allocation, AllocationPlan
-from salesorders.domain.stock import Reservation, StockBook, fold_ledger
+from salesorders.domain.stock import LedgerEntry, Reservation, StockBook, fold_ledger
+from salesorders.domain.stock import reservations as holds
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import InsufficientStockError, ReservationError, ValidationError
 
@@ -363,16 +364,20 @@ class OversellingBook(StockBook):
     def reserve_plan(
         self, plan: AllocationPlan, at: dt.datetime, actor: str = ""
     ) -> tuple[Reservation, ...]:
-        made = []
+        made: list[Reservation] = []
         for allocation in plan.allocations:
             item = self.item(allocation.sku, allocation.warehouse_id)
             if allocation.quantity > item.reservable_in(allocation.batch_id):
                 raise InsufficientStockError([])
         for allocation in plan.allocations:
-            item = self.item(allocation.sku, allocation.warehouse_id)
-            made.extend(
-                self._hold(plan.order_id, (allocation,), [item], [allocation.quantity], at, actor)
+            key = (allocation.sku, allocation.warehouse_id)
+            item = self.tables.lock([key]).items[key]
+            held = [r.id for r in self.reservations(plan.order_id)]
+            change = holds._hold(
+                plan.order_id, (allocation,), [item], [allocation.quantity], held, at, actor, 0
             )
+            self.tables.apply(change)
+            made.extend(change.reservations)
         return tuple(made)
 
 
@@ -381,10 +386,22 @@ class ForgetfulBook(StockBook):
 
     __slots__ = ()
 
-    @staticmethod
-    def _change_reserved(item: object, batch_id: str | None, delta: Decimal) -> None:
-        if delta > 0:
-            StockBook._change_reserved(item, batch_id, delta)  # type: ignore[arg-type]
+    def consume(
+        self,
+        reservation_id: str,
+        at: dt.datetime,
+        quantity: Decimal | int | None = None,
+        *,
+        actor: str = "",
+        reason: str = "",
+    ) -> LedgerEntry:
+        reservation = self.reservation(reservation_id)
+        items = self.tables.lock([reservation.item_key]).items
+        change = holds.consume(items, [(reservation, quantity)], at, places=0)
+        shipped = -change.ledger[0].reserved_delta
+        for item in change.items:
+            item.reserved += shipped
+        return self.tables.apply(change)[0]
 
 
 @pytest.mark.parametrize(

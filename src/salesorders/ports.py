@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 import attrs
 
 from salesorders.domain.order import Order
-from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import ExchangeRate
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
-from salesorders.domain.stock import LedgerEntry, LowStock, Reservation, StockItem
+from salesorders.domain.stock import (
+    ItemKey,
+    LedgerEntry,
+    LockedStock,
+    Reservation,
+    StockChange,
+    StockItem,
+)
 from salesorders.domain.warehouse import Warehouse
 
 __all__ = [
@@ -234,70 +239,64 @@ class OrderRepository(Protocol):
 
 
 class StockRepository(Protocol):
-    """Multi-warehouse stock: items, reservations and the append-only ledger.
+    """Persistence of multi-warehouse stock: lock, load, apply. The rules are not here.
 
-    This port owns the **no-oversell guarantee**: ``reserve`` applies a whole plan atomically and
-    never lets ``reserved`` exceed ``on_hand - safety_stock`` for any (SKU, warehouse), even when
-    many units of work reserve concurrently (a conditional update, or row locks always taken in
-    (SKU, warehouse) order so they cannot deadlock). If any line would oversell, nothing is
-    reserved and :class:`~salesorders.errors.InsufficientStockError` names every SKU short.
+    Every stock operation is a pure function of :mod:`salesorders.domain.stock` that takes the
+    rows a command locked and returns a :class:`~salesorders.domain.stock.StockChange`; the
+    service (:class:`~salesorders.service.stock.StockDesk`) locks, runs the operation and applies
+    the change. A repository never re-implements a rule.
 
-    A plan naming a (SKU, warehouse) that never held stock raises
-    :class:`~salesorders.errors.UnknownStockItemError`, also changing nothing.
+    Contract:
 
-    The other operations follow :class:`~salesorders.domain.stock.StockBook`: ``receive`` into an
-    unknown warehouse raises :class:`~salesorders.errors.UnknownWarehouseError`; quantities are
-    validated (floats refused); every operation appends its ledger entries, so folding
-    ``ledger()`` always gives the figures of ``items()``. ``release_order`` releases every open
-    reservation of the order (none is fine: it returns ``()``). ``pull_events`` hands over the
-    :class:`~salesorders.domain.stock.LowStock` alerts raised in this unit of work so far (the
-    service writes them to the outbox in the same unit of work).
+    * ``quantity_places``: the decimal places a stock quantity may have in this store.
+    * ``lock(keys)`` returns fresh copies of the stored items of ``keys`` (with their batches),
+      and holds them until the unit of work ends: another unit of work locking any of them waits
+      (row locks taken in (SKU, warehouse) order, so two lockers cannot deadlock). This is what
+      the **no-oversell guarantee** rests on: the figures an operation computes from are the
+      figures it replaces. Keys with no stored item are missing from the result, unless
+      ``create`` is true: then an empty item is stored and locked first, so two first receipts
+      of a new item cannot race. With ``order_id``, the result also carries that order's
+      reservations, in the order they were made.
+    * ``apply(change)`` stores the change as a whole in the caller's unit of work: items (their
+      figures, and their levels when ``change.levels``), the batches listed, new and settled
+      reservations, expected receipts added, changed or arrived, and the ledger entries appended
+      in order. With ``numbered`` it returns the entries with the sequences it gave them
+      (increasing, never reused); without, it returns ``()``.
+    * ``snapshot(skus, on)`` is :func:`~salesorders.domain.stock.build_snapshot` over the stored
+      rows of ``skus``; stores that can lock rows lock the items it reads, as ``lock`` does.
+    * ``lock_incoming(id)`` returns the expected receipt (or transfer in transit) with that id,
+      locked like an item, or ``None``.
+    * ``reservations``, ``open_reservations``, ``incoming``, ``items`` and ``ledger`` read what
+      is stored (items by SKU then warehouse, the ledger oldest first).
+    * ``add_warehouse`` registers a warehouse or replaces the one with the same id.
     """
+
+    @property
+    def quantity_places(self) -> int: ...
 
     def add_warehouse(self, warehouse: Warehouse) -> None: ...
 
     def warehouses(self) -> dict[str, Warehouse]: ...
 
-    def set_levels(
-        self,
-        sku: str,
-        warehouse_id: str,
-        *,
-        safety_stock: Decimal | None = None,
-        reorder_point: Decimal | None = None,
-        reorder_quantity: Decimal | None = None,
-    ) -> None: ...
+    def lock(
+        self, keys: Collection[ItemKey], *, order_id: str | None = None, create: bool = False
+    ) -> LockedStock: ...
 
-    def receive(
-        self,
-        sku: str,
-        warehouse_id: str,
-        quantity: Decimal,
-        at: dt.datetime,
-        *,
-        actor: str = "",
-        reason: str = "",
-    ) -> LedgerEntry: ...
+    def lock_incoming(self, incoming_id: str) -> IncomingStock | None: ...
 
-    def expect(self, incoming: IncomingStock) -> None: ...
+    def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]: ...
 
-    def snapshot(self, skus: Collection[str]) -> StockSnapshot: ...
-
-    def reserve(
-        self, plan: AllocationPlan, at: dt.datetime, actor: str = ""
-    ) -> tuple[Reservation, ...]: ...
-
-    def release_order(
-        self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""
-    ) -> tuple[LedgerEntry, ...]: ...
+    def snapshot(self, skus: Collection[str], on: dt.date | None = None) -> StockSnapshot: ...
 
     def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]: ...
+
+    def open_reservations(self, keys: Collection[ItemKey]) -> tuple[Reservation, ...]: ...
+
+    def incoming(self) -> tuple[IncomingStock, ...]: ...
 
     def items(self) -> tuple[StockItem, ...]: ...
 
     def ledger(self) -> tuple[LedgerEntry, ...]: ...
-
-    def pull_events(self) -> list[LowStock]: ...
 
 
 class UnitOfWork(Protocol):

@@ -5,8 +5,8 @@ holds the store's one lock from ``__enter__`` to ``__exit__``, so units of work 
 (thread-safe, trivially serializable). Changes are applied in place and each records how to undo
 itself in a journal; ``rollback`` replays the journal backwards, so a rolled-back unit of work
 leaves the store exactly as it found it. Orders are copied on the way in and out (their fields are
-immutable values, so a shallow copy isolates them). Stock lives in a domain
-:class:`~salesorders.domain.stock.StockBook`.
+immutable values, so a shallow copy isolates them). Stock lives in domain
+:class:`~salesorders.domain.stock.StockTables`; its repository journals the rows a change replaces.
 
 Nothing is persisted: the store lives as long as the object.
 """
@@ -19,22 +19,21 @@ import bisect
 import datetime as dt
 import threading
 from collections.abc import Callable, Collection, Sequence
-from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
 import attrs
 
 from salesorders.domain.order import Order
-from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
 from salesorders.domain.stock import (
-    Batch,
     LedgerEntry,
-    LowStock,
+    LockedStock,
     Reservation,
+    StockChange,
     StockBook,
     StockItem,
+    StockTables,
 )
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import (
@@ -201,136 +200,117 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
 # --------------------------------------------------------------------------- stock
 
 
-def _copy_item(item: StockItem) -> StockItem:
-    return StockItem(
-        item.sku,
-        item.warehouse_id,
-        item.on_hand,
-        item.reserved,
-        item.safety_stock,
-        item.reorder_point,
-        item.reorder_quantity,
-        item.low_stock,
-        {k: Batch(b.batch_id, b.expiry, b.on_hand, b.reserved) for k, b in item.batches.items()},
-    )
-
-
 class MemoryStockRepository:
-    """The stock port over a :class:`StockBook`; every change is journaled for rollback.
+    """The stock port over :class:`~salesorders.domain.stock.StockTables`.
 
-    The journal restores the book's internals (items, reservations, ledger, incoming stock,
-    warehouses) to the state before each operation. ``items()`` returns copies.
+    ``lock`` hands out copies (the store's one lock already serializes units of work);
+    ``apply`` journals the rows it replaces, so a rollback puts them back.
     """
 
-    __slots__ = ("_book", "_journal")
+    __slots__ = ("_journal", "_tables")
 
-    def __init__(self, book: StockBook, journal: list[Undo]) -> None:
-        self._book = book
+    def __init__(self, tables: StockTables, journal: list[Undo]) -> None:
+        self._tables = tables
         self._journal = journal
+
+    @property
+    def quantity_places(self) -> int:
+        return self._tables.places
 
     # ------------------------------------------------------------------ changes
 
     def add_warehouse(self, warehouse: Warehouse) -> None:
-        undo = self._book.warehouse_undo_point()
-        self._book.add_warehouse(warehouse)
-        self._journal.append(undo)
+        tables = self._tables
+        before = tables.warehouses
+        tables.add_warehouse(warehouse)
+        self._journal.append(lambda: tables.set_warehouses(before))
 
-    def set_levels(
+    def lock(
         self,
-        sku: str,
-        warehouse_id: str,
+        keys: Collection[tuple[str, str]],
         *,
-        safety_stock: Decimal | None = None,
-        reorder_point: Decimal | None = None,
-        reorder_quantity: Decimal | None = None,
-    ) -> None:
-        undo = self._guard_items(((sku, warehouse_id),))
-        try:
-            self._book.set_levels(
-                sku,
-                warehouse_id,
-                safety_stock=safety_stock,
-                reorder_point=reorder_point,
-                reorder_quantity=reorder_quantity,
-            )
-        finally:
-            self._journal.append(undo)
+        order_id: str | None = None,
+        create: bool = False,
+    ) -> LockedStock:
+        return self._tables.lock(keys, order_id=order_id, create=create)
 
-    def receive(
-        self,
-        sku: str,
-        warehouse_id: str,
-        quantity: Decimal,
-        at: dt.datetime,
-        *,
-        actor: str = "",
-        reason: str = "",
-    ) -> LedgerEntry:
-        undo = self._guard_items(((sku, warehouse_id),))
-        try:
-            return self._book.receive(sku, warehouse_id, quantity, at, actor=actor, reason=reason)
-        finally:
-            self._journal.append(undo)
+    def lock_incoming(self, incoming_id: str) -> IncomingStock | None:
+        return self._tables.incoming.get(incoming_id)
 
-    def expect(self, incoming: IncomingStock) -> None:
-        undo = self._book.incoming_undo_point(incoming.id)
-        self._book.expect(incoming)
+    def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]:
+        tables = self._tables
+        items = tables.items
+        replaced_items = [(item.key, items.get(item.key)) for item in change.items]
+        reservations = tables.reservations
+        replaced = [(r.id, reservations[r.id]) for r in change.settled]
+        added = [r.id for r in change.reservations]
+        incoming = tables.incoming
+        expected = [(i.id, incoming.get(i.id)) for i in (*change.expected,)]
+        expected += [(i, incoming.get(i)) for i in change.arrived]
+        length = len(tables.ledger)
+
+        def undo() -> None:
+            for key, item in replaced_items:
+                _put_item(tables, key, item)
+            for rid in added:
+                gone = reservations.pop(rid)
+                listed = tables.by_order[gone.order_id]
+                listed.remove(rid)
+                if not listed:
+                    del tables.by_order[gone.order_id]
+            for rid, reservation in replaced:
+                reservations[rid] = reservation
+            for iid, before in reversed(expected):
+                if before is None:
+                    incoming.pop(iid, None)
+                else:
+                    incoming[iid] = before
+            del tables.ledger[length:]
+
+        entries = tables.apply(change)
         self._journal.append(undo)
-
-    def reserve(
-        self, plan: AllocationPlan, at: dt.datetime, actor: str = ""
-    ) -> tuple[Reservation, ...]:
-        undo = self._guard_items(
-            {(a.sku, a.warehouse_id): None for a in plan.allocations},
-            # reserving again for an order may number repeated reservation ids
-            renumbers=self._book.has_reservations(plan.order_id),
-        )
-        try:
-            return self._book.reserve_plan(plan, at, actor)
-        finally:
-            self._journal.append(undo)
-
-    def release_order(
-        self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""
-    ) -> tuple[LedgerEntry, ...]:
-        book = self._book
-        held = book.reservations(order_id)
-        undo = self._guard_items({r.item_key: None for r in held}, tuple(r.id for r in held))
-        try:
-            return book.release_order(order_id, at, reason=reason, actor=actor)
-        finally:
-            self._journal.append(undo)
-
-    def pull_events(self) -> list[LowStock]:
-        return self._book.collect_events()
+        return entries if numbered else ()
 
     # ------------------------------------------------------------------ reading
 
     def warehouses(self) -> dict[str, Warehouse]:
-        return dict(self._book.warehouses)
+        return dict(self._tables.warehouses)
 
-    def snapshot(self, skus: Collection[str]) -> StockSnapshot:
-        return self._book.snapshot(skus)
+    def snapshot(self, skus: Collection[str], on: dt.date | None = None) -> StockSnapshot:
+        return self._tables.snapshot(skus, on)
 
     def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]:
-        return self._book.reservations(order_id)
+        tables = self._tables
+        if order_id is None:
+            return tuple(tables.reservations.values())
+        return tuple(tables.reservations[rid] for rid in tables.by_order.get(order_id, ()))
+
+    def open_reservations(self, keys: Collection[tuple[str, str]]) -> tuple[Reservation, ...]:
+        return self._tables.open_reservations(keys)
+
+    def incoming(self) -> tuple[IncomingStock, ...]:
+        return tuple(sorted(self._tables.incoming.values(), key=lambda i: (i.eta, i.id)))
 
     def items(self) -> tuple[StockItem, ...]:
-        return tuple(_copy_item(item) for item in self._book.items())
+        return tuple(item.copy() for item in self._tables.sorted_items())
 
     def ledger(self) -> tuple[LedgerEntry, ...]:
-        return self._book.ledger()
+        return tuple(self._tables.ledger)
 
-    # ------------------------------------------------------------------ journal
 
-    def _guard_items(
-        self,
-        keys: Collection[tuple[str, str]],
-        reservation_ids: Sequence[str] = (),
-        *,
-        renumbers: bool = False,
-    ) -> Undo:
-        return self._book.undo_point(keys, reservation_ids, renumbers=renumbers)
+def _put_item(tables: StockTables, key: tuple[str, str], item: StockItem | None) -> None:
+    """Put back the item stored under ``key`` before a change (``None``: there was none)."""
+    sku, warehouse_id = key
+    if item is None:
+        tables.items.pop(key, None)
+        place = tables.by_sku.get(sku)
+        if place is not None:
+            place.pop(warehouse_id, None)
+            if not place:
+                del tables.by_sku[sku]
+    else:
+        tables.items[key] = item
+        tables.by_sku.setdefault(sku, {})[warehouse_id] = item
 
 
 # --------------------------------------------------------------------------- outbox
@@ -574,20 +554,16 @@ class MemoryUnitOfWork:
         self._journal.clear()
 
     def rollback(self) -> None:
-        """Undo every change not committed, newest first, and drop alerts not yet pulled.
-
-        Alerts belong to their unit of work: they are never carried over into the next one.
-        """
+        """Undo every change not committed, newest first."""
         journal = self._journal
         while journal:
             journal.pop()()
-        self.stock.pull_events()
 
 
 class MemoryStore:
     """Every port in memory. ``store.unit_of_work()`` opens a :class:`MemoryUnitOfWork`.
 
-    ``store.book`` is the :class:`StockBook` itself (read it only between units of work).
+    ``store.stock_tables`` holds the stock rows (read them only between units of work).
     Stock quantities may have up to ``quantity_places`` decimal places (3: e.g. kilograms).
     """
 
@@ -600,20 +576,26 @@ class MemoryStore:
         "_outbox_store",
         "_owner",
         "_stock_repository",
-        "book",
+        "stock_tables",
     )
 
     def __init__(self, *, quantity_places: int = 3) -> None:
         self._lock = threading.Lock()
         self._owner: int | None = None  # the thread holding the lock
         self._journal: list[Undo] = []
-        self.book = StockBook(quantity_places=quantity_places)
+        self.stock_tables = StockTables(quantity_places)
         journal = self._journal
         self._order_repository = MemoryOrderRepository(_Orders(), journal)
-        self._stock_repository = MemoryStockRepository(self.book, journal)
+        self._stock_repository = MemoryStockRepository(self.stock_tables, journal)
         self._outbox_store = MemoryOutboxStore(_Outbox(), journal)
         self._idempotency_store = MemoryIdempotencyStore({}, journal)
         self._order_numbers = MemoryOrderNumbers({}, journal)
+
+    @property
+    def book(self) -> StockBook:
+        """A :class:`StockBook` over the store's stock rows, for reports and checks (use it only
+        between units of work)."""
+        return StockBook.over(self.stock_tables)
 
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work (the store's :class:`~salesorders.ports.UnitOfWorkFactory`)."""

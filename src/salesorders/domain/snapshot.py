@@ -30,13 +30,20 @@ class AvailableBatch:
 
 @attrs.frozen(slots=True)
 class IncomingStock:
-    """An expected receipt: ``quantity`` of ``sku`` arriving at ``warehouse_id`` on ``eta``."""
+    """An expected receipt: ``quantity`` of ``sku`` arriving at ``warehouse_id`` on ``eta``.
+
+    ``batch_id`` and ``expiry`` name the batch it arrives as, if known. ``transfer_from`` is set
+    for stock in transit from another warehouse (a transfer); the id is then the transfer's id.
+    """
 
     id: str
     sku: str
     warehouse_id: str
     quantity: Decimal
     eta: dt.date
+    batch_id: str | None = None
+    expiry: dt.date | None = None
+    transfer_from: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -44,13 +51,16 @@ class StockSnapshot:
     """Available stock per (SKU, warehouse), batches per (SKU, warehouse), incoming per SKU.
 
     ``available`` already has reservations and safety stock taken off. A (SKU, warehouse) pair
-    that is missing has nothing available.
+    that is missing has nothing available. ``on`` is the day the snapshot was taken for: batches
+    that expired before it are not listed (and their stock is not available); policies judge
+    shelf life against it.
     """
 
     warehouses: Mapping[str, Warehouse]
     available: Mapping[tuple[str, str], Decimal]
     batches: Mapping[tuple[str, str], tuple[AvailableBatch, ...]] = attrs.field(factory=dict)
     incoming: Mapping[str, tuple[IncomingStock, ...]] = attrs.field(factory=dict)
+    on: dt.date | None = None
 
     def available_at(self, sku: str, warehouse_id: str) -> Decimal:
         return self.available.get((sku, warehouse_id), _NOTHING)

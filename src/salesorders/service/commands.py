@@ -7,6 +7,7 @@ serialized, and its canonical JSON (without the key) is the idempotency fingerpr
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import attrs
@@ -18,6 +19,7 @@ from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.warehouse import Warehouse
 
 __all__ = [
+    "AdjustStock",
     "CancelOrder",
     "Command",
     "ConfirmOrder",
@@ -26,10 +28,13 @@ __all__ = [
     "HoldOrder",
     "LineSpec",
     "PlaceOrder",
+    "ReceiveExpected",
     "ReceiveStock",
     "RegisterWarehouse",
     "ResumeOrder",
     "SetStockLevels",
+    "TransferStock",
+    "WriteOffStock",
 ]
 
 
@@ -158,11 +163,87 @@ class ResumeOrder:
 
 @attrs.frozen(slots=True)
 class ReceiveStock:
-    """Receive ``quantity`` of ``sku`` into ``warehouse_id`` (a RECEIPT ledger entry)."""
+    """Receive ``quantity`` of ``sku`` into ``warehouse_id`` (a RECEIPT ledger entry).
+
+    With ``batch_id`` the stock goes into that batch (created if new), with its ``expiry``.
+    """
 
     sku: str
     warehouse_id: str
     quantity: Decimal | int | str
+    reason: str = ""
+    batch_id: str | None = None
+    expiry: dt.date | None = None
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class ReceiveExpected:
+    """An expected receipt (see :class:`ExpectStock`) or a transfer in transit arrives.
+
+    All of it unless ``quantity`` says otherwise; a partial receipt leaves the rest expected.
+    ``batch_id`` and ``expiry`` override the batch the receipt was expected with (not allowed for
+    a transfer, whose batch travels with it).
+    """
+
+    incoming_id: str
+    quantity: Decimal | int | str | None = None
+    batch_id: str | None = None
+    expiry: dt.date | None = None
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class AdjustStock:
+    """A stock count: ``counted`` becomes the on-hand figure (of the batch, with ``batch_id``).
+
+    A count below what is reserved is refused, unless ``release_excess`` says to release the
+    newest reservations that the count no longer covers.
+    """
+
+    sku: str
+    warehouse_id: str
+    counted: Decimal | int | str
+    reason: str
+    batch_id: str | None = None
+    release_excess: bool = False
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class WriteOffStock:
+    """Remove damaged, lost or expired stock (unreserved stock only), with a reason."""
+
+    sku: str
+    warehouse_id: str
+    quantity: Decimal | int | str
+    reason: str
+    batch_id: str | None = None
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class TransferStock:
+    """Move unreserved stock between warehouses; a batch keeps its id and expiry.
+
+    The stock leaves ``from_warehouse`` at once and is in transit, expected at ``to_warehouse``
+    under ``transfer_id`` (due on ``eta``, default today), until :class:`ReceiveExpected` takes it
+    in. ``in_transit=False`` moves it in one step.
+    """
+
+    sku: str
+    from_warehouse: str
+    to_warehouse: str
+    quantity: Decimal | int | str
+    transfer_id: str
+    batch_id: str | None = None
+    eta: dt.date | None = None
+    in_transit: bool = True
     reason: str = ""
     idempotency_key: str | None = None
     actor: str = ""
@@ -210,4 +291,8 @@ Command = (
     | RegisterWarehouse
     | SetStockLevels
     | ExpectStock
+    | ReceiveExpected
+    | AdjustStock
+    | WriteOffStock
+    | TransferStock
 )

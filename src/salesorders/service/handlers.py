@@ -16,15 +16,24 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from salesorders.domain.allocation import AllocationPolicy
+from salesorders.domain.allocation import (
+    AllocationPolicy,
+    FewestShipmentsPolicy,
+    NearestPolicy,
+    PriorityPolicy,
+    RankedPolicy,
+    plan_problems,
+)
 from salesorders.domain.events import OrderEvent
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.order import NewLine, Order
-from salesorders.domain.plan import AllocationPlan
+from salesorders.domain.plan import AllocationPlan, AllocationRequest
 from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
+from salesorders.domain.snapshot import StockSnapshot
 from salesorders.domain.stock import LedgerEntry, LowStock
 from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
+    AllocationError,
     InsufficientStockError,
     NoPriceError,
     ValidationError,
@@ -32,6 +41,7 @@ from salesorders.errors import (
 from salesorders.ports import ExchangeRates, OutboxMessage, UnitOfWork
 from salesorders.serialization import Serializer
 from salesorders.service.commands import (
+    AdjustStock,
     CancelOrder,
     ConfirmOrder,
     CreateDraft,
@@ -39,12 +49,16 @@ from salesorders.service.commands import (
     HoldOrder,
     LineSpec,
     PlaceOrder,
+    ReceiveExpected,
     ReceiveStock,
     RegisterWarehouse,
     ResumeOrder,
     SetStockLevels,
+    TransferStock,
+    WriteOffStock,
 )
 from salesorders.service.results import OrderResult
+from salesorders.service.stock import StockDesk
 
 __all__ = ["Handlers", "Route"]
 
@@ -64,6 +78,21 @@ _DRAFT_FIELDS = (
     "pricing",
     "workflow",
 )
+
+
+_BUILT_IN_POLICIES = (PriorityPolicy, NearestPolicy, RankedPolicy, FewestShipmentsPolicy)
+
+
+def _policy_name(policy: object) -> str:
+    name = getattr(policy, "name", None)
+    kind = type(policy).__name__
+    return f"{kind} ({name!r})" if isinstance(name, str) and name else kind
+
+
+def _flag(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(field, value, "must be True or False")
+    return value
 
 
 def _new_order_id() -> str:
@@ -87,6 +116,8 @@ class Handlers:
         if not isinstance(number_prefix, str) or not number_prefix.strip():
             raise ValidationError("number_prefix", number_prefix, "must be a non-empty string")
         self.policy = policy
+        # The built-in policies are proven by the policy kit; any other plan is checked.
+        self._trusted_policy = type(policy) in _BUILT_IN_POLICIES
         self.serializer = serializer
         self.price_book = price_book
         self.exchange_rates = exchange_rates
@@ -111,6 +142,10 @@ class Handlers:
             RegisterWarehouse: (self.register_warehouse, None),
             SetStockLevels: (self.set_stock_levels, None),
             ExpectStock: (self.expect_stock, None),
+            ReceiveExpected: (self.receive_expected, LedgerEntry),
+            AdjustStock: (self.adjust_stock, LedgerEntry),
+            WriteOffStock: (self.write_off_stock, LedgerEntry),
+            TransferStock: (self.transfer_stock, tuple[LedgerEntry, ...]),
         }
 
     # ------------------------------------------------------------------ order use cases
@@ -133,31 +168,35 @@ class Handlers:
         if command.confirm:
             # Stock first, number last: the number series' row stays locked from taking a
             # number to commit, so taking it late keeps concurrent placements flowing.
-            plan = self._reserve(uow, order, command.all_or_nothing, command.actor, now)
+            plan, alerts = self._reserve(uow, order, command.all_or_nothing, command.actor, now)
             self._place(uow, order, command.actor, now)
             order.confirm(now, plan=plan, actor=command.actor)
         else:
+            alerts = []
             self._place(uow, order, command.actor, now)
         if command.creates_order:
             uow.orders.add(order)
         else:
             uow.orders.save(order)
-        return self._published(uow, order)
+        return self._published(uow, order, alerts)
 
     def confirm_order(
         self, uow: UnitOfWork, command: ConfirmOrder, now: dt.datetime
     ) -> OrderResult:
         order = uow.orders.get(command.order_id)
-        self._confirm(uow, order, command.all_or_nothing, command.actor, command.reason, now)
+        alerts = self._confirm(
+            uow, order, command.all_or_nothing, command.actor, command.reason, now
+        )
         uow.orders.save(order)
-        return self._published(uow, order)
+        return self._published(uow, order, alerts)
 
     def cancel_order(self, uow: UnitOfWork, command: CancelOrder, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(command.order_id)
         order.cancel(now, actor=command.actor, reason=command.reason)
-        uow.stock.release_order(order.id, now, reason=command.reason, actor=command.actor)
+        desk = StockDesk(uow.stock)
+        desk.release_order(order.id, now, reason=command.reason, actor=command.actor)
         uow.orders.save(order)
-        return self._published(uow, order)
+        return self._published(uow, order, desk.alerts)
 
     def hold_order(self, uow: UnitOfWork, command: HoldOrder, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(command.order_id)
@@ -176,34 +215,106 @@ class Handlers:
     def receive_stock(
         self, uow: UnitOfWork, command: ReceiveStock, now: dt.datetime
     ) -> LedgerEntry:
-        entry = uow.stock.receive(
+        desk = StockDesk(uow.stock)
+        entry = desk.receive(
             command.sku,
             command.warehouse_id,
             to_decimal(command.quantity, "quantity"),
             now,
+            batch_id=command.batch_id,
+            expiry=command.expiry,
             actor=command.actor,
             reason=command.reason,
         )
-        self._publish(uow, ())
+        self._publish(uow, (), desk.alerts)
         return entry
+
+    def receive_expected(
+        self, uow: UnitOfWork, command: ReceiveExpected, now: dt.datetime
+    ) -> LedgerEntry:
+        desk = StockDesk(uow.stock)
+        entry = desk.receive_expected(
+            command.incoming_id,
+            now,
+            quantity=_optional_decimal(command.quantity, "quantity"),
+            batch_id=command.batch_id,
+            expiry=command.expiry,
+            actor=command.actor,
+            reason=command.reason,
+        )
+        self._publish(uow, (), desk.alerts)
+        return entry
+
+    def adjust_stock(self, uow: UnitOfWork, command: AdjustStock, now: dt.datetime) -> LedgerEntry:
+        desk = StockDesk(uow.stock)
+        entry = desk.adjust(
+            command.sku,
+            command.warehouse_id,
+            to_decimal(command.counted, "counted"),
+            now,
+            command.reason,
+            batch_id=command.batch_id,
+            release_excess=_flag(command.release_excess, "release_excess"),
+            actor=command.actor,
+        )
+        self._publish(uow, (), desk.alerts)
+        return entry
+
+    def write_off_stock(
+        self, uow: UnitOfWork, command: WriteOffStock, now: dt.datetime
+    ) -> LedgerEntry:
+        desk = StockDesk(uow.stock)
+        entry = desk.write_off(
+            command.sku,
+            command.warehouse_id,
+            to_decimal(command.quantity, "quantity"),
+            now,
+            command.reason,
+            batch_id=command.batch_id,
+            actor=command.actor,
+        )
+        self._publish(uow, (), desk.alerts)
+        return entry
+
+    def transfer_stock(
+        self, uow: UnitOfWork, command: TransferStock, now: dt.datetime
+    ) -> tuple[LedgerEntry, ...]:
+        desk = StockDesk(uow.stock)
+        entries = desk.transfer(
+            command.sku,
+            command.from_warehouse,
+            command.to_warehouse,
+            to_decimal(command.quantity, "quantity"),
+            now,
+            transfer_id=command.transfer_id,
+            batch_id=command.batch_id,
+            eta=command.eta,
+            in_transit=_flag(command.in_transit, "in_transit"),
+            actor=command.actor,
+            reason=command.reason,
+        )
+        self._publish(uow, (), desk.alerts)
+        return entries
 
     def register_warehouse(
         self, uow: UnitOfWork, command: RegisterWarehouse, now: dt.datetime
     ) -> None:
-        uow.stock.add_warehouse(command.warehouse)
+        StockDesk(uow.stock).add_warehouse(command.warehouse)
 
     def set_stock_levels(self, uow: UnitOfWork, command: SetStockLevels, now: dt.datetime) -> None:
-        uow.stock.set_levels(
+        desk = StockDesk(uow.stock)
+        desk.set_levels(
             command.sku,
             command.warehouse_id,
             safety_stock=_optional_decimal(command.safety_stock, "safety_stock"),
             reorder_point=_optional_decimal(command.reorder_point, "reorder_point"),
             reorder_quantity=_optional_decimal(command.reorder_quantity, "reorder_quantity"),
+            at=now,
         )
-        self._publish(uow, ())
+        self._publish(uow, (), desk.alerts)
 
     def expect_stock(self, uow: UnitOfWork, command: ExpectStock, now: dt.datetime) -> None:
-        uow.stock.expect(command.incoming)
+        StockDesk(uow.stock).expect(command.incoming)
 
     # ------------------------------------------------------------------ steps
 
@@ -338,30 +449,56 @@ class Handlers:
         actor: str,
         reason: str,
         now: dt.datetime,
-    ) -> None:
+    ) -> list[LowStock]:
         order.workflow.next_state(order.state, "confirm", order, order.id)  # refuse early
-        plan = self._reserve(uow, order, all_or_nothing, actor, now)
+        plan, alerts = self._reserve(uow, order, all_or_nothing, actor, now)
         order.confirm(now, plan=plan, actor=actor, reason=reason)
+        return alerts
 
     def _reserve(
         self, uow: UnitOfWork, order: Order, all_or_nothing: bool, actor: str, now: dt.datetime
-    ) -> AllocationPlan:
-        """Allocate the order with the policy and reserve the plan atomically."""
+    ) -> tuple[AllocationPlan, list[LowStock]]:
+        """Allocate the order with the policy, check the plan, and reserve it atomically."""
         request = order.allocation_request(all_or_nothing=all_or_nothing)
-        snapshot = uow.stock.snapshot(dict.fromkeys(line.sku for line in request.lines))
+        snapshot = uow.stock.snapshot(dict.fromkeys(line.sku for line in request.lines), now.date())
         plan = self.policy.allocate(request, snapshot)
+        if not self._trusted_policy:
+            self._check_plan(request, snapshot, plan)
         if plan.shortages:
             raise InsufficientStockError(plan.shortages, order.id)
+        desk = StockDesk(uow.stock)
         if plan.allocations:
-            uow.stock.reserve(plan, now, actor)
-        return plan
+            desk.reserve(plan, now, actor, warehouses=snapshot.warehouses)
+        return plan, desk.alerts
 
-    def _published(self, uow: UnitOfWork, order: Order) -> OrderResult:
-        """Write the order's new events to the outbox; the command's result."""
-        self._publish(uow, order.pull_events())
+    def _check_plan(
+        self, request: AllocationRequest, snapshot: StockSnapshot, plan: AllocationPlan
+    ) -> None:
+        """Refuse a plan that breaks the allocation rules, naming the policy."""
+        if not isinstance(plan, AllocationPlan):
+            raise AllocationError(
+                f"allocation policy {_policy_name(self.policy)} returned "
+                f"{type(plan).__name__}, not an AllocationPlan; fix the policy"
+            )
+        problems = plan_problems(request, snapshot, plan)
+        if problems:
+            listing = "; ".join(f"[{p.rule}] {p.message}" for p in problems)
+            raise AllocationError(
+                f"allocation policy {_policy_name(self.policy)} made a plan for order "
+                f"{request.order_id} that breaks the rules, so nothing was reserved: {listing}; "
+                "fix the policy, or allocate with a built-in policy"
+            )
+
+    def _published(
+        self, uow: UnitOfWork, order: Order, alerts: Sequence[LowStock] = ()
+    ) -> OrderResult:
+        """Write the order's new events (and stock alerts) to the outbox; the command's result."""
+        self._publish(uow, order.pull_events(), alerts)
         return OrderResult.of(order)
 
-    def _publish(self, uow: UnitOfWork, events: Sequence[OrderEvent]) -> None:
+    def _publish(
+        self, uow: UnitOfWork, events: Sequence[OrderEvent], alerts: Sequence[LowStock]
+    ) -> None:
         """Write the order's events and the stock's alerts to the outbox."""
         hooks = self._hooks
         messages = []
@@ -380,7 +517,6 @@ class Handlers:
                     event.at,
                 )
             )
-        alerts = uow.stock.pull_events()
         if alerts:
             messages.extend(self._alert_messages(uow, alerts))
         if messages:

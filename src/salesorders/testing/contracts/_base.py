@@ -13,8 +13,9 @@ from salesorders.domain.plan import Allocation, AllocationPlan
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import OperationalError
 from salesorders.ports import UnitOfWork, UnitOfWorkFactory
+from salesorders.service.stock import StockDesk
 
-__all__ = ["T0", "AdapterContract", "plan_for", "sample_order"]
+__all__ = ["T0", "AdapterContract", "desk", "plan_for", "sample_order"]
 
 T = TypeVar("T")
 
@@ -47,6 +48,11 @@ def plan_for(order_id: str, *allocations: tuple[str, str, str, int | str]) -> Al
             for line_id, sku, warehouse_id, quantity in allocations
         ),
     )
+
+
+def desk(uow: UnitOfWork) -> StockDesk:
+    """The stock verbs over ``uow``'s stock port (lock, compute, apply)."""
+    return StockDesk(uow.stock)
 
 
 class AdapterContract:
@@ -103,7 +109,7 @@ class AdapterContract:
     def given_warehouses(self, *warehouse_ids: str) -> None:
         def add(uow: UnitOfWork) -> None:
             for priority, warehouse_id in enumerate(warehouse_ids):
-                uow.stock.add_warehouse(Warehouse(warehouse_id, priority=priority))
+                desk(uow).add_warehouse(Warehouse(warehouse_id, priority=priority))
 
         self.in_uow(add)
 
@@ -112,7 +118,7 @@ class AdapterContract:
 
         def receive(uow: UnitOfWork) -> None:
             for sku, warehouse_id, quantity in receipts:
-                uow.stock.receive(sku, warehouse_id, Decimal(quantity), T0, reason="contract")
+                desk(uow).receive(sku, warehouse_id, Decimal(quantity), T0, reason="contract")
 
         self.in_uow(receive)
 

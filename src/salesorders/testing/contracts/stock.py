@@ -18,7 +18,7 @@ from salesorders.errors import (
     UnknownWarehouseError,
 )
 from salesorders.ports import UnitOfWork
-from salesorders.testing.contracts._base import T0, AdapterContract, plan_for
+from salesorders.testing.contracts._base import T0, AdapterContract, desk, plan_for
 
 __all__ = ["StockRepositoryContract"]
 
@@ -55,13 +55,13 @@ class StockRepositoryContract(AdapterContract):
         warehouse = Warehouse(
             "W1", name="Main", region="EU", priority=3, ships_to=frozenset({"EU"})
         )
-        self.in_uow(lambda uow: uow.stock.add_warehouse(warehouse))
+        self.in_uow(lambda uow: desk(uow).add_warehouse(warehouse))
         assert self.read(lambda uow: uow.stock.warehouses()) == {"W1": warehouse}
 
     def test_receive_adds_on_hand_and_a_receipt_entry(self) -> None:
         self.given_warehouses("W1")
         entry = self.in_uow(
-            lambda uow: uow.stock.receive("SKU-A", "W1", Decimal(7), T0, actor="ann", reason="PO-1")
+            lambda uow: desk(uow).receive("SKU-A", "W1", Decimal(7), T0, actor="ann", reason="PO-1")
         )
         assert entry.movement is Movement.RECEIPT
         assert (entry.sku, entry.warehouse_id) == ("SKU-A", "W1")
@@ -73,11 +73,11 @@ class StockRepositoryContract(AdapterContract):
     def test_receive_refuses_bad_input_and_changes_nothing(self) -> None:
         self.given_warehouses("W1")
         with pytest.raises(UnknownWarehouseError):
-            self.in_uow(lambda uow: uow.stock.receive("SKU-A", "W9", Decimal(1), T0))
+            self.in_uow(lambda uow: desk(uow).receive("SKU-A", "W9", Decimal(1), T0))
         with pytest.raises(FloatNotAllowedError):
-            self.in_uow(lambda uow: uow.stock.receive("SKU-A", "W1", 1.5, T0))  # type: ignore[arg-type]
+            self.in_uow(lambda uow: desk(uow).receive("SKU-A", "W1", 1.5, T0))  # type: ignore[arg-type]
         with pytest.raises(InvalidQuantityError):
-            self.in_uow(lambda uow: uow.stock.receive("SKU-A", "W1", Decimal(-1), T0))
+            self.in_uow(lambda uow: desk(uow).receive("SKU-A", "W1", Decimal(-1), T0))
         assert self.read(_figures) == {}
         assert self.read(lambda uow: uow.stock.ledger()) == ()
 
@@ -92,8 +92,8 @@ class StockRepositoryContract(AdapterContract):
 
     def test_snapshot_shows_available_after_reservations_and_safety_stock(self) -> None:
         self._given_two_warehouses()
-        self.in_uow(lambda uow: uow.stock.set_levels("SKU-A", "W1", safety_stock=Decimal(2)))
-        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 3)), T0))
+        self.in_uow(lambda uow: desk(uow).set_levels("SKU-A", "W1", safety_stock=Decimal(2)))
+        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 3)), T0))
         snapshot = self.read(lambda uow: uow.stock.snapshot(["SKU-A"]))
         assert snapshot.available_at("SKU-A", "W1") == Decimal(5)
         assert snapshot.available_at("SKU-A", "W2") == Decimal(4)
@@ -103,7 +103,7 @@ class StockRepositoryContract(AdapterContract):
     def test_snapshot_lists_expected_stock(self) -> None:
         self._given_two_warehouses()
         incoming = IncomingStock("IN-1", "SKU-A", "W2", Decimal(20), dt.date(2026, 3, 9))
-        self.in_uow(lambda uow: uow.stock.expect(incoming))
+        self.in_uow(lambda uow: desk(uow).expect(incoming))
         snapshot = self.read(lambda uow: uow.stock.snapshot(["SKU-A"]))
         assert tuple(snapshot.incoming.get("SKU-A", ())) == (incoming,)
 
@@ -114,7 +114,7 @@ class StockRepositoryContract(AdapterContract):
         plan = plan_for(
             "O-1", ("L1", "SKU-A", "W1", 6), ("L1", "SKU-A", "W2", 4), ("L2", "SKU-B", "W1", 1)
         )
-        reservations = self.in_uow(lambda uow: uow.stock.reserve(plan, T0, actor="svc"))
+        reservations = self.in_uow(lambda uow: desk(uow).reserve(plan, T0, actor="svc"))
         assert sorted((r.line_id, r.sku, r.warehouse_id, r.quantity) for r in reservations) == [
             ("L1", "SKU-A", "W1", Decimal(6)),
             ("L1", "SKU-A", "W2", Decimal(4)),
@@ -139,7 +139,7 @@ class StockRepositoryContract(AdapterContract):
             "O-1", ("L1", "SKU-A", "W1", 10), ("L2", "SKU-B", "W1", 5), ("L3", "SKU-A", "W2", 5)
         )
         with pytest.raises(InsufficientStockError) as caught:
-            self.in_uow(lambda uow: uow.stock.reserve(plan, T0))
+            self.in_uow(lambda uow: desk(uow).reserve(plan, T0))
         assert {s.sku for s in caught.value.shortages} == {"SKU-A", "SKU-B"}
         short_b = next(s for s in caught.value.shortages if s.sku == "SKU-B")
         assert (short_b.requested, short_b.available, short_b.missing) == (
@@ -154,8 +154,8 @@ class StockRepositoryContract(AdapterContract):
 
         def work(uow: UnitOfWork) -> None:
             with pytest.raises(InsufficientStockError):
-                uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 4)), T0)
-            uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
+                desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 4)), T0)
+            desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
 
         self.in_uow(work)
         assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(3))
@@ -165,7 +165,7 @@ class StockRepositoryContract(AdapterContract):
         self._given_two_warehouses()
         plan = plan_for("O-1", ("L1", "SKU-B", "W1", 2), ("L2", "SKU-B", "W1", 2))
         with pytest.raises(InsufficientStockError) as caught:
-            self.in_uow(lambda uow: uow.stock.reserve(plan, T0))
+            self.in_uow(lambda uow: desk(uow).reserve(plan, T0))
         assert [(s.sku, s.requested, s.available) for s in caught.value.shortages] == [
             ("SKU-B", Decimal(4), Decimal(3))
         ]
@@ -173,12 +173,12 @@ class StockRepositoryContract(AdapterContract):
 
     def test_safety_stock_is_never_reserved(self) -> None:
         self._given_two_warehouses()
-        self.in_uow(lambda uow: uow.stock.set_levels("SKU-B", "W1", safety_stock=Decimal(1)))
+        self.in_uow(lambda uow: desk(uow).set_levels("SKU-B", "W1", safety_stock=Decimal(1)))
         with pytest.raises(InsufficientStockError):
             self.in_uow(
-                lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
+                lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
             )
-        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0))
+        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0))
         assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(2))
 
     def test_reserving_where_nothing_was_ever_stocked_names_the_item(self) -> None:
@@ -186,7 +186,7 @@ class StockRepositoryContract(AdapterContract):
         before = self.read(_state)
         plan = plan_for("O-1", ("L1", "SKU-A", "W1", 1), ("L2", "SKU-B", "W2", 1))
         with pytest.raises(UnknownStockItemError) as caught:
-            self.in_uow(lambda uow: uow.stock.reserve(plan, T0))
+            self.in_uow(lambda uow: desk(uow).reserve(plan, T0))
         assert (caught.value.sku, caught.value.warehouse_id) == ("SKU-B", "W2")
         assert self.read(_state) == before
 
@@ -200,7 +200,7 @@ class StockRepositoryContract(AdapterContract):
             lines = [("L1", "SKU-A", "W1", 2), ("L2", "SKU-B", "W1", 2)]
             if index % 2:
                 lines.reverse()  # opposite lock orders must not deadlock
-            uow.stock.reserve(plan_for(f"O-{index}", *lines), T0)
+            desk(uow).reserve(plan_for(f"O-{index}", *lines), T0)
             return index
 
         outcomes = self.race(reserve, threads=max(self.concurrency_threads, 6))
@@ -219,10 +219,10 @@ class StockRepositoryContract(AdapterContract):
     def test_release_order_frees_every_open_reservation(self) -> None:
         self._given_two_warehouses()
         plan = plan_for("O-1", ("L1", "SKU-A", "W1", 6), ("L2", "SKU-B", "W1", 2))
-        self.in_uow(lambda uow: uow.stock.reserve(plan, T0))
-        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-2", ("L1", "SKU-A", "W1", 1)), T0))
+        self.in_uow(lambda uow: desk(uow).reserve(plan, T0))
+        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-2", ("L1", "SKU-A", "W1", 1)), T0))
         entries = self.in_uow(
-            lambda uow: uow.stock.release_order("O-1", T0, reason="cancelled", actor="svc")
+            lambda uow: desk(uow).release_order("O-1", T0, reason="cancelled", actor="svc")
         )
         assert {e.movement for e in entries} == {Movement.RELEASE}
         assert sorted(e.reserved_delta for e in entries) == [Decimal(-6), Decimal(-2)]
@@ -241,14 +241,14 @@ class StockRepositoryContract(AdapterContract):
     def test_releasing_an_order_without_reservations_changes_nothing(self) -> None:
         self._given_two_warehouses()
         before = self.read(_state)
-        assert self.in_uow(lambda uow: uow.stock.release_order("O-404", T0)) == ()
+        assert self.in_uow(lambda uow: desk(uow).release_order("O-404", T0)) == ()
         assert self.read(_state) == before
 
     def test_released_stock_can_be_reserved_again(self) -> None:
         self._given_two_warehouses()
-        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0))
-        self.in_uow(lambda uow: uow.stock.release_order("O-1", T0))
-        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-2", ("L1", "SKU-B", "W1", 3)), T0))
+        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0))
+        self.in_uow(lambda uow: desk(uow).release_order("O-1", T0))
+        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-2", ("L1", "SKU-B", "W1", 3)), T0))
         assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(3))
         self.read(_assert_consistent)
 
@@ -257,8 +257,8 @@ class StockRepositoryContract(AdapterContract):
     def test_the_ledger_is_append_only_and_folds_to_the_figures(self) -> None:
         self._given_two_warehouses()
         first = self.read(lambda uow: uow.stock.ledger())
-        self.in_uow(lambda uow: uow.stock.reserve(plan_for("O-1", ("L1", "SKU-A", "W2", 4)), T0))
-        self.in_uow(lambda uow: uow.stock.release_order("O-1", T0))
+        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W2", 4)), T0))
+        self.in_uow(lambda uow: desk(uow).release_order("O-1", T0))
         ledger = self.read(lambda uow: uow.stock.ledger())
         assert ledger[: len(first)] == first
         sequences = [e.sequence for e in ledger]
@@ -268,15 +268,16 @@ class StockRepositoryContract(AdapterContract):
     def test_low_stock_is_raised_once_per_crossing(self) -> None:
         self._given_two_warehouses()
         self.in_uow(
-            lambda uow: uow.stock.set_levels(
+            lambda uow: desk(uow).set_levels(
                 "SKU-A", "W1", reorder_point=Decimal(5), reorder_quantity=Decimal(20)
             )
         )
 
         def reserve(order_id: str, quantity: int) -> list[object]:
             def work(uow: UnitOfWork) -> list[object]:
-                uow.stock.reserve(plan_for(order_id, ("L1", "SKU-A", "W1", quantity)), T0)
-                return list(uow.stock.pull_events())
+                stock = desk(uow)
+                stock.reserve(plan_for(order_id, ("L1", "SKU-A", "W1", quantity)), T0)
+                return list(stock.alerts)
 
             return self.in_uow(work)
 
@@ -291,11 +292,12 @@ class StockRepositoryContract(AdapterContract):
 
     def test_alerts_of_a_rolled_back_unit_of_work_are_forgotten(self) -> None:
         self._given_two_warehouses()
-        self.in_uow(lambda uow: uow.stock.set_levels("SKU-B", "W1", reorder_point=Decimal(2)))
+        self.in_uow(lambda uow: desk(uow).set_levels("SKU-B", "W1", reorder_point=Decimal(2)))
 
         def reserve(uow: UnitOfWork) -> int:
-            uow.stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0)
-            return len(uow.stock.pull_events())
+            stock = desk(uow)
+            stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0)
+            return len(stock.alerts)
 
         assert self.in_uow(reserve, commit=False) == 1
         assert self.in_uow(reserve) == 1  # the crossing happens again, for real this time

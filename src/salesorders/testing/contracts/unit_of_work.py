@@ -9,7 +9,7 @@ import pytest
 
 from salesorders.errors import NotFoundError
 from salesorders.ports import IdempotencyRecord, OutboxMessage, UnitOfWork
-from salesorders.testing.contracts._base import T0, AdapterContract, plan_for, sample_order
+from salesorders.testing.contracts._base import T0, AdapterContract, desk, plan_for, sample_order
 
 __all__ = ["UnitOfWorkContract"]
 
@@ -45,8 +45,8 @@ class UnitOfWorkContract(AdapterContract):
 
     def _change_everything(self, uow: UnitOfWork) -> int:
         uow.orders.add(sample_order("O-1"))
-        uow.stock.receive("SKU-A", "W1", Decimal(5), T0)
-        uow.stock.reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 2)), T0)
+        desk(uow).receive("SKU-A", "W1", Decimal(5), T0)
+        desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 2)), T0)
         uow.outbox.append([_message()])
         uow.idempotency.put(_record())
         return uow.numbers.next_number("SO-2026")

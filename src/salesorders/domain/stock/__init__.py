@@ -1,0 +1,72 @@
+"""Multi-warehouse stock: one engine for every store.
+
+* :mod:`~salesorders.domain.stock.model` — items, batches, reservations, ledger entries, alerts,
+  and :class:`StockChange`, the value every operation returns and every store applies;
+* :mod:`~salesorders.domain.stock.operations` — receive, expect, receive expected, set levels,
+  adjust, write off, transfer, return to stock;
+* :mod:`~salesorders.domain.stock.reservations` — reserve a plan, release, consume;
+* :mod:`~salesorders.domain.stock.ledger` — folds and the drift detector (:func:`reconcile`);
+* :mod:`~salesorders.domain.stock.reports` — the allocation snapshot and the stock reports;
+* :mod:`~salesorders.domain.stock.book` — :class:`StockBook`, stock in memory for scripts and tests.
+"""
+
+from salesorders.domain.stock.book import StockBook, StockTables
+from salesorders.domain.stock.ledger import (
+    Discrepancy,
+    fold_batches,
+    fold_ledger,
+    fold_reservations,
+    plan_demand,
+    reconcile,
+)
+from salesorders.domain.stock.model import (
+    Batch,
+    BucketKey,
+    ItemKey,
+    LedgerEntry,
+    LockedStock,
+    LowStock,
+    Movement,
+    Reservation,
+    StockChange,
+    StockItem,
+    StockLevels,
+    to_level,
+)
+from salesorders.domain.stock.reports import (
+    AvailabilityRow,
+    BackorderSummary,
+    ReservedRow,
+    build_snapshot,
+    reservable_batches,
+)
+from salesorders.domain.stock.reservations import find_shortages
+
+__all__ = [
+    "AvailabilityRow",
+    "BackorderSummary",
+    "Batch",
+    "BucketKey",
+    "Discrepancy",
+    "ItemKey",
+    "LedgerEntry",
+    "LockedStock",
+    "LowStock",
+    "Movement",
+    "Reservation",
+    "ReservedRow",
+    "StockBook",
+    "StockChange",
+    "StockItem",
+    "StockLevels",
+    "StockTables",
+    "build_snapshot",
+    "find_shortages",
+    "fold_batches",
+    "fold_ledger",
+    "fold_reservations",
+    "plan_demand",
+    "reconcile",
+    "reservable_batches",
+    "to_level",
+]

@@ -1,0 +1,444 @@
+"""The stock verbs over a store: lock the rows, let the domain compute the change, apply it.
+
+:class:`StockDesk` is how the handlers (and the contract suites) move stock. Each method locks what
+its operation needs through the :class:`~salesorders.ports.StockRepository` port (in (SKU,
+warehouse) order), runs one pure operation of :mod:`salesorders.domain.stock`, and applies the
+returned :class:`~salesorders.domain.stock.StockChange`. The low-stock alerts of every change are
+collected in :attr:`StockDesk.alerts` for the outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterator, Mapping
+from decimal import Decimal
+
+from salesorders.domain.checks import aware_time
+from salesorders.domain.plan import AllocationPlan
+from salesorders.domain.snapshot import IncomingStock
+from salesorders.domain.stock import operations as ops
+from salesorders.domain.stock import reservations as holds
+from salesorders.domain.stock.model import (
+    ItemKey,
+    LedgerEntry,
+    LowStock,
+    Reservation,
+    StockChange,
+    StockItem,
+    to_level,
+)
+from salesorders.domain.warehouse import Warehouse
+from salesorders.errors import NotFoundError, ReservationError, ValidationError
+from salesorders.ports import StockRepository
+
+__all__ = ["StockDesk"]
+
+
+class StockDesk:
+    """Stock operations in one unit of work, over its stock port."""
+
+    __slots__ = ("alerts", "places", "repo")
+
+    def __init__(self, repo: StockRepository) -> None:
+        self.repo = repo
+        self.places = repo.quantity_places
+        self.alerts: list[LowStock] = []
+
+    def _apply(self, change: StockChange, numbered: bool = True) -> tuple[LedgerEntry, ...]:
+        entries = self.repo.apply(change, numbered=numbered)
+        if change.alerts:
+            self.alerts.extend(change.alerts)
+        return entries
+
+    def _lock(self, *keys: ItemKey, create: bool = False) -> dict[ItemKey, StockItem]:
+        return self.repo.lock(sorted(set(keys)), create=create).items
+
+    def _warehouses(self) -> Mapping[str, Warehouse]:
+        return self.repo.warehouses()
+
+    # ------------------------------------------------------------------ warehouses and levels
+
+    def add_warehouse(self, warehouse: Warehouse) -> None:
+        if not isinstance(warehouse, Warehouse):
+            raise ValidationError("warehouse", warehouse, "must be a Warehouse")
+        self.repo.add_warehouse(warehouse)
+
+    def set_levels(
+        self,
+        sku: str,
+        warehouse_id: str,
+        *,
+        safety_stock: Decimal | int | None = None,
+        reorder_point: Decimal | int | None = None,
+        reorder_quantity: Decimal | int | None = None,
+        at: dt.datetime | None = None,
+    ) -> StockItem:
+        warehouses = self._warehouses()
+        ops.check_warehouse(warehouses, warehouse_id)
+        change = ops.set_levels(
+            self._lock((sku, warehouse_id), create=True),
+            warehouses,
+            sku,
+            warehouse_id,
+            places=self.places,
+            safety_stock=safety_stock,
+            reorder_point=reorder_point,
+            reorder_quantity=reorder_quantity,
+            at=at,
+        )
+        self._apply(change, numbered=False)
+        return change.items[0]
+
+    # ------------------------------------------------------------------ receipts
+
+    def receive(
+        self,
+        sku: str,
+        warehouse_id: str,
+        quantity: Decimal | int,
+        at: dt.datetime,
+        *,
+        batch_id: str | None = None,
+        expiry: dt.date | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> LedgerEntry:
+        """Receive stock: one RECEIPT entry (see :func:`.operations.receive`)."""
+        warehouses = self._warehouses()
+        ops.check_warehouse(warehouses, warehouse_id)
+        ops.expiry_date(expiry)
+        to_level(quantity, "quantity", self.places)  # refuse bad input before locking
+        change = ops.receive(
+            self._lock((sku, warehouse_id), create=True),
+            warehouses,
+            sku,
+            warehouse_id,
+            quantity,
+            at,
+            places=self.places,
+            batch_id=batch_id,
+            expiry=expiry,
+            actor=actor,
+            reason=reason,
+        )
+        return self._apply(change)[0]
+
+    def expect(self, incoming: IncomingStock) -> None:
+        """Record stock expected to arrive (see :func:`.operations.expect`)."""
+        if not isinstance(incoming, IncomingStock):
+            raise ValidationError("incoming", incoming, "must be an IncomingStock")
+        known = self.repo.lock_incoming(incoming.id) if isinstance(incoming.id, str) else None
+        change = ops.expect(
+            self._warehouses(),
+            () if known is None else (incoming.id,),
+            incoming,
+            places=self.places,
+        )
+        self._apply(change, numbered=False)
+
+    def receive_expected(
+        self,
+        incoming_id: str,
+        at: dt.datetime,
+        *,
+        quantity: Decimal | int | None = None,
+        batch_id: str | None = None,
+        expiry: dt.date | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> LedgerEntry:
+        """Receive an expected receipt or a transfer in transit, in whole or in part."""
+        expected = self.repo.lock_incoming(incoming_id) if isinstance(incoming_id, str) else None
+        if expected is None:
+            raise NotFoundError("incoming stock", str(incoming_id))
+        change = ops.receive_expected(
+            self._lock((expected.sku, expected.warehouse_id), create=True),
+            self._warehouses(),
+            expected,
+            at,
+            places=self.places,
+            quantity=quantity,
+            batch_id=batch_id,
+            expiry=expiry,
+            actor=actor,
+            reason=reason,
+        )
+        return self._apply(change)[0]
+
+    # ------------------------------------------------------------------ reservations
+
+    def reserve(
+        self,
+        plan: AllocationPlan,
+        at: dt.datetime,
+        actor: str = "",
+        *,
+        warehouses: Collection[str] | None = None,
+    ) -> tuple[Reservation, ...]:
+        """Reserve a whole plan or nothing (see :func:`.reservations.reserve`)."""
+        if not isinstance(plan, AllocationPlan):
+            raise ValidationError("plan", plan, "must be an AllocationPlan")
+        keys = sorted({(a.sku, a.warehouse_id) for a in plan.allocations})
+        locked = self.repo.lock(keys, order_id=plan.order_id)
+        held = locked.reservations
+        change = holds.reserve(
+            locked.items,
+            plan,
+            at,
+            places=self.places,
+            held=[r.id for r in held] if held else (),
+            actor=actor,
+            warehouses=warehouses if warehouses is not None else _LazyWarehouses(self),
+        )
+        self._apply(change, numbered=False)
+        return change.reservations
+
+    def release_order(
+        self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""
+    ) -> tuple[LedgerEntry, ...]:
+        """Release everything still open for ``order_id`` (none: an empty tuple)."""
+        held = [r for r in self.repo.reservations(order_id) if r.open > 0]
+        if not held:
+            aware_time(at)
+            return ()
+        locked = self.repo.lock(sorted({r.item_key for r in held}), order_id=order_id)
+        change = holds.release_order(
+            locked.items, locked.reservations, at, places=self.places, reason=reason, actor=actor
+        )
+        return self._apply(change)
+
+    def release(
+        self,
+        reservation_id: str,
+        at: dt.datetime,
+        quantity: Decimal | int | None = None,
+        *,
+        reason: str = "",
+        actor: str = "",
+    ) -> LedgerEntry:
+        """Give back part (default: all open) of one reservation."""
+        reservation, items = self._reservation(reservation_id)
+        change = holds.release(
+            items, [(reservation, quantity)], at, places=self.places, reason=reason, actor=actor
+        )
+        return self._apply(change)[0]
+
+    def consume(
+        self,
+        reservation_id: str,
+        at: dt.datetime,
+        quantity: Decimal | int | None = None,
+        *,
+        reason: str = "",
+        actor: str = "",
+    ) -> LedgerEntry:
+        """Ship part (default: all open) of one reservation: a SHIPMENT entry."""
+        reservation, items = self._reservation(reservation_id)
+        change = holds.consume(
+            items, [(reservation, quantity)], at, places=self.places, reason=reason, actor=actor
+        )
+        return self._apply(change)[0]
+
+    def _reservation(self, reservation_id: str) -> tuple[Reservation, dict[ItemKey, StockItem]]:
+        order_id = reservation_id.split("/", 1)[0] if isinstance(reservation_id, str) else ""
+        candidates = self.repo.reservations(order_id) if order_id else ()
+        found = next((r for r in candidates if r.id == reservation_id), None)
+        if found is None:
+            raise ReservationError(
+                str(reservation_id),
+                f"no reservation {reservation_id!r}; check the id (see reservations())",
+            )
+        locked = self.repo.lock([found.item_key], order_id=found.order_id)
+        current = next(r for r in locked.reservations if r.id == reservation_id)
+        return current, locked.items
+
+    # ------------------------------------------------------------------ other movements
+
+    def return_to_stock(
+        self,
+        sku: str,
+        warehouse_id: str,
+        quantity: Decimal | int,
+        at: dt.datetime,
+        *,
+        return_id: str,
+        batch_id: str | None = None,
+        expiry: dt.date | None = None,
+        order_id: str | None = None,
+        line_id: str | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> LedgerEntry:
+        """Put returned goods back on hand: a RETURN entry."""
+        warehouses = self._warehouses()
+        ops.check_warehouse(warehouses, warehouse_id)
+        change = ops.return_to_stock(
+            self._lock((sku, warehouse_id), create=True),
+            warehouses,
+            sku,
+            warehouse_id,
+            quantity,
+            at,
+            places=self.places,
+            return_id=return_id,
+            batch_id=batch_id,
+            expiry=expiry,
+            order_id=order_id,
+            line_id=line_id,
+            actor=actor,
+            reason=reason,
+        )
+        return self._apply(change)[0]
+
+    def adjust(
+        self,
+        sku: str,
+        warehouse_id: str,
+        counted: Decimal | int,
+        at: dt.datetime,
+        reason: str,
+        *,
+        batch_id: str | None = None,
+        release_excess: bool = False,
+        actor: str = "",
+    ) -> LedgerEntry:
+        """Record a stock count; with ``release_excess``, release the newest reservations the
+        count no longer covers first. Returns the ADJUSTMENT entry."""
+        key = (sku, warehouse_id)
+        items = self.repo.lock([key]).items
+        if not release_excess:
+            change = ops.adjust(
+                items,
+                sku,
+                warehouse_id,
+                counted,
+                at,
+                reason,
+                places=self.places,
+                batch_id=batch_id,
+                actor=actor,
+                warehouses=_LazyWarehouses(self),
+            )
+            return self._apply(change)[0]
+        amount = to_level(counted, "counted", self.places)
+        ops.existing_item(items, sku, warehouse_id, _LazyWarehouses(self))
+        freed = holds.release_excess(
+            items,
+            self.repo.open_reservations([key]),
+            sku,
+            warehouse_id,
+            amount,
+            at,
+            places=self.places,
+            batch_id=batch_id,
+            reason=reason,
+            actor=actor,
+        )
+        counted_change = ops.adjust(
+            items,
+            sku,
+            warehouse_id,
+            amount,
+            at,
+            reason,
+            places=self.places,
+            batch_id=batch_id,
+            actor=actor,
+        )
+        change = freed.followed_by(counted_change)
+        return self._apply(change)[-1]
+
+    def write_off(
+        self,
+        sku: str,
+        warehouse_id: str,
+        quantity: Decimal | int,
+        at: dt.datetime,
+        reason: str,
+        *,
+        batch_id: str | None = None,
+        actor: str = "",
+    ) -> LedgerEntry:
+        """Remove damaged, lost or expired unreserved stock: a WRITE_OFF entry."""
+        change = ops.write_off(
+            self.repo.lock([(sku, warehouse_id)]).items,
+            sku,
+            warehouse_id,
+            quantity,
+            at,
+            reason,
+            places=self.places,
+            batch_id=batch_id,
+            actor=actor,
+            warehouses=_LazyWarehouses(self),
+        )
+        return self._apply(change)[0]
+
+    def transfer(
+        self,
+        sku: str,
+        from_warehouse: str,
+        to_warehouse: str,
+        quantity: Decimal | int,
+        at: dt.datetime,
+        *,
+        transfer_id: str,
+        batch_id: str | None = None,
+        eta: dt.date | None = None,
+        in_transit: bool = True,
+        actor: str = "",
+        reason: str = "",
+    ) -> tuple[LedgerEntry, ...]:
+        """Move unreserved stock between warehouses (in transit until received, by default)."""
+        warehouses = self._warehouses()
+        ops.check_warehouse(warehouses, to_warehouse)
+        if isinstance(transfer_id, str) and self.repo.lock_incoming(transfer_id) is not None:
+            raise ValidationError(
+                "transfer_id", transfer_id, "is already in transit", "use a new transfer id"
+            )
+        source = (sku, from_warehouse)
+        target = (sku, to_warehouse)
+        items = self.repo.lock(sorted({source, target})).items
+        if not in_transit and target not in items and source in items:
+            items.update(self.repo.lock([target], create=True).items)
+        change = ops.transfer(
+            items,
+            warehouses,
+            sku,
+            from_warehouse,
+            to_warehouse,
+            quantity,
+            at,
+            places=self.places,
+            transfer_id=transfer_id,
+            batch_id=batch_id,
+            eta=eta,
+            in_transit=in_transit,
+            actor=actor,
+            reason=reason,
+        )
+        return self._apply(change)
+
+
+class _LazyWarehouses(Collection[str]):
+    """The registered warehouse ids, read only if an operation needs them (an error path)."""
+
+    __slots__ = ("_desk", "_ids")
+
+    def __init__(self, desk: StockDesk) -> None:
+        self._desk = desk
+        self._ids: Collection[str] | None = None
+
+    def _load(self) -> Collection[str]:
+        if self._ids is None:
+            self._ids = self._desk._warehouses()
+        return self._ids
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
