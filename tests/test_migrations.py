@@ -21,9 +21,9 @@ import psycopg
 import pytest
 
 from salesorders import errors
-from salesorders.adapters._sql.dialect import Dialect, PostgresDialect, SQLiteDialect
+from salesorders.adapters._sql.dialect import Dialect, SQLiteDialect
 from salesorders.adapters._sql.schema import LATEST_VERSION, MIGRATIONS, render_migration
-from salesorders.adapters.postgres import PostgresStore
+from salesorders.adapters.postgres import PostgresDialect, PostgresStore
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.domain.stock import LedgerEntry, Movement, StockItem
 from salesorders.domain.warehouse import Warehouse

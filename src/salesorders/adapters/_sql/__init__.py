@@ -6,7 +6,7 @@ locks) and a :class:`Session` (how a statement reaches its driver); everything e
 both stores behave the same way and are proven by the same contract suites. One module per
 idea:
 
-    dialect        Dialect, SQLiteDialect, PostgresDialect and the value codecs
+    dialect        Dialect, SQLiteDialect and the value codecs
     schema         the numbered migrations and applying them
     session        Session (one open transaction) and translate_error
     statements     every statement, rendered once per store
@@ -37,7 +37,7 @@ Quantities never pass through floating point: PostgreSQL stores ``NUMERIC``, SQL
 decimal strings and all arithmetic happens on :class:`~decimal.Decimal` in Python.
 """
 
-from salesorders.adapters._sql.dialect import Dialect, PostgresDialect, SQLiteDialect
+from salesorders.adapters._sql.dialect import Dialect, SQLiteDialect
 from salesorders.adapters._sql.orders import SqlOrderNumbers, SqlOrderRepository
 from salesorders.adapters._sql.outbox import SqlIdempotencyStore, SqlOutboxStore
 from salesorders.adapters._sql.schema import (
@@ -58,7 +58,6 @@ __all__ = [
     "MIGRATIONS",
     "Dialect",
     "Migration",
-    "PostgresDialect",
     "Row",
     "SQLiteDialect",
     "Session",

@@ -16,7 +16,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
-__all__ = ["Dialect", "PostgresDialect", "SQLiteDialect"]
+__all__ = ["Dialect", "SQLiteDialect"]
 
 _UTC: Final = dt.UTC
 
@@ -163,50 +163,6 @@ class SQLiteDialect(Dialect):
 
     def day(self, value: dt.date) -> Any:
         return value.isoformat()
-
-
-class PostgresDialect(Dialect):
-    """PostgreSQL: NUMERIC, TIMESTAMPTZ, JSONB, row locks; bulk rows as typed ``VALUES``."""
-
-    name = "postgresql"
-    types = MappingProxyType(
-        {
-            "text": "TEXT",
-            "dec": "NUMERIC",
-            "int": "BIGINT",
-            "ts": "TIMESTAMPTZ",
-            "date": "DATE",
-            "json": "JSONB",
-            "ledger_key": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-            "position_column": ", position BIGINT GENERATED ALWAYS AS IDENTITY",
-        }
-    )
-    lock_items = " FOR UPDATE OF i"
-    lock_rows = " FOR UPDATE"
-    writes_in_one_statement = True
-    position = "position"
-    max_params = 65535
-
-    def render(self, template: str) -> str:
-        """PostgreSQL's own numbered parameters (``$1``, ``$2`` ...): the driver then passes the
-        text through untouched instead of parsing long multi-row statements every time."""
-        parts = super().render(template).split("?")
-        return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
-
-    def rows(self, types: Sequence[str], count: int) -> str:
-        """``VALUES`` whose first row casts each column to its type, which the rest follow."""
-        first = "(" + ", ".join(f"?::{self.types[kind]}" for kind in types) + ")"
-        rest = "(" + ", ".join("?" * len(types)) + ")"
-        return "VALUES " + ", ".join([first, *[rest] * (count - 1)])
-
-    def dec(self, value: Decimal) -> Any:
-        return value
-
-    def time(self, value: dt.datetime) -> Any:
-        return value
-
-    def day(self, value: dt.date) -> Any:
-        return value
 
 
 # --------------------------------------------------------------------------- bulk rows
