@@ -139,6 +139,14 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX incoming_by_sku ON {p}incoming (sku)",
         ),
     ),
+    Migration(
+        3,
+        "an index for listing the orders of one customer in one state",
+        (
+            "CREATE INDEX orders_by_customer_state ON {p}orders "
+            "(customer_id, state, created_at, id)",
+        ),
+    ),
 )
 
 #: The schema version this library writes.
