@@ -585,8 +585,9 @@ def naive_memory_store() -> MemoryStore:
 def naive_postgres_store(dsn: str, schema: str) -> Any:
     """A PostgreSQL store that reads stock rows without ``FOR UPDATE`` and writes what it read a
     moment later: concurrent reservations overwrite each other's figures (lost updates)."""
-    from salesorders.adapters._sql import PostgresDialect, SqlStockRepository, StoreConfig
-    from salesorders.adapters.postgres import PostgresStore, PostgresUnitOfWork
+    from salesorders.adapters._sql.stock import SqlStockRepository
+    from salesorders.adapters._sql.unit_of_work import StoreConfig
+    from salesorders.adapters.postgres import PostgresDialect, PostgresStore, PostgresUnitOfWork
 
     class UnlockedDialect(PostgresDialect):
         lock_items = ""

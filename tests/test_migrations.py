@@ -1,8 +1,9 @@
 """The schema is created and migrated by the library; upgrading keeps every row.
 
-The upgrade tests build a version-1 database by hand (only the first migration's statements),
-write rows the way version 1 stored them, then open the store: it must migrate to the latest
-version and show exactly those rows.
+The upgrade tests build a database of every older version by hand (only the statements of the
+migrations up to that version), write rows the way those versions stored them, then open the
+store: it must migrate to the latest version, add what the newer migrations add, and show
+exactly those rows.
 """
 
 from __future__ import annotations
@@ -21,19 +22,14 @@ import psycopg
 import pytest
 
 from salesorders import errors
-from salesorders.adapters._sql import (
-    LATEST_VERSION,
-    MIGRATIONS,
-    Dialect,
-    PostgresDialect,
-    SQLiteDialect,
-    render_migration,
-)
-from salesorders.adapters.postgres import PostgresStore
+from salesorders.adapters._sql.dialect import Dialect, SQLiteDialect
+from salesorders.adapters._sql.schema import LATEST_VERSION, MIGRATIONS, render_migration
+from salesorders.adapters._sql.statements import Statements
+from salesorders.adapters.postgres import PostgresDialect, PostgresStore
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.domain.stock import LedgerEntry, Movement, StockItem
 from salesorders.domain.warehouse import Warehouse
-from salesorders.ports import IdempotencyRecord, OutboxMessage, UnitOfWorkFactory
+from salesorders.ports import IdempotencyRecord, OrderQuery, OutboxMessage, UnitOfWorkFactory
 from salesorders.serialization import Serializer
 from salesorders.testing.contracts import T0, sample_order
 from test_service_support import stock_drift
@@ -45,7 +41,8 @@ ORDER.version = 1
 
 
 def _version_one_rows(dialect: Dialect) -> list[tuple[str, tuple[Any, ...]]]:
-    """Rows as version 1 of the library wrote them, in ``dialect``'s value formats."""
+    """Rows as version 1 of the library wrote them, in ``dialect``'s value formats (later
+    versions added only indexes, so they store rows the same way)."""
     d = dialect
     serializer = Serializer()
     doc = json.dumps(serializer.dump(ORDER))
@@ -174,20 +171,33 @@ def _assert_version_one_rows_are_kept(factory: UnitOfWorkFactory) -> None:
 # --------------------------------------------------------------------------- the list itself
 
 
+#: Indexes added after version 1, with the version that added them.
+_INDEXES_SINCE = {
+    "orders_by_created": 2,
+    "outbox_pending": 2,
+    "stock_ledger_by_item": 2,
+    "orders_by_customer_state": 3,
+}
+_OLDER_VERSIONS = range(1, LATEST_VERSION)
+
+
 def test_migrations_are_numbered_from_one_without_gaps() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert LATEST_VERSION == MIGRATIONS[-1].version >= 2
+    assert LATEST_VERSION == MIGRATIONS[-1].version >= 3
     assert all(m.description and m.statements for m in MIGRATIONS)
+    assert all("'" not in m.description for m in MIGRATIONS)  # written as an SQL literal
 
 
 # --------------------------------------------------------------------------- SQLite
 
 
-def _sqlite_version_one(path: Path) -> None:
+def _sqlite_at_version(path: Path, version: int) -> None:
+    """A database as the library of schema ``version`` left it, holding the version-1 rows."""
     dialect = SQLiteDialect()
     with sqlite3.connect(path) as raw:
-        for statement in render_migration(dialect, MIGRATIONS[0]):
-            raw.execute(statement)
+        for migration in MIGRATIONS[:version]:
+            for statement in render_migration(dialect, migration):
+                raw.execute(statement)
         for template, params in _version_one_rows(dialect):
             raw.execute(dialect.render(template), params)
     raw.close()
@@ -207,16 +217,46 @@ def _sqlite_indexes(path: Path) -> set[str]:
     return {row[0] for row in rows}
 
 
-def test_sqlite_upgrades_a_version_one_database_and_keeps_its_rows(tmp_path: Path) -> None:
-    path = tmp_path / "v1.db"
-    _sqlite_version_one(path)
-    assert _sqlite_versions(path) == [1]
-    assert "orders_by_created" not in _sqlite_indexes(path)
+@pytest.mark.parametrize("version", _OLDER_VERSIONS)
+def test_sqlite_upgrades_an_older_database_and_keeps_its_rows(tmp_path: Path, version: int) -> None:
+    path = tmp_path / f"v{version}.db"
+    _sqlite_at_version(path, version)
+    assert _sqlite_versions(path) == list(range(1, version + 1))
+    missing = {name for name, since in _INDEXES_SINCE.items() if since > version}
+    assert missing and not missing & _sqlite_indexes(path)
     with SQLiteStore(path) as store:
         assert store.schema_version == LATEST_VERSION
         _assert_version_one_rows_are_kept(store.unit_of_work)
     assert _sqlite_versions(path) == list(range(1, LATEST_VERSION + 1))
-    assert {"orders_by_created", "outbox_pending", "stock_ledger_by_item"} <= _sqlite_indexes(path)
+    assert set(_INDEXES_SINCE) <= _sqlite_indexes(path)
+
+
+def _sqlite_plan(path: Path, sql: str, params: list[Any]) -> str:
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+    raw.close()
+    return " / ".join(row[-1] for row in rows)
+
+
+def test_sqlite_lists_a_customers_orders_in_one_state_through_the_new_index(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "listing.db"
+    _sqlite_at_version(path, 2)
+    statements = Statements(SQLiteDialect())
+    first_page = statements.order_list(True, True, False, False, False)
+    next_page = statements.order_list(True, True, False, False, True)
+    first_params: list[Any] = ["C-1", "placed", 50]
+    next_params: list[Any] = ["C-1", "placed", SQLiteDialect().time(T0), "O-1", 50]
+    assert "orders_by_customer_state" not in _sqlite_plan(path, first_page, first_params)
+    with SQLiteStore(path) as store:
+        with store.unit_of_work() as uow:
+            page = uow.orders.list(OrderQuery(customer_id="C-1", state="placed"))
+        assert [order.id for order in page.orders] == ["O-1"]
+    for sql, params in ((first_page, first_params), (next_page, next_params)):
+        plan = _sqlite_plan(path, sql, params)
+        assert "USING INDEX orders_by_customer_state (customer_id=? AND state=?" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan  # the index gives the listing order too
 
 
 def test_sqlite_reopening_applies_nothing_twice(tmp_path: Path) -> None:
@@ -229,7 +269,7 @@ def test_sqlite_reopening_applies_nothing_twice(tmp_path: Path) -> None:
 
 def test_sqlite_a_failed_migration_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "blocked.db"
-    _sqlite_version_one(path)
+    _sqlite_at_version(path, 1)
     with sqlite3.connect(path) as raw:
         raw.execute("CREATE TABLE orders_by_state (x)")  # takes the name an index of v2 needs
     raw.close()
@@ -294,22 +334,35 @@ def _pg_versions(dsn: str, schema: str) -> list[int]:
     return [row[0] for row in rows]
 
 
+def _pg_indexes(dsn: str, schema: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (schema,)
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
 @pytest.mark.postgres
-def test_postgres_upgrades_a_version_one_schema_and_keeps_its_rows(
-    postgres_dsn: str, schema: str
+@pytest.mark.parametrize("version", _OLDER_VERSIONS)
+def test_postgres_upgrades_an_older_schema_and_keeps_its_rows(
+    postgres_dsn: str, schema: str, version: int
 ) -> None:
     dialect = PostgresDialect(f'"{schema}".')
     with psycopg.connect(postgres_dsn) as raw:
         raw.execute(f'CREATE SCHEMA "{schema}"')
-        for statement in render_migration(dialect, MIGRATIONS[0]):
-            raw.execute(statement.encode())
+        for migration in MIGRATIONS[:version]:
+            for statement in render_migration(dialect, migration):
+                raw.execute(statement.encode())
         for template, params in _version_one_rows(dialect):
             psycopg.RawCursor(raw).execute(dialect.render(template), params)
-    assert _pg_versions(postgres_dsn, schema) == [1]
+    assert _pg_versions(postgres_dsn, schema) == list(range(1, version + 1))
+    missing = {name for name, since in _INDEXES_SINCE.items() if since > version}
+    assert missing and not missing & _pg_indexes(postgres_dsn, schema)
     with PostgresStore(postgres_dsn, schema=schema, max_size=1) as store:
         assert store.schema_version == LATEST_VERSION
         _assert_version_one_rows_are_kept(store.unit_of_work)
     assert _pg_versions(postgres_dsn, schema) == list(range(1, LATEST_VERSION + 1))
+    assert set(_INDEXES_SINCE) <= _pg_indexes(postgres_dsn, schema)
 
 
 @pytest.mark.postgres

@@ -21,7 +21,8 @@ import psycopg
 import pytest
 
 from salesorders import errors
-from salesorders.adapters._sql import LATEST_VERSION, translate_error
+from salesorders.adapters._sql.schema import LATEST_VERSION
+from salesorders.adapters._sql.session import translate_error
 from salesorders.adapters.postgres import PostgresStore
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import OutboxMessage, UnitOfWorkFactory

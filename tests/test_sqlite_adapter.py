@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from moneyed import Money
 
 from salesorders import errors
-from salesorders.adapters import _sql as sql_module
-from salesorders.adapters._sql import translate_error
+from salesorders.adapters._sql import stock as sql_stock
+from salesorders.adapters._sql.session import translate_error
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.domain.plan import Allocation, AllocationPlan
 from salesorders.domain.snapshot import AvailableBatch, IncomingStock
@@ -556,7 +556,7 @@ def test_sql_stock_behaves_exactly_like_the_stock_book(operations: list[tuple[An
 def test_the_stock_book_comparison_catches_an_adapter_that_oversells(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sql_module, "find_shortages", lambda items, totals, buckets: [])
+    monkeypatch.setattr(sql_stock, "find_shortages", lambda items, totals, buckets: [])
     oversell = [("receive", "A", "W1", 1), ("reserve", 0, [("L1", "A", "W1", 2)])]
     with pytest.raises(AssertionError):
         _behaves_like_the_stock_book(oversell)

@@ -1,0 +1,174 @@
+"""How one database spells the shared SQL (:class:`Dialect`, :class:`SQLiteDialect`), and the
+codecs that turn stored values back into Python ones.
+
+Quantities never pass through floating point: a dialect writes :class:`~decimal.Decimal` as the
+database's exact type (PostgreSQL ``NUMERIC``) or as a decimal string (SQLite), and the codecs
+here read either back as a ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, ClassVar, Final
+
+__all__ = ["Dialect", "SQLiteDialect"]
+
+_UTC: Final = dt.UTC
+
+
+# --------------------------------------------------------------------------- value codecs
+
+
+def _utc_text(at: dt.datetime) -> str:
+    """Fixed-width ISO 8601 in UTC: sorts as text in the same order as the instants."""
+    return at.astimezone(_UTC).isoformat(timespec="microseconds")
+
+
+def _dec(value: Any) -> Decimal:
+    return value if type(value) is Decimal else Decimal(value)
+
+
+def _opt_dec(value: Any) -> Decimal | None:
+    return None if value is None else _dec(value)
+
+
+def _time(value: Any) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+def _opt_time(value: Any) -> dt.datetime | None:
+    return None if value is None else _time(value)
+
+
+def _day(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+_json_text: Final = _ENCODER.encode
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+# --------------------------------------------------------------------------- dialects
+
+
+class Dialect(abc.ABC):
+    """How one database spells the shared SQL: column types, typed rows, row locks, values.
+
+    Statement templates use ``?`` for parameters, ``{p}`` for the table prefix (the schema) and
+    ``{text}``, ``{dec}``, ``{int}``, ``{ts}``, ``{date}``, ``{json}`` for column types.
+    """
+
+    name: ClassVar[str]
+    types: ClassVar[Mapping[str, str]]
+    #: Appended to a stock row read inside ``reserve`` / ``release`` (PostgreSQL: row locks).
+    lock_items: ClassVar[str] = ""
+    lock_rows: ClassVar[str] = ""
+    #: The column that orders reservations as they were made.
+    position: ClassVar[str]
+    #: The most parameters one statement may carry.
+    max_params: ClassVar[int]
+    #: ``reserve`` writes items, batches, reservations and ledger entries in one statement.
+    writes_in_one_statement: ClassVar[bool] = False
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+
+    def render(self, template: str) -> str:
+        """The template with this dialect's table prefix and column types filled in."""
+        return template.format(p=self.prefix, position=self.position, **self.types)
+
+    def rows(self, types: Sequence[str], count: int) -> str:
+        """A ``VALUES`` list of ``count`` rows of columns of the logical ``types``."""
+        one = "(" + ", ".join("?" * len(types)) + ")"
+        return "VALUES " + ", ".join([one] * count)
+
+    @staticmethod
+    def pack(rows: Sequence[Sequence[Any]], width: int) -> list[Any]:
+        """The parameters for :meth:`rows`: the rows' values in order."""
+        return [value for row in rows for value in row]
+
+    def rows_per_statement(self, width: int) -> int:
+        return max(1, self.max_params // max(width, 1))
+
+    @abc.abstractmethod
+    def dec(self, value: Decimal) -> Any: ...
+
+    @abc.abstractmethod
+    def time(self, value: dt.datetime) -> Any: ...
+
+    @abc.abstractmethod
+    def day(self, value: dt.date) -> Any: ...
+
+    def opt_dec(self, value: Decimal | None) -> Any:
+        return None if value is None else self.dec(value)
+
+    def opt_time(self, value: dt.datetime | None) -> Any:
+        return None if value is None else self.time(value)
+
+    def opt_day(self, value: dt.date | None) -> Any:
+        return None if value is None else self.day(value)
+
+
+class SQLiteDialect(Dialect):
+    """SQLite: decimals and times as text (times in UTC, fixed width), bulk rows as VALUES."""
+
+    name = "sqlite"
+    types = MappingProxyType(
+        {
+            "text": "TEXT",
+            "dec": "TEXT",
+            "int": "INTEGER",
+            "ts": "TEXT",
+            "date": "TEXT",
+            "json": "TEXT",
+            "ledger_key": "INTEGER PRIMARY KEY",
+            "position_column": "",
+        }
+    )
+    position = "rowid"
+    max_params = 32766
+
+    def dec(self, value: Decimal) -> Any:
+        return str(value)
+
+    def __init__(self, prefix: str = "") -> None:
+        super().__init__(prefix)
+        self._last_time: tuple[dt.datetime | None, str] = (None, "")
+
+    def time(self, value: dt.datetime) -> Any:
+        # One unit of work stamps many rows with the same moment: convert it once.
+        last = self._last_time
+        if last[0] is value:
+            return last[1]
+        text = _utc_text(value)
+        self._last_time = (value, text)
+        return text
+
+    def day(self, value: dt.date) -> Any:
+        return value.isoformat()
+
+
+# --------------------------------------------------------------------------- bulk rows
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """``rows`` in slices of at most ``size`` (see :meth:`Dialect.rows_per_statement`)."""
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]

@@ -1,0 +1,192 @@
+"""Orders as JSON documents with indexed columns, their listing cursors, and order numbers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any, Final
+
+from salesorders import errors
+from salesorders.adapters._sql.dialect import _json_text, _time, _utc_text
+from salesorders.adapters._sql.session import Session
+from salesorders.domain.checks import aware_time, require_text
+from salesorders.domain.order import Order
+from salesorders.ports import OrderPage, OrderQuery
+
+if TYPE_CHECKING:
+    from salesorders.adapters._sql.unit_of_work import StoreConfig
+
+__all__ = ["SqlOrderNumbers", "SqlOrderRepository"]
+
+
+_CURSOR_TAG: Final = "o1"
+
+
+def _encode_cursor(created_at: dt.datetime, order_id: str) -> str:
+    raw = _json_text([_CURSOR_TAG, _utc_text(created_at), order_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: object) -> tuple[dt.datetime, str]:
+    problem = errors.ValidationError(
+        "after",
+        cursor,
+        "is not a cursor of this order listing",
+        "pass the next_cursor of the previous page, or None for the first page",
+    )
+    if not isinstance(cursor, str):
+        raise problem
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        tag, created, order_id = json.loads(raw)
+        at = dt.datetime.fromisoformat(created)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise problem from None
+    if tag != _CURSOR_TAG or not isinstance(order_id, str) or at.utcoffset() is None:
+        raise problem
+    return at, order_id
+
+
+class SqlOrderRepository:
+    """Orders as JSON documents with indexed columns and an optimistic version."""
+
+    __slots__ = ("_d", "_serializer", "_session", "_sql")
+
+    def __init__(self, session: Session, config: StoreConfig) -> None:
+        self._session = session
+        self._sql = config.sql
+        self._d = config.dialect
+        self._serializer = config.serializer
+
+    def _document(self, order: Order, version: int) -> str:
+        data = self._serializer.dump(order)
+        data["version"] = version
+        return _json_text(data)
+
+    def _load(self, doc: str, version: int) -> Order:
+        order = self._serializer.load(json.loads(doc), Order)
+        order.version = int(version)
+        return order
+
+    def add(self, order: Order) -> None:
+        """Store a new order at version 1; an id or number already stored is a ConflictError."""
+        if not isinstance(order, Order):
+            raise errors.ValidationError("order", order, "must be an Order")
+        d = self._d
+        params = (
+            order.id,
+            order.number,
+            order.customer_id,
+            order.state,
+            order.currency,
+            d.time(order.created_at),
+            d.opt_time(order.placed_at),
+            1,
+            self._document(order, 1),
+        )
+        try:
+            self._session.run(self._sql.order_insert, params)
+        except errors.IntegrityError as error:
+            raise errors.ConflictError(
+                f"order {order.id!r} (number {order.number!r}) is already stored; "
+                "use a new order id, or get and save the stored order"
+            ) from error
+        order.version = 1
+
+    def save(self, order: Order) -> None:
+        """Store a changed order if nobody saved it since it was read; bump its version."""
+        if not isinstance(order, Order):
+            raise errors.ValidationError("order", order, "must be an Order")
+        d = self._d
+        expected = order.version
+        params = (
+            order.number,
+            order.customer_id,
+            order.state,
+            order.currency,
+            d.opt_time(order.placed_at),
+            expected + 1,
+            self._document(order, expected + 1),
+            order.id,
+            expected,
+        )
+        try:
+            changed = self._session.count(self._sql.order_update, params)
+        except errors.IntegrityError as error:
+            raise errors.ConflictError(
+                f"order {order.id!r}: number {order.number!r} is used by another order"
+            ) from error
+        if changed == 0:
+            rows = self._session.rows(self._sql.order_version, (order.id,))
+            if not rows:
+                raise errors.NotFoundError("order", order.id)
+            raise errors.ConcurrencyConflictError(order.id, expected, int(rows[0][0]))
+        order.version = expected + 1
+
+    def get(self, order_id: str) -> Order:
+        rows = self._session.rows(self._sql.order_by_id, (order_id,))
+        if not rows:
+            raise errors.NotFoundError("order", str(order_id))
+        return self._load(*rows[0])
+
+    def get_by_number(self, number: str) -> Order:
+        rows = self._session.rows(self._sql.order_by_number, (number,))
+        if not rows:
+            raise errors.NotFoundError("order number", str(number))
+        return self._load(*rows[0])
+
+    def list(self, query: OrderQuery) -> OrderPage:
+        """Orders by ``(created_at, id)`` after the cursor, filtered; ``limit`` per page."""
+        if not isinstance(query, OrderQuery):
+            raise errors.ValidationError("query", query, "must be an OrderQuery")
+        limit = query.limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise errors.ValidationError("limit", limit, "must be an int of at least 1")
+        d = self._d
+        params: list[Any] = []
+        if query.customer_id is not None:
+            params.append(query.customer_id)
+        if query.state is not None:
+            params.append(query.state)
+        if query.created_from is not None:
+            params.append(d.time(aware_time(query.created_from, "created_from")))
+        if query.created_to is not None:
+            params.append(d.time(aware_time(query.created_to, "created_to")))
+        if query.after is not None:
+            after_time, after_id = _decode_cursor(query.after)
+            params.extend((d.time(after_time), after_id))
+        params.append(limit + 1)
+        sql = self._sql.order_list(
+            query.customer_id is not None,
+            query.state is not None,
+            query.created_from is not None,
+            query.created_to is not None,
+            query.after is not None,
+        )
+        rows = self._session.rows(sql, params)
+        page = rows[:limit]
+        orders = tuple(self._load(doc, version) for doc, version, _, _ in page)
+        cursor = None
+        if len(rows) > limit:
+            _, _, created_at, order_id = page[-1]
+            cursor = _encode_cursor(_time(created_at), order_id)
+        return OrderPage(orders, cursor)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+class SqlOrderNumbers:
+    """Gap-free numbers: the series row is incremented (and row-locked) inside the unit of work."""
+
+    __slots__ = ("_session", "_sql")
+
+    def __init__(self, session: Session, config: StoreConfig) -> None:
+        self._session = session
+        self._sql = config.sql
+
+    def next_number(self, series: str) -> int:
+        require_text(series, "series")
+        return int(self._session.rows(self._sql.next_number, (series,), writes=True)[0][0])

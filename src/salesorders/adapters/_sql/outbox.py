@@ -1,0 +1,164 @@
+"""The transactional outbox and the idempotency records: rows written in the unit of work of the
+change they belong to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from salesorders import errors
+from salesorders.adapters._sql.dialect import _chunks, _json, _json_text, _opt_time, _time
+from salesorders.adapters._sql.session import Row, Session
+from salesorders.adapters._sql.statements import _OUTBOX_TYPES
+from salesorders.domain.checks import aware_time, require_text
+from salesorders.ports import IdempotencyRecord, OutboxMessage
+
+if TYPE_CHECKING:
+    from salesorders.adapters._sql.unit_of_work import StoreConfig
+
+__all__ = ["SqlIdempotencyStore", "SqlOutboxStore"]
+
+
+def _message(row: Row) -> OutboxMessage:
+    return OutboxMessage(
+        event_id=row[0],
+        stream_id=row[1],
+        sequence=int(row[2]),
+        event_type=row[3],
+        payload=_json(row[4]),
+        occurred_at=_time(row[5]),
+        attempts=int(row[6]),
+        status=row[7],
+        last_error=row[8],
+        next_attempt_at=_opt_time(row[9]),
+        delivered_at=_opt_time(row[10]),
+    )
+
+
+class SqlOutboxStore:
+    """The transactional outbox: written in the unit of work of the change it describes."""
+
+    __slots__ = ("_d", "_session", "_sql")
+
+    def __init__(self, session: Session, config: StoreConfig) -> None:
+        self._session = session
+        self._sql = config.sql
+        self._d = config.dialect
+
+    def append(self, messages: Sequence[OutboxMessage]) -> None:
+        """Store ``messages`` (one multi-row insert); a stored id or stream sequence is refused."""
+        if not messages:
+            return
+        d = self._d
+        rows = []
+        for index, m in enumerate(messages):
+            if not isinstance(m, OutboxMessage):
+                raise errors.ValidationError(f"messages[{index}]", m, "must be an OutboxMessage")
+            rows.append(
+                (
+                    m.event_id,
+                    m.stream_id,
+                    m.sequence,
+                    m.event_type,
+                    _json_text(m.payload),
+                    d.time(aware_time(m.occurred_at, f"messages[{index}].occurred_at")),
+                    m.attempts,
+                    m.status,
+                    m.last_error,
+                    d.opt_time(m.next_attempt_at),
+                    d.opt_time(m.delivered_at),
+                )
+            )
+        for chunk in _chunks(rows, d.rows_per_statement(len(_OUTBOX_TYPES))):
+            self._session.run(
+                self._sql.outbox_insert(len(chunk)), d.pack(chunk, len(_OUTBOX_TYPES))
+            )
+
+    def next_sequence(self, stream_id: str) -> int:
+        return int(self._session.rows(self._sql.outbox_next_sequence, (stream_id,))[0][0])
+
+    def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise errors.ValidationError("limit", limit, "must be an int of at least 1")
+        at = self._d.time(aware_time(now, "now"))
+        return [_message(row) for row in self._session.rows(self._sql.outbox_due, (at, at, limit))]
+
+    def mark_delivered(self, event_id: str, at: dt.datetime) -> None:
+        params = (self._d.time(aware_time(at)), event_id)
+        if not self._session.count(self._sql.outbox_delivered, params):
+            raise errors.NotFoundError("outbox message", str(event_id))
+
+    def mark_failed(
+        self, event_id: str, error: str, next_attempt_at: dt.datetime | None, dead: bool
+    ) -> None:
+        if next_attempt_at is not None:
+            aware_time(next_attempt_at, "next_attempt_at")
+        params = (
+            error,
+            self._d.opt_time(next_attempt_at),
+            "dead" if dead else "pending",
+            event_id,
+        )
+        if not self._session.count(self._sql.outbox_failed, params):
+            raise errors.NotFoundError("outbox message", str(event_id))
+
+    def dead(self) -> list[OutboxMessage]:
+        return [_message(row) for row in self._session.rows(self._sql.outbox_dead)]
+
+    def redrive(self, event_id: str, at: dt.datetime) -> None:
+        params = (self._d.time(aware_time(at)), event_id)
+        if not self._session.count(self._sql.outbox_redrive, params):
+            raise errors.NotFoundError("dead outbox message", str(event_id))
+
+    def messages(self, stream_id: str | None = None) -> list[OutboxMessage]:
+        if stream_id is None:
+            rows = self._session.rows(self._sql.outbox_all)
+        else:
+            rows = self._session.rows(self._sql.outbox_stream, (stream_id,))
+        return [_message(row) for row in rows]
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+class SqlIdempotencyStore:
+    """Command outcomes by idempotency key; an unexpired key cannot be stored twice."""
+
+    __slots__ = ("_d", "_session", "_sql")
+
+    def __init__(self, session: Session, config: StoreConfig) -> None:
+        self._session = session
+        self._sql = config.sql
+        self._d = config.dialect
+
+    def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None:
+        rows = self._session.rows(
+            self._sql.idempotency_get, (key, self._d.time(aware_time(now, "now")))
+        )
+        if not rows:
+            return None
+        key, command, fingerprint, result, created_at, expires_at = rows[0]
+        return IdempotencyRecord(
+            key, command, fingerprint, _json(result), _time(created_at), _time(expires_at)
+        )
+
+    def put(self, record: IdempotencyRecord) -> None:
+        if not isinstance(record, IdempotencyRecord):
+            raise errors.ValidationError("record", record, "must be an IdempotencyRecord")
+        d = self._d
+        params = (
+            require_text(record.key, "record.key"),
+            record.command,
+            record.fingerprint,
+            _json_text(record.result),
+            d.time(aware_time(record.created_at, "record.created_at")),
+            d.time(aware_time(record.expires_at, "record.expires_at")),
+        )
+        if not self._session.rows(self._sql.idempotency_put, params, writes=True):
+            raise errors.IdempotencyConflictError(record.key, record.command)
+
+    def purge_expired(self, now: dt.datetime) -> int:
+        return self._session.count(
+            self._sql.idempotency_purge, (self._d.time(aware_time(now, "now")),)
+        )

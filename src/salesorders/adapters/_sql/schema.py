@@ -1,0 +1,200 @@
+"""The schema as numbered migrations, and applying the missing ones when a store opens."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+from salesorders import errors
+from salesorders.adapters._sql.dialect import Dialect
+from salesorders.adapters._sql.session import Session
+
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "Migration",
+    "migrate",
+    "render_migration",
+    "schema_version",
+]
+
+
+@attrs.frozen(slots=True)
+class Migration:
+    """One step of the schema: ``statements`` are templates rendered by a :class:`Dialect`."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(
+        1,
+        "orders, stock, outbox, idempotency records and order numbers",
+        (
+            """CREATE TABLE {p}orders (
+                id {text} PRIMARY KEY,
+                number {text} UNIQUE,
+                customer_id {text} NOT NULL,
+                state {text} NOT NULL,
+                currency {text} NOT NULL,
+                created_at {ts} NOT NULL,
+                placed_at {ts},
+                version {int} NOT NULL,
+                doc {json} NOT NULL)""",
+            """CREATE TABLE {p}order_number_series (
+                series {text} PRIMARY KEY,
+                last {int} NOT NULL)""",
+            """CREATE TABLE {p}warehouses (
+                id {text} PRIMARY KEY,
+                doc {json} NOT NULL)""",
+            """CREATE TABLE {p}stock_items (
+                sku {text} NOT NULL,
+                warehouse_id {text} NOT NULL,
+                on_hand {dec} NOT NULL,
+                reserved {dec} NOT NULL,
+                safety_stock {dec} NOT NULL,
+                reorder_point {dec},
+                reorder_quantity {dec},
+                low_stock {int} NOT NULL,
+                batch_count {int} NOT NULL,
+                PRIMARY KEY (sku, warehouse_id))""",
+            """CREATE TABLE {p}batches (
+                sku {text} NOT NULL,
+                warehouse_id {text} NOT NULL,
+                batch_id {text} NOT NULL,
+                expiry {date},
+                on_hand {dec} NOT NULL,
+                reserved {dec} NOT NULL,
+                PRIMARY KEY (sku, warehouse_id, batch_id))""",
+            """CREATE TABLE {p}incoming (
+                id {text} PRIMARY KEY,
+                sku {text} NOT NULL,
+                warehouse_id {text} NOT NULL,
+                quantity {dec} NOT NULL,
+                eta {date} NOT NULL)""",
+            """CREATE TABLE {p}reservations (
+                id {text} PRIMARY KEY{position_column},
+                order_id {text} NOT NULL,
+                line_id {text} NOT NULL,
+                sku {text} NOT NULL,
+                warehouse_id {text} NOT NULL,
+                batch_id {text},
+                quantity {dec} NOT NULL,
+                released {dec} NOT NULL,
+                consumed {dec} NOT NULL)""",
+            "CREATE INDEX reservations_by_order ON {p}reservations (order_id)",
+            """CREATE TABLE {p}stock_ledger (
+                sequence {ledger_key},
+                movement {text} NOT NULL,
+                sku {text} NOT NULL,
+                warehouse_id {text} NOT NULL,
+                on_hand_delta {dec} NOT NULL,
+                reserved_delta {dec} NOT NULL,
+                at {ts} NOT NULL,
+                batch_id {text},
+                actor {text} NOT NULL,
+                reason {text} NOT NULL,
+                order_id {text},
+                line_id {text},
+                return_id {text},
+                reservation_id {text},
+                transfer_id {text})""",
+            """CREATE TABLE {p}outbox (
+                event_id {text} PRIMARY KEY,
+                stream_id {text} NOT NULL,
+                sequence {int} NOT NULL,
+                event_type {text} NOT NULL,
+                payload {json} NOT NULL,
+                occurred_at {ts} NOT NULL,
+                attempts {int} NOT NULL,
+                status {text} NOT NULL,
+                last_error {text},
+                next_attempt_at {ts},
+                delivered_at {ts},
+                UNIQUE (stream_id, sequence))""",
+            """CREATE TABLE {p}idempotency (
+                key {text} PRIMARY KEY,
+                command {text} NOT NULL,
+                fingerprint {text} NOT NULL,
+                result {json} NOT NULL,
+                created_at {ts} NOT NULL,
+                expires_at {ts} NOT NULL)""",
+        ),
+    ),
+    Migration(
+        2,
+        "indexes for listing orders, due outbox messages, the ledger and expired keys",
+        (
+            "CREATE INDEX orders_by_created ON {p}orders (created_at, id)",
+            "CREATE INDEX orders_by_customer ON {p}orders (customer_id, created_at, id)",
+            "CREATE INDEX orders_by_state ON {p}orders (state, created_at, id)",
+            "CREATE INDEX outbox_pending ON {p}outbox (stream_id, sequence) "
+            "WHERE status = 'pending'",
+            "CREATE INDEX outbox_dead ON {p}outbox (stream_id, sequence) WHERE status = 'dead'",
+            "CREATE INDEX stock_ledger_by_item ON {p}stock_ledger (sku, warehouse_id, sequence)",
+            "CREATE INDEX idempotency_by_expiry ON {p}idempotency (expires_at)",
+            "CREATE INDEX incoming_by_sku ON {p}incoming (sku)",
+        ),
+    ),
+    Migration(
+        3,
+        "an index for listing the orders of one customer in one state",
+        (
+            "CREATE INDEX orders_by_customer_state ON {p}orders "
+            "(customer_id, state, created_at, id)",
+        ),
+    ),
+)
+
+#: The schema version this library writes.
+LATEST_VERSION: Final = MIGRATIONS[-1].version
+
+_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS {p}schema_version (
+    version {int} PRIMARY KEY,
+    description {text} NOT NULL,
+    applied_at {ts} NOT NULL)"""
+
+
+def render_migration(dialect: Dialect, migration: Migration) -> list[str]:
+    """The statements of ``migration`` for ``dialect``: the version table if missing, the
+    migration's own statements, and the row recording the new version."""
+    statements = [dialect.render(_VERSION_TABLE)]
+    statements.extend(dialect.render(template) for template in migration.statements)
+    statements.append(
+        dialect.render(
+            "INSERT INTO {p}schema_version (version, description, applied_at) "
+            f"VALUES ({migration.version}, '{migration.description}', CURRENT_TIMESTAMP)"
+        )
+    )
+    return statements
+
+
+def schema_version(session: Session, dialect: Dialect) -> int:
+    """The schema version of the database (0: no schema yet)."""
+    rows = session.rows(dialect.render("SELECT MAX(version) FROM {p}schema_version"))
+    return int(rows[0][0] or 0)
+
+
+def migrate(session: Session, dialect: Dialect) -> list[int]:
+    """Apply the missing migrations inside the caller's transaction; return their versions.
+
+    A database written by a newer library version is refused with
+    :class:`~salesorders.errors.NotSupportedError` rather than misread.
+    """
+    session.run(dialect.render(_VERSION_TABLE))
+    current = schema_version(session, dialect)
+    if current > LATEST_VERSION:
+        raise errors.NotSupportedError(
+            f"the database schema is at version {current}, newer than the version "
+            f"{LATEST_VERSION} this library knows; upgrade salesorders"
+        )
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version > current:
+            for statement in render_migration(dialect, migration):
+                session.run(statement)
+            applied.append(migration.version)
+    return applied

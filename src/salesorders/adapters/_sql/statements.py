@@ -1,0 +1,338 @@
+"""Every statement of the SQL repositories, rendered once per store for its dialect."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+from salesorders.adapters._sql.dialect import Dialect
+
+__all__ = ["Statements"]
+
+
+_ITEM_COLUMNS = (
+    "sku, warehouse_id, on_hand, reserved, safety_stock, reorder_point, reorder_quantity, "
+    "low_stock, batch_count"
+)
+_ITEM_TYPES = ("text", "text", "dec", "dec", "dec", "dec", "dec", "int", "int")
+_FIGURE_TYPES = ("text", "text", "dec", "dec", "int", "int")
+_BATCH_COLUMNS = "sku, warehouse_id, batch_id, expiry, on_hand, reserved"
+_BATCH_TYPES = ("text", "text", "text", "date", "dec", "dec")
+_RESERVATION_COLUMNS = (
+    "id, order_id, line_id, sku, warehouse_id, quantity, batch_id, released, consumed"
+)
+_RESERVATION_TYPES = ("text", "text", "text", "text", "text", "dec", "text", "dec", "dec")
+_LEDGER_COLUMNS = (
+    "movement, sku, warehouse_id, on_hand_delta, reserved_delta, at, batch_id, actor, reason, "
+    "order_id, line_id, return_id, reservation_id, transfer_id"
+)
+_LEDGER_TYPES = (
+    "text", "text", "text", "dec", "dec", "ts", "text", "text", "text",
+    "text", "text", "text", "text", "text",
+)  # fmt: skip
+_OUTBOX_COLUMNS = (
+    "event_id, stream_id, sequence, event_type, payload, occurred_at, attempts, status, "
+    "last_error, next_attempt_at, delivered_at"
+)
+_OUTBOX_TYPES = ("text", "text", "int", "text", "json", "ts", "int", "text", "text", "ts", "ts")
+_OUTBOX_SELECT = (
+    "SELECT event_id, stream_id, sequence, event_type, CAST(payload AS TEXT), occurred_at, "
+    "attempts, status, last_error, next_attempt_at, delivered_at FROM {p}outbox"
+)
+
+
+class Statements:
+    """Every statement of the repositories, rendered once per store for its dialect.
+
+    Bulk statements (many rows in one statement) are rendered per row count and cached; the
+    drivers prepare each text once it is used often.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        r = dialect.render
+        # orders
+        self.order_insert = r(
+            "INSERT INTO {p}orders (id, number, customer_id, state, currency, created_at, "
+            "placed_at, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}))"
+        )
+        self.order_update = r(
+            "UPDATE {p}orders SET number = ?, customer_id = ?, state = ?, currency = ?, "
+            "placed_at = ?, version = ?, doc = CAST(? AS {json}) WHERE id = ? AND version = ?"
+        )
+        self.order_version = r("SELECT version FROM {p}orders WHERE id = ?")
+        self.order_by_id = r("SELECT CAST(doc AS TEXT), version FROM {p}orders WHERE id = ?")
+        self.order_by_number = r(
+            "SELECT CAST(doc AS TEXT), version FROM {p}orders WHERE number = ?"
+        )
+        # numbers
+        self.next_number = r(
+            "INSERT INTO {p}order_number_series AS s (series, last) VALUES (?, 1) "
+            "ON CONFLICT (series) DO UPDATE SET last = s.last + 1 RETURNING last"
+        )
+        # idempotency
+        self.idempotency_get = r(
+            "SELECT key, command, fingerprint, CAST(result AS TEXT), created_at, expires_at "
+            "FROM {p}idempotency WHERE key = ? AND expires_at > ?"
+        )
+        self.idempotency_put = r(
+            "INSERT INTO {p}idempotency AS r (key, command, fingerprint, result, created_at, "
+            "expires_at) VALUES (?, ?, ?, CAST(? AS {json}), ?, ?) ON CONFLICT (key) DO UPDATE "
+            "SET command = excluded.command, fingerprint = excluded.fingerprint, "
+            "result = excluded.result, created_at = excluded.created_at, "
+            "expires_at = excluded.expires_at WHERE r.expires_at <= excluded.created_at "
+            "RETURNING key"
+        )
+        self.idempotency_purge = r("DELETE FROM {p}idempotency WHERE expires_at <= ?")
+        # outbox
+        self.outbox_next_sequence = r(
+            "SELECT COALESCE(MAX(sequence), 0) + 1 FROM {p}outbox WHERE stream_id = ?"
+        )
+        self.outbox_due = r(
+            _OUTBOX_SELECT + " AS m WHERE status = 'pending' "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "AND NOT EXISTS (SELECT 1 FROM {p}outbox AS e WHERE e.stream_id = m.stream_id "
+            "AND e.sequence < m.sequence AND e.status = 'pending' AND e.next_attempt_at > ?) "
+            "ORDER BY stream_id, sequence LIMIT ?"
+        )
+        self.outbox_delivered = r(
+            "UPDATE {p}outbox SET status = 'delivered', delivered_at = ? WHERE event_id = ?"
+        )
+        self.outbox_failed = r(
+            "UPDATE {p}outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+            "status = ? WHERE event_id = ?"
+        )
+        self.outbox_redrive = r(
+            "UPDATE {p}outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
+            "WHERE event_id = ? AND status = 'dead'"
+        )
+        self.outbox_dead = r(_OUTBOX_SELECT + " WHERE status = 'dead' ORDER BY stream_id, sequence")
+        self.outbox_all = r(_OUTBOX_SELECT + " ORDER BY stream_id, sequence")
+        self.outbox_stream = r(_OUTBOX_SELECT + " WHERE stream_id = ? ORDER BY sequence")
+        # stock
+        self.warehouse_upsert = r(
+            "INSERT INTO {p}warehouses (id, doc) VALUES (?, CAST(? AS {json})) "
+            "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+        )
+        self.warehouse_all = r("SELECT id, CAST(doc AS TEXT) FROM {p}warehouses ORDER BY id")
+        self.warehouse_exists = r("SELECT id FROM {p}warehouses WHERE id = ?")
+        self.item_create = r(
+            f"INSERT INTO {{p}}stock_items ({_ITEM_COLUMNS}) "
+            "VALUES (?, ?, 0, 0, 0, NULL, NULL, 0, 0) ON CONFLICT (sku, warehouse_id) DO NOTHING"
+        )
+        self.items_all = r(
+            f"SELECT {_ITEM_COLUMNS} FROM {{p}}stock_items ORDER BY sku, warehouse_id"
+        )
+        self.batches_all = r(
+            f"SELECT {_BATCH_COLUMNS} FROM {{p}}batches ORDER BY sku, warehouse_id, batch_id"
+        )
+        self.incoming_insert = r(
+            "INSERT INTO {p}incoming (id, sku, warehouse_id, quantity, eta) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        )
+        self.reservations_all = r(
+            f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations ORDER BY {{position}}"
+        )
+        self.reservations_of_order = r(
+            f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations WHERE order_id = ? "
+            "ORDER BY {position}"
+        )
+        self.reservations_to_release = r(
+            f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations WHERE order_id = ? "
+            "ORDER BY {position}" + dialect.lock_rows
+        )
+        self.reservation_ids = r("SELECT id FROM {p}reservations WHERE order_id = ?")
+        self.ledger_all = r(
+            f"SELECT sequence, {_LEDGER_COLUMNS} FROM {{p}}stock_ledger ORDER BY sequence"
+        )
+        self.warehouses_only = r(
+            "SELECT 3, NULL, NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "CAST(doc AS TEXT) FROM {p}warehouses"
+        )
+        self._cache: dict[tuple[str, Any], str] = {}
+        self._lock = threading.Lock()
+
+    def _bulk(self, name: str, count: Any) -> str:
+        key = (name, count)
+        found = self._cache.get(key)
+        if found is None:
+            found = getattr(self, "_render_" + name)(count)
+            with self._lock:
+                self._cache[key] = found
+        return found
+
+    # Bulk statements: one text per row count (SQLite) or one text for all (PostgreSQL).
+
+    def lock_items(self, count: int, with_held: bool) -> str:
+        return self._bulk("lock_items_held" if with_held else "lock_items", count)
+
+    def _render_lock_items(self, count: int, held: str = "0") -> str:
+        rows = self.dialect.rows(("text", "text"), count)
+        columns = ", ".join("i." + name.strip() for name in _ITEM_COLUMNS.split(","))
+        return self.dialect.render(
+            f"WITH v (sku, warehouse_id) AS ({rows}) SELECT {columns}, {held} "
+            "FROM v JOIN {p}stock_items AS i ON i.sku = v.sku AND i.warehouse_id = v.warehouse_id "
+            "ORDER BY i.sku, i.warehouse_id" + self.dialect.lock_items
+        )
+
+    def _render_lock_items_held(self, count: int) -> str:
+        held = "(SELECT COUNT(*) FROM {p}reservations AS r WHERE r.order_id = ?)"
+        return self._render_lock_items(count, held)
+
+    def batches_of(self, count: int) -> str:
+        return self._bulk("batches_of", count)
+
+    def _render_batches_of(self, count: int) -> str:
+        rows = self.dialect.rows(("text", "text"), count)
+        columns = ", ".join("b." + name.strip() for name in _BATCH_COLUMNS.split(","))
+        return self.dialect.render(
+            f"WITH v (sku, warehouse_id) AS ({rows}) SELECT {columns} "
+            "FROM v JOIN {p}batches AS b ON b.sku = v.sku AND b.warehouse_id = v.warehouse_id"
+        )
+
+    def snapshot(self, count: int) -> str:
+        return self._bulk("snapshot", count)
+
+    def _render_snapshot(self, count: int) -> str:
+        skus = self.dialect.rows(("text",), count)
+        return self.dialect.render(
+            "WITH locked AS (SELECT sku, warehouse_id, on_hand, reserved, safety_stock "
+            f"FROM {{p}}stock_items AS i WHERE sku IN ({skus}) ORDER BY sku, warehouse_id"
+            f"{self.dialect.lock_items}) "
+            "SELECT 0, sku, warehouse_id, NULL, on_hand, reserved, safety_stock, NULL, NULL, "
+            "NULL, NULL, NULL FROM locked "
+            "UNION ALL SELECT 1, sku, warehouse_id, batch_id, on_hand, reserved, NULL, NULL, "
+            f"NULL, NULL, expiry, NULL FROM {{p}}batches WHERE sku IN ({skus}) "
+            "UNION ALL SELECT 2, sku, warehouse_id, id, quantity, NULL, NULL, NULL, NULL, NULL, "
+            f"eta, NULL FROM {{p}}incoming WHERE sku IN ({skus}) "
+            "UNION ALL SELECT 3, NULL, NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "CAST(doc AS TEXT) FROM {p}warehouses"
+        )
+
+    def items_update(self, count: int) -> str:
+        return self._bulk("items_update", count)
+
+    def _render_items_update(self, count: int) -> str:
+        rows = self.dialect.rows(_FIGURE_TYPES, count)
+        return self.dialect.render(
+            "WITH v (sku, warehouse_id, on_hand, reserved, low_stock, batch_count) AS "
+            f"({rows}) UPDATE {{p}}stock_items AS t SET on_hand = v.on_hand, "
+            "reserved = v.reserved, low_stock = v.low_stock, batch_count = v.batch_count "
+            "FROM v WHERE t.sku = v.sku AND t.warehouse_id = v.warehouse_id"
+        )
+
+    def items_upsert(self, count: int) -> str:
+        return self._bulk("items_upsert", count)
+
+    def _render_items_upsert(self, count: int) -> str:
+        rows = self.dialect.rows(_ITEM_TYPES, count)
+        return self.dialect.render(
+            f"INSERT INTO {{p}}stock_items ({_ITEM_COLUMNS}) {rows} "
+            "ON CONFLICT (sku, warehouse_id) DO UPDATE SET on_hand = excluded.on_hand, "
+            "reserved = excluded.reserved, safety_stock = excluded.safety_stock, "
+            "reorder_point = excluded.reorder_point, "
+            "reorder_quantity = excluded.reorder_quantity, low_stock = excluded.low_stock, "
+            "batch_count = excluded.batch_count"
+        )
+
+    def batches_upsert(self, count: int) -> str:
+        return self._bulk("batches_upsert", count)
+
+    def _render_batches_upsert(self, count: int) -> str:
+        rows = self.dialect.rows(_BATCH_TYPES, count)
+        return self.dialect.render(
+            f"INSERT INTO {{p}}batches ({_BATCH_COLUMNS}) {rows} "
+            "ON CONFLICT (sku, warehouse_id, batch_id) DO UPDATE SET expiry = excluded.expiry, "
+            "on_hand = excluded.on_hand, reserved = excluded.reserved"
+        )
+
+    def reservations_insert(self, count: int) -> str:
+        return self._bulk("reservations_insert", count)
+
+    def _render_reservations_insert(self, count: int) -> str:
+        rows = self.dialect.rows(_RESERVATION_TYPES, count)
+        return self.dialect.render(f"INSERT INTO {{p}}reservations ({_RESERVATION_COLUMNS}) {rows}")
+
+    def reservations_update(self, count: int) -> str:
+        return self._bulk("reservations_update", count)
+
+    def _render_reservations_update(self, count: int) -> str:
+        rows = self.dialect.rows(("text", "dec", "dec"), count)
+        return self.dialect.render(
+            f"WITH v (id, released, consumed) AS ({rows}) UPDATE {{p}}reservations AS t "
+            "SET released = v.released, consumed = v.consumed FROM v WHERE t.id = v.id"
+        )
+
+    def ledger_insert(self, count: int) -> str:
+        return self._bulk("ledger_insert", count)
+
+    def _render_ledger_insert(self, count: int) -> str:
+        rows = self.dialect.rows(_LEDGER_TYPES, count)
+        return self.dialect.render(
+            f"INSERT INTO {{p}}stock_ledger ({_LEDGER_COLUMNS}) {rows} "
+            "RETURNING sequence, reservation_id"
+        )
+
+    def ledger_append(self, count: int) -> str:
+        return self._bulk("ledger_append", count)
+
+    def _render_ledger_append(self, count: int) -> str:
+        rows = self.dialect.rows(_LEDGER_TYPES, count)
+        return self.dialect.render(f"INSERT INTO {{p}}stock_ledger ({_LEDGER_COLUMNS}) {rows}")
+
+    def outbox_insert(self, count: int) -> str:
+        return self._bulk("outbox_insert", count)
+
+    def _render_outbox_insert(self, count: int) -> str:
+        rows = self.dialect.rows(_OUTBOX_TYPES, count)
+        return self.dialect.render(f"INSERT INTO {{p}}outbox ({_OUTBOX_COLUMNS}) {rows}")
+
+    def reserve_writes(self, figures: int, batches: int, reservations: int, ledger: int) -> str:
+        """One statement writing what ``reserve`` changed (data-modifying CTEs, PostgreSQL)."""
+        return self._bulk("reserve_writes", (figures, batches, reservations, ledger))
+
+    def _render_reserve_writes(self, counts: tuple[int, int, int, int]) -> str:
+        figures, batches, reservations, ledger = counts
+        rows = self.dialect.rows
+        parts = [
+            "WITH v (sku, warehouse_id, on_hand, reserved, low_stock, batch_count) AS "
+            f"({rows(_FIGURE_TYPES, figures)})",
+            "figures AS (UPDATE {p}stock_items AS t SET on_hand = v.on_hand, "
+            "reserved = v.reserved, low_stock = v.low_stock, batch_count = v.batch_count "
+            "FROM v WHERE t.sku = v.sku AND t.warehouse_id = v.warehouse_id)",
+        ]
+        if batches:
+            parts.append(
+                f"lots AS (INSERT INTO {{p}}batches ({_BATCH_COLUMNS}) "
+                f"{rows(_BATCH_TYPES, batches)} ON CONFLICT (sku, warehouse_id, batch_id) "
+                "DO UPDATE SET expiry = excluded.expiry, on_hand = excluded.on_hand, "
+                "reserved = excluded.reserved)"
+            )
+        parts.append(
+            f"held AS (INSERT INTO {{p}}reservations ({_RESERVATION_COLUMNS}) "
+            f"{rows(_RESERVATION_TYPES, reservations)})"
+        )
+        return self.dialect.render(
+            ", ".join(parts) + f" INSERT INTO {{p}}stock_ledger ({_LEDGER_COLUMNS}) "
+            f"{rows(_LEDGER_TYPES, ledger)}"
+        )
+
+    @functools.lru_cache(maxsize=32)  # noqa: B019 - one Statements per store, kept for its life
+    def order_list(self, customer: bool, state: bool, start: bool, end: bool, after: bool) -> str:
+        conditions = []
+        if customer:
+            conditions.append("customer_id = ?")
+        if state:
+            conditions.append("state = ?")
+        if start:
+            conditions.append("created_at >= ?")
+        if end:
+            conditions.append("created_at < ?")
+        if after:
+            conditions.append("(created_at, id) > (?, ?)")
+        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+        return self.dialect.render(
+            "SELECT CAST(doc AS TEXT), version, created_at, id FROM {p}orders"
+            f"{where} ORDER BY created_at, id LIMIT ?"
+        )
