@@ -529,8 +529,9 @@ def _behaves_like_the_stock_book(operations: list[tuple[Any, ...]]) -> None:
             alerts: list[Any] = []
 
             def step(uow: Any, op: tuple[Any, ...] = operation, alerts: list[Any] = alerts) -> Any:
-                result = _apply(uow.stock, op, sql=True)
-                alerts.extend(uow.stock.pull_events())
+                desk = StockDesk(uow.stock)
+                result = _apply(desk, op, sql=True)
+                alerts.extend(desk.alerts)
                 return result
 
             assert _outcome(lambda step=step: in_uow(factory, step)) == expected, operation
@@ -556,8 +557,20 @@ def test_sql_stock_behaves_exactly_like_the_stock_book(operations: list[tuple[An
 def test_the_stock_book_comparison_catches_an_adapter_that_oversells(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sql_stock, "find_shortages", lambda items, totals, buckets: [])
-    oversell = [("receive", "A", "W1", 1), ("reserve", 0, [("L1", "A", "W1", 2)])]
+    """A store that locks stale figures (reserved read as 0) lets a second order oversell."""
+    real = sql_stock._item
+
+    def stale(row: Any) -> Any:
+        item = real(row)
+        item.reserved = Decimal(0)
+        return item
+
+    monkeypatch.setattr(sql_stock, "_item", stale)
+    oversell = [
+        ("receive", "A", "W1", 1),
+        ("reserve", 0, [("L1", "A", "W1", 1)]),
+        ("reserve", 1, [("L1", "A", "W1", 1)]),
+    ]
     with pytest.raises(AssertionError):
         _behaves_like_the_stock_book(oversell)
 

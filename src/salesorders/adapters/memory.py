@@ -30,8 +30,8 @@ from salesorders.domain.stock import (
     LedgerEntry,
     LockedStock,
     Reservation,
-    StockChange,
     StockBook,
+    StockChange,
     StockItem,
     StockTables,
 )

@@ -147,6 +147,16 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "(customer_id, state, created_at, id)",
         ),
     ),
+    Migration(
+        4,
+        "expected receipts carry a batch, its expiry and the source of a transfer in transit",
+        (
+            "ALTER TABLE {p}incoming ADD COLUMN batch_id {text}",
+            "ALTER TABLE {p}incoming ADD COLUMN expiry {date}",
+            "ALTER TABLE {p}incoming ADD COLUMN transfer_from {text}",
+            "CREATE INDEX reservations_open_by_item ON {p}reservations (sku, warehouse_id)",
+        ),
+    ),
 )
 
 #: The schema version this library writes.

@@ -31,6 +31,7 @@ _LEDGER_TYPES = (
     "text", "text", "text", "dec", "dec", "ts", "text", "text", "text",
     "text", "text", "text", "text", "text",
 )  # fmt: skip
+_INCOMING_COLUMNS = "id, sku, warehouse_id, quantity, eta, batch_id, expiry, transfer_from"
 _OUTBOX_COLUMNS = (
     "event_id, stream_id, sequence, event_type, payload, occurred_at, attempts, status, "
     "last_error, next_attempt_at, delivered_at"
@@ -127,9 +128,18 @@ class Statements:
         self.batches_all = r(
             f"SELECT {_BATCH_COLUMNS} FROM {{p}}batches ORDER BY sku, warehouse_id, batch_id"
         )
-        self.incoming_insert = r(
-            "INSERT INTO {p}incoming (id, sku, warehouse_id, quantity, eta) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        self.incoming_upsert = r(
+            f"INSERT INTO {{p}}incoming ({_INCOMING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET quantity = excluded.quantity"
+        )
+        self.incoming_delete = r("DELETE FROM {p}incoming WHERE id = ?")
+        self.incoming_one = r(
+            f"SELECT {_INCOMING_COLUMNS} FROM {{p}}incoming WHERE id = ?" + dialect.lock_rows
+        )
+        self.incoming_all = r(f"SELECT {_INCOMING_COLUMNS} FROM {{p}}incoming ORDER BY eta, id")
+        self.reservations_open_at = r(
+            f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations WHERE sku = ? "
+            "AND warehouse_id = ? AND quantity > released + consumed ORDER BY {position}"
         )
         self.reservations_all = r(
             f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations ORDER BY {{position}}"
@@ -204,8 +214,8 @@ class Statements:
             "NULL, NULL, NULL FROM locked "
             "UNION ALL SELECT 1, sku, warehouse_id, batch_id, on_hand, reserved, NULL, NULL, "
             f"NULL, NULL, expiry, NULL FROM {{p}}batches WHERE sku IN ({skus}) "
-            "UNION ALL SELECT 2, sku, warehouse_id, id, quantity, NULL, NULL, NULL, NULL, NULL, "
-            f"eta, NULL FROM {{p}}incoming WHERE sku IN ({skus}) "
+            "UNION ALL SELECT 2, sku, warehouse_id, id, quantity, NULL, NULL, batch_id, expiry, "
+            f"transfer_from, eta, NULL FROM {{p}}incoming WHERE sku IN ({skus}) "
             "UNION ALL SELECT 3, NULL, NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
             "CAST(doc AS TEXT) FROM {p}warehouses"
         )
