@@ -24,6 +24,7 @@ from salesorders.domain.pricing import ExchangeRate
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
 from salesorders.domain.stock import LedgerEntry, LowStock, Reservation, StockItem
 from salesorders.domain.warehouse import Warehouse
+from salesorders.serialization import Serializer
 
 __all__ = [
     "Clock",
@@ -38,6 +39,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStore",
     "StockRepository",
+    "Store",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]
@@ -342,3 +344,19 @@ class UnitOfWorkFactory(Protocol):
     """Opens a new :class:`UnitOfWork`."""
 
     def __call__(self) -> UnitOfWork: ...
+
+
+class Store(Protocol):
+    """A store as the composition root (:func:`~salesorders.service.bootstrap`) sees it.
+
+    Contract: ``unit_of_work()`` opens a new :class:`UnitOfWork` (so ``store.unit_of_work`` is a
+    :class:`UnitOfWorkFactory`). ``use_serializer(serializer)`` makes every unit of work opened
+    afterwards write and read its documents (orders, warehouses) with ``serializer``, whose
+    :class:`~salesorders.domain.workflow.WorkflowRegistry` resolves the workflow each stored order
+    names; a store that keeps objects rather than documents has nothing to change. ``bootstrap``
+    calls it once, before the service runs a command, with the one serializer it owns.
+    """
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+    def use_serializer(self, serializer: Serializer) -> None: ...
