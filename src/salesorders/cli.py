@@ -276,7 +276,7 @@ def run_demo(path: Path, out: TextIO) -> int:
     notifier = LocalizedNotifier(orders)
     with SQLiteStore(path) as store:
         service = bootstrap(
-            uow=store.unit_of_work,
+            store=store,
             clock=clock,
             price_book=_price_book(),
             exchange_rates=rates,
@@ -356,7 +356,7 @@ def _print_summary(
 
 def _orders(path: Path, out: TextIO) -> int:
     with SQLiteStore(path) as store:
-        service = bootstrap(uow=store.unit_of_work)
+        service = bootstrap(store=store)
         query = OrderQuery(limit=100)
         while True:
             page = service.list_orders(query)
@@ -372,7 +372,7 @@ def _orders(path: Path, out: TextIO) -> int:
 
 def _stock(path: Path, out: TextIO) -> int:
     with SQLiteStore(path) as store:
-        service = bootstrap(uow=store.unit_of_work)
+        service = bootstrap(store=store)
         for item in sorted(service.stock_items(), key=lambda i: (i.sku, i.warehouse_id)):
             out.write(
                 f"{item.sku:12} {item.warehouse_id:6} on hand {item.on_hand:>8} "

@@ -29,6 +29,7 @@ from salesorders.domain.stock import (
     StockItem,
 )
 from salesorders.domain.warehouse import Warehouse
+from salesorders.serialization import Serializer
 
 __all__ = [
     "Clock",
@@ -43,6 +44,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStore",
     "StockRepository",
+    "Store",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]
@@ -341,3 +343,19 @@ class UnitOfWorkFactory(Protocol):
     """Opens a new :class:`UnitOfWork`."""
 
     def __call__(self) -> UnitOfWork: ...
+
+
+class Store(Protocol):
+    """A store as the composition root (:func:`~salesorders.service.bootstrap`) sees it.
+
+    Contract: ``unit_of_work()`` opens a new :class:`UnitOfWork` (so ``store.unit_of_work`` is a
+    :class:`UnitOfWorkFactory`). ``use_serializer(serializer)`` makes every unit of work opened
+    afterwards write and read its documents (orders, warehouses) with ``serializer``, whose
+    :class:`~salesorders.domain.workflow.WorkflowRegistry` resolves the workflow each stored order
+    names; a store that keeps objects rather than documents has nothing to change. ``bootstrap``
+    calls it once, before the service runs a command, with the one serializer it owns.
+    """
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+    def use_serializer(self, serializer: Serializer) -> None: ...

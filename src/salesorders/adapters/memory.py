@@ -52,6 +52,7 @@ from salesorders.ports import (
     OutboxMessage,
     UnitOfWork,
 )
+from salesorders.serialization import Serializer
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -600,3 +601,9 @@ class MemoryStore:
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work (the store's :class:`~salesorders.ports.UnitOfWorkFactory`)."""
         return MemoryUnitOfWork(self)
+
+    def use_serializer(self, serializer: Serializer) -> None:
+        """Accept the service's serializer (the :class:`~salesorders.ports.Store` port): this store
+        keeps orders as objects, not documents, so there is nothing to read back with it."""
+        if not isinstance(serializer, Serializer):
+            raise ValidationError("serializer", serializer, "must be a Serializer")

@@ -261,7 +261,10 @@ class PostgresStore:
     repositories executed (transaction control excluded). ``timeout`` is how many seconds to wait
     for a free connection. With ``pipeline`` (the default) writes whose result is not needed
     travel with the next statement that needs one; errors keep their types but may be raised by
-    that later statement or by ``commit``.
+    that later statement or by ``commit``. Orders and warehouses are stored as documents of a
+    :class:`~salesorders.serialization.Serializer`: ``bootstrap(store=store, workflows=[...])``
+    hands the store the service's own (see :meth:`use_serializer`); ``serializer`` is the one used
+    until then.
     """
 
     def __init__(
@@ -344,6 +347,15 @@ class PostgresStore:
     def unit_of_work(self) -> PostgresUnitOfWork:
         """A new unit of work (use it as a context manager)."""
         return PostgresUnitOfWork(self)
+
+    def use_serializer(self, serializer: Serializer) -> None:
+        """Write and read orders and warehouses with ``serializer`` from the next unit of work on.
+
+        :func:`~salesorders.service.bootstrap` hands over the serializer of its workflow registry
+        (``bootstrap(store=store, workflows=[...])``), so orders on a host's workflows are read
+        back; call it yourself only when you wire the service without ``bootstrap``.
+        """
+        self._config.use_serializer(serializer)
 
     def close(self) -> None:
         """Close the pool this store opened (a pool or connection you passed in stays open)."""

@@ -108,7 +108,10 @@ class SQLiteStore:
     :class:`~salesorders.ports.UnitOfWorkFactory`. ``quantity_places`` is how many decimal places
     stock quantities may have (3: grams of a product sold by the kg). ``busy_timeout`` is how many
     seconds a unit of work waits for the database while another one writes. ``statements`` counts
-    every statement the repositories executed (transaction control excluded).
+    every statement the repositories executed (transaction control excluded). Orders and
+    warehouses are stored as documents of a :class:`~salesorders.serialization.Serializer`:
+    ``bootstrap(store=store, workflows=[...])`` hands the store the service's own (see
+    :meth:`use_serializer`); ``serializer`` is the one used until then.
     """
 
     def __init__(
@@ -155,6 +158,15 @@ class SQLiteStore:
     def unit_of_work(self) -> SQLiteUnitOfWork:
         """A new unit of work (use it as a context manager)."""
         return SQLiteUnitOfWork(self)
+
+    def use_serializer(self, serializer: Serializer) -> None:
+        """Write and read orders and warehouses with ``serializer`` from the next unit of work on.
+
+        :func:`~salesorders.service.bootstrap` hands over the serializer of its workflow registry
+        (``bootstrap(store=store, workflows=[...])``), so orders on a host's workflows are read
+        back; call it yourself only when you wire the service without ``bootstrap``.
+        """
+        self._config.use_serializer(serializer)
 
     def close(self) -> None:
         """Close every connection; the store cannot be used afterwards."""

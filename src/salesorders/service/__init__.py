@@ -1,8 +1,8 @@
 """The service layer: commands, their handlers, idempotency, retries, queries and the outbox.
 
-Build a service with :func:`bootstrap` over a store's unit-of-work factory and send it commands::
+Build a service with :func:`bootstrap` over a store and send it commands::
 
-    service = bootstrap(uow=MemoryStore().unit_of_work)
+    service = bootstrap(store=MemoryStore())
     result = service.handle(
         PlaceOrder(customer_id="C-1", currency="USD", lines=(...), confirm=True)
     )

@@ -1,6 +1,9 @@
 """The composition root: wire a :class:`SalesService` from a store and a few choices.
 
-Nothing is built at import time; every call builds a new service.
+Nothing is built at import time; every call builds a new service. The composition root owns the
+one :class:`~salesorders.serialization.Serializer` and its
+:class:`~salesorders.domain.workflow.WorkflowRegistry`, and hands the serializer to the store: a
+host registers a workflow once, here.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
 from salesorders.domain.pricing import PriceBook
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import ValidationError
-from salesorders.ports import Clock, ExchangeRates, Notifier, UnitOfWorkFactory
+from salesorders.ports import Clock, ExchangeRates, Notifier, Store, UnitOfWorkFactory
 from salesorders.serialization import Serializer
 from salesorders.service.clock import SystemClock
 from salesorders.service.handlers import Handlers
@@ -28,7 +31,8 @@ __all__ = ["bootstrap"]
 
 def bootstrap(
     *,
-    uow: UnitOfWorkFactory,
+    store: Store | None = None,
+    uow: UnitOfWorkFactory | None = None,
     clock: Clock | None = None,
     allocation_policy: AllocationPolicy | None = None,
     price_book: PriceBook | None = None,
@@ -44,7 +48,15 @@ def bootstrap(
     delivery_base_delay: dt.timedelta = dt.timedelta(seconds=2),
     delivery_max_delay: dt.timedelta = dt.timedelta(hours=1),
 ) -> SalesService:
-    """A ready :class:`SalesService` over the store whose unit-of-work factory is ``uow``.
+    """A ready :class:`SalesService` over ``store``.
+
+    ``store`` is a :class:`~salesorders.ports.Store` (``MemoryStore()``, ``SQLiteStore(path)``,
+    ``PostgresStore(dsn)`` or your own): bootstrap builds the service's one serializer from a
+    registry of ``workflows`` and hands it to the store (``store.use_serializer``), so the store
+    reads back orders on those workflows; units of work come from ``store.unit_of_work``. ``uow``
+    is a unit-of-work factory to use instead (one wrapping the store's, say). Given without
+    ``store`` it is used as it is and the store is handed nothing: a store that keeps orders as
+    documents then reads back only the workflows of the serializer it was built with.
 
     ``clock`` defaults to the system clock (UTC), ``allocation_policy`` to
     :class:`~salesorders.domain.allocation.PriorityPolicy`. Without a ``price_book`` every line
@@ -53,10 +65,7 @@ def bootstrap(
     ``f"{number_prefix}-{year}-{n:06d}"``. ``max_retries``, ``rng`` and ``sleep`` drive the retries
     of conflicting units of work; the ``delivery_*`` settings drive the outbox dispatcher.
     """
-    if not callable(uow):
-        raise ValidationError(
-            "uow", uow, "must be a unit-of-work factory", "pass e.g. MemoryStore().unit_of_work"
-        )
+    factory = _unit_of_work_factory(store, uow)
     chosen_clock = clock if clock is not None else SystemClock()
     known = tuple(workflows or ())
     serializer = Serializer(WorkflowRegistry(known))
@@ -69,18 +78,46 @@ def bootstrap(
         number_prefix=number_prefix,
     )
     dispatcher = OutboxDispatcher(
-        uow,
+        factory,
         notifiers,
         chosen_clock,
         max_attempts=max_delivery_attempts,
         base_delay=delivery_base_delay,
         max_delay=delivery_max_delay,
     )
-    return SalesService(
-        uow_factory=uow,
+    service = SalesService(
+        uow_factory=factory,
         clock=chosen_clock,
         handlers=handlers,
         idempotency=IdempotencyKeeper(serializer, idempotency_retention),
         retrier=Retrier(max_retries, rng=rng, sleep=sleep),
         dispatcher=dispatcher,
     )
+    if store is not None:
+        store.use_serializer(serializer)
+    return service
+
+
+def _unit_of_work_factory(store: Store | None, uow: UnitOfWorkFactory | None) -> UnitOfWorkFactory:
+    """``uow`` if given, else the store's; refuses a store that is not a :class:`Store`."""
+    if store is not None and not (
+        callable(getattr(store, "unit_of_work", None))
+        and callable(getattr(store, "use_serializer", None))
+    ):
+        raise ValidationError(
+            "store",
+            store,
+            "must be a store with unit_of_work() and use_serializer(serializer)",
+            "pass e.g. MemoryStore(), SQLiteStore(path) or PostgresStore(dsn)",
+        )
+    if uow is None:
+        if store is None:
+            raise ValidationError(
+                "store", None, "is required", "pass e.g. bootstrap(store=MemoryStore())"
+            )
+        return store.unit_of_work
+    if not callable(uow):
+        raise ValidationError(
+            "uow", uow, "must be a unit-of-work factory", "pass e.g. MemoryStore().unit_of_work"
+        )
+    return uow

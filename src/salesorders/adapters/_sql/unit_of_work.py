@@ -70,10 +70,22 @@ class StoreConfig:
             raise errors.ValidationError("quantity_places", quantity_places, "must not be negative")
         self.dialect = dialect
         self.sql = Statements(dialect)
-        self.serializer = serializer or Serializer()
         self.places = quantity_places
         self.unit = Decimal(1).scaleb(-quantity_places)
-        self.warehouses = _WarehouseCache(self.serializer)
+        self.use_serializer(serializer or Serializer())
+
+    def use_serializer(self, serializer: Serializer) -> None:
+        """Write and read orders and warehouses with ``serializer`` from the next unit of work on
+        (its workflow registry resolves the workflows stored orders name)."""
+        if not isinstance(serializer, Serializer):
+            raise errors.ValidationError(
+                "serializer",
+                serializer,
+                "must be a Serializer",
+                "pass the serializer built from the service's workflow registry",
+            )
+        self.serializer = serializer
+        self.warehouses = _WarehouseCache(serializer)
 
 
 class SqlUnitOfWork(abc.ABC):
