@@ -32,8 +32,7 @@ import attrs
 from moneyed import Money
 
 from salesorders.adapters.memory import MemoryStockRepository, MemoryStore
-from salesorders.domain.plan import AllocationPlan
-from salesorders.domain.stock import Reservation, reconcile
+from salesorders.domain.stock import LockedStock, Reservation, reconcile
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import InsufficientStockError
 from salesorders.ports import OrderQuery, OutboxMessage, UnitOfWork, UnitOfWorkFactory
@@ -547,33 +546,31 @@ def _check_stream(
 
 
 class NaiveMemoryStockRepository(MemoryStockRepository):
-    """Reserves without atomicity: the availability read by the snapshot is trusted, the store's
-    lock is let go for a moment (as if the read and the write were two requests), and then the
-    plan is written without checking again. A broken adapter for the checker to catch."""
+    """Locks nothing: the rows it hands out are read, the store's lock is let go for a moment (as
+    if the read and the write were two requests), and the change computed from those stale rows
+    is then written as is. A broken adapter for the checker to catch."""
 
     __slots__ = ("_store",)
 
     def __init__(self, store: MemoryStore) -> None:
-        super().__init__(store.book, store._journal)
+        super().__init__(store.stock_tables, store._journal)
         self._store = store
 
-    def reserve(
-        self, plan: AllocationPlan, at: dt.datetime, actor: str = ""
-    ) -> tuple[Reservation, ...]:
+    def lock(
+        self,
+        keys: Any,
+        *,
+        order_id: str | None = None,
+        create: bool = False,
+    ) -> LockedStock:
+        locked = super().lock(keys, order_id=order_id, create=create)
         store = self._store
         store._owner = None
         store._lock.release()
         time.sleep(0.0005)  # another unit of work reserves the units this one read as free
         store._lock.acquire()
         store._owner = threading.get_ident()
-        book = self._book
-        keys = {(a.sku, a.warehouse_id): None for a in plan.allocations}
-        undo = self._guard_items(keys, renumbers=book.has_reservations(plan.order_id))
-        self._journal.append(undo)
-        targets = [book.item(a.sku, a.warehouse_id) for a in plan.allocations]
-        amounts = [a.quantity for a in plan.allocations]
-        # the book's own write step, without the check that would refuse the plan now
-        return book._hold(plan.order_id, plan.allocations, targets, amounts, at, actor)
+        return locked
 
 
 def naive_memory_store() -> MemoryStore:

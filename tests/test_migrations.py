@@ -27,7 +27,8 @@ from salesorders.adapters._sql.schema import LATEST_VERSION, MIGRATIONS, render_
 from salesorders.adapters._sql.statements import Statements
 from salesorders.adapters.postgres import PostgresDialect, PostgresStore
 from salesorders.adapters.sqlite import SQLiteStore
-from salesorders.domain.stock import LedgerEntry, Movement, StockItem
+from salesorders.domain.snapshot import IncomingStock
+from salesorders.domain.stock import LedgerEntry, Movement, StockChange, StockItem
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import IdempotencyRecord, OrderQuery, OutboxMessage, UnitOfWorkFactory
 from salesorders.serialization import Serializer
@@ -177,6 +178,7 @@ _INDEXES_SINCE = {
     "outbox_pending": 2,
     "stock_ledger_by_item": 2,
     "orders_by_customer_state": 3,
+    "reservations_open_by_item": 4,
 }
 _OLDER_VERSIONS = range(1, LATEST_VERSION)
 
@@ -229,6 +231,31 @@ def test_sqlite_upgrades_an_older_database_and_keeps_its_rows(tmp_path: Path, ve
         _assert_version_one_rows_are_kept(store.unit_of_work)
     assert _sqlite_versions(path) == list(range(1, LATEST_VERSION + 1))
     assert set(_INDEXES_SINCE) <= _sqlite_indexes(path)
+
+
+def test_sqlite_expected_receipts_gain_batch_and_transfer_columns(tmp_path: Path) -> None:
+    """Version 4: an expected receipt stored before it reads back with no batch or transfer,
+    and the upgraded table holds receipts that carry them."""
+    path = tmp_path / "v3.db"
+    _sqlite_at_version(path, 3)
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "INSERT INTO incoming (id, sku, warehouse_id, quantity, eta) "
+            "VALUES ('IN-1', 'SKU-A', 'W1', '5', '2026-03-09')"
+        )
+    raw.close()
+    with SQLiteStore(path) as store:
+        with store.unit_of_work() as uow:
+            assert uow.stock.incoming() == (
+                IncomingStock("IN-1", "SKU-A", "W1", Decimal(5), dt.date(2026, 3, 9)),
+            )
+            moving = IncomingStock(
+                "T-1", "SKU-A", "W1", Decimal(2), dt.date(2026, 3, 10), "B1", None, "W2"
+            )
+            uow.stock.apply(StockChange(expected=(moving,)))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.stock.lock_incoming("T-1") == moving
 
 
 def _sqlite_plan(path: Path, sql: str, params: list[Any]) -> str:

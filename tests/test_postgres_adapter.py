@@ -340,7 +340,7 @@ def test_a_snapshot_holds_its_rows_until_the_unit_of_work_ends(store: PostgresSt
                         plan_for("O-2", ("L1", "SKU-A", "W1", 5)), T0
                     ),
                 )
-            first.stock.reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 5)), T0)
+            StockDesk(first.stock).reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 5)), T0)
             first.commit()
         with pytest.raises(errors.InsufficientStockError):
             in_uow(

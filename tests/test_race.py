@@ -154,7 +154,8 @@ def test_racing_processes_never_oversell(
 
 
 def test_the_audit_catches_a_naive_memory_adapter() -> None:
-    """Reading availability, letting others run, then writing oversells — and the audit says so."""
+    """Reading stock rows without holding them, letting others run, then writing what was
+    computed from them loses updates and oversells — and the audit says so."""
     oversold: tuple[str, ...] = ()
     for _ in range(10):  # a race is a matter of luck; it takes one or two rounds in practice
         store = naive_memory_store()
@@ -167,7 +168,7 @@ def test_the_audit_catches_a_naive_memory_adapter() -> None:
             break
     assert oversold, "the naive adapter never oversold: the race is not racing"
     assert oversold[0].startswith("HOT in W1: ")
-    assert any("exceeds on hand" in problem for problem in report.problems)
+    assert any("but open reservations" in problem for problem in report.problems)
 
 
 @pytest.mark.postgres

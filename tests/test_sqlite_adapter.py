@@ -191,6 +191,7 @@ RACE_WORKER = textwrap.dedent(
     import sys
     from decimal import Decimal
     from salesorders.errors import InsufficientStockError, OperationalError
+    from salesorders.service.stock import StockDesk
     from salesorders.testing.contracts import T0, plan_for
 
     def open_store(kind, where, schema):

@@ -192,7 +192,7 @@ def _hold(
             batches[(item.sku, wh, batch_id)] = (item.sku, wh, batch)
         if held or made:
             if taken is None:
-                taken = set(held)
+                taken = {*held, *(r.id for r in made)}
             if rid in taken:
                 rid = _numbered_id(rid, taken)
             taken.add(rid)
