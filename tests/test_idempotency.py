@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import typing
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from salesorders.adapters.memory import MemoryStore
 from salesorders.errors import IdempotencyConflictError, InsufficientStockError
@@ -14,10 +18,12 @@ from salesorders.ports import OrderQuery, UnitOfWork
 from salesorders.serialization import Serializer
 from salesorders.service import (
     CancelOrder,
+    Command,
     ConfirmOrder,
     ReceiveStock,
     command_fingerprint,
 )
+from support.commands import command_classes, fields_of, two_values
 from test_service_support import (
     WrappedUnitOfWork,
     figures,
@@ -169,3 +175,30 @@ def test_the_fingerprint_ignores_the_key_and_sees_every_field() -> None:
     assert fingerprint == command_fingerprint(same, serializer)
     assert fingerprint != command_fingerprint(other, serializer)
     assert len(fingerprint) == 64
+
+
+COMMANDS = command_classes()
+SERIALIZER = Serializer()
+
+
+def test_every_command_is_found() -> None:
+    assert set(typing.get_args(Command)) <= set(COMMANDS)
+    assert {"PlaceOrder", "ConfirmOrder"} <= {cls.__name__ for cls in COMMANDS}
+
+
+@pytest.mark.parametrize("command_class", COMMANDS, ids=lambda cls: cls.__name__)
+@given(data=st.data())
+def test_changing_any_field_but_the_key_changes_the_fingerprint(
+    command_class: type, data: st.DataObject
+) -> None:
+    """A retry is recognised by its fingerprint: were one field left out, the same key sent for
+    another order (or another all-or-nothing choice) would replay the first command's result."""
+    values = {f.name: data.draw(two_values(f), label=f.name) for f in fields_of(command_class)}
+    command = command_class(**{name: pair[0] for name, pair in values.items()})
+    fingerprint = command_fingerprint(command, SERIALIZER)
+    for name, (_, other) in values.items():
+        changed = command_fingerprint(attrs.evolve(command, **{name: other}), SERIALIZER)
+        if name == "idempotency_key":
+            assert changed == fingerprint, "the key is not part of the payload"
+        else:
+            assert changed != fingerprint, f"{command_class.__name__}.{name} is not seen"
