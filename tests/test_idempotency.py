@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import typing
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -24,6 +26,7 @@ from salesorders.service import (
     command_fingerprint,
 )
 from support.commands import command_classes, fields_of, two_values
+from support.stores import STORE_KINDS, fresh_store
 from test_service_support import (
     WrappedUnitOfWork,
     figures,
@@ -34,6 +37,12 @@ from test_service_support import (
 )
 
 STOCK = {("SKU-A", "W1"): 10}
+
+
+@pytest.fixture(params=STORE_KINDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with fresh_store(request, tmp_path) as store:
+        yield store
 
 
 def _orders(service: Any) -> list[str]:
@@ -72,6 +81,36 @@ def test_the_same_key_with_another_payload_conflicts() -> None:
             ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=1, idempotency_key="key-1")
         )
     assert (figures(store), outbox(store), _orders(service)) == state
+
+
+def test_a_key_reused_for_another_order_conflicts_and_that_order_stays_unconfirmed(
+    any_store: Any,
+) -> None:
+    service, store, _ = make_service(any_store, stock=STOCK)
+    service.handle(new_order(line("SKU-A", 2), order_id="A"))
+    service.handle(new_order(line("SKU-A", 3), order_id="B"))
+    first = service.handle(ConfirmOrder(order_id="A", idempotency_key="K"))
+    assert (first.order_id, first.state) == ("A", "confirmed")
+    state = (figures(store), outbox(store))
+    with pytest.raises(IdempotencyConflictError) as caught:
+        service.handle(ConfirmOrder(order_id="B", idempotency_key="K"))
+    assert (caught.value.key, caught.value.command) == ("K", "ConfirmOrder")
+    assert service.get_order("B").state == "placed"
+    assert service.reservations("B") == ()
+    assert (figures(store), outbox(store)) == state
+    assert service.handle(ConfirmOrder(order_id="A", idempotency_key="K")) == first
+    assert service.handle(ConfirmOrder(order_id="B", idempotency_key="K-B")).state == "confirmed"
+
+
+def test_a_key_reused_with_another_all_or_nothing_choice_conflicts(any_store: Any) -> None:
+    service, store, _ = make_service(any_store, stock=STOCK)
+    service.handle(new_order(line("SKU-A", 12), order_id="A"))
+    first = service.handle(ConfirmOrder(order_id="A", idempotency_key="K"))
+    assert first.allocation_status == "partially_allocated"
+    state = (figures(store), outbox(store))
+    with pytest.raises(IdempotencyConflictError):
+        service.handle(ConfirmOrder(order_id="A", all_or_nothing=True, idempotency_key="K"))
+    assert (figures(store), outbox(store)) == state
 
 
 def test_results_of_other_commands_are_replayed_too() -> None:
