@@ -3,7 +3,8 @@
 * stores: open the memory, SQLite or PostgreSQL store by kind, and a service over one;
 * scenarios: stock and order shapes with at least twice as much demand as stock;
 * racers: threads, and "spawn" processes that each open their own store on the same file or
-  database, placing and confirming orders at once;
+  database, placing and confirming orders at once (optionally without retries, each unit of work
+  lingering before its commit so that other processes' units of work overlap it);
 * the checker :func:`audit`, which reads a store after a race and lists every broken guarantee
   (oversell first of all) instead of stopping at the first;
 * deliberately naive stock adapters that read, let others run, then write without atomicity —
@@ -180,6 +181,7 @@ MULTI_ALL_OR_NOTHING = attrs.evolve(
     MULTI_WAREHOUSE, name="multi-warehouse-all-or-nothing", all_or_nothing=True
 )
 SCENARIOS = (HOT_SKU, MULTI_WAREHOUSE, MULTI_ALL_OR_NOTHING)
+HOT_ALL_OR_NOTHING = attrs.evolve(HOT_SKU, name="hot-sku-all-or-nothing", all_or_nothing=True)
 
 
 def stock_up(service: SalesService, scenario: Scenario) -> None:
@@ -301,6 +303,8 @@ def _race_worker(
     two_step: bool,
     start: Any,
     results: Any,
+    options: dict[str, Any],
+    linger: float,
 ) -> None:
     """One racing process: for each target in turn its own store on the shared file / database,
     released together with the other processes, ``threads`` threads."""
@@ -309,7 +313,8 @@ def _race_worker(
         for scenario, where, schema in targets:
             store = open_store(kind, where, schema, pool=threads)
             try:
-                service = service_over(store.unit_of_work, seed=worker)
+                factory = lingering(store.unit_of_work, linger) if linger else store.unit_of_work
+                service = service_over(factory, seed=worker, **options)
                 start.wait(timeout=120)
                 outcomes = race_threads(
                     service,
@@ -336,16 +341,33 @@ def race_processes(
     threads: int,
     per_thread: int,
     two_step: bool,
+    linger: float = 0.0,
+    **options: Any,
 ) -> list[list[Outcome]]:
     """``processes`` "spawn" processes, each opening its own store, race on every target in
-    turn (started once, to spare the start-up); returns the outcomes per target."""
+    turn (started once, to spare the start-up); returns the outcomes per target.
+
+    ``options`` go to every process's :func:`bootstrap` (``max_retries=0``: a conflict reaches
+    the caller); with ``linger`` each unit of work stays open that many seconds longer before it
+    commits (see :class:`Lingering`)."""
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(processes)
     results = context.Queue()
     workers = [
         context.Process(
             target=_race_worker,
-            args=(kind, tuple(targets), n, threads, per_thread, two_step, start, results),
+            args=(
+                kind,
+                tuple(targets),
+                n,
+                threads,
+                per_thread,
+                two_step,
+                start,
+                results,
+                options,
+                linger,
+            ),
         )
         for n in range(processes)
     ]
@@ -355,6 +377,24 @@ def race_processes(
         for index, outcomes in enumerate(report):
             per_target[index].extend(outcomes)
     return per_target
+
+
+class Lingering(WrappedUnitOfWork):
+    """A unit of work that stays open ``seconds`` longer before it commits, its reads and
+    writes done: units of work of other processes begin, read and try to write meanwhile."""
+
+    def __init__(self, inner: Any, seconds: float) -> None:
+        super().__init__(inner)
+        self._seconds = seconds
+
+    def commit(self) -> None:
+        time.sleep(self._seconds)
+        self._inner.commit()
+
+
+def lingering(factory: UnitOfWorkFactory, seconds: float) -> Callable[[], Any]:
+    """A factory whose units of work linger ``seconds`` before committing."""
+    return lambda: Lingering(factory(), seconds)
 
 
 def _collect(workers: Sequence[Any], results: Any) -> tuple[list[Any], list[Outcome]]:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import typing
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from salesorders.adapters.memory import MemoryStore
 from salesorders.errors import IdempotencyConflictError, InsufficientStockError
@@ -14,10 +20,13 @@ from salesorders.ports import OrderQuery, UnitOfWork
 from salesorders.serialization import Serializer
 from salesorders.service import (
     CancelOrder,
+    Command,
     ConfirmOrder,
     ReceiveStock,
     command_fingerprint,
 )
+from support.commands import command_classes, fields_of, two_values
+from support.stores import STORE_KINDS, fresh_store
 from test_service_support import (
     WrappedUnitOfWork,
     figures,
@@ -28,6 +37,12 @@ from test_service_support import (
 )
 
 STOCK = {("SKU-A", "W1"): 10}
+
+
+@pytest.fixture(params=STORE_KINDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with fresh_store(request, tmp_path) as store:
+        yield store
 
 
 def _orders(service: Any) -> list[str]:
@@ -66,6 +81,36 @@ def test_the_same_key_with_another_payload_conflicts() -> None:
             ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=1, idempotency_key="key-1")
         )
     assert (figures(store), outbox(store), _orders(service)) == state
+
+
+def test_a_key_reused_for_another_order_conflicts_and_that_order_stays_unconfirmed(
+    any_store: Any,
+) -> None:
+    service, store, _ = make_service(any_store, stock=STOCK)
+    service.handle(new_order(line("SKU-A", 2), order_id="A"))
+    service.handle(new_order(line("SKU-A", 3), order_id="B"))
+    first = service.handle(ConfirmOrder(order_id="A", idempotency_key="K"))
+    assert (first.order_id, first.state) == ("A", "confirmed")
+    state = (figures(store), outbox(store))
+    with pytest.raises(IdempotencyConflictError) as caught:
+        service.handle(ConfirmOrder(order_id="B", idempotency_key="K"))
+    assert (caught.value.key, caught.value.command) == ("K", "ConfirmOrder")
+    assert service.get_order("B").state == "placed"
+    assert service.reservations("B") == ()
+    assert (figures(store), outbox(store)) == state
+    assert service.handle(ConfirmOrder(order_id="A", idempotency_key="K")) == first
+    assert service.handle(ConfirmOrder(order_id="B", idempotency_key="K-B")).state == "confirmed"
+
+
+def test_a_key_reused_with_another_all_or_nothing_choice_conflicts(any_store: Any) -> None:
+    service, store, _ = make_service(any_store, stock=STOCK)
+    service.handle(new_order(line("SKU-A", 12), order_id="A"))
+    first = service.handle(ConfirmOrder(order_id="A", idempotency_key="K"))
+    assert first.allocation_status == "partially_allocated"
+    state = (figures(store), outbox(store))
+    with pytest.raises(IdempotencyConflictError):
+        service.handle(ConfirmOrder(order_id="A", all_or_nothing=True, idempotency_key="K"))
+    assert (figures(store), outbox(store)) == state
 
 
 def test_results_of_other_commands_are_replayed_too() -> None:
@@ -169,3 +214,30 @@ def test_the_fingerprint_ignores_the_key_and_sees_every_field() -> None:
     assert fingerprint == command_fingerprint(same, serializer)
     assert fingerprint != command_fingerprint(other, serializer)
     assert len(fingerprint) == 64
+
+
+COMMANDS = command_classes()
+SERIALIZER = Serializer()
+
+
+def test_every_command_is_found() -> None:
+    assert set(typing.get_args(Command)) <= set(COMMANDS)
+    assert {"PlaceOrder", "ConfirmOrder"} <= {cls.__name__ for cls in COMMANDS}
+
+
+@pytest.mark.parametrize("command_class", COMMANDS, ids=lambda cls: cls.__name__)
+@given(data=st.data())
+def test_changing_any_field_but_the_key_changes_the_fingerprint(
+    command_class: type, data: st.DataObject
+) -> None:
+    """A retry is recognised by its fingerprint: were one field left out, the same key sent for
+    another order (or another all-or-nothing choice) would replay the first command's result."""
+    values = {f.name: data.draw(two_values(f), label=f.name) for f in fields_of(command_class)}
+    command = command_class(**{name: pair[0] for name, pair in values.items()})
+    fingerprint = command_fingerprint(command, SERIALIZER)
+    for name, (_, other) in values.items():
+        changed = command_fingerprint(attrs.evolve(command, **{name: other}), SERIALIZER)
+        if name == "idempotency_key":
+            assert changed == fingerprint, "the key is not part of the payload"
+        else:
+            assert changed != fingerprint, f"{command_class.__name__}.{name} is not seen"

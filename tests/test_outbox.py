@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from salesorders.errors import ValidationError
 from salesorders.ports import OutboxMessage
 from salesorders.service import CancelOrder, DispatchReport, OutboxDispatcher
+from support.stores import STORE_KINDS, fresh_store
 from test_service_support import T0, line, make_service, new_order
 
 STOCK = {("SKU-A", "W1"): 100}
@@ -74,6 +77,45 @@ def test_a_failure_blocks_its_stream_and_is_retried_after_a_backoff() -> None:
     down.clear()
     assert service.dispatcher.dispatch_once() == DispatchReport(delivered=2)
     assert inbox.received[-2:] == ["O-1:1", "O-1:2"]
+
+
+@pytest.fixture(params=STORE_KINDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with fresh_store(request, tmp_path) as store:
+        yield store
+
+
+def _due(store: Any, at: dt.datetime) -> list[str]:
+    with store.unit_of_work() as uow:
+        return [m.event_id for m in uow.outbox.due(at)]
+
+
+def test_a_failed_delivery_leaves_the_message_pending_until_its_retry(any_store: Any) -> None:
+    """A notifier that raised did not deliver: the message is not marked delivered (not even
+    for a moment), its attempt is counted, and it is due again at its retry time, not before."""
+    inbox = Inbox(lambda m: True)
+    service, store, clock = _setup(inbox, store=any_store)
+    service.handle(new_order(line("SKU-A", 1), order_id="O-1"))
+    assert service.dispatcher.dispatch_once() == DispatchReport(failed=1)
+    assert inbox.received == ["O-1:1"]
+    failed = _status(store, "O-1:1")
+    assert (failed.status, failed.delivered_at, failed.attempts) == ("pending", None, 1)
+    retry_at = T0 + 2 * SECOND
+    assert failed.next_attempt_at == retry_at
+    assert _due(store, retry_at - dt.timedelta(milliseconds=1)) == []
+    assert _due(store, retry_at) == ["O-1:1"]
+    inbox.fails = lambda m: False
+    clock.advance(SECOND)
+    assert service.dispatcher.dispatch_once() == DispatchReport()
+    clock.advance(SECOND)
+    assert service.dispatcher.dispatch_once() == DispatchReport(delivered=1)
+    delivered = _status(store, "O-1:1")
+    assert (delivered.status, delivered.delivered_at, delivered.attempts) == (
+        "delivered",
+        retry_at,
+        1,
+    )
+    assert inbox.received == ["O-1:1", "O-1:1"]
 
 
 def test_the_backoff_doubles_up_to_the_maximum() -> None:

@@ -19,6 +19,7 @@ import attrs
 import pytest
 
 from race_support import (
+    HOT_ALL_OR_NOTHING,
     HOT_SKU,
     MULTI_WAREHOUSE,
     SCENARIOS,
@@ -148,6 +149,43 @@ def test_racing_processes_never_oversell(
         report = audit(target.store.unit_of_work, scenario, outcomes)
         problems.extend(f"{scenario.name}: {problem}" for problem in report.problems)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_sqlite_units_of_work_of_racing_processes_wait_for_the_write_lock(
+    opened: Callable[[str], Opened],
+) -> None:
+    """A unit of work reads stock, then reserves. SQLite takes its one write lock when the unit
+    of work begins, so another process's unit of work waits for it rather than reading first and
+    then failing to write (a deferred transaction cannot write after another one committed under
+    its read). Four processes place and confirm orders for twice the stock of one SKU (partial,
+    then all-or-nothing), each unit of work lingering before its commit, with no retries: every
+    order is confirmed or refused for a clean shortage, none oversells, and the stock reconciles.
+    """
+    scenarios = (HOT_SKU, HOT_ALL_OR_NOTHING)
+    targets = [opened("sqlite") for _ in scenarios]
+    for target, scenario in zip(targets, scenarios, strict=True):
+        stock_up(service_over(target.store.unit_of_work), scenario)
+    orders = 4 * 7
+    _demand_is_at_least_twice_stock(HOT_SKU, orders)
+    per_target = race_processes(
+        "sqlite",
+        [(s, t.where, t.schema) for s, t in zip(scenarios, targets, strict=True)],
+        processes=4,
+        threads=1,
+        per_thread=7,
+        two_step=False,
+        linger=0.01,
+        max_retries=0,
+    )
+    problems = []
+    for scenario, target, outcomes in zip(scenarios, targets, per_target, strict=True):
+        assert len(outcomes) == orders, outcomes
+        report = audit(target.store.unit_of_work, scenario, outcomes)
+        problems.extend(f"{scenario.name}: {problem}" for problem in report.problems)
+    assert not problems, "\n".join(problems)
+    refused = [o for o in per_target[1] if o[1] == "rejected"]
+    assert len(refused) == orders - HOT_ALL_OR_NOTHING.expected_accepted(orders) > 0
 
 
 # --------------------------------------------------------------------------- the checker bites
