@@ -9,6 +9,7 @@ rather than being skipped, so a test over every field cannot quietly cover fewer
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import types
 import typing
@@ -36,6 +37,7 @@ _BY_NAME: dict[str, st.SearchStrategy[Any]] = {
 _BY_TYPE: dict[Any, st.SearchStrategy[Any]] = {
     str: st.text(max_size=8),
     bool: st.booleans(),
+    dt.date: st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 12, 31)),
     int: st.integers(min_value=0, max_value=6),
     Decimal: st.integers(min_value=0, max_value=3).flatmap(sst.quantities),
     Money: sst.moneys(),
