@@ -585,11 +585,44 @@ def _finish(
 
 
 class _RoutedPolicy:
-    """What every built-in policy shares: a ranking, filters, and which warehouses they admit."""
+    """What every built-in policy shares: a ranking, filters, which warehouses they admit, and
+    the shortest remaining shelf life a batch must have to be allocated."""
 
-    __slots__ = ("_router",)
+    __slots__ = ("_router", "_shelf_life")
 
     _router: _Router
+    _shelf_life: dt.timedelta | None
+
+    @property
+    def min_shelf_life(self) -> dt.timedelta | None:
+        """Batches expiring sooner than this after the snapshot's day are not allocated."""
+        return self._shelf_life
+
+    def _set_shelf_life(self, value: object) -> None:
+        if value is not None and (not isinstance(value, dt.timedelta) or value < dt.timedelta(0)):
+            raise ValidationError(
+                "min_shelf_life", value, "must be a non-negative datetime.timedelta or None"
+            )
+        self._shelf_life = value
+
+    def _usable(self, snapshot: StockSnapshot) -> StockSnapshot:
+        """The snapshot without batches too close to expiry for this policy."""
+        shelf = self._shelf_life
+        if shelf is None or not snapshot.batches:
+            return snapshot
+        day = snapshot.on
+        if day is None:
+            raise ValidationError(
+                "snapshot.on",
+                None,
+                "is needed to judge shelf life",
+                "take the snapshot for a day: snapshot(skus, on=date)",
+            )
+        kept = {
+            key: tuple(b for b in lots if b.expiry is None or b.expiry - day >= shelf)
+            for key, lots in snapshot.batches.items()
+        }
+        return attrs.evolve(snapshot, batches=kept)
 
     @property
     def ranking(self) -> Ranking:
@@ -620,9 +653,11 @@ class RankedPolicy(_RoutedPolicy):
         filters: Iterable[WarehouseFilter] = DEFAULT_FILTERS,
         *,
         name: str = "ranked",
+        min_shelf_life: dt.timedelta | None = None,
     ) -> None:
         self._name = name
         self._router = _Router(ranking, filters, self._reason)
+        self._set_shelf_life(min_shelf_life)
 
     @property
     def name(self) -> str:
@@ -631,7 +666,7 @@ class RankedPolicy(_RoutedPolicy):
     def allocate(self, request: AllocationRequest, snapshot: StockSnapshot) -> AllocationPlan:
         """Plan ``request`` from ``snapshot``; see the module docstring for the guarantees."""
         route = self._router.route(request.destination, snapshot.warehouses)
-        walk = _Walk(snapshot)
+        walk = _Walk(self._usable(snapshot))
         walk.fill(request.lines, route.order)
         return _finish(request, snapshot, walk, route)
 
@@ -661,8 +696,10 @@ class PriorityPolicy(RankedPolicy):
         self,
         order: Sequence[str] | None = None,
         filters: Iterable[WarehouseFilter] = DEFAULT_FILTERS,
+        *,
+        min_shelf_life: dt.timedelta | None = None,
     ) -> None:
-        super().__init__(ByPriority(order), filters, name="priority")
+        super().__init__(ByPriority(order), filters, name="priority", min_shelf_life=min_shelf_life)
 
     def __repr__(self) -> str:
         order = self.ranking.order if isinstance(self.ranking, ByPriority) else None
@@ -681,9 +718,11 @@ class NearestPolicy(RankedPolicy):
         self,
         filters: Iterable[WarehouseFilter] = DEFAULT_FILTERS,
         tie_breaker: Ranking | None = None,
+        *,
+        min_shelf_life: dt.timedelta | None = None,
     ) -> None:
         ranking = ByDistance(tie_breaker) if tie_breaker is not None else ByDistance()
-        super().__init__(ranking, filters, name="nearest")
+        super().__init__(ranking, filters, name="nearest", min_shelf_life=min_shelf_life)
 
     def __repr__(self) -> str:
         return f"NearestPolicy(filters={self.filters!r}, ranking={self.ranking!r})"
@@ -723,8 +762,11 @@ class FewestShipmentsPolicy(_RoutedPolicy):
         self,
         tie_breaker: str | Ranking = "priority",
         filters: Iterable[WarehouseFilter] = DEFAULT_FILTERS,
+        *,
+        min_shelf_life: dt.timedelta | None = None,
     ) -> None:
         self._router = _Router(_tie_breaker(tie_breaker), filters, self._explain)
+        self._set_shelf_life(min_shelf_life)
 
     @property
     def name(self) -> str:
@@ -734,7 +776,7 @@ class FewestShipmentsPolicy(_RoutedPolicy):
         """Plan ``request`` from ``snapshot`` with as few warehouses as the greedy cover finds."""
         _check_request(request)
         route = self._router.route(request.destination, snapshot.warehouses)
-        walk = _Walk(snapshot)
+        walk = _Walk(self._usable(snapshot))
         walk.fill(request.lines, self._shipments(request, route, walk))
         return _finish(request, snapshot, walk, route)
 
