@@ -59,7 +59,7 @@ def test_a_batch_expired_on_the_day_is_neither_offered_nor_reservable() -> None:
     assert snapshot.available_at("MILK", "W1") == Decimal(8)  # the 4 expired units are out
     # the day before, the batch was still good
     earlier = book.snapshot(["MILK"], on=TODAY - dt.timedelta(days=1))
-    assert [b.batch_id for b in earlier.batches[("MILK", "W1")]][0] == "OLD"
+    assert earlier.batches[("MILK", "W1")][0].batch_id == "OLD"
     before = book.ledger()
     plan = AllocationPlan("O-1", (Allocation("L1", "MILK", "W1", Decimal(1), "OLD"),))
     with pytest.raises(ValidationError) as caught:
@@ -81,7 +81,7 @@ def test_a_policy_can_demand_a_minimum_remaining_shelf_life(policy_class: Any) -
     with pytest.raises(ValidationError):
         PriorityPolicy(min_shelf_life=dt.timedelta(days=-1))
     undated = StockSnapshot(snapshot.warehouses, snapshot.available, snapshot.batches)
-    with pytest.raises(ValidationError, match="snapshot.on"):
+    with pytest.raises(ValidationError, match=r"snapshot\.on"):
         policy_class(min_shelf_life=dt.timedelta(days=1)).allocate(request, undated)
 
 
