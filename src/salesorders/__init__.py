@@ -101,6 +101,7 @@ from salesorders.errors import (
 from salesorders.ports import OrderPage, OrderQuery, OutboxMessage
 from salesorders.serialization import Serializer
 from salesorders.service import (
+    AdjustStock,
     CancelOrder,
     ConfirmOrder,
     CreateDraft,
@@ -112,12 +113,15 @@ from salesorders.service import (
     OrderResult,
     OutboxDispatcher,
     PlaceOrder,
+    ReceiveExpected,
     ReceiveStock,
     RegisterWarehouse,
     ResumeOrder,
     SalesService,
     SetStockLevels,
     SystemClock,
+    TransferStock,
+    WriteOffStock,
     bootstrap,
 )
 
@@ -125,6 +129,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Address",
+    "AdjustStock",
     "Allocation",
     "AllocationError",
     "AllocationPlan",
@@ -198,6 +203,7 @@ __all__ = [
     "PricingError",
     "PricingPolicy",
     "PriorityPolicy",
+    "ReceiveExpected",
     "ReceiveStock",
     "RegisterWarehouse",
     "Reservation",
@@ -219,6 +225,7 @@ __all__ = [
     "TaxMode",
     "TaxRounding",
     "Totals",
+    "TransferStock",
     "Transition",
     "UnknownCurrencyError",
     "ValidationError",
@@ -227,6 +234,7 @@ __all__ = [
     "WorkflowBuilder",
     "WorkflowDefinitionError",
     "WorkflowRegistry",
+    "WriteOffStock",
     "__version__",
     "allocate",
     "bootstrap",

@@ -11,6 +11,7 @@ Build a service with :func:`bootstrap` over a store and send it commands::
 from salesorders.service.bootstrap import bootstrap
 from salesorders.service.clock import ManualClock, SystemClock
 from salesorders.service.commands import (
+    AdjustStock,
     CancelOrder,
     Command,
     ConfirmOrder,
@@ -19,10 +20,13 @@ from salesorders.service.commands import (
     HoldOrder,
     LineSpec,
     PlaceOrder,
+    ReceiveExpected,
     ReceiveStock,
     RegisterWarehouse,
     ResumeOrder,
     SetStockLevels,
+    TransferStock,
+    WriteOffStock,
 )
 from salesorders.service.handlers import Handlers
 from salesorders.service.idempotency import IdempotencyKeeper, command_fingerprint
@@ -33,6 +37,7 @@ from salesorders.service.sales import SalesService
 
 __all__ = [
     "RETRYABLE",
+    "AdjustStock",
     "CancelOrder",
     "Command",
     "ConfirmOrder",
@@ -47,6 +52,7 @@ __all__ = [
     "OrderResult",
     "OutboxDispatcher",
     "PlaceOrder",
+    "ReceiveExpected",
     "ReceiveStock",
     "RegisterWarehouse",
     "ResumeOrder",
@@ -54,6 +60,8 @@ __all__ = [
     "SalesService",
     "SetStockLevels",
     "SystemClock",
+    "TransferStock",
+    "WriteOffStock",
     "bootstrap",
     "command_fingerprint",
 ]

@@ -11,16 +11,20 @@ from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, Stoc
 from salesorders.errors import IdempotencyConflictError, ValidationError
 from salesorders.ports import Clock, OrderPage, OrderQuery, UnitOfWork, UnitOfWorkFactory
 from salesorders.service.commands import (
+    AdjustStock,
     CancelOrder,
     ConfirmOrder,
     CreateDraft,
     ExpectStock,
     HoldOrder,
     PlaceOrder,
+    ReceiveExpected,
     ReceiveStock,
     RegisterWarehouse,
     ResumeOrder,
     SetStockLevels,
+    TransferStock,
+    WriteOffStock,
 )
 from salesorders.service.handlers import Handlers, Route
 from salesorders.service.idempotency import IdempotencyKeeper
@@ -72,7 +76,12 @@ class SalesService:
     ) -> OrderResult: ...
 
     @overload
-    def handle(self, command: ReceiveStock) -> LedgerEntry: ...
+    def handle(
+        self, command: ReceiveStock | ReceiveExpected | AdjustStock | WriteOffStock
+    ) -> LedgerEntry: ...
+
+    @overload
+    def handle(self, command: TransferStock) -> tuple[LedgerEntry, ...]: ...
 
     @overload
     def handle(self, command: RegisterWarehouse | SetStockLevels | ExpectStock) -> None: ...
