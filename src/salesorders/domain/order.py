@@ -20,7 +20,14 @@ import attrs
 from moneyed import Money
 
 from salesorders.domain import events as ev
-from salesorders.domain.checks import aware_time, require_text
+from salesorders.domain.checks import (
+    aware_time,
+    check_name,
+    check_text,
+    optional_id,
+    require_id,
+    require_name,
+)
 from salesorders.domain.money import (
     check_currency,
     quantize,
@@ -55,7 +62,11 @@ _ZERO = Decimal(0)
 
 @attrs.frozen(slots=True)
 class Address:
-    """A postal address. ``country`` is an ISO 3166-1 alpha-2 code; ``region`` feeds allocation."""
+    """A postal address. ``country`` is an ISO 3166-1 alpha-2 code; ``region`` feeds allocation.
+
+    ``name``, ``line1`` and ``city`` are required; every field is a name of at most
+    :data:`~salesorders.domain.checks.NAME_MAX_LENGTH` characters.
+    """
 
     name: str
     line1: str
@@ -69,8 +80,17 @@ class Address:
 
     def __attrs_post_init__(self) -> None:
         for field in ("name", "line1", "city"):
-            require_text(getattr(self, field), f"address.{field}", blank_ok=False)
-        if not (len(self.country) == 2 and self.country.isalpha() and self.country.isupper()):
+            require_name(getattr(self, field), f"address.{field}")
+        for field in ("line2", "region", "postal_code", "phone", "email"):
+            check_name(getattr(self, field), f"address.{field}")
+        country = self.country
+        if not (
+            isinstance(country, str)
+            and len(country) == 2
+            and country.isascii()
+            and country.isalpha()
+            and country.isupper()
+        ):
             raise ValidationError(
                 "address.country",
                 self.country,
@@ -281,8 +301,9 @@ class Order:
         shipping_address: Address | None = None,
     ) -> Order:
         """A new draft order (a quotation) in ``currency`` following ``workflow``."""
-        require_text(order_id, "order_id", blank_ok=False)
-        require_text(customer_id, "customer_id", blank_ok=False)
+        require_id(order_id, "order_id")
+        require_id(customer_id, "customer_id")
+        optional_id(customer_group, "customer_group")
         check_currency(currency)
         aware_time(at)
         flow = workflow or default_workflow()
@@ -415,11 +436,14 @@ class Order:
         return self.lines[len(self.lines) - len(built) :]
 
     def _build_line(self, new: NewLine, number: int, used: set[str]) -> OrderLine:
-        require_text(new.sku, "sku", blank_ok=False)
+        """The new line, every input checked here, where the caller knows the line's path."""
+        require_id(new.sku, "sku")
         qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
         price, source = self._unit_price(new.unit_price, new.price_source)
+        check_text(new.description, "description")
+        check_text(source, "price_source")
         line_id = new.line_id if new.line_id is not None else f"L{number}"
-        require_text(line_id, "line_id", blank_ok=False)
+        require_id(line_id, "line_id")
         if line_id in used:
             raise ValidationError("line_id", line_id, "is already used on this order")
         return OrderLine(
@@ -526,7 +550,7 @@ class Order:
 
     def place(self, number: str, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
         """Turn the quotation into an order with its human-readable ``number``."""
-        require_text(number, "number", blank_ok=False)
+        require_id(number, "number")
         aware_time(at)
         if not self.lines:
             raise ValidationError(
@@ -669,6 +693,8 @@ class Order:
             raise OrderNotEditableError(self.id, self.state, action)
 
     def _enter(self, target: str, event: str, at: dt.datetime, actor: str, reason: str) -> str:
+        check_name(actor, "actor")
+        check_text(reason, "reason")
         source = self.state
         self.audit = (*self.audit, AuditEntry(event, source, target, at, actor, reason))
         self.state = target

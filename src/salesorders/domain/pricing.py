@@ -40,7 +40,14 @@ from typing import Any
 
 import attrs
 
-from salesorders.domain.checks import aware_time, require_text
+from salesorders.domain.checks import (
+    aware_time,
+    check_name,
+    check_text,
+    optional_id,
+    require_id,
+    require_name,
+)
 from salesorders.domain.money import (
     EXACT_CONTEXT,
     Money,
@@ -170,13 +177,20 @@ def _to_exchange_rate(value: object) -> Decimal:
     return _bounded(value, "rate", _AMOUNT_LIMIT, positive=True)
 
 
-def _check_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    require_text(value, attribute.name, blank_ok=False)
+def _check_id(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    require_id(value, attribute.name)
 
 
-def _check_str(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        raise ValidationError(attribute.name, value, "must be a string")
+def _check_name(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    require_name(value, attribute.name)
+
+
+def _check_optional_name(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_name(value, attribute.name)
+
+
+def _check_free_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_text(value, attribute.name)
 
 
 def _check_aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
@@ -207,7 +221,7 @@ class TaxComponent:
     ``rate`` is a fraction from 0 to 1: ``Decimal("0.19")`` for 19 %. Floats are refused.
     """
 
-    name: str = attrs.field(validator=_check_text)
+    name: str = attrs.field(validator=_check_name)
     rate: Decimal = attrs.field(converter=_to_tax_rate)
 
 
@@ -231,7 +245,7 @@ class Discount:
 
     kind: DiscountKind = attrs.field(validator=_enum_of(DiscountKind))
     value: Decimal = attrs.field(converter=_to_discount_value, validator=_check_discount)
-    reason: str = attrs.field(default="", validator=_check_str)
+    reason: str = attrs.field(default="", validator=_check_free_text)
 
     @classmethod
     def percentage(cls, value: Decimal | int | str, reason: str = "") -> Discount:
@@ -799,7 +813,7 @@ class PriceListEntry:
     Breaks may be given in any order; their min quantities must be distinct.
     """
 
-    sku: str = attrs.field(validator=_check_text)
+    sku: str = attrs.field(validator=_check_id)
     breaks: tuple[PriceBreak, ...] = attrs.field(converter=_to_breaks)
 
     def break_for(self, quantity: Decimal) -> PriceBreak | None:
@@ -839,16 +853,15 @@ class PriceList:
     ``entries`` maps SKU to entry (an iterable of entries is accepted too); it is read-only.
     """
 
-    id: str = attrs.field(validator=_check_text)
+    id: str = attrs.field(validator=_check_id)
     currency: str = attrs.field(validator=_checked_currency)
     entries: Mapping[str, PriceListEntry] = attrs.field(converter=_to_entries, hash=False)
     customer_group: str | None = attrs.field(default=None)
-    name: str = attrs.field(default="", validator=_check_str)
+    name: str = attrs.field(default="", validator=_check_optional_name)
 
     @customer_group.validator
     def _check_group(self, attribute: attrs.Attribute[str | None], value: object) -> None:
-        if value is not None and (not isinstance(value, str) or not value):
-            raise ValidationError("customer_group", value, "must be a non-empty string or None")
+        optional_id(value, "customer_group")
 
 
 @attrs.frozen(slots=True)
@@ -947,7 +960,7 @@ class ExchangeRate:
     quote: str = attrs.field(validator=_check_rate_pair)
     rate: Decimal = attrs.field(converter=_to_exchange_rate)
     as_of: dt.datetime = attrs.field(validator=_check_aware)
-    source: str = attrs.field(default="", validator=_check_str)
+    source: str = attrs.field(default="", validator=_check_free_text)
 
     def __attrs_post_init__(self) -> None:
         if self.base == self.quote and self.rate != 1:

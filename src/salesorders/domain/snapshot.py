@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import attrs
 
+from salesorders.domain.checks import require_id
 from salesorders.domain.warehouse import Warehouse
 
 __all__ = ["AvailableBatch", "IncomingStock", "StockSnapshot"]
@@ -30,13 +31,21 @@ class AvailableBatch:
 
 @attrs.frozen(slots=True)
 class IncomingStock:
-    """An expected receipt: ``quantity`` of ``sku`` arriving at ``warehouse_id`` on ``eta``."""
+    """An expected receipt: ``quantity`` of ``sku`` arriving at ``warehouse_id`` on ``eta``.
+
+    ``id``, ``sku`` and ``warehouse_id`` are ids (see :mod:`salesorders.domain.checks`).
+    """
 
     id: str
     sku: str
     warehouse_id: str
     quantity: Decimal
     eta: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        require_id(self.id, "incoming.id")
+        require_id(self.sku, "incoming.sku")
+        require_id(self.warehouse_id, "incoming.warehouse_id")
 
 
 @attrs.frozen(slots=True)

@@ -3,15 +3,27 @@
 Every command carries ``idempotency_key`` (``None``: no idempotency) and ``actor`` (who asks; it is
 written to the order's audit trail and the stock ledger). A command is plain data: it can be
 serialized, and its canonical JSON (without the key) is the idempotency fingerprint.
+
+Before a handler runs, :func:`check_texts` refuses a command whose ids, actor or reason no store
+could hold (see :mod:`salesorders.domain.checks`), naming the field.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import attrs
 from moneyed import Money
 
+from salesorders.domain.checks import (
+    KEY_MAX_LENGTH,
+    check_name,
+    check_text,
+    require_id,
+    require_text,
+)
+from salesorders.domain.money import check_currency
 from salesorders.domain.order import Address
 from salesorders.domain.pricing import Discount, PricingPolicy, TaxComponent
 from salesorders.domain.snapshot import IncomingStock
@@ -30,6 +42,7 @@ __all__ = [
     "RegisterWarehouse",
     "ResumeOrder",
     "SetStockLevels",
+    "check_texts",
 ]
 
 
@@ -211,3 +224,34 @@ Command = (
     | SetStockLevels
     | ExpectStock
 )
+
+
+def _key(value: object, field: str) -> str:
+    return require_text(value, field, max_length=KEY_MAX_LENGTH)
+
+
+# The texts commands carry at their top level, by field name, and how each is checked; values
+# inside (lines, addresses, warehouses, incoming stock) check themselves when they are built.
+_TEXT_FIELDS: tuple[tuple[str, Callable[[object, str], object]], ...] = (
+    ("order_id", require_id),
+    ("customer_id", require_id),
+    ("customer_group", require_id),
+    ("sku", require_id),
+    ("warehouse_id", require_id),
+    ("workflow", require_id),
+    ("currency", check_currency),
+    ("exchange_rate_base", check_currency),
+    ("actor", check_name),
+    ("reason", check_text),
+    ("idempotency_key", _key),
+)
+
+
+def check_texts(command: object) -> None:
+    """Refuse a command whose ids, codes, actor, reason or idempotency key no store could hold,
+    with a :class:`~salesorders.errors.ValidationError` naming the field (``None`` is left to the
+    handler)."""
+    for field, check in _TEXT_FIELDS:
+        value = getattr(command, field, None)
+        if value is not None:
+            check(value, field)

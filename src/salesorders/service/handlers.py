@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from salesorders.domain.allocation import AllocationPolicy
+from salesorders.domain.checks import ID_MAX_LENGTH, require_text
 from salesorders.domain.events import OrderEvent
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.order import NewLine, Order
@@ -66,6 +67,10 @@ _DRAFT_FIELDS = (
 )
 
 
+# An order number is f"{prefix}-{year}-{n:06d}": the prefix leaves room for the rest in an id.
+_PREFIX_MAX_LENGTH = ID_MAX_LENGTH // 2
+
+
 def _new_order_id() -> str:
     return uuid.uuid4().hex
 
@@ -84,8 +89,7 @@ class Handlers:
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
     ) -> None:
-        if not isinstance(number_prefix, str) or not number_prefix.strip():
-            raise ValidationError("number_prefix", number_prefix, "must be a non-empty string")
+        require_text(number_prefix, "number_prefix", blank_ok=False, max_length=_PREFIX_MAX_LENGTH)
         self.policy = policy
         self.serializer = serializer
         self.price_book = price_book

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, overload
 
+from salesorders.domain.checks import require_id
 from salesorders.domain.order import Order
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
 from salesorders.errors import IdempotencyConflictError, ValidationError
@@ -21,6 +22,7 @@ from salesorders.service.commands import (
     RegisterWarehouse,
     ResumeOrder,
     SetStockLevels,
+    check_texts,
 )
 from salesorders.service.handlers import Handlers, Route
 from salesorders.service.idempotency import IdempotencyKeeper
@@ -87,12 +89,11 @@ class SalesService:
                 "is not a command this service handles",
                 "use one of " + ", ".join(sorted(t.__name__ for t in self._routes)),
             )
+        check_texts(command)
         key = command.idempotency_key
         if key is None:
             handler = route[0]
             return self.retrier.run(lambda: self._run(handler, command))
-        if not isinstance(key, str) or not key:
-            raise ValidationError("idempotency_key", key, "must be a non-empty string or None")
         return self._run_idempotent(route, command, key)
 
     def _run(self, handler: Callable[[UnitOfWork, Any, dt.datetime], Any], command: Any) -> Any:
@@ -138,11 +139,13 @@ class SalesService:
 
     def get_order(self, order_id: str) -> Order:
         """The order with that id; :class:`~salesorders.errors.NotFoundError` if none."""
+        require_id(order_id, "order_id")
         with self.uow_factory() as uow:
             return uow.orders.get(order_id)
 
     def get_order_by_number(self, number: str) -> Order:
         """The order with that number (e.g. ``"SO-2026-000001"``)."""
+        require_id(number, "number")
         with self.uow_factory() as uow:
             return uow.orders.get_by_number(number)
 
@@ -153,6 +156,8 @@ class SalesService:
 
     def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]:
         """Stock reservations, of one order if ``order_id`` is given."""
+        if order_id is not None:
+            require_id(order_id, "order_id")
         with self.uow_factory() as uow:
             return uow.stock.reservations(order_id)
 
