@@ -250,6 +250,27 @@ def test_bad_line_input_names_the_line_and_stores_nothing() -> None:
     assert service.handle(new_order()).number == "SO-2026-000001"
 
 
+@pytest.mark.parametrize(
+    ("second", "field"),
+    [
+        (LineSpec("SKU-B", 10**9, usd("1.00")), "lines[1].quantity"),
+        (LineSpec("SKU-B", 1, usd("1000000000000000")), "lines[1].unit_price"),
+    ],
+)
+def test_a_line_over_the_pricing_limits_names_its_line(second: LineSpec, field: str) -> None:
+    service, store, _ = make_service(stock=STOCK)
+    for command in (new_order, _draft):
+        with pytest.raises(ValidationError) as caught:
+            service.handle(command(line("SKU-A", 1), second))
+        assert caught.value.field == field
+    assert service.list_orders().orders == ()
+    assert outbox(store) == []
+
+
+def _draft(*lines: LineSpec) -> CreateDraft:
+    return CreateDraft(customer_id="C-1", currency="USD", lines=lines)
+
+
 def test_place_of_a_draft_refuses_new_order_fields() -> None:
     service, _, _ = make_service()
     with pytest.raises(ValidationError) as caught:

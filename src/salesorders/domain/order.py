@@ -44,6 +44,7 @@ from salesorders.domain.pricing import (
     PriceQuote,
     PricingPolicy,
     TaxComponent,
+    check_line,
     price_document,
 )
 from salesorders.domain.warehouse import Destination
@@ -440,6 +441,7 @@ class Order:
         require_id(new.sku, "sku")
         qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
         price, source = self._unit_price(new.unit_price, new.price_source)
+        check_line(qty, price, new.discounts, new.taxes)  # pricing's limits, named by line
         check_text(new.description, "description")
         check_text(source, "price_source")
         line_id = new.line_id if new.line_id is not None else f"L{number}"

@@ -80,6 +80,7 @@ __all__ = [
     "TaxComponent",
     "TaxMode",
     "TaxRounding",
+    "check_line",
     "price_document",
 ]
 
@@ -307,6 +308,22 @@ class LineToPrice:
     unit_price: Decimal = attrs.field(converter=_to_unit_price)
     discounts: tuple[Discount, ...] = attrs.field(default=(), converter=_to_discounts)
     taxes: tuple[TaxComponent, ...] = attrs.field(default=(), converter=_to_taxes)
+
+
+def check_line(
+    quantity: object,
+    unit_price: object,
+    discounts: Iterable[Discount] = (),
+    taxes: Iterable[TaxComponent] = (),
+) -> None:
+    """Refuse what :class:`LineToPrice` would refuse of a line, without building one: for a
+    caller that knows the line's path (``lines[2]``) and wants it in the error."""
+    _to_quantity(quantity)
+    _to_unit_price(unit_price)
+    if discounts:
+        _to_discounts(discounts)
+    if taxes:
+        _to_taxes(taxes)
 
 
 @attrs.frozen(slots=True)
