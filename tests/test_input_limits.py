@@ -1,9 +1,10 @@
 """Input no store can hold is refused alike on every store, naming the field, before any SQL runs.
 
 Ids, SKUs, names and free texts have a maximum length, and no text may hold a NUL character or a
-lone surrogate (see ``salesorders.domain.checks``). Every case runs on the memory store, on an
-SQLite file and on PostgreSQL: each must raise the same ``ValidationError``, retry nothing and
-store nothing. Texts exactly at the limits, in four-byte characters, are stored and read back.
+lone surrogate (see ``salesorders.domain.checks``); an order query is checked once, when it is
+built. Every case runs on the memory store, on an SQLite file and on PostgreSQL: each must raise
+the same ``ValidationError``, retry nothing and store nothing. Texts exactly at the limits, in
+four-byte characters, are stored and read back.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from moneyed import Money
 
@@ -282,6 +284,41 @@ def test_a_query_with_text_no_store_can_hold_is_refused_naming_the_field(
 ) -> None:
     read, field = QUERIES[case]
     _refused(store, sleeps, lambda: read(service), field)
+
+
+BAD_ORDER_QUERIES: dict[str, tuple[Callable[[], object], str]] = {
+    "naive created_from": (
+        lambda: OrderQuery(created_from=dt.datetime(2026, 1, 1)),
+        "created_from",
+    ),
+    "naive created_to": (lambda: OrderQuery(created_to=dt.datetime(2026, 1, 1)), "created_to"),
+    "created_from not a datetime": (lambda: OrderQuery(created_from="2026-01-01"), "created_from"),
+    "customer id not a string": (lambda: OrderQuery(customer_id=42), "customer_id"),
+    "long customer id": (lambda: OrderQuery(customer_id=LONG), "customer_id"),
+    "NUL in state": (lambda: OrderQuery(state="placed\x00"), "state"),
+    "limit zero": (lambda: OrderQuery(limit=0), "limit"),
+    "limit beyond any page": (lambda: OrderQuery(limit=10**20), "limit"),
+    "limit a boolean": (lambda: OrderQuery(limit=True), "limit"),
+    "cursor not a string": (lambda: OrderQuery(after=7), "after"),
+    "not a query": (lambda: "customer_id=42", "query"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ORDER_QUERIES, ids=list(BAD_ORDER_QUERIES))
+def test_a_bad_order_query_is_refused_alike_on_every_store(
+    store: Any, service: SalesService, sleeps: Recorder, case: str
+) -> None:
+    build, field = BAD_ORDER_QUERIES[case]
+    _refused(store, sleeps, lambda: service.list_orders(build()), field)  # type: ignore[arg-type]
+
+
+def test_an_order_query_is_checked_when_it_is_built() -> None:
+    with pytest.raises(ValidationError) as caught:
+        OrderQuery(created_from=dt.datetime(2026, 1, 1))
+    assert caught.value.field == "created_from"
+    query = OrderQuery(customer_id="C-1", limit=10_000)
+    with pytest.raises(ValidationError):
+        attrs.evolve(query, customer_id=42)
 
 
 # --------------------------------------------------------------------------- at the limits

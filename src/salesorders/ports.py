@@ -18,14 +18,17 @@ from typing import Any, Protocol, Self
 
 import attrs
 
+from salesorders.domain.checks import aware_time, check_text, optional_id
 from salesorders.domain.order import Order
 from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import ExchangeRate
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
 from salesorders.domain.stock import LedgerEntry, LowStock, Reservation, StockItem
 from salesorders.domain.warehouse import Warehouse
+from salesorders.errors import ValidationError
 
 __all__ = [
+    "MAX_PAGE_SIZE",
     "Clock",
     "ExchangeRates",
     "IdempotencyRecord",
@@ -181,19 +184,47 @@ class OrderNumbers(Protocol):
     def next_number(self, series: str) -> int: ...
 
 
+#: The most orders one page of :class:`OrderQuery` may ask for.
+MAX_PAGE_SIZE = 10_000
+
+
+def _check_query_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    optional_id(value, attribute.name)
+
+
+def _check_query_time(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        aware_time(value, attribute.name)
+
+
+def _check_limit(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        raise ValidationError(
+            "limit", value, f"must be an int from 1 to {MAX_PAGE_SIZE}", "page with next_cursor"
+        )
+
+
+def _check_cursor(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_text(value, "after")
+
+
 @attrs.frozen(slots=True)
 class OrderQuery:
     """Filters and page for listing orders. ``after`` is the cursor from the previous page.
 
-    ``created_from`` is inclusive and ``created_to`` exclusive; ``limit`` is at least 1.
+    ``created_from`` is inclusive and ``created_to`` exclusive (timezone-aware datetimes);
+    ``limit`` is from 1 to :data:`MAX_PAGE_SIZE`. Every field is checked when the query is built,
+    so every store sees the same valid queries: a bad one raises
+    :class:`~salesorders.errors.ValidationError` naming the field.
     """
 
-    customer_id: str | None = None
-    state: str | None = None
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-    limit: int = 50
-    after: str | None = None
+    customer_id: str | None = attrs.field(default=None, validator=_check_query_id)
+    state: str | None = attrs.field(default=None, validator=_check_query_id)
+    created_from: dt.datetime | None = attrs.field(default=None, validator=_check_query_time)
+    created_to: dt.datetime | None = attrs.field(default=None, validator=_check_query_time)
+    limit: int = attrs.field(default=50, validator=_check_limit)
+    after: str | None = attrs.field(default=None, validator=_check_cursor)
 
 
 @attrs.frozen(slots=True)

@@ -134,9 +134,7 @@ class MemoryOrderRepository:
         return _copy_order(self._data.by_id[order_id])
 
     def list(self, query: OrderQuery) -> OrderPage:
-        limit = query.limit
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValidationError("query.limit", limit, "must be an int of at least 1")
+        limit = query.limit  # OrderQuery checked its fields when it was built
         after = _decode_cursor(query.after) if query.after is not None else None
         matches = sorted(
             (o for o in self._data.by_id.values() if _matches(o, query)),
@@ -193,7 +191,7 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         order_id = ""
     if at is None or at.utcoffset() is None or not order_id:
         raise ValidationError(
-            "query.after", cursor, "is not a cursor of this repository", "pass a page's next_cursor"
+            "after", cursor, "is not a cursor of this repository", "pass a page's next_cursor"
         )
     return (at, order_id)
 

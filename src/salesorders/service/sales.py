@@ -150,7 +150,13 @@ class SalesService:
             return uow.orders.get_by_number(number)
 
     def list_orders(self, query: OrderQuery | None = None) -> OrderPage:
-        """One page of orders, oldest first; pass ``page.next_cursor`` as ``after`` for the next."""
+        """One page of orders, oldest first; pass ``page.next_cursor`` as ``after`` for the next.
+
+        :class:`OrderQuery` checks its fields when it is built, so every store sees the same valid
+        queries.
+        """
+        if query is not None and not isinstance(query, OrderQuery):
+            raise ValidationError("query", query, "must be an OrderQuery or None")
         with self.uow_factory() as uow:
             return uow.orders.list(query or OrderQuery())
 
