@@ -6,10 +6,12 @@ import decimal
 from decimal import Decimal
 from fractions import Fraction
 
+import moneyed
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+import salesorders
 from salesorders.domain.money import (
     Money,
     Rounding,
@@ -31,6 +33,7 @@ from salesorders.errors import (
     CurrencyMismatchError,
     FloatNotAllowedError,
     InvalidQuantityError,
+    SalesOrdersError,
     UnknownCurrencyError,
     ValidationError,
 )
@@ -124,6 +127,37 @@ def test_money_names_the_currency_field() -> None:
     with pytest.raises(UnknownCurrencyError) as error:
         money("1", "EURO", "shipping")
     assert error.value.field == "shipping.currency"
+
+
+def test_the_packages_money_raises_the_librarys_errors_naming_the_field() -> None:
+    assert salesorders.Money is Money
+    with pytest.raises(moneyed.CurrencyDoesNotExist):
+        moneyed.Money("1", "XYZ")  # py-moneyed's own error, outside SalesOrdersError
+    with pytest.raises(UnknownCurrencyError) as unknown:
+        Money("1", "XYZ")
+    assert isinstance(unknown.value, SalesOrdersError)
+    assert unknown.value.field == "currency"
+    with pytest.raises(UnknownCurrencyError):
+        Money("1", moneyed.Currency("XYZ"))
+    with pytest.raises(FloatNotAllowedError) as binary:
+        Money(0.1 + 0.2, "USD")
+    assert binary.value.field == "amount"
+    with pytest.raises(ValidationError) as text:
+        Money("twelve", "USD")
+    assert text.value.field == "amount"
+    with pytest.raises(ValidationError) as missing:
+        Money("1")
+    assert missing.value.field == "currency"
+
+
+def test_the_packages_money_is_py_moneyeds_money() -> None:
+    price = Money("1.50", "usd")
+    assert isinstance(price, moneyed.Money)
+    assert price == moneyed.Money("1.50", "USD")
+    assert price.currency.code == "USD"
+    assert type(price + price) is Money
+    assert (price * 3).amount == Decimal("4.50")
+    assert Money(currency="EUR").amount == 0
 
 
 @pytest.mark.parametrize(

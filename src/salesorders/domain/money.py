@@ -7,6 +7,9 @@
 * Floats are refused wherever an amount, a price, a rate or a quantity enters.
 * :func:`allocate` splits an amount into parts that sum exactly to it.
 * :func:`format_money` formats with babel and an explicit locale (never the process locale).
+* :class:`Money` is py-moneyed's ``Money`` refusing what the library refuses (an unknown currency,
+  a float, a non-number) with errors rooted at :class:`~salesorders.errors.SalesOrdersError`;
+  the library accepts any py-moneyed ``Money``.
 
 Inside loops the library computes with :class:`~decimal.Decimal` and builds :class:`Money` only at
 the API boundary: a ``Decimal`` add is an order of magnitude cheaper than a ``Money`` add.
@@ -33,7 +36,8 @@ from decimal import (
 
 import babel
 import babel.numbers
-from moneyed import CURRENCIES, Money
+import moneyed
+from moneyed import CURRENCIES
 
 from salesorders.errors import (
     CurrencyMismatchError,
@@ -76,6 +80,7 @@ EXACT_CONTEXT = Context(
 )
 # An amount has at most this many digits before the decimal point.
 _MAX_AMOUNT_DIGITS = 24
+_ZERO = Decimal(0)
 
 
 class Rounding(enum.Enum):
@@ -152,6 +157,28 @@ def to_decimal(value: object, field: str) -> Decimal:
     )
 
 
+class Money(moneyed.Money):
+    """py-moneyed's ``Money``, built from input the library accepts.
+
+    An unknown currency raises :class:`~salesorders.errors.UnknownCurrencyError` (py-moneyed's own
+    ``Money("1", "XYZ")`` raises its ``CurrencyDoesNotExist``), a float
+    :class:`~salesorders.errors.FloatNotAllowedError`, and an amount that is not a number a
+    :class:`~salesorders.errors.ValidationError` — each naming the field. The amount is kept as
+    given (use :func:`money` to refuse amounts finer than the currency). Instances are py-moneyed
+    ``Money`` objects in every other respect, and the library accepts any py-moneyed ``Money``.
+    """
+
+    def __init__(
+        self, amount: object = _ZERO, currency: str | moneyed.Currency | None = None
+    ) -> None:
+        if currency is None:
+            raise ValidationError("currency", None, "is required", "give an ISO 4217 code")
+        code = currency.code if isinstance(currency, moneyed.Currency) else currency
+        if not isinstance(code, str) or code.upper() not in _EXPONENTS:
+            raise UnknownCurrencyError("currency", currency)
+        super().__init__(to_decimal(amount, "amount"), currency)
+
+
 def quantize(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
     """Round ``amount`` to the minor unit of ``currency`` with the given rounding policy.
 
@@ -201,7 +228,7 @@ def zero(currency: str) -> Money:
     return Money(Decimal(0).quantize(minor_unit(currency)), currency)
 
 
-def same_currency(amount: Money, currency: str, field: str) -> Decimal:
+def same_currency(amount: moneyed.Money, currency: str, field: str) -> Decimal:
     """Return the amount of ``amount`` after checking it is in ``currency``."""
     if amount.currency.code != currency:
         raise CurrencyMismatchError(field, amount, currency)
@@ -328,7 +355,7 @@ def _minor_units(amount: Decimal, exponent: int) -> int:
     return minor
 
 
-def allocate(amount: Money, weights: Sequence[Decimal | int]) -> list[Money]:
+def allocate(amount: moneyed.Money, weights: Sequence[Decimal | int]) -> list[Money]:
     """Split ``amount`` into ``len(weights)`` parts that sum exactly to it.
 
     Used for order-level discounts, shipping and tax spread over lines, and partial refunds.
@@ -357,7 +384,7 @@ def get_locale(name: str) -> babel.Locale:
         ) from error
 
 
-def format_money(amount: Money, locale: str, rounding: Rounding = Rounding.HALF_UP) -> str:
+def format_money(amount: moneyed.Money, locale: str, rounding: Rounding = Rounding.HALF_UP) -> str:
     """Format ``amount`` for ``locale`` with babel, at the currency's ISO 4217 precision.
 
     An amount finer than the minor unit is first rounded with ``rounding`` (the library's policy,

@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 import attrs
+from moneyed import Money
 
 from salesorders.domain.checks import (
     aware_time,
@@ -50,7 +51,6 @@ from salesorders.domain.checks import (
 )
 from salesorders.domain.money import (
     EXACT_CONTEXT,
-    Money,
     Rounding,
     allocate_decimal,
     check_currency,
