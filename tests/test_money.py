@@ -23,6 +23,7 @@ from salesorders.domain.money import (
     get_locale,
     minor_unit,
     money,
+    price_places,
     quantize,
     same_currency,
     to_decimal,
@@ -158,6 +159,21 @@ def test_the_packages_money_is_py_moneyeds_money() -> None:
     assert type(price + price) is Money
     assert (price * 3).amount == Decimal("4.50")
     assert Money(currency="EUR").amount == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "places"), [("USD", 6), ("EUR", 6), ("JPY", 4), ("KWD", 7), ("CLF", 8)]
+)
+def test_unit_prices_may_have_four_places_beyond_the_minor_unit(code: str, places: int) -> None:
+    assert price_places(code) == places
+    assert price_places(code, 9) == 9
+
+
+@pytest.mark.parametrize("precision", [-1, 13, True, "6", 6.0])
+def test_a_price_precision_is_an_int_from_0_to_12(precision: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        price_places("USD", precision)
+    assert caught.value.field == "price_precision"
 
 
 @pytest.mark.parametrize(

@@ -348,6 +348,46 @@ def test_an_exchange_rate_is_frozen_on_the_order() -> None:
     assert result.grand_total == usd("33.00")
 
 
+def test_a_unit_price_finer_than_its_precision_is_refused_naming_the_line() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    binary = Money(0.1 + 0.2, "USD")  # py-moneyed takes the float's digits: 0.30000000000000004
+    with pytest.raises(ValidationError) as caught:
+        service.handle(new_order(LineSpec("SKU-A", 1, binary)))
+    assert caught.value.field == "lines[0].unit_price"
+    assert "more than 6 decimal places" in str(caught.value)
+    with pytest.raises(ValidationError) as jpy:
+        service.handle(new_order(LineSpec("SKU-A", 1, Money("100.00001", "JPY")), currency="JPY"))
+    assert jpy.value.field == "lines[0].unit_price"  # JPY: 0 + 4 places
+    finest = service.handle(new_order(LineSpec("SKU-A", 3, usd("0.123456"))))
+    assert finest.grand_total == usd("0.37")
+
+
+def test_the_unit_price_precision_is_set_per_line() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    exact = service.handle(new_order(LineSpec("SKU-A", 1, usd("0.12345678"), price_precision=8)))
+    assert service.get_order(exact.order_id).lines[0].unit_price == Decimal("0.12345678")
+    with pytest.raises(ValidationError) as coarse:
+        service.handle(new_order(LineSpec("SKU-A", 1, usd("10.50"), price_precision=0)))
+    assert coarse.value.field == "lines[0].unit_price"
+    with pytest.raises(ValidationError) as bad:
+        service.handle(
+            new_order(line("SKU-A", 1), LineSpec("SKU-B", 1, usd("1"), price_precision=-1))
+        )
+    assert bad.value.field == "lines[1].price_precision"
+
+
+def test_the_unit_price_precision_is_set_per_price_book() -> None:
+    entry = PriceListEntry("SKU-A", (PriceBreak(Decimal(1), Decimal("0.00012345")),))
+    prices = [PriceList("FINE", "USD", {"SKU-A": entry})]
+    with pytest.raises(ValidationError) as caught:
+        PriceBook(prices)
+    assert caught.value.field == "price_lists[0].entries['SKU-A'].breaks[0].unit_price"
+    service, _, _ = make_service(stock=STOCK, price_book=PriceBook(prices, price_precision=8))
+    result = service.handle(new_order(LineSpec("SKU-A", 10000)))
+    assert service.get_order(result.order_id).lines[0].unit_price == Decimal("0.00012345")
+    assert result.grand_total == usd("1.23")
+
+
 # --------------------------------------------------------------------------- stock and alerts
 
 

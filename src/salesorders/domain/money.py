@@ -10,6 +10,7 @@
 * :class:`Money` is py-moneyed's ``Money`` refusing what the library refuses (an unknown currency,
   a float, a non-number) with errors rooted at :class:`~salesorders.errors.SalesOrdersError`;
   the library accepts any py-moneyed ``Money``.
+* A unit price may be finer than its currency: :func:`price_places` says by how much.
 
 Inside loops the library computes with :class:`~decimal.Decimal` and builds :class:`Money` only at
 the API boundary: a ``Decimal`` add is an order of magnitude cheaper than a ``Money`` add.
@@ -49,20 +50,25 @@ from salesorders.errors import (
 
 __all__ = [
     "EXACT_CONTEXT",
+    "MAX_PRICE_PLACES",
+    "PRICE_EXTRA_PLACES",
     "Money",
     "Rounding",
     "allocate",
     "allocate_decimal",
     "check_currency",
+    "check_price_precision",
     "currency_exponent",
     "format_money",
     "get_locale",
     "minor_unit",
     "money",
+    "price_places",
     "quantize",
     "same_currency",
     "to_decimal",
     "to_quantity",
+    "within_places",
     "zero",
 ]
 
@@ -81,6 +87,11 @@ EXACT_CONTEXT = Context(
 # An amount has at most this many digits before the decimal point.
 _MAX_AMOUNT_DIGITS = 24
 _ZERO = Decimal(0)
+
+#: A unit price may have this many decimal places beyond its currency's minor unit by default.
+PRICE_EXTRA_PLACES = 4
+#: The most decimal places a unit price may be given to allow (``price_precision``).
+MAX_PRICE_PLACES = 12
 
 
 class Rounding(enum.Enum):
@@ -105,6 +116,7 @@ _EXPONENTS: dict[str, int] = {
     if code != "DEFAULT"
 }
 _QUANTUMS: dict[str, Decimal] = {code: Decimal(1).scaleb(-e) for code, e in _EXPONENTS.items()}
+_PRICE_PLACES: dict[str, int] = {code: e + PRICE_EXTRA_PLACES for code, e in _EXPONENTS.items()}
 
 
 def check_currency(code: object, field: str = "currency") -> str:
@@ -179,6 +191,50 @@ class Money(moneyed.Money):
         super().__init__(to_decimal(amount, "amount"), currency)
 
 
+def check_price_precision(precision: object, field: str = "price_precision") -> int | None:
+    """Return ``precision`` if it is ``None`` or an int from 0 to :data:`MAX_PRICE_PLACES`."""
+    return None if precision is None else _given_places(precision, field)
+
+
+def _given_places(precision: object, field: str) -> int:
+    if (
+        isinstance(precision, bool)
+        or not isinstance(precision, int)
+        or not 0 <= precision <= MAX_PRICE_PLACES
+    ):
+        raise ValidationError(
+            field,
+            precision,
+            f"must be an int from 0 to {MAX_PRICE_PLACES}",
+            "give the number of decimal places a unit price may have, or None",
+        )
+    return precision
+
+
+def price_places(currency: str, precision: object = None, field: str = "price_precision") -> int:
+    """How many decimal places a unit price in ``currency`` may have.
+
+    ``precision`` when given (see :func:`check_price_precision`), else the currency's minor unit
+    plus :data:`PRICE_EXTRA_PLACES`: 6 for USD, 4 for JPY, 7 for KWD.
+    """
+    if precision is not None:
+        return _given_places(precision, field)
+    places = _PRICE_PLACES.get(currency)
+    if places is None:
+        raise UnknownCurrencyError("currency", currency)
+    return places
+
+
+def within_places(number: Decimal, places: int) -> bool:
+    """True when the finite ``number`` has no more than ``places`` decimal places that matter
+    (trailing zeros do not: ``Decimal("1.50")`` is within 1 place)."""
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    # Only a number written with more places than allowed can be finer than that; the exact
+    # check then costs no more than the digits it was written with.
+    return -exponent <= places or number.quantize(_places(places), context=EXACT_CONTEXT) == number
+
+
 def quantize(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
     """Round ``amount`` to the minor unit of ``currency`` with the given rounding policy.
 
@@ -250,14 +306,7 @@ def to_quantity(value: object, field: str = "quantity", precision: int = 0) -> D
         raise InvalidQuantityError(field, value, "must be greater than zero")
     if precision < 0:
         raise ValidationError("precision", precision, "must be zero or more decimal places")
-    exponent = number.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite, checked by to_decimal
-    # Only a number written with more places than allowed can be finer than the unit; the exact
-    # check then costs no more than the digits it was written with.
-    if (
-        -exponent > precision
-        and number.quantize(_places(precision), context=EXACT_CONTEXT) != number
-    ):
+    if not within_places(number, precision):
         unit = "whole units" if precision == 0 else f"at most {precision} decimal places"
         raise InvalidQuantityError(
             field, value, f"must be in {unit}", "round the quantity to the product's unit"

@@ -45,6 +45,7 @@ from salesorders.domain.pricing import (
     PricingPolicy,
     TaxComponent,
     check_line,
+    check_unit_price,
     price_document,
 )
 from salesorders.domain.warehouse import Destination
@@ -140,6 +141,7 @@ class NewLine:
     quantity_precision: int = 0
     line_id: str | None = None
     price_source: str = "entered"
+    price_precision: int | None = None
 
     @classmethod
     def quoted(
@@ -171,6 +173,7 @@ class NewLine:
             quantity_precision,
             None,
             quote.reason,
+            quote.price_precision,
         )
 
 
@@ -395,8 +398,13 @@ class Order:
         quantity_precision: int = 0,
         line_id: str | None = None,
         price_source: str = "entered",
+        price_precision: int | None = None,
     ) -> OrderLine:
-        """Add a line priced in the order currency (or a Money in the frozen rate's base)."""
+        """Add a line priced in the order currency (or a Money in the frozen rate's base).
+
+        The unit price may have at most ``price_precision`` decimal places (by default its
+        currency's minor unit plus 4: see :func:`~salesorders.domain.money.price_places`).
+        """
         self._require_draft("add a line")
         aware_time(at)
         new = NewLine(
@@ -409,6 +417,7 @@ class Order:
             quantity_precision,
             line_id,
             price_source,
+            price_precision,
         )
         line = self._build_line(new, self.next_line_number, {x.line_id for x in self.lines})
         self._reprice((*self.lines, line), self.order_discounts, self.shipping, at)
@@ -440,7 +449,7 @@ class Order:
         """The new line, every input checked here, where the caller knows the line's path."""
         require_id(new.sku, "sku")
         qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
-        price, source = self._unit_price(new.unit_price, new.price_source)
+        price, source = self._unit_price(new.unit_price, new.price_source, new.price_precision)
         check_line(qty, price, new.discounts, new.taxes)  # pricing's limits, named by line
         check_text(new.description, "description")
         check_text(source, "price_source")
@@ -720,23 +729,22 @@ class Order:
         return value
 
     def _unit_price(
-        self, unit_price: Money | Decimal | str | int, source: str
+        self, unit_price: Money | Decimal | str | int, source: str, precision: int | None
     ) -> tuple[Decimal, str]:
-        if isinstance(unit_price, Money) and unit_price.currency.code != self.currency:
-            rate = self.exchange_rate
-            if rate is None or rate.base != unit_price.currency.code:
-                raise CurrencyMismatchError("unit_price", unit_price, self.currency)
-            converted = rate.convert(
-                to_decimal(unit_price.amount, "unit_price"), self.pricing.rounding
-            )
-            return converted, f"{source}; converted from {unit_price.currency.code} at {rate.rate}"
+        """The unit price in the order currency (converted with the frozen rate if need be)."""
         if isinstance(unit_price, Money):
-            value = to_decimal(unit_price.amount, "unit_price")
+            code = unit_price.currency.code
+            value = check_unit_price(unit_price.amount, code, precision)
         else:
-            value = to_decimal(unit_price, "unit_price")
-        if value < 0:
-            raise ValidationError("unit_price", unit_price, "must not be negative")
-        return value, source
+            code = self.currency
+            value = check_unit_price(unit_price, code, precision)
+        if code == self.currency:
+            return value, source
+        rate = self.exchange_rate
+        if rate is None or rate.base != code:
+            raise CurrencyMismatchError("unit_price", unit_price, self.currency)
+        converted = rate.convert(value, self.pricing.rounding)
+        return converted, f"{source}; converted from {code} at {rate.rate}"
 
     def _reprice(
         self,

@@ -52,7 +52,8 @@ class LineSpec:
 
     ``unit_price`` in the order currency, or in the currency of the order's exchange rate base;
     ``None`` asks the service's price book for a quote (quantity breaks, customer group). The
-    quantity must fit ``quantity_precision`` decimal places (0: whole units).
+    quantity must fit ``quantity_precision`` decimal places (0: whole units). The unit price may
+    have at most ``price_precision`` decimal places (``None``: its currency's minor unit plus 4).
     """
 
     sku: str
@@ -62,6 +63,7 @@ class LineSpec:
     taxes: tuple[TaxComponent, ...] = ()
     discounts: tuple[Discount, ...] = ()
     quantity_precision: int = 0
+    price_precision: int | None = None
 
 
 @attrs.frozen(slots=True)

@@ -283,6 +283,9 @@ class Handlers:
             line.discounts,
             line.taxes,
             line.quantity_precision,
+            None,
+            "entered",
+            line.price_precision,
         )
 
     def _quote(self, order: Order, line: LineSpec) -> PriceQuote:
