@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from moneyed import Money
 
+from salesorders.adapters.memory import MemoryCatalog, MemoryStore
+from salesorders.domain.catalog import Product
 from salesorders.domain.events import EVENT_TYPES
 from salesorders.domain.pricing import (
     ExchangeRate,
@@ -23,6 +26,7 @@ from salesorders.errors import (
     ConflictError,
     FloatNotAllowedError,
     InsufficientStockError,
+    InvalidQuantityError,
     InvalidTransitionError,
     NoPriceError,
     NotFoundError,
@@ -386,6 +390,96 @@ def test_the_unit_price_precision_is_set_per_price_book() -> None:
     result = service.handle(new_order(LineSpec("SKU-A", 10000)))
     assert service.get_order(result.order_id).lines[0].unit_price == Decimal("0.00012345")
     assert result.grand_total == usd("1.23")
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+def _catalog() -> MemoryCatalog:
+    return MemoryCatalog(
+        [
+            Product("SKU-A"),
+            Product("SKU-B"),
+            Product("CHEESE", "kg", quantity_precision=3, default_price=usd("20.00")),
+        ]
+    )
+
+
+def test_with_a_catalogue_an_unknown_sku_is_refused_naming_its_line() -> None:
+    service, store, _ = make_service(stock=STOCK, catalog=_catalog())
+    lines = (line("SKU-A", 1), line("SKU-B", 1), line("SKU-Q", 1))
+    for command in (new_order(*lines, confirm=True), _draft(*lines)):
+        with pytest.raises(ValidationError) as caught:
+            service.handle(command)
+        assert caught.value.field == "lines[2].sku"
+        assert "not in the catalogue" in str(caught.value)
+    assert service.list_orders().orders == ()
+    assert outbox(store) == []
+    assert service.handle(new_order(*lines[:2])).state == "placed"
+
+
+def test_without_a_catalogue_any_sku_is_accepted_and_backordered() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    result = service.handle(new_order(line("SKU-Q", 1), confirm=True))
+    assert (result.state, result.allocation_status) == ("confirmed", "backordered")
+
+
+def test_placing_a_draft_checks_its_skus_against_the_catalogue() -> None:
+    store = MemoryStore()
+    lax, _, _ = make_service(store, stock=STOCK)
+    draft = lax.handle(_draft(line("SKU-A", 1), line("SKU-Q", 1)))
+    strict, _, _ = make_service(store, catalog=_catalog())
+    with pytest.raises(ValidationError) as caught:
+        strict.handle(PlaceOrder(order_id=draft.order_id))
+    assert caught.value.field == "lines[1].sku"
+    assert strict.get_order(draft.order_id).state == "draft"
+
+
+def test_the_catalogue_gives_the_quantity_precision_and_a_default_price() -> None:
+    service, _, _ = make_service(stock=STOCK, catalog=_catalog())
+    result = service.handle(new_order(LineSpec("CHEESE", Decimal("0.750"))))
+    cheese = service.get_order(result.order_id).lines[0]
+    assert (cheese.quantity_precision, cheese.unit_price) == (3, Decimal("20.00"))
+    assert cheese.price_source == "catalogue default price"
+    assert result.grand_total == usd("15.00")
+    with pytest.raises(InvalidQuantityError) as finer:
+        service.handle(new_order(LineSpec("CHEESE", Decimal("0.7505"))))
+    assert finer.value.field == "lines[0].quantity"
+    with pytest.raises(ValidationError) as other:
+        service.handle(new_order(LineSpec("CHEESE", 1, usd("1.00"), quantity_precision=2)))
+    assert other.value.field == "lines[0].quantity_precision"
+    with pytest.raises(ValidationError) as no_price:
+        service.handle(new_order(LineSpec("SKU-A", 1)))  # no default price, no price book
+    assert no_price.value.field == "lines[0].unit_price"
+
+
+def test_a_price_list_wins_over_the_catalogues_default_price() -> None:
+    cheese = PriceListEntry("CHEESE", (PriceBreak(Decimal(1), Decimal("18.00")),))
+    book = PriceBook([PriceList("LIST-USD", "USD", {"CHEESE": cheese})])
+    service, _, _ = make_service(stock=STOCK, catalog=_catalog(), price_book=book)
+    listed = service.handle(new_order(LineSpec("CHEESE", 2)))
+    assert listed.grand_total == usd("36.00")
+    unlisted = service.handle(new_order(LineSpec("CHEESE", Decimal("0.5"))))  # below the break
+    assert unlisted.grand_total == usd("10.00")
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: Product(""), "sku"),
+        (lambda: Product("S", unit=""), "unit"),
+        (lambda: Product("S", quantity_precision=10), "quantity_precision"),
+        (lambda: Product("S", default_price=usd("0.1234567")), "default_price"),
+        (lambda: Product("S", default_price="1.00"), "default_price"),
+        (lambda: MemoryCatalog([Product("S"), Product("S")]), "products[1].sku"),
+        (lambda: MemoryCatalog(["S"]), "products[0]"),
+        (lambda: make_service(catalog=object()), "catalog"),
+    ],
+)
+def test_products_and_catalogues_are_checked(build: Any, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        build()
+    assert caught.value.field == field
 
 
 # --------------------------------------------------------------------------- stock and alerts

@@ -11,13 +11,14 @@ visible to others until :meth:`UnitOfWork.commit`, and everything is undone by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 import attrs
 
+from salesorders.domain.catalog import Product
 from salesorders.domain.checks import aware_time, check_text, optional_id
 from salesorders.domain.order import Order
 from salesorders.domain.plan import AllocationPlan
@@ -29,6 +30,7 @@ from salesorders.errors import ValidationError
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "Catalog",
     "Clock",
     "ExchangeRates",
     "IdempotencyRecord",
@@ -367,6 +369,20 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+class Catalog(Protocol):
+    """The host's product catalogue, as far as orders need it (optional, ``bootstrap(catalog=)``).
+
+    Contract: ``products(skus)`` returns the :class:`~salesorders.domain.catalog.Product` of every
+    SKU in ``skus`` the catalogue knows, keyed by SKU; a SKU missing from the result does not
+    exist. It only reads, and is called outside the store's unit of work (the catalogue is the
+    host's). With a catalogue, the service refuses an order line whose SKU it does not know, uses
+    the product's quantity precision, and prices a line without a unit price at the product's
+    default price when no price list has one.
+    """
+
+    def products(self, skus: Collection[str]) -> Mapping[str, Product]: ...
 
 
 class UnitOfWorkFactory(Protocol):

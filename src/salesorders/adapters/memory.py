@@ -9,6 +9,9 @@ immutable values, so a shallow copy isolates them). Stock lives in a domain
 :class:`~salesorders.domain.stock.StockBook`.
 
 Nothing is persisted: the store lives as long as the object.
+
+:class:`MemoryCatalog` is a product catalogue held in memory (a
+:class:`~salesorders.ports.Catalog`), for tests, demos and hosts whose catalogue is small.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import binascii
 import bisect
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
 import attrs
 
+from salesorders.domain.catalog import Product
 from salesorders.domain.order import Order
 from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
@@ -54,7 +58,7 @@ from salesorders.ports import (
     UnitOfWork,
 )
 
-__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+__all__ = ["MemoryCatalog", "MemoryStore", "MemoryUnitOfWork"]
 
 Undo = Callable[[], None]
 
@@ -616,3 +620,39 @@ class MemoryStore:
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work (the store's :class:`~salesorders.ports.UnitOfWorkFactory`)."""
         return MemoryUnitOfWork(self)
+
+
+class MemoryCatalog:
+    """A product catalogue held in memory: a :class:`~salesorders.ports.Catalog`.
+
+    Built from :class:`~salesorders.domain.catalog.Product` values (one per SKU); ``add`` puts a
+    product in or replaces the one with its SKU. Reads see a consistent catalogue at any time.
+    """
+
+    __slots__ = ("_lock", "_products")
+
+    def __init__(self, products: Iterable[Product] = ()) -> None:
+        self._lock = threading.Lock()
+        known: dict[str, Product] = {}
+        for index, product in enumerate(products):
+            if not isinstance(product, Product):
+                raise ValidationError(f"products[{index}]", product, "must be a Product")
+            if product.sku in known:
+                raise ValidationError(
+                    f"products[{index}].sku", product.sku, "appears twice", "give one per SKU"
+                )
+            known[product.sku] = product
+        self._products: Mapping[str, Product] = MappingProxyType(known)
+
+    def add(self, product: Product) -> None:
+        """Put ``product`` in the catalogue, replacing the one with the same SKU."""
+        if not isinstance(product, Product):
+            raise ValidationError("product", product, "must be a Product")
+        with self._lock:
+            # a new read-only mapping on every change: a reader never sees one half-changed
+            self._products = MappingProxyType({**self._products, product.sku: product})
+
+    def products(self, skus: Collection[str]) -> Mapping[str, Product]:
+        """The products of the ``skus`` the catalogue knows, by SKU."""
+        known = self._products
+        return {sku: known[sku] for sku in skus if sku in known}

@@ -51,9 +51,10 @@ class LineSpec:
     """One line to put on an order.
 
     ``unit_price`` in the order currency, or in the currency of the order's exchange rate base;
-    ``None`` asks the service's price book for a quote (quantity breaks, customer group). The
-    quantity must fit ``quantity_precision`` decimal places (0: whole units). The unit price may
-    have at most ``price_precision`` decimal places (``None``: its currency's minor unit plus 4).
+    ``None`` asks the service's price book for a quote (quantity breaks, customer group), then
+    the catalogue's default price. The quantity must fit ``quantity_precision`` decimal places
+    (0: whole units; with a catalogue, the product's). The unit price may have at most
+    ``price_precision`` decimal places (``None``: its currency's minor unit plus 4).
     """
 
     sku: str
