@@ -12,6 +12,7 @@ from moneyed import Money
 from salesorders.adapters.memory import MemoryCatalog, MemoryStore
 from salesorders.domain.catalog import Product
 from salesorders.domain.events import EVENT_TYPES
+from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import (
     ExchangeRate,
     PriceBook,
@@ -30,6 +31,7 @@ from salesorders.errors import (
     InvalidTransitionError,
     NoPriceError,
     NotFoundError,
+    Shortage,
     ValidationError,
 )
 from salesorders.ports import OrderQuery
@@ -46,7 +48,16 @@ from salesorders.service import (
     ResumeOrder,
     SetStockLevels,
 )
-from test_service_support import T0, figures, line, make_service, new_order, outbox, usd
+from test_service_support import (
+    T0,
+    WrappedUnitOfWork,
+    figures,
+    line,
+    make_service,
+    new_order,
+    outbox,
+    usd,
+)
 
 STOCK = {("SKU-A", "W1"): 10, ("SKU-A", "W2"): 5, ("SKU-B", "W1"): 3}
 
@@ -167,14 +178,56 @@ def test_all_or_nothing_shortage_names_every_sku_and_changes_nothing() -> None:
 
 def test_a_failed_create_place_confirm_leaves_no_order_and_no_number_used() -> None:
     service, store, _ = make_service(stock=STOCK)
-    with pytest.raises(InsufficientStockError):
+    with pytest.raises(InsufficientStockError) as caught:
         service.handle(
-            new_order(line("SKU-B", 9), confirm=True, all_or_nothing=True, order_id="O-9")
+            new_order(
+                line("SKU-A", 1),
+                line("SKU-B", 9),
+                confirm=True,
+                all_or_nothing=True,
+                order_id="O-9",
+            )
         )
+    message = str(caught.value)
+    assert message.startswith("the order was not created: insufficient stock: SKU-B short by 6")
+    assert "O-9" not in message  # no order of that id exists
+    assert caught.value.order_id is None
+    assert not caught.value.order_created
+    assert [s.sku for s in caught.value.shortages] == ["SKU-B"]
     with pytest.raises(NotFoundError):
         service.get_order("O-9")
     assert outbox(store) == []
     assert service.handle(new_order()).number == "SO-2026-000001"
+
+
+def test_a_new_order_losing_a_reservation_race_is_reported_as_not_created() -> None:
+    class StockTakenMeanwhile:
+        """Stock taken by someone else between the snapshot and the reservation."""
+
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def reserve(self, plan: AllocationPlan, at: dt.datetime, actor: str = "") -> Any:
+            short = [Shortage("SKU-A", Decimal(2), Decimal(1))]
+            raise InsufficientStockError(short, plan.order_id)
+
+    class RaceLost(WrappedUnitOfWork):
+        @property
+        def stock(self) -> Any:
+            return StockTakenMeanwhile(self._inner.stock)
+
+    store = MemoryStore()
+    service, _, _ = make_service(store, stock=STOCK, uow=lambda: RaceLost(store.unit_of_work()))
+    with pytest.raises(InsufficientStockError) as caught:
+        service.handle(new_order(line("SKU-A", 2), confirm=True, order_id="O-7"))
+    assert str(caught.value).startswith("the order was not created: insufficient stock: SKU-A")
+    assert "O-7" not in str(caught.value)
+    assert caught.value.order_id is None
+    with pytest.raises(NotFoundError):
+        service.get_order("O-7")
 
 
 def test_confirming_twice_is_refused_without_reserving_again() -> None:

@@ -144,7 +144,9 @@ class Handlers:
         if command.confirm:
             # Stock first, number last: the number series' row stays locked from taking a
             # number to commit, so taking it late keeps concurrent placements flowing.
-            plan = self._reserve(uow, order, command.all_or_nothing, command.actor, now)
+            plan = self._reserve(
+                uow, order, command.all_or_nothing, command.actor, now, command.creates_order
+            )
             self._place(uow, order, command.actor, now)
             order.confirm(now, plan=plan, actor=command.actor)
         else:
@@ -397,20 +399,35 @@ class Handlers:
         now: dt.datetime,
     ) -> None:
         order.workflow.next_state(order.state, "confirm", order, order.id)  # refuse early
-        plan = self._reserve(uow, order, all_or_nothing, actor, now)
+        plan = self._reserve(uow, order, all_or_nothing, actor, now, False)
         order.confirm(now, plan=plan, actor=actor, reason=reason)
 
     def _reserve(
-        self, uow: UnitOfWork, order: Order, all_or_nothing: bool, actor: str, now: dt.datetime
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        all_or_nothing: bool,
+        actor: str,
+        now: dt.datetime,
+        new_order: bool,
     ) -> AllocationPlan:
-        """Allocate the order with the policy and reserve the plan atomically."""
+        """Allocate the order with the policy and reserve the plan atomically.
+
+        A shortage of a ``new_order`` says that the order was not created (its unit of work
+        rolls back), rather than naming an order id that will not exist.
+        """
         request = order.allocation_request(all_or_nothing=all_or_nothing)
         snapshot = uow.stock.snapshot(dict.fromkeys(line.sku for line in request.lines))
         plan = self.policy.allocate(request, snapshot)
         if plan.shortages:
-            raise InsufficientStockError(plan.shortages, order.id)
+            raise InsufficientStockError(plan.shortages, order.id, order_created=not new_order)
         if plan.allocations:
-            uow.stock.reserve(plan, now, actor)
+            try:
+                uow.stock.reserve(plan, now, actor)
+            except InsufficientStockError as error:
+                if not new_order:
+                    raise
+                raise InsufficientStockError(error.shortages, order_created=False) from error
         return plan
 
     def _published(self, uow: UnitOfWork, order: Order) -> OrderResult:
