@@ -376,8 +376,9 @@ class Catalog(Protocol):
 
     Contract: ``products(skus)`` returns the :class:`~salesorders.domain.catalog.Product` of every
     SKU in ``skus`` the catalogue knows, keyed by SKU; a SKU missing from the result does not
-    exist. It only reads, and is called outside the store's unit of work (the catalogue is the
-    host's). With a catalogue, the service refuses an order line whose SKU it does not know, uses
+    exist. It only reads; the service calls it while a command's unit of work is open, but the
+    catalogue is the host's and takes no part in that transaction (a retried unit of work asks
+    again). With a catalogue, the service refuses an order line whose SKU it does not know, uses
     the product's quantity precision, and prices a line without a unit price at the product's
     default price when no price list has one.
     """
