@@ -6,10 +6,12 @@ import decimal
 from decimal import Decimal
 from fractions import Fraction
 
+import moneyed
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+import salesorders
 from salesorders.domain.money import (
     Money,
     Rounding,
@@ -21,6 +23,7 @@ from salesorders.domain.money import (
     get_locale,
     minor_unit,
     money,
+    price_places,
     quantize,
     same_currency,
     to_decimal,
@@ -31,6 +34,7 @@ from salesorders.errors import (
     CurrencyMismatchError,
     FloatNotAllowedError,
     InvalidQuantityError,
+    SalesOrdersError,
     UnknownCurrencyError,
     ValidationError,
 )
@@ -124,6 +128,52 @@ def test_money_names_the_currency_field() -> None:
     with pytest.raises(UnknownCurrencyError) as error:
         money("1", "EURO", "shipping")
     assert error.value.field == "shipping.currency"
+
+
+def test_the_packages_money_raises_the_librarys_errors_naming_the_field() -> None:
+    assert salesorders.Money is Money
+    with pytest.raises(moneyed.CurrencyDoesNotExist):
+        moneyed.Money("1", "XYZ")  # py-moneyed's own error, outside SalesOrdersError
+    with pytest.raises(UnknownCurrencyError) as unknown:
+        Money("1", "XYZ")
+    assert isinstance(unknown.value, SalesOrdersError)
+    assert unknown.value.field == "currency"
+    with pytest.raises(UnknownCurrencyError):
+        Money("1", moneyed.Currency("XYZ"))
+    with pytest.raises(FloatNotAllowedError) as binary:
+        Money(0.1 + 0.2, "USD")
+    assert binary.value.field == "amount"
+    with pytest.raises(ValidationError) as text:
+        Money("twelve", "USD")
+    assert text.value.field == "amount"
+    with pytest.raises(ValidationError) as missing:
+        Money("1")
+    assert missing.value.field == "currency"
+
+
+def test_the_packages_money_is_py_moneyeds_money() -> None:
+    price = Money("1.50", "usd")
+    assert isinstance(price, moneyed.Money)
+    assert price == moneyed.Money("1.50", "USD")
+    assert price.currency.code == "USD"
+    assert type(price + price) is Money
+    assert (price * 3).amount == Decimal("4.50")
+    assert Money(currency="EUR").amount == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "places"), [("USD", 6), ("EUR", 6), ("JPY", 4), ("KWD", 7), ("CLF", 8)]
+)
+def test_unit_prices_may_have_four_places_beyond_the_minor_unit(code: str, places: int) -> None:
+    assert price_places(code) == places
+    assert price_places(code, 9) == 9
+
+
+@pytest.mark.parametrize("precision", [-1, 13, True, "6", 6.0])
+def test_a_price_precision_is_an_int_from_0_to_12(precision: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        price_places("USD", precision)
+    assert caught.value.field == "price_precision"
 
 
 @pytest.mark.parametrize(

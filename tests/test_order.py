@@ -16,7 +16,7 @@ from salesorders.domain.events import (
     OrderResumed,
     OrderTransitioned,
 )
-from salesorders.domain.order import Order
+from salesorders.domain.order import NewLine, Order
 from salesorders.domain.plan import Allocation, AllocationPlan, Backorder
 from salesorders.domain.pricing import (
     Discount,
@@ -113,6 +113,39 @@ def test_float_price_is_refused() -> None:
     with pytest.raises(FloatNotAllowedError) as info:
         draft().add_line("SKU", 1, 9.99, T0)  # type: ignore[arg-type]
     assert info.value.field == "unit_price"
+
+
+@pytest.mark.parametrize(
+    ("second", "field"),
+    [
+        (NewLine("SKU-2", 10**9, "1.00"), "lines[1].quantity"),
+        (NewLine("SKU-2", 1, "1000000000000000"), "lines[1].unit_price"),
+        (NewLine("SKU-2", 1, Money("1000000000000000", "EUR")), "lines[1].unit_price"),
+        (NewLine("SKU-2", 1, "1.00", taxes=(VAT, VAT)), "lines[1].taxes[1].name"),
+    ],
+)
+def test_a_line_over_the_pricing_limits_is_named_by_its_position(
+    second: NewLine, field: str
+) -> None:
+    order = draft()
+    order.add_line("SKU-0", 1, "1.00", T0)
+    before = Serializer().dump(order)
+    with pytest.raises(ValidationError) as info:
+        order.add_lines([NewLine("SKU-1", 1, "2.00"), second], T0)
+    assert info.value.field == field
+    assert str(info.value).startswith(f"{field}: ")
+    assert Serializer().dump(order) == before
+
+
+def test_a_converted_price_over_the_limit_is_named_by_its_position() -> None:
+    order = draft("EUR")
+    order.use_exchange_rate(ExchangeRate("JPY", "EUR", Decimal("1000"), T0), T0)
+    with pytest.raises(ValidationError) as info:
+        order.add_lines(
+            [NewLine("SKU-1", 1, "2.00"), NewLine("SKU-2", 1, Money("10" + "0" * 12, "JPY"))], T0
+        )
+    assert info.value.field == "lines[1].unit_price"
+    assert order.lines == ()
 
 
 def test_unknown_currency_is_refused() -> None:

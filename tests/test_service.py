@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from moneyed import Money
 
+from salesorders.adapters.memory import MemoryCatalog, MemoryStore
+from salesorders.domain.catalog import Product
 from salesorders.domain.events import EVENT_TYPES
 from salesorders.domain.pricing import (
     ExchangeRate,
@@ -23,9 +26,11 @@ from salesorders.errors import (
     ConflictError,
     FloatNotAllowedError,
     InsufficientStockError,
+    InvalidQuantityError,
     InvalidTransitionError,
     NoPriceError,
     NotFoundError,
+    Shortage,
     ValidationError,
 )
 from salesorders.ports import OrderQuery
@@ -42,7 +47,16 @@ from salesorders.service import (
     ResumeOrder,
     SetStockLevels,
 )
-from test_service_support import T0, figures, line, make_service, new_order, outbox, usd
+from test_service_support import (
+    T0,
+    WrappedUnitOfWork,
+    figures,
+    line,
+    make_service,
+    new_order,
+    outbox,
+    usd,
+)
 
 STOCK = {("SKU-A", "W1"): 10, ("SKU-A", "W2"): 5, ("SKU-B", "W1"): 3}
 
@@ -163,14 +177,59 @@ def test_all_or_nothing_shortage_names_every_sku_and_changes_nothing() -> None:
 
 def test_a_failed_create_place_confirm_leaves_no_order_and_no_number_used() -> None:
     service, store, _ = make_service(stock=STOCK)
-    with pytest.raises(InsufficientStockError):
+    with pytest.raises(InsufficientStockError) as caught:
         service.handle(
-            new_order(line("SKU-B", 9), confirm=True, all_or_nothing=True, order_id="O-9")
+            new_order(
+                line("SKU-A", 1),
+                line("SKU-B", 9),
+                confirm=True,
+                all_or_nothing=True,
+                order_id="O-9",
+            )
         )
+    message = str(caught.value)
+    assert message.startswith("the order was not created: insufficient stock: SKU-B short by 6")
+    assert "O-9" not in message  # no order of that id exists
+    assert caught.value.order_id is None
+    assert not caught.value.order_created
+    assert [s.sku for s in caught.value.shortages] == ["SKU-B"]
     with pytest.raises(NotFoundError):
         service.get_order("O-9")
     assert outbox(store) == []
     assert service.handle(new_order()).number == "SO-2026-000001"
+
+
+def test_a_new_order_losing_a_reservation_race_is_reported_as_not_created() -> None:
+    class StockTakenMeanwhile:
+        """Stock taken by someone else between the snapshot and the reservation."""
+
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def lock(self, keys: Any, **options: Any) -> Any:
+            locked = self._inner.lock(keys, **options)
+            for item in locked.items.values():
+                item.reserved = item.on_hand - 1  # all but one unit went to another order
+            return locked
+
+    class RaceLost(WrappedUnitOfWork):
+        @property
+        def stock(self) -> Any:
+            return StockTakenMeanwhile(self._inner.stock)
+
+    store = MemoryStore()
+    service, _, _ = make_service(store, stock=STOCK, uow=lambda: RaceLost(store.unit_of_work()))
+    with pytest.raises(InsufficientStockError) as caught:
+        service.handle(new_order(line("SKU-A", 2), confirm=True, order_id="O-7"))
+    assert str(caught.value).startswith("the order was not created: insufficient stock: SKU-A")
+    assert caught.value.shortages == (Shortage("SKU-A", Decimal(2), Decimal(1)),)
+    assert "O-7" not in str(caught.value)
+    assert caught.value.order_id is None
+    with pytest.raises(NotFoundError):
+        service.get_order("O-7")
 
 
 def test_confirming_twice_is_refused_without_reserving_again() -> None:
@@ -250,6 +309,27 @@ def test_bad_line_input_names_the_line_and_stores_nothing() -> None:
     assert service.handle(new_order()).number == "SO-2026-000001"
 
 
+@pytest.mark.parametrize(
+    ("second", "field"),
+    [
+        (LineSpec("SKU-B", 10**9, usd("1.00")), "lines[1].quantity"),
+        (LineSpec("SKU-B", 1, usd("1000000000000000")), "lines[1].unit_price"),
+    ],
+)
+def test_a_line_over_the_pricing_limits_names_its_line(second: LineSpec, field: str) -> None:
+    service, store, _ = make_service(stock=STOCK)
+    for command in (new_order, _draft):
+        with pytest.raises(ValidationError) as caught:
+            service.handle(command(line("SKU-A", 1), second))
+        assert caught.value.field == field
+    assert service.list_orders().orders == ()
+    assert outbox(store) == []
+
+
+def _draft(*lines: LineSpec) -> CreateDraft:
+    return CreateDraft(customer_id="C-1", currency="USD", lines=lines)
+
+
 def test_place_of_a_draft_refuses_new_order_fields() -> None:
     service, _, _ = make_service()
     with pytest.raises(ValidationError) as caught:
@@ -325,6 +405,136 @@ def test_an_exchange_rate_is_frozen_on_the_order() -> None:
     assert order.exchange_rate == rate
     assert [ln.unit_price for ln in order.lines] == [Decimal("5.50"), Decimal("22.00")]
     assert result.grand_total == usd("33.00")
+
+
+def test_a_unit_price_finer_than_its_precision_is_refused_naming_the_line() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    binary = Money(0.1 + 0.2, "USD")  # py-moneyed takes the float's digits: 0.30000000000000004
+    with pytest.raises(ValidationError) as caught:
+        service.handle(new_order(LineSpec("SKU-A", 1, binary)))
+    assert caught.value.field == "lines[0].unit_price"
+    assert "more than 6 decimal places" in str(caught.value)
+    with pytest.raises(ValidationError) as jpy:
+        service.handle(new_order(LineSpec("SKU-A", 1, Money("100.00001", "JPY")), currency="JPY"))
+    assert jpy.value.field == "lines[0].unit_price"  # JPY: 0 + 4 places
+    finest = service.handle(new_order(LineSpec("SKU-A", 3, usd("0.123456"))))
+    assert finest.grand_total == usd("0.37")
+
+
+def test_the_unit_price_precision_is_set_per_line() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    exact = service.handle(new_order(LineSpec("SKU-A", 1, usd("0.12345678"), price_precision=8)))
+    assert service.get_order(exact.order_id).lines[0].unit_price == Decimal("0.12345678")
+    with pytest.raises(ValidationError) as coarse:
+        service.handle(new_order(LineSpec("SKU-A", 1, usd("10.50"), price_precision=0)))
+    assert coarse.value.field == "lines[0].unit_price"
+    with pytest.raises(ValidationError) as bad:
+        service.handle(
+            new_order(line("SKU-A", 1), LineSpec("SKU-B", 1, usd("1"), price_precision=-1))
+        )
+    assert bad.value.field == "lines[1].price_precision"
+
+
+def test_the_unit_price_precision_is_set_per_price_book() -> None:
+    entry = PriceListEntry("SKU-A", (PriceBreak(Decimal(1), Decimal("0.00012345")),))
+    prices = [PriceList("FINE", "USD", {"SKU-A": entry})]
+    with pytest.raises(ValidationError) as caught:
+        PriceBook(prices)
+    assert caught.value.field == "price_lists[0].entries['SKU-A'].breaks[0].unit_price"
+    service, _, _ = make_service(stock=STOCK, price_book=PriceBook(prices, price_precision=8))
+    result = service.handle(new_order(LineSpec("SKU-A", 10000)))
+    assert service.get_order(result.order_id).lines[0].unit_price == Decimal("0.00012345")
+    assert result.grand_total == usd("1.23")
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+def _catalog() -> MemoryCatalog:
+    return MemoryCatalog(
+        [
+            Product("SKU-A"),
+            Product("SKU-B"),
+            Product("CHEESE", "kg", quantity_precision=3, default_price=usd("20.00")),
+        ]
+    )
+
+
+def test_with_a_catalogue_an_unknown_sku_is_refused_naming_its_line() -> None:
+    service, store, _ = make_service(stock=STOCK, catalog=_catalog())
+    lines = (line("SKU-A", 1), line("SKU-B", 1), line("SKU-Q", 1))
+    for command in (new_order(*lines, confirm=True), _draft(*lines)):
+        with pytest.raises(ValidationError) as caught:
+            service.handle(command)
+        assert caught.value.field == "lines[2].sku"
+        assert "not in the catalogue" in str(caught.value)
+    assert service.list_orders().orders == ()
+    assert outbox(store) == []
+    assert service.handle(new_order(*lines[:2])).state == "placed"
+
+
+def test_without_a_catalogue_any_sku_is_accepted_and_backordered() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    result = service.handle(new_order(line("SKU-Q", 1), confirm=True))
+    assert (result.state, result.allocation_status) == ("confirmed", "backordered")
+
+
+def test_placing_a_draft_checks_its_skus_against_the_catalogue() -> None:
+    store = MemoryStore()
+    lax, _, _ = make_service(store, stock=STOCK)
+    draft = lax.handle(_draft(line("SKU-A", 1), line("SKU-Q", 1)))
+    strict, _, _ = make_service(store, catalog=_catalog())
+    with pytest.raises(ValidationError) as caught:
+        strict.handle(PlaceOrder(order_id=draft.order_id))
+    assert caught.value.field == "lines[1].sku"
+    assert strict.get_order(draft.order_id).state == "draft"
+
+
+def test_the_catalogue_gives_the_quantity_precision_and_a_default_price() -> None:
+    service, _, _ = make_service(stock=STOCK, catalog=_catalog())
+    result = service.handle(new_order(LineSpec("CHEESE", Decimal("0.750"))))
+    cheese = service.get_order(result.order_id).lines[0]
+    assert (cheese.quantity_precision, cheese.unit_price) == (3, Decimal("20.00"))
+    assert cheese.price_source == "catalogue default price"
+    assert result.grand_total == usd("15.00")
+    with pytest.raises(InvalidQuantityError) as finer:
+        service.handle(new_order(LineSpec("CHEESE", Decimal("0.7505"))))
+    assert finer.value.field == "lines[0].quantity"
+    with pytest.raises(ValidationError) as other:
+        service.handle(new_order(LineSpec("CHEESE", 1, usd("1.00"), quantity_precision=2)))
+    assert other.value.field == "lines[0].quantity_precision"
+    with pytest.raises(ValidationError) as no_price:
+        service.handle(new_order(LineSpec("SKU-A", 1)))  # no default price, no price book
+    assert no_price.value.field == "lines[0].unit_price"
+
+
+def test_a_price_list_wins_over_the_catalogues_default_price() -> None:
+    cheese = PriceListEntry("CHEESE", (PriceBreak(Decimal(1), Decimal("18.00")),))
+    book = PriceBook([PriceList("LIST-USD", "USD", {"CHEESE": cheese})])
+    service, _, _ = make_service(stock=STOCK, catalog=_catalog(), price_book=book)
+    listed = service.handle(new_order(LineSpec("CHEESE", 2)))
+    assert listed.grand_total == usd("36.00")
+    unlisted = service.handle(new_order(LineSpec("CHEESE", Decimal("0.5"))))  # below the break
+    assert unlisted.grand_total == usd("10.00")
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: Product(""), "sku"),
+        (lambda: Product("S", unit=""), "unit"),
+        (lambda: Product("S", quantity_precision=10), "quantity_precision"),
+        (lambda: Product("S", default_price=usd("0.1234567")), "default_price"),
+        (lambda: Product("S", default_price="1.00"), "default_price"),
+        (lambda: MemoryCatalog([Product("S"), Product("S")]), "products[1].sku"),
+        (lambda: MemoryCatalog(["S"]), "products[0]"),
+        (lambda: make_service(catalog=object()), "catalog"),
+    ],
+)
+def test_products_and_catalogues_are_checked(build: Any, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        build()
+    assert caught.value.field == field
 
 
 # --------------------------------------------------------------------------- stock and alerts

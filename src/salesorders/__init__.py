@@ -16,6 +16,7 @@ from salesorders.domain.allocation import (
     PriorityPolicy,
     ShipsToDestination,
 )
+from salesorders.domain.catalog import Product
 from salesorders.domain.events import (
     OrderCancelled,
     OrderCompleted,
@@ -203,6 +204,7 @@ __all__ = [
     "PricingError",
     "PricingPolicy",
     "PriorityPolicy",
+    "Product",
     "ReceiveExpected",
     "ReceiveStock",
     "RegisterWarehouse",

@@ -343,13 +343,28 @@ class InventoryError(SalesOrdersError):
 
 
 class InsufficientStockError(InventoryError):
-    """Not enough available stock. ``shortages`` names every SKU short and by how much."""
+    """Not enough available stock. ``shortages`` names every SKU short and by how much.
 
-    def __init__(self, shortages: Sequence[Shortage], order_id: str | None = None) -> None:
+    ``order_id`` is the stored order that could not be served. When placing a new order failed
+    (``order_created`` is False) the order was not created, so ``order_id`` is ``None`` and the
+    message says so instead of naming an order that does not exist.
+    """
+
+    def __init__(
+        self,
+        shortages: Sequence[Shortage],
+        order_id: str | None = None,
+        *,
+        order_created: bool = True,
+    ) -> None:
         self.shortages = tuple(shortages)
-        self.order_id = order_id
+        self.order_created = order_created
+        self.order_id = order_id if order_created else None
         listing = ", ".join(f"{s.sku} short by {s.missing}" for s in self.shortages)
-        prefix = f"order {order_id}: " if order_id else ""
+        if not order_created:
+            prefix = "the order was not created: "
+        else:
+            prefix = f"order {order_id}: " if order_id else ""
         super().__init__(
             f"{prefix}insufficient stock: {listing}; receive stock, or allow partial "
             "allocation with backorders"

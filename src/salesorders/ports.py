@@ -11,12 +11,14 @@ visible to others until :meth:`UnitOfWork.commit`, and everything is undone by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 import attrs
 
+from salesorders.domain.catalog import Product
+from salesorders.domain.checks import aware_time, check_text, optional_id
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import ExchangeRate
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
@@ -29,9 +31,12 @@ from salesorders.domain.stock import (
     StockItem,
 )
 from salesorders.domain.warehouse import Warehouse
+from salesorders.errors import ValidationError
 from salesorders.serialization import Serializer
 
 __all__ = [
+    "MAX_PAGE_SIZE",
+    "Catalog",
     "Clock",
     "ExchangeRates",
     "IdempotencyRecord",
@@ -188,19 +193,47 @@ class OrderNumbers(Protocol):
     def next_number(self, series: str) -> int: ...
 
 
+#: The most orders one page of :class:`OrderQuery` may ask for.
+MAX_PAGE_SIZE = 10_000
+
+
+def _check_query_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    optional_id(value, attribute.name)
+
+
+def _check_query_time(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        aware_time(value, attribute.name)
+
+
+def _check_limit(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        raise ValidationError(
+            "limit", value, f"must be an int from 1 to {MAX_PAGE_SIZE}", "page with next_cursor"
+        )
+
+
+def _check_cursor(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_text(value, "after")
+
+
 @attrs.frozen(slots=True)
 class OrderQuery:
     """Filters and page for listing orders. ``after`` is the cursor from the previous page.
 
-    ``created_from`` is inclusive and ``created_to`` exclusive; ``limit`` is at least 1.
+    ``created_from`` is inclusive and ``created_to`` exclusive (timezone-aware datetimes);
+    ``limit`` is from 1 to :data:`MAX_PAGE_SIZE`. Every field is checked when the query is built,
+    so every store sees the same valid queries: a bad one raises
+    :class:`~salesorders.errors.ValidationError` naming the field.
     """
 
-    customer_id: str | None = None
-    state: str | None = None
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-    limit: int = 50
-    after: str | None = None
+    customer_id: str | None = attrs.field(default=None, validator=_check_query_id)
+    state: str | None = attrs.field(default=None, validator=_check_query_id)
+    created_from: dt.datetime | None = attrs.field(default=None, validator=_check_query_time)
+    created_to: dt.datetime | None = attrs.field(default=None, validator=_check_query_time)
+    limit: int = attrs.field(default=50, validator=_check_limit)
+    after: str | None = attrs.field(default=None, validator=_check_cursor)
 
 
 @attrs.frozen(slots=True)
@@ -337,6 +370,21 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+class Catalog(Protocol):
+    """The host's product catalogue, as far as orders need it (optional, ``bootstrap(catalog=)``).
+
+    Contract: ``products(skus)`` returns the :class:`~salesorders.domain.catalog.Product` of every
+    SKU in ``skus`` the catalogue knows, keyed by SKU; a SKU missing from the result does not
+    exist. It only reads; the service calls it while a command's unit of work is open, but the
+    catalogue is the host's and takes no part in that transaction (a retried unit of work asks
+    again). With a catalogue, the service refuses an order line whose SKU it does not know, uses
+    the product's quantity precision, and prices a line without a unit price at the product's
+    default price when no price list has one.
+    """
+
+    def products(self, skus: Collection[str]) -> Mapping[str, Product]: ...
 
 
 class UnitOfWorkFactory(Protocol):

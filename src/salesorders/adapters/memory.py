@@ -9,6 +9,9 @@ immutable values, so a shallow copy isolates them). Stock lives in domain
 :class:`~salesorders.domain.stock.StockTables`; its repository journals the rows a change replaces.
 
 Nothing is persisted: the store lives as long as the object.
+
+:class:`MemoryCatalog` is a product catalogue held in memory (a
+:class:`~salesorders.ports.Catalog`), for tests, demos and hosts whose catalogue is small.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import binascii
 import bisect
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection, Sequence
-from types import TracebackType
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
 import attrs
 
+from salesorders.domain.catalog import Product
 from salesorders.domain.order import Order
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
 from salesorders.domain.stock import (
@@ -54,7 +58,7 @@ from salesorders.ports import (
 )
 from salesorders.serialization import Serializer
 
-__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+__all__ = ["MemoryCatalog", "MemoryStore", "MemoryUnitOfWork"]
 
 Undo = Callable[[], None]
 
@@ -134,9 +138,7 @@ class MemoryOrderRepository:
         return _copy_order(self._data.by_id[order_id])
 
     def list(self, query: OrderQuery) -> OrderPage:
-        limit = query.limit
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValidationError("query.limit", limit, "must be an int of at least 1")
+        limit = query.limit  # OrderQuery checked its fields when it was built
         after = _decode_cursor(query.after) if query.after is not None else None
         matches = sorted(
             (o for o in self._data.by_id.values() if _matches(o, query)),
@@ -193,7 +195,7 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         order_id = ""
     if at is None or at.utcoffset() is None or not order_id:
         raise ValidationError(
-            "query.after", cursor, "is not a cursor of this repository", "pass a page's next_cursor"
+            "after", cursor, "is not a cursor of this repository", "pass a page's next_cursor"
         )
     return (at, order_id)
 
@@ -607,3 +609,39 @@ class MemoryStore:
         keeps orders as objects, not documents, so there is nothing to read back with it."""
         if not isinstance(serializer, Serializer):
             raise ValidationError("serializer", serializer, "must be a Serializer")
+
+
+class MemoryCatalog:
+    """A product catalogue held in memory: a :class:`~salesorders.ports.Catalog`.
+
+    Built from :class:`~salesorders.domain.catalog.Product` values (one per SKU); ``add`` puts a
+    product in or replaces the one with its SKU. Reads see a consistent catalogue at any time.
+    """
+
+    __slots__ = ("_lock", "_products")
+
+    def __init__(self, products: Iterable[Product] = ()) -> None:
+        self._lock = threading.Lock()
+        known: dict[str, Product] = {}
+        for index, product in enumerate(products):
+            if not isinstance(product, Product):
+                raise ValidationError(f"products[{index}]", product, "must be a Product")
+            if product.sku in known:
+                raise ValidationError(
+                    f"products[{index}].sku", product.sku, "appears twice", "give one per SKU"
+                )
+            known[product.sku] = product
+        self._products: Mapping[str, Product] = MappingProxyType(known)
+
+    def add(self, product: Product) -> None:
+        """Put ``product`` in the catalogue, replacing the one with the same SKU."""
+        if not isinstance(product, Product):
+            raise ValidationError("product", product, "must be a Product")
+        with self._lock:
+            # a new read-only mapping on every change: a reader never sees one half-changed
+            self._products = MappingProxyType({**self._products, product.sku: product})
+
+    def products(self, skus: Collection[str]) -> Mapping[str, Product]:
+        """The products of the ``skus`` the catalogue knows, by SKU."""
+        known = self._products
+        return {sku: known[sku] for sku in skus if sku in known}

@@ -73,7 +73,9 @@ Connection = psycopg.Connection[Any]
 
 def _translate(error: psycopg.Error) -> errors.SalesOrdersError:
     """The library's error for a driver error; an id or number already stored for an order is a
-    :class:`~salesorders.errors.ConflictError` even when it surfaces at a later statement."""
+    :class:`~salesorders.errors.ConflictError` even when it surfaces at a later statement, and a
+    value too large for an index (SQLSTATE class 54) a :class:`~salesorders.errors.DataError`,
+    not an ``OperationalError`` the service would retry."""
     if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "orders":
         conflict = errors.ConflictError(
             f"an order with this id or number is already stored ({error.diag.message_detail}); "
@@ -81,6 +83,13 @@ def _translate(error: psycopg.Error) -> errors.SalesOrdersError:
         )
         conflict.__cause__ = error
         return conflict
+    if isinstance(error, psycopg.errors.ProgramLimitExceeded):
+        # A value too large for an index or a row: not transient, so never retried.
+        too_large = errors.DataError(
+            f"{type(error).__name__}: {str(error).strip()}; a value is too large to store"
+        )
+        too_large.__cause__ = error
+        return too_large
     return translate_error(error)
 
 

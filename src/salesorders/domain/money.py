@@ -7,6 +7,10 @@
 * Floats are refused wherever an amount, a price, a rate or a quantity enters.
 * :func:`allocate` splits an amount into parts that sum exactly to it.
 * :func:`format_money` formats with babel and an explicit locale (never the process locale).
+* :class:`Money` is py-moneyed's ``Money`` refusing what the library refuses (an unknown currency,
+  a float, a non-number) with errors rooted at :class:`~salesorders.errors.SalesOrdersError`;
+  the library accepts any py-moneyed ``Money``.
+* A unit price may be finer than its currency: :func:`price_places` says by how much.
 
 Inside loops the library computes with :class:`~decimal.Decimal` and builds :class:`Money` only at
 the API boundary: a ``Decimal`` add is an order of magnitude cheaper than a ``Money`` add.
@@ -33,7 +37,8 @@ from decimal import (
 
 import babel
 import babel.numbers
-from moneyed import CURRENCIES, Money
+import moneyed
+from moneyed import CURRENCIES
 
 from salesorders.errors import (
     CurrencyMismatchError,
@@ -45,20 +50,25 @@ from salesorders.errors import (
 
 __all__ = [
     "EXACT_CONTEXT",
+    "MAX_PRICE_PLACES",
+    "PRICE_EXTRA_PLACES",
     "Money",
     "Rounding",
     "allocate",
     "allocate_decimal",
     "check_currency",
+    "check_price_precision",
     "currency_exponent",
     "format_money",
     "get_locale",
     "minor_unit",
     "money",
+    "price_places",
     "quantize",
     "same_currency",
     "to_decimal",
     "to_quantity",
+    "within_places",
     "zero",
 ]
 
@@ -76,6 +86,12 @@ EXACT_CONTEXT = Context(
 )
 # An amount has at most this many digits before the decimal point.
 _MAX_AMOUNT_DIGITS = 24
+_ZERO = Decimal(0)
+
+#: A unit price may have this many decimal places beyond its currency's minor unit by default.
+PRICE_EXTRA_PLACES = 4
+#: The most decimal places a unit price may be given to allow (``price_precision``).
+MAX_PRICE_PLACES = 12
 
 
 class Rounding(enum.Enum):
@@ -100,6 +116,7 @@ _EXPONENTS: dict[str, int] = {
     if code != "DEFAULT"
 }
 _QUANTUMS: dict[str, Decimal] = {code: Decimal(1).scaleb(-e) for code, e in _EXPONENTS.items()}
+_PRICE_PLACES: dict[str, int] = {code: e + PRICE_EXTRA_PLACES for code, e in _EXPONENTS.items()}
 
 
 def check_currency(code: object, field: str = "currency") -> str:
@@ -152,6 +169,72 @@ def to_decimal(value: object, field: str) -> Decimal:
     )
 
 
+class Money(moneyed.Money):
+    """py-moneyed's ``Money``, built from input the library accepts.
+
+    An unknown currency raises :class:`~salesorders.errors.UnknownCurrencyError` (py-moneyed's own
+    ``Money("1", "XYZ")`` raises its ``CurrencyDoesNotExist``), a float
+    :class:`~salesorders.errors.FloatNotAllowedError`, and an amount that is not a number a
+    :class:`~salesorders.errors.ValidationError` — each naming the field. The amount is kept as
+    given (use :func:`money` to refuse amounts finer than the currency). Instances are py-moneyed
+    ``Money`` objects in every other respect, and the library accepts any py-moneyed ``Money``.
+    """
+
+    def __init__(
+        self, amount: object = _ZERO, currency: str | moneyed.Currency | None = None
+    ) -> None:
+        if currency is None:
+            raise ValidationError("currency", None, "is required", "give an ISO 4217 code")
+        code = currency.code if isinstance(currency, moneyed.Currency) else currency
+        if not isinstance(code, str) or code.upper() not in _EXPONENTS:
+            raise UnknownCurrencyError("currency", currency)
+        super().__init__(to_decimal(amount, "amount"), currency)
+
+
+def check_price_precision(precision: object, field: str = "price_precision") -> int | None:
+    """Return ``precision`` if it is ``None`` or an int from 0 to :data:`MAX_PRICE_PLACES`."""
+    return None if precision is None else _given_places(precision, field)
+
+
+def _given_places(precision: object, field: str) -> int:
+    if (
+        isinstance(precision, bool)
+        or not isinstance(precision, int)
+        or not 0 <= precision <= MAX_PRICE_PLACES
+    ):
+        raise ValidationError(
+            field,
+            precision,
+            f"must be an int from 0 to {MAX_PRICE_PLACES}",
+            "give the number of decimal places a unit price may have, or None",
+        )
+    return precision
+
+
+def price_places(currency: str, precision: object = None, field: str = "price_precision") -> int:
+    """How many decimal places a unit price in ``currency`` may have.
+
+    ``precision`` when given (see :func:`check_price_precision`), else the currency's minor unit
+    plus :data:`PRICE_EXTRA_PLACES`: 6 for USD, 4 for JPY, 7 for KWD.
+    """
+    if precision is not None:
+        return _given_places(precision, field)
+    places = _PRICE_PLACES.get(currency)
+    if places is None:
+        raise UnknownCurrencyError("currency", currency)
+    return places
+
+
+def within_places(number: Decimal, places: int) -> bool:
+    """True when the finite ``number`` has no more than ``places`` decimal places that matter
+    (trailing zeros do not: ``Decimal("1.50")`` is within 1 place)."""
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    # Only a number written with more places than allowed can be finer than that; the exact
+    # check then costs no more than the digits it was written with.
+    return -exponent <= places or number.quantize(_places(places), context=EXACT_CONTEXT) == number
+
+
 def quantize(amount: Decimal, currency: str, rounding: Rounding = Rounding.HALF_UP) -> Decimal:
     """Round ``amount`` to the minor unit of ``currency`` with the given rounding policy.
 
@@ -201,7 +284,7 @@ def zero(currency: str) -> Money:
     return Money(Decimal(0).quantize(minor_unit(currency)), currency)
 
 
-def same_currency(amount: Money, currency: str, field: str) -> Decimal:
+def same_currency(amount: moneyed.Money, currency: str, field: str) -> Decimal:
     """Return the amount of ``amount`` after checking it is in ``currency``."""
     if amount.currency.code != currency:
         raise CurrencyMismatchError(field, amount, currency)
@@ -223,14 +306,7 @@ def to_quantity(value: object, field: str = "quantity", precision: int = 0) -> D
         raise InvalidQuantityError(field, value, "must be greater than zero")
     if precision < 0:
         raise ValidationError("precision", precision, "must be zero or more decimal places")
-    exponent = number.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite, checked by to_decimal
-    # Only a number written with more places than allowed can be finer than the unit; the exact
-    # check then costs no more than the digits it was written with.
-    if (
-        -exponent > precision
-        and number.quantize(_places(precision), context=EXACT_CONTEXT) != number
-    ):
+    if not within_places(number, precision):
         unit = "whole units" if precision == 0 else f"at most {precision} decimal places"
         raise InvalidQuantityError(
             field, value, f"must be in {unit}", "round the quantity to the product's unit"
@@ -328,7 +404,7 @@ def _minor_units(amount: Decimal, exponent: int) -> int:
     return minor
 
 
-def allocate(amount: Money, weights: Sequence[Decimal | int]) -> list[Money]:
+def allocate(amount: moneyed.Money, weights: Sequence[Decimal | int]) -> list[Money]:
     """Split ``amount`` into ``len(weights)`` parts that sum exactly to it.
 
     Used for order-level discounts, shipping and tax spread over lines, and partial refunds.
@@ -357,7 +433,7 @@ def get_locale(name: str) -> babel.Locale:
         ) from error
 
 
-def format_money(amount: Money, locale: str, rounding: Rounding = Rounding.HALF_UP) -> str:
+def format_money(amount: moneyed.Money, locale: str, rounding: Rounding = Rounding.HALF_UP) -> str:
     """Format ``amount`` for ``locale`` with babel, at the currency's ISO 4217 precision.
 
     An amount finer than the minor unit is first rounded with ``rounding`` (the library's policy,

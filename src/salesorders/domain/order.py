@@ -20,7 +20,14 @@ import attrs
 from moneyed import Money
 
 from salesorders.domain import events as ev
-from salesorders.domain.checks import aware_time, require_text
+from salesorders.domain.checks import (
+    aware_time,
+    check_name,
+    check_text,
+    optional_id,
+    require_id,
+    require_name,
+)
 from salesorders.domain.money import (
     check_currency,
     quantize,
@@ -37,6 +44,8 @@ from salesorders.domain.pricing import (
     PriceQuote,
     PricingPolicy,
     TaxComponent,
+    check_line,
+    check_unit_price,
     price_document,
 )
 from salesorders.domain.warehouse import Destination
@@ -55,7 +64,11 @@ _ZERO = Decimal(0)
 
 @attrs.frozen(slots=True)
 class Address:
-    """A postal address. ``country`` is an ISO 3166-1 alpha-2 code; ``region`` feeds allocation."""
+    """A postal address. ``country`` is an ISO 3166-1 alpha-2 code; ``region`` feeds allocation.
+
+    ``name``, ``line1`` and ``city`` are required; every field is a name of at most
+    :data:`~salesorders.domain.checks.NAME_MAX_LENGTH` characters.
+    """
 
     name: str
     line1: str
@@ -69,8 +82,17 @@ class Address:
 
     def __attrs_post_init__(self) -> None:
         for field in ("name", "line1", "city"):
-            require_text(getattr(self, field), f"address.{field}", blank_ok=False)
-        if not (len(self.country) == 2 and self.country.isalpha() and self.country.isupper()):
+            require_name(getattr(self, field), f"address.{field}")
+        for field in ("line2", "region", "postal_code", "phone", "email"):
+            check_name(getattr(self, field), f"address.{field}")
+        country = self.country
+        if not (
+            isinstance(country, str)
+            and len(country) == 2
+            and country.isascii()
+            and country.isalpha()
+            and country.isupper()
+        ):
             raise ValidationError(
                 "address.country",
                 self.country,
@@ -119,6 +141,7 @@ class NewLine:
     quantity_precision: int = 0
     line_id: str | None = None
     price_source: str = "entered"
+    price_precision: int | None = None
 
     @classmethod
     def quoted(
@@ -150,6 +173,7 @@ class NewLine:
             quantity_precision,
             None,
             quote.reason,
+            quote.price_precision,
         )
 
 
@@ -281,8 +305,9 @@ class Order:
         shipping_address: Address | None = None,
     ) -> Order:
         """A new draft order (a quotation) in ``currency`` following ``workflow``."""
-        require_text(order_id, "order_id", blank_ok=False)
-        require_text(customer_id, "customer_id", blank_ok=False)
+        require_id(order_id, "order_id")
+        require_id(customer_id, "customer_id")
+        optional_id(customer_group, "customer_group")
         check_currency(currency)
         aware_time(at)
         flow = workflow or default_workflow()
@@ -373,8 +398,13 @@ class Order:
         quantity_precision: int = 0,
         line_id: str | None = None,
         price_source: str = "entered",
+        price_precision: int | None = None,
     ) -> OrderLine:
-        """Add a line priced in the order currency (or a Money in the frozen rate's base)."""
+        """Add a line priced in the order currency (or a Money in the frozen rate's base).
+
+        The unit price may have at most ``price_precision`` decimal places (by default its
+        currency's minor unit plus 4: see :func:`~salesorders.domain.money.price_places`).
+        """
         self._require_draft("add a line")
         aware_time(at)
         new = NewLine(
@@ -387,6 +417,7 @@ class Order:
             quantity_precision,
             line_id,
             price_source,
+            price_precision,
         )
         line = self._build_line(new, self.next_line_number, {x.line_id for x in self.lines})
         self._reprice((*self.lines, line), self.order_discounts, self.shipping, at)
@@ -415,11 +446,15 @@ class Order:
         return self.lines[len(self.lines) - len(built) :]
 
     def _build_line(self, new: NewLine, number: int, used: set[str]) -> OrderLine:
-        require_text(new.sku, "sku", blank_ok=False)
+        """The new line, every input checked here, where the caller knows the line's path."""
+        require_id(new.sku, "sku")
         qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
-        price, source = self._unit_price(new.unit_price, new.price_source)
+        price, source = self._unit_price(new.unit_price, new.price_source, new.price_precision)
+        check_line(qty, price, new.discounts, new.taxes)  # pricing's limits, named by line
+        check_text(new.description, "description")
+        check_text(source, "price_source")
         line_id = new.line_id if new.line_id is not None else f"L{number}"
-        require_text(line_id, "line_id", blank_ok=False)
+        require_id(line_id, "line_id")
         if line_id in used:
             raise ValidationError("line_id", line_id, "is already used on this order")
         return OrderLine(
@@ -526,7 +561,7 @@ class Order:
 
     def place(self, number: str, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
         """Turn the quotation into an order with its human-readable ``number``."""
-        require_text(number, "number", blank_ok=False)
+        require_id(number, "number")
         aware_time(at)
         if not self.lines:
             raise ValidationError(
@@ -669,6 +704,8 @@ class Order:
             raise OrderNotEditableError(self.id, self.state, action)
 
     def _enter(self, target: str, event: str, at: dt.datetime, actor: str, reason: str) -> str:
+        check_name(actor, "actor")
+        check_text(reason, "reason")
         source = self.state
         self.audit = (*self.audit, AuditEntry(event, source, target, at, actor, reason))
         self.state = target
@@ -692,23 +729,22 @@ class Order:
         return value
 
     def _unit_price(
-        self, unit_price: Money | Decimal | str | int, source: str
+        self, unit_price: Money | Decimal | str | int, source: str, precision: int | None
     ) -> tuple[Decimal, str]:
-        if isinstance(unit_price, Money) and unit_price.currency.code != self.currency:
-            rate = self.exchange_rate
-            if rate is None or rate.base != unit_price.currency.code:
-                raise CurrencyMismatchError("unit_price", unit_price, self.currency)
-            converted = rate.convert(
-                to_decimal(unit_price.amount, "unit_price"), self.pricing.rounding
-            )
-            return converted, f"{source}; converted from {unit_price.currency.code} at {rate.rate}"
+        """The unit price in the order currency (converted with the frozen rate if need be)."""
         if isinstance(unit_price, Money):
-            value = to_decimal(unit_price.amount, "unit_price")
+            code = unit_price.currency.code
+            value = check_unit_price(unit_price.amount, code, precision)
         else:
-            value = to_decimal(unit_price, "unit_price")
-        if value < 0:
-            raise ValidationError("unit_price", unit_price, "must not be negative")
-        return value, source
+            code = self.currency
+            value = check_unit_price(unit_price, code, precision)
+        if code == self.currency:
+            return value, source
+        rate = self.exchange_rate
+        if rate is None or rate.base != code:
+            raise CurrencyMismatchError("unit_price", unit_price, self.currency)
+        converted = rate.convert(value, self.pricing.rounding)
+        return converted, f"{source}; converted from {code} at {rate.rate}"
 
     def _reprice(
         self,

@@ -39,18 +39,28 @@ from types import MappingProxyType
 from typing import Any
 
 import attrs
+from moneyed import Money
 
-from salesorders.domain.checks import aware_time, require_text
+from salesorders.domain.checks import (
+    aware_time,
+    check_name,
+    check_text,
+    optional_id,
+    require_id,
+    require_name,
+)
 from salesorders.domain.money import (
     EXACT_CONTEXT,
-    Money,
     Rounding,
     allocate_decimal,
     check_currency,
+    check_price_precision,
     currency_exponent,
     minor_unit,
+    price_places,
     same_currency,
     to_decimal,
+    within_places,
 )
 from salesorders.errors import ExchangeRateUnavailableError, NoPriceError, ValidationError
 
@@ -73,7 +83,10 @@ __all__ = [
     "TaxComponent",
     "TaxMode",
     "TaxRounding",
+    "check_line",
+    "check_unit_price",
     "price_document",
+    "to_unit_price",
 ]
 
 # The one inexact step (taking tax out of a tax-inclusive amount) divides with 40 digits: far
@@ -139,10 +152,34 @@ def _to_quantity(value: object) -> Decimal:
     return _bounded(value, "quantity", _QUANTITY_LIMIT, positive=True)
 
 
-def _to_unit_price(value: object) -> Decimal:
+def to_unit_price(value: object, field: str = "unit_price") -> Decimal:
+    """A unit price: a number from 0 to below ``10**15`` (floats refused), else a
+    :class:`~salesorders.errors.ValidationError` naming ``field``."""
     if isinstance(value, Decimal) and value.is_finite() and 0 < value < _AMOUNT_LIMIT:
         return value  # the common case, checked without the general path's calls
-    return _bounded(value, "unit_price", _AMOUNT_LIMIT, positive=False)
+    return _bounded(value, field, _AMOUNT_LIMIT, positive=False)
+
+
+def _to_unit_price(value: object) -> Decimal:
+    return to_unit_price(value)
+
+
+def check_unit_price(
+    value: object, currency: str, precision: int | None = None, field: str = "unit_price"
+) -> Decimal:
+    """A unit price in ``currency`` as :func:`to_unit_price` accepts it, with at most
+    :func:`~salesorders.domain.money.price_places` decimal places (``precision`` when given,
+    else the currency's minor unit plus 4)."""
+    price = to_unit_price(value, field)
+    places = price_places(currency, precision)
+    if not within_places(price, places):
+        raise ValidationError(
+            field,
+            value,
+            f"has more than {places} decimal places for a unit price in {currency}",
+            "round it, or allow more places with price_precision",
+        )
+    return price
 
 
 def _to_charge_amount(value: object) -> Decimal:
@@ -170,13 +207,20 @@ def _to_exchange_rate(value: object) -> Decimal:
     return _bounded(value, "rate", _AMOUNT_LIMIT, positive=True)
 
 
-def _check_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    require_text(value, attribute.name, blank_ok=False)
+def _check_id(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    require_id(value, attribute.name)
 
 
-def _check_str(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        raise ValidationError(attribute.name, value, "must be a string")
+def _check_name(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    require_name(value, attribute.name)
+
+
+def _check_optional_name(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_name(value, attribute.name)
+
+
+def _check_free_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_text(value, attribute.name)
 
 
 def _check_aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
@@ -207,7 +251,7 @@ class TaxComponent:
     ``rate`` is a fraction from 0 to 1: ``Decimal("0.19")`` for 19 %. Floats are refused.
     """
 
-    name: str = attrs.field(validator=_check_text)
+    name: str = attrs.field(validator=_check_name)
     rate: Decimal = attrs.field(converter=_to_tax_rate)
 
 
@@ -231,7 +275,7 @@ class Discount:
 
     kind: DiscountKind = attrs.field(validator=_enum_of(DiscountKind))
     value: Decimal = attrs.field(converter=_to_discount_value, validator=_check_discount)
-    reason: str = attrs.field(default="", validator=_check_str)
+    reason: str = attrs.field(default="", validator=_check_free_text)
 
     @classmethod
     def percentage(cls, value: Decimal | int | str, reason: str = "") -> Discount:
@@ -293,6 +337,22 @@ class LineToPrice:
     unit_price: Decimal = attrs.field(converter=_to_unit_price)
     discounts: tuple[Discount, ...] = attrs.field(default=(), converter=_to_discounts)
     taxes: tuple[TaxComponent, ...] = attrs.field(default=(), converter=_to_taxes)
+
+
+def check_line(
+    quantity: object,
+    unit_price: object,
+    discounts: Iterable[Discount] = (),
+    taxes: Iterable[TaxComponent] = (),
+) -> None:
+    """Refuse what :class:`LineToPrice` would refuse of a line, without building one: for a
+    caller that knows the line's path (``lines[2]``) and wants it in the error."""
+    _to_quantity(quantity)
+    _to_unit_price(unit_price)
+    if discounts:
+        _to_discounts(discounts)
+    if taxes:
+        _to_taxes(taxes)
 
 
 @attrs.frozen(slots=True)
@@ -799,7 +859,7 @@ class PriceListEntry:
     Breaks may be given in any order; their min quantities must be distinct.
     """
 
-    sku: str = attrs.field(validator=_check_text)
+    sku: str = attrs.field(validator=_check_id)
     breaks: tuple[PriceBreak, ...] = attrs.field(converter=_to_breaks)
 
     def break_for(self, quantity: Decimal) -> PriceBreak | None:
@@ -839,21 +899,24 @@ class PriceList:
     ``entries`` maps SKU to entry (an iterable of entries is accepted too); it is read-only.
     """
 
-    id: str = attrs.field(validator=_check_text)
+    id: str = attrs.field(validator=_check_id)
     currency: str = attrs.field(validator=_checked_currency)
     entries: Mapping[str, PriceListEntry] = attrs.field(converter=_to_entries, hash=False)
     customer_group: str | None = attrs.field(default=None)
-    name: str = attrs.field(default="", validator=_check_str)
+    name: str = attrs.field(default="", validator=_check_optional_name)
 
     @customer_group.validator
     def _check_group(self, attribute: attrs.Attribute[str | None], value: object) -> None:
-        if value is not None and (not isinstance(value, str) or not value):
-            raise ValidationError("customer_group", value, "must be a non-empty string or None")
+        optional_id(value, "customer_group")
 
 
 @attrs.frozen(slots=True)
 class PriceQuote:
-    """The unit price found for a SKU, with where it came from (``reason``)."""
+    """The unit price found for a SKU, with where it came from (``reason``).
+
+    ``price_precision``: the decimal places the price book allows a unit price in ``currency``
+    (``None``: the library's default, see :func:`~salesorders.domain.money.price_places`).
+    """
 
     sku: str
     currency: str
@@ -861,6 +924,7 @@ class PriceQuote:
     price_list_id: str
     min_quantity: Decimal
     reason: str
+    price_precision: int | None = None
 
 
 class PriceBook:
@@ -869,11 +933,18 @@ class PriceBook:
     For a customer group the group's lists of the currency are searched first, then the general
     lists (``customer_group=None``) of that currency. Several lists for the same currency and
     group are searched in the order given. The first list with a break that applies wins.
+
+    ``price_precision``: how many decimal places a unit price may have, in every list; by default
+    the currency's minor unit plus 4 (6 for USD, 4 for JPY). A finer price is refused here, and
+    the lines quoted from the book accept the book's precision.
     """
 
-    __slots__ = ("_index", "_price_lists")
+    __slots__ = ("_index", "_precision", "_price_lists")
 
-    def __init__(self, price_lists: Iterable[PriceList]) -> None:
+    def __init__(
+        self, price_lists: Iterable[PriceList], *, price_precision: int | None = None
+    ) -> None:
+        self._precision = check_price_precision(price_precision)
         lists = tuple(price_lists)
         seen: set[str] = set()
         index: dict[tuple[str, str | None], dict[str, list[tuple[PriceList, PriceListEntry]]]] = {}
@@ -885,6 +956,7 @@ class PriceBook:
                     f"price_lists[{position}].id", price_list.id, "is used twice", "use unique ids"
                 )
             seen.add(price_list.id)
+            _check_price_places(price_list, position, price_precision)
             by_sku = index.setdefault((price_list.currency, price_list.customer_group), {})
             for sku, entry in price_list.entries.items():
                 by_sku.setdefault(sku, []).append((price_list, entry))
@@ -897,6 +969,10 @@ class PriceBook:
     @property
     def price_lists(self) -> tuple[PriceList, ...]:
         return self._price_lists
+
+    @property
+    def price_precision(self) -> int | None:
+        return self._precision
 
     def quote(
         self, sku: str, currency: str, quantity: Decimal, customer_group: str | None = None
@@ -916,15 +992,35 @@ class PriceBook:
             for price_list, entry in self._index.get(key, {}).get(sku, ()):
                 found = entry.break_for(amount)
                 if found is not None:
-                    return _quote(sku, price_list, found)
+                    return _quote(sku, price_list, found, self._precision)
         raise NoPriceError(sku, currency, customer_group)
 
 
-def _quote(sku: str, price_list: PriceList, found: PriceBreak) -> PriceQuote:
+def _check_price_places(price_list: PriceList, position: int, precision: int | None) -> None:
+    """Refuse a break whose unit price is finer than the book allows in the list's currency."""
+    places = price_places(price_list.currency, precision)
+    for sku, entry in price_list.entries.items():
+        for index, item in enumerate(entry.breaks):
+            if not within_places(item.unit_price, places):
+                raise ValidationError(
+                    f"price_lists[{position}].entries[{sku!r}].breaks[{index}].unit_price",
+                    item.unit_price,
+                    f"has more than {places} decimal places",
+                    "round the price, or give the price book a larger price_precision",
+                )
+
+
+def _quote(sku: str, price_list: PriceList, found: PriceBreak, precision: int | None) -> PriceQuote:
     group = f" (group {price_list.customer_group})" if price_list.customer_group else ""
     reason = f"price list {price_list.id}{group}, break >= {found.min_quantity}"
     return PriceQuote(
-        sku, price_list.currency, found.unit_price, price_list.id, found.min_quantity, reason
+        sku,
+        price_list.currency,
+        found.unit_price,
+        price_list.id,
+        found.min_quantity,
+        reason,
+        precision,
     )
 
 
@@ -947,7 +1043,7 @@ class ExchangeRate:
     quote: str = attrs.field(validator=_check_rate_pair)
     rate: Decimal = attrs.field(converter=_to_exchange_rate)
     as_of: dt.datetime = attrs.field(validator=_check_aware)
-    source: str = attrs.field(default="", validator=_check_str)
+    source: str = attrs.field(default="", validator=_check_free_text)
 
     def __attrs_post_init__(self) -> None:
         if self.base == self.quote and self.rate != 1:

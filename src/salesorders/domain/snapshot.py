@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import attrs
 
+from salesorders.domain.checks import require_id
 from salesorders.domain.warehouse import Warehouse
 
 __all__ = ["AvailableBatch", "IncomingStock", "StockSnapshot"]
@@ -34,6 +35,7 @@ class IncomingStock:
 
     ``batch_id`` and ``expiry`` name the batch it arrives as, if known. ``transfer_from`` is set
     for stock in transit from another warehouse (a transfer); the id is then the transfer's id.
+    ``id``, ``sku`` and ``warehouse_id`` are ids (see :mod:`salesorders.domain.checks`).
     """
 
     id: str
@@ -44,6 +46,11 @@ class IncomingStock:
     batch_id: str | None = None
     expiry: dt.date | None = None
     transfer_from: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        require_id(self.id, "incoming.id")
+        require_id(self.sku, "incoming.sku")
+        require_id(self.warehouse_id, "incoming.warehouse_id")
 
 
 @attrs.frozen(slots=True)

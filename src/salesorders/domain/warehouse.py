@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import attrs
 
+from salesorders.domain.checks import check_name, require_id
+
 __all__ = ["Destination", "Warehouse"]
 
 
@@ -16,6 +18,10 @@ class Warehouse:
     ``priority``: lower serves first under the priority policy. ``ships_to``: the regions this
     warehouse delivers to (empty means everywhere). ``distances``: an explicit distance table from
     this warehouse to regions or zones, used by the nearest policy before coordinates.
+
+    ``id`` is an id (at most :data:`~salesorders.domain.checks.ID_MAX_LENGTH` characters); the
+    name, region, zone and the regions and zones named are names (at most
+    :data:`~salesorders.domain.checks.NAME_MAX_LENGTH`).
     """
 
     id: str
@@ -27,6 +33,16 @@ class Warehouse:
     active: bool = True
     ships_to: frozenset[str] = frozenset()
     distances: tuple[tuple[str, Decimal], ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        require_id(self.id, "warehouse.id")
+        for field in ("name", "region", "zone"):
+            check_name(getattr(self, field), f"warehouse.{field}")
+        for region in self.ships_to:
+            check_name(region, "warehouse.ships_to")
+        for index, entry in enumerate(self.distances):
+            if isinstance(entry, tuple) and entry:
+                check_name(entry[0], f"warehouse.distances[{index}]")
 
     def serves(self, region: str | None) -> bool:
         """True when the warehouse is active and delivers to ``region``."""

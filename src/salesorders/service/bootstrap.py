@@ -17,7 +17,7 @@ from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
 from salesorders.domain.pricing import PriceBook
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import ValidationError
-from salesorders.ports import Clock, ExchangeRates, Notifier, Store, UnitOfWorkFactory
+from salesorders.ports import Catalog, Clock, ExchangeRates, Notifier, Store, UnitOfWorkFactory
 from salesorders.serialization import Serializer
 from salesorders.service.clock import SystemClock
 from salesorders.service.handlers import Handlers
@@ -37,6 +37,7 @@ def bootstrap(
     allocation_policy: AllocationPolicy | None = None,
     price_book: PriceBook | None = None,
     exchange_rates: ExchangeRates | None = None,
+    catalog: Catalog | None = None,
     notifiers: Iterable[Notifier] = (),
     number_prefix: str = "SO",
     workflows: Iterable[Workflow] | None = None,
@@ -60,12 +61,19 @@ def bootstrap(
 
     ``clock`` defaults to the system clock (UTC), ``allocation_policy`` to
     :class:`~salesorders.domain.allocation.PriorityPolicy`. Without a ``price_book`` every line
-    needs a unit price. ``workflows``: the workflows new orders may name (their latest version is
-    used; the default workflow is always available). Order numbers look like
-    ``f"{number_prefix}-{year}-{n:06d}"``. ``max_retries``, ``rng`` and ``sleep`` drive the retries
-    of conflicting units of work; the ``delivery_*`` settings drive the outbox dispatcher.
+    needs a unit price (or a ``catalog`` default price). With a ``catalog`` (a
+    :class:`~salesorders.ports.Catalog`), an order line whose SKU it does not know is refused when
+    the order is created or placed; without one any SKU is accepted. ``workflows``: the workflows
+    new orders may name (their latest version is used; the default workflow is always available).
+    Order numbers look like ``f"{number_prefix}-{year}-{n:06d}"``. ``max_retries``, ``rng`` and
+    ``sleep`` drive the retries of conflicting units of work; the ``delivery_*`` settings drive
+    the outbox dispatcher.
     """
     factory = _unit_of_work_factory(store, uow)
+    if catalog is not None and not callable(getattr(catalog, "products", None)):
+        raise ValidationError(
+            "catalog", catalog, "must be a Catalog", "pass e.g. MemoryCatalog([Product(...)])"
+        )
     chosen_clock = clock if clock is not None else SystemClock()
     known = tuple(workflows or ())
     serializer = Serializer(WorkflowRegistry(known))
@@ -74,6 +82,7 @@ def bootstrap(
         serializer=serializer,
         price_book=price_book,
         exchange_rates=exchange_rates,
+        catalog=catalog,
         workflows=known,
         number_prefix=number_prefix,
     )

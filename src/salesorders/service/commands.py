@@ -3,16 +3,28 @@
 Every command carries ``idempotency_key`` (``None``: no idempotency) and ``actor`` (who asks; it is
 written to the order's audit trail and the stock ledger). A command is plain data: it can be
 serialized, and its canonical JSON (without the key) is the idempotency fingerprint.
+
+Before a handler runs, :func:`check_texts` refuses a command whose ids, actor or reason no store
+could hold (see :mod:`salesorders.domain.checks`), naming the field.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 import attrs
 from moneyed import Money
 
+from salesorders.domain.checks import (
+    KEY_MAX_LENGTH,
+    check_name,
+    check_text,
+    require_id,
+    require_text,
+)
+from salesorders.domain.money import check_currency
 from salesorders.domain.order import Address
 from salesorders.domain.pricing import Discount, PricingPolicy, TaxComponent
 from salesorders.domain.snapshot import IncomingStock
@@ -35,6 +47,7 @@ __all__ = [
     "SetStockLevels",
     "TransferStock",
     "WriteOffStock",
+    "check_texts",
 ]
 
 
@@ -43,8 +56,10 @@ class LineSpec:
     """One line to put on an order.
 
     ``unit_price`` in the order currency, or in the currency of the order's exchange rate base;
-    ``None`` asks the service's price book for a quote (quantity breaks, customer group). The
-    quantity must fit ``quantity_precision`` decimal places (0: whole units).
+    ``None`` asks the service's price book for a quote (quantity breaks, customer group), then
+    the catalogue's default price. The quantity must fit ``quantity_precision`` decimal places
+    (0: whole units; with a catalogue, the product's). The unit price may have at most
+    ``price_precision`` decimal places (``None``: its currency's minor unit plus 4).
     """
 
     sku: str
@@ -54,6 +69,7 @@ class LineSpec:
     taxes: tuple[TaxComponent, ...] = ()
     discounts: tuple[Discount, ...] = ()
     quantity_precision: int = 0
+    price_precision: int | None = None
 
 
 @attrs.frozen(slots=True)
@@ -296,3 +312,34 @@ Command = (
     | WriteOffStock
     | TransferStock
 )
+
+
+def _key(value: object, field: str) -> str:
+    return require_text(value, field, max_length=KEY_MAX_LENGTH)
+
+
+# The texts commands carry at their top level, by field name, and how each is checked; values
+# inside (lines, addresses, warehouses, incoming stock) check themselves when they are built.
+_TEXT_FIELDS: tuple[tuple[str, Callable[[object, str], object]], ...] = (
+    ("order_id", require_id),
+    ("customer_id", require_id),
+    ("customer_group", require_id),
+    ("sku", require_id),
+    ("warehouse_id", require_id),
+    ("workflow", require_id),
+    ("currency", check_currency),
+    ("exchange_rate_base", check_currency),
+    ("actor", check_name),
+    ("reason", check_text),
+    ("idempotency_key", _key),
+)
+
+
+def check_texts(command: object) -> None:
+    """Refuse a command whose ids, codes, actor, reason or idempotency key no store could hold,
+    with a :class:`~salesorders.errors.ValidationError` naming the field (``None`` is left to the
+    handler)."""
+    for field, check in _TEXT_FIELDS:
+        value = getattr(command, field, None)
+        if value is not None:
+            check(value, field)

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from moneyed import Money
+
 from salesorders.domain.allocation import (
     AllocationPolicy,
     FewestShipmentsPolicy,
@@ -24,6 +26,8 @@ from salesorders.domain.allocation import (
     RankedPolicy,
     plan_problems,
 )
+from salesorders.domain.catalog import Product
+from salesorders.domain.checks import ID_MAX_LENGTH, require_id, require_text
 from salesorders.domain.events import OrderEvent
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.order import NewLine, Order
@@ -38,7 +42,7 @@ from salesorders.errors import (
     NoPriceError,
     ValidationError,
 )
-from salesorders.ports import ExchangeRates, OutboxMessage, UnitOfWork
+from salesorders.ports import Catalog, ExchangeRates, OutboxMessage, UnitOfWork
 from salesorders.serialization import Serializer
 from salesorders.service.commands import (
     AdjustStock,
@@ -95,6 +99,11 @@ def _flag(value: object, field: str) -> bool:
     return value
 
 
+# An order number is f"{prefix}-{year}-{n:06d}": the prefix leaves room for the rest in an id.
+_PREFIX_MAX_LENGTH = ID_MAX_LENGTH // 2
+_DEFAULT_PRICE = "catalogue default price"
+
+
 def _new_order_id() -> str:
     return uuid.uuid4().hex
 
@@ -109,18 +118,19 @@ class Handlers:
         serializer: Serializer,
         price_book: PriceBook | None = None,
         exchange_rates: ExchangeRates | None = None,
+        catalog: Catalog | None = None,
         workflows: Sequence[Workflow] = (),
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
     ) -> None:
-        if not isinstance(number_prefix, str) or not number_prefix.strip():
-            raise ValidationError("number_prefix", number_prefix, "must be a non-empty string")
+        require_text(number_prefix, "number_prefix", blank_ok=False, max_length=_PREFIX_MAX_LENGTH)
         self.policy = policy
         # The built-in policies are proven by the policy kit; any other plan is checked.
         self._trusted_policy = type(policy) in _BUILT_IN_POLICIES
         self.serializer = serializer
         self.price_book = price_book
         self.exchange_rates = exchange_rates
+        self.catalog = catalog
         self.number_prefix = number_prefix
         self.new_order_id = new_order_id
         latest: dict[str, Workflow] = {}
@@ -165,10 +175,13 @@ class Handlers:
         else:
             order = uow.orders.get(self._existing_draft_id(command))
             order.workflow.next_state(order.state, "place", order, order.id)  # refuse early
+            self._products([line.sku for line in order.lines])
         if command.confirm:
             # Stock first, number last: the number series' row stays locked from taking a
             # number to commit, so taking it late keeps concurrent placements flowing.
-            plan, alerts = self._reserve(uow, order, command.all_or_nothing, command.actor, now)
+            plan, alerts = self._reserve(
+                uow, order, command.all_or_nothing, command.actor, now, command.creates_order
+            )
             self._place(uow, order, command.actor, now)
             order.confirm(now, plan=plan, actor=command.actor)
         else:
@@ -354,10 +367,11 @@ class Handlers:
         )
         if spec.exchange_rate_base is not None:
             order.use_exchange_rate(self._rate(spec.exchange_rate_base, currency, now), now)
+        products = None if self.catalog is None else self._products(_line_skus(spec.lines))
         new_lines = []
         for index, line in enumerate(spec.lines):
             try:
-                new_lines.append(self._new_line(order, line))
+                new_lines.append(self._new_line(order, line, products))
             except ValidationError as error:
                 raise _at_path(error, f"lines[{index}]") from error
         order.add_lines(new_lines, now)
@@ -370,45 +384,90 @@ class Handlers:
             order.set_shipping(spec.shipping, now, taxes=spec.shipping_taxes)
         return order
 
-    def _new_line(self, order: Order, line: LineSpec) -> NewLine:
+    def _products(self, skus: Sequence[str]) -> Mapping[str, Product] | None:
+        """The catalogue's products of ``skus`` (``None`` without a catalogue); a SKU the
+        catalogue does not know is refused, naming its line."""
+        if self.catalog is None:
+            return None
+        found = self.catalog.products(set(skus))
+        for index, sku in enumerate(skus):
+            if sku not in found:
+                raise ValidationError(
+                    f"lines[{index}].sku",
+                    sku,
+                    "is not in the catalogue",
+                    "check the SKU, or add the product to the catalogue first",
+                )
+        return found
+
+    def _new_line(
+        self, order: Order, line: LineSpec, products: Mapping[str, Product] | None
+    ) -> NewLine:
         if not isinstance(line, LineSpec):
             raise ValidationError("line", line, "must be a LineSpec")
-        if line.unit_price is None:
+        product = None if products is None else products[line.sku]
+        precision = _quantity_precision(line, product)
+        if line.unit_price is not None:
+            return NewLine(
+                line.sku,
+                line.quantity,
+                line.unit_price,
+                line.description,
+                line.discounts,
+                line.taxes,
+                precision,
+                None,
+                "entered",
+                line.price_precision,
+            )
+        price = self._quote(order, line, precision, product)
+        if isinstance(price, PriceQuote):
             return NewLine.quoted(
-                self._quote(order, line),
+                price,
                 line.quantity,
                 description=line.description,
                 discounts=line.discounts,
                 taxes=line.taxes,
-                quantity_precision=line.quantity_precision,
+                quantity_precision=precision,
             )
         return NewLine(
             line.sku,
             line.quantity,
-            line.unit_price,
+            price,
             line.description,
             line.discounts,
             line.taxes,
-            line.quantity_precision,
+            precision,
+            None,
+            _DEFAULT_PRICE,
         )
 
-    def _quote(self, order: Order, line: LineSpec) -> PriceQuote:
+    def _quote(
+        self, order: Order, line: LineSpec, precision: int, product: Product | None
+    ) -> PriceQuote | Money:
+        """The price book's quote; else the product's default price, if the catalogue has one."""
+        default = None if product is None else product.default_price
         book = self.price_book
         if book is None:
+            if default is not None:
+                return default
             raise ValidationError(
                 "unit_price",
                 None,
                 "is required: the service has no price book",
                 "give a unit price, or bootstrap the service with a price_book",
             )
-        quantity = to_quantity(line.quantity, "quantity", line.quantity_precision)
-        try:
-            return book.quote(line.sku, order.currency, quantity, order.customer_group)
-        except NoPriceError:
-            rate = order.exchange_rate
-            if rate is None:
-                raise
-            return book.quote(line.sku, rate.base, quantity, order.customer_group)
+        quantity = to_quantity(line.quantity, "quantity", precision)
+        rate = order.exchange_rate
+        currencies = (order.currency,) if rate is None else (order.currency, rate.base)
+        for currency in currencies:
+            try:
+                return book.quote(line.sku, currency, quantity, order.customer_group)
+            except NoPriceError:
+                if default is None and currency == currencies[-1]:
+                    raise
+        assert default is not None  # the loop raised otherwise
+        return default
 
     def _rate(self, base: str, currency: str, now: dt.datetime) -> ExchangeRate:
         if self.exchange_rates is None:
@@ -451,24 +510,39 @@ class Handlers:
         now: dt.datetime,
     ) -> list[LowStock]:
         order.workflow.next_state(order.state, "confirm", order, order.id)  # refuse early
-        plan, alerts = self._reserve(uow, order, all_or_nothing, actor, now)
+        plan, alerts = self._reserve(uow, order, all_or_nothing, actor, now, False)
         order.confirm(now, plan=plan, actor=actor, reason=reason)
         return alerts
 
     def _reserve(
-        self, uow: UnitOfWork, order: Order, all_or_nothing: bool, actor: str, now: dt.datetime
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        all_or_nothing: bool,
+        actor: str,
+        now: dt.datetime,
+        new_order: bool,
     ) -> tuple[AllocationPlan, list[LowStock]]:
-        """Allocate the order with the policy, check the plan, and reserve it atomically."""
+        """Allocate the order with the policy, check the plan, and reserve it atomically.
+
+        A shortage of a ``new_order`` says that the order was not created (its unit of work
+        rolls back), rather than naming an order id that will not exist.
+        """
         request = order.allocation_request(all_or_nothing=all_or_nothing)
         snapshot = uow.stock.snapshot(dict.fromkeys(line.sku for line in request.lines), now.date())
         plan = self.policy.allocate(request, snapshot)
         if not self._trusted_policy:
             self._check_plan(request, snapshot, plan)
         if plan.shortages:
-            raise InsufficientStockError(plan.shortages, order.id)
+            raise InsufficientStockError(plan.shortages, order.id, order_created=not new_order)
         desk = StockDesk(uow.stock)
         if plan.allocations:
-            desk.reserve(plan, now, actor, warehouses=snapshot.warehouses)
+            try:
+                desk.reserve(plan, now, actor, warehouses=snapshot.warehouses)
+            except InsufficientStockError as error:
+                if not new_order:
+                    raise
+                raise InsufficientStockError(error.shortages, order_created=False) from error
         return plan, desk.alerts
 
     def _check_plan(
@@ -540,6 +614,30 @@ class Handlers:
                 )
             )
         return messages
+
+
+def _line_skus(lines: Sequence[object]) -> list[str]:
+    """The SKU of every line, each checked before the catalogue sees it, naming its line."""
+    skus = []
+    for index, line in enumerate(lines):
+        if not isinstance(line, LineSpec):
+            raise ValidationError(f"lines[{index}]", line, "must be a LineSpec")
+        skus.append(require_id(line.sku, f"lines[{index}].sku"))
+    return skus
+
+
+def _quantity_precision(line: LineSpec, product: Product | None) -> int:
+    """The line's quantity precision: the product's when the catalogue knows it."""
+    if product is None or line.quantity_precision == product.quantity_precision:
+        return line.quantity_precision
+    if line.quantity_precision != 0:
+        raise ValidationError(
+            "quantity_precision",
+            line.quantity_precision,
+            f"differs from the catalogue's {product.quantity_precision} for {product.sku}",
+            "leave it at 0 to use the catalogue's",
+        )
+    return product.quantity_precision
 
 
 def _optional_decimal(value: object, field: str) -> Decimal | None:

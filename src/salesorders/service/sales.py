@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, overload
 
+from salesorders.domain.checks import require_id
 from salesorders.domain.order import Order
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
 from salesorders.errors import IdempotencyConflictError, ValidationError
@@ -25,6 +26,7 @@ from salesorders.service.commands import (
     SetStockLevels,
     TransferStock,
     WriteOffStock,
+    check_texts,
 )
 from salesorders.service.handlers import Handlers, Route
 from salesorders.service.idempotency import IdempotencyKeeper
@@ -96,12 +98,11 @@ class SalesService:
                 "is not a command this service handles",
                 "use one of " + ", ".join(sorted(t.__name__ for t in self._routes)),
             )
+        check_texts(command)
         key = command.idempotency_key
         if key is None:
             handler = route[0]
             return self.retrier.run(lambda: self._run(handler, command))
-        if not isinstance(key, str) or not key:
-            raise ValidationError("idempotency_key", key, "must be a non-empty string or None")
         return self._run_idempotent(route, command, key)
 
     def _run(self, handler: Callable[[UnitOfWork, Any, dt.datetime], Any], command: Any) -> Any:
@@ -147,21 +148,31 @@ class SalesService:
 
     def get_order(self, order_id: str) -> Order:
         """The order with that id; :class:`~salesorders.errors.NotFoundError` if none."""
+        require_id(order_id, "order_id")
         with self.uow_factory() as uow:
             return uow.orders.get(order_id)
 
     def get_order_by_number(self, number: str) -> Order:
         """The order with that number (e.g. ``"SO-2026-000001"``)."""
+        require_id(number, "number")
         with self.uow_factory() as uow:
             return uow.orders.get_by_number(number)
 
     def list_orders(self, query: OrderQuery | None = None) -> OrderPage:
-        """One page of orders, oldest first; pass ``page.next_cursor`` as ``after`` for the next."""
+        """One page of orders, oldest first; pass ``page.next_cursor`` as ``after`` for the next.
+
+        :class:`OrderQuery` checks its fields when it is built, so every store sees the same valid
+        queries.
+        """
+        if query is not None and not isinstance(query, OrderQuery):
+            raise ValidationError("query", query, "must be an OrderQuery or None")
         with self.uow_factory() as uow:
             return uow.orders.list(query or OrderQuery())
 
     def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]:
         """Stock reservations, of one order if ``order_id`` is given."""
+        if order_id is not None:
+            require_id(order_id, "order_id")
         with self.uow_factory() as uow:
             return uow.stock.reservations(order_id)
 
