@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from salesorders.adapters.memory import MemoryStore
 from salesorders.domain.snapshot import IncomingStock
+from salesorders.domain.stock import StockDesk
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import NotSupportedError, SalesOrdersError
 from salesorders.ports import (
@@ -22,7 +23,6 @@ from salesorders.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from salesorders.service.stock import StockDesk
 from salesorders.testing.contracts import T0, AllContracts, plan_for, sample_order
 
 

@@ -24,9 +24,9 @@ from salesorders import errors
 from salesorders.adapters._sql.schema import LATEST_VERSION
 from salesorders.adapters._sql.session import translate_error
 from salesorders.adapters.postgres import PostgresStore, _translate
+from salesorders.domain.stock import StockDesk
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import OutboxMessage, UnitOfWorkFactory
-from salesorders.service.stock import StockDesk
 from salesorders.testing.contracts import T0, AllContracts, plan_for, sample_order
 from test_sqlite_adapter import (
     batches_follow_the_stock_book,

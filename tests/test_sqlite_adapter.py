@@ -27,7 +27,7 @@ from salesorders.adapters._sql.session import translate_error
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.domain.plan import Allocation, AllocationPlan
 from salesorders.domain.snapshot import AvailableBatch, IncomingStock
-from salesorders.domain.stock import StockBook
+from salesorders.domain.stock import StockBook, StockDesk
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import IdempotencyRecord, OutboxMessage, UnitOfWorkFactory
 from salesorders.service import (
@@ -38,7 +38,6 @@ from salesorders.service import (
     RegisterWarehouse,
     bootstrap,
 )
-from salesorders.service.stock import StockDesk
 from salesorders.testing.contracts import T0, AllContracts, plan_for, sample_order
 from test_service_support import stock_drift
 
@@ -191,7 +190,7 @@ RACE_WORKER = textwrap.dedent(
     import sys
     from decimal import Decimal
     from salesorders.errors import InsufficientStockError, OperationalError
-    from salesorders.service.stock import StockDesk
+    from salesorders.domain.stock import StockDesk
     from salesorders.testing.contracts import T0, plan_for
 
     def open_store(kind, where, schema):

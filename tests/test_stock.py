@@ -68,7 +68,7 @@ def state(book: StockBook) -> object:
             book.ledger(),
             book.incoming(),
             book.backorders_by_sku(),
-            book._events,
+            book.desk.alerts,
         )
     )
 

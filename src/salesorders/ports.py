@@ -278,7 +278,7 @@ class StockRepository(Protocol):
 
     Every stock operation is a pure function of :mod:`salesorders.domain.stock` that takes the
     rows a command locked and returns a :class:`~salesorders.domain.stock.StockChange`; the
-    service (:class:`~salesorders.service.stock.StockDesk`) locks, runs the operation and applies
+    service (:class:`~salesorders.domain.stock.StockDesk`) locks, runs the operation and applies
     the change. A repository never re-implements a rule.
 
     Contract:
@@ -301,8 +301,9 @@ class StockRepository(Protocol):
       rows of ``skus``; stores that can lock rows lock the items it reads, as ``lock`` does.
     * ``lock_incoming(id)`` returns the expected receipt (or transfer in transit) with that id,
       locked like an item, or ``None``.
-    * ``reservations``, ``open_reservations``, ``incoming``, ``items`` and ``ledger`` read what
-      is stored (items by SKU then warehouse, the ledger oldest first).
+    * ``reservation``, ``reservations``, ``open_reservations``, ``incoming``, ``items`` and
+      ``ledger`` read what is stored (``reservation`` of an unknown id is ``None``; items by SKU
+      then warehouse, the ledger oldest first).
     * ``add_warehouse`` registers a warehouse or replaces the one with the same id.
     """
 
@@ -322,6 +323,8 @@ class StockRepository(Protocol):
     def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]: ...
 
     def snapshot(self, skus: Collection[str], on: dt.date | None = None) -> StockSnapshot: ...
+
+    def reservation(self, reservation_id: str) -> Reservation | None: ...
 
     def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]: ...
 

@@ -218,13 +218,13 @@ class MemoryStockRepository:
 
     @property
     def quantity_places(self) -> int:
-        return self._tables.places
+        return self._tables.quantity_places
 
     # ------------------------------------------------------------------ changes
 
     def add_warehouse(self, warehouse: Warehouse) -> None:
         tables = self._tables
-        before = tables.warehouses
+        before = tables.warehouse_rows
         tables.add_warehouse(warehouse)
         self._journal.append(lambda: tables.set_warehouses(before))
 
@@ -238,29 +238,30 @@ class MemoryStockRepository:
         return self._tables.lock(keys, order_id=order_id, create=create)
 
     def lock_incoming(self, incoming_id: str) -> IncomingStock | None:
-        return self._tables.incoming.get(incoming_id)
+        return self._tables.lock_incoming(incoming_id)
 
     def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]:
         tables = self._tables
-        items = tables.items
+        items = tables.item_rows
         replaced_items = [(item.key, items.get(item.key)) for item in change.items]
-        reservations = tables.reservations
+        reservations = tables.reservation_rows
         replaced = [(r.id, reservations[r.id]) for r in change.settled]
         added = [r.id for r in change.reservations]
-        incoming = tables.incoming
-        expected = [(i.id, incoming.get(i.id)) for i in (*change.expected,)]
+        incoming = tables.incoming_rows
+        expected = [(i.id, incoming.get(i.id)) for i in change.expected]
         expected += [(i, incoming.get(i)) for i in change.arrived]
-        length = len(tables.ledger)
+        length = len(tables.ledger_rows)
 
         def undo() -> None:
             for key, item in replaced_items:
                 _put_item(tables, key, item)
+            orders = tables.order_rows
             for rid in added:
                 gone = reservations.pop(rid)
-                listed = tables.by_order[gone.order_id]
+                listed = orders[gone.order_id]
                 listed.remove(rid)
                 if not listed:
-                    del tables.by_order[gone.order_id]
+                    del orders[gone.order_id]
             for rid, reservation in replaced:
                 reservations[rid] = reservation
             for iid, before in reversed(expected):
@@ -268,7 +269,7 @@ class MemoryStockRepository:
                     incoming.pop(iid, None)
                 else:
                     incoming[iid] = before
-            del tables.ledger[length:]
+            del tables.ledger_rows[length:]
 
         entries = tables.apply(change)
         self._journal.append(undo)
@@ -277,43 +278,43 @@ class MemoryStockRepository:
     # ------------------------------------------------------------------ reading
 
     def warehouses(self) -> dict[str, Warehouse]:
-        return dict(self._tables.warehouses)
+        return self._tables.warehouses()
 
     def snapshot(self, skus: Collection[str], on: dt.date | None = None) -> StockSnapshot:
         return self._tables.snapshot(skus, on)
 
+    def reservation(self, reservation_id: str) -> Reservation | None:
+        return self._tables.reservation(reservation_id)
+
     def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]:
-        tables = self._tables
-        if order_id is None:
-            return tuple(tables.reservations.values())
-        return tuple(tables.reservations[rid] for rid in tables.by_order.get(order_id, ()))
+        return self._tables.reservations(order_id)
 
     def open_reservations(self, keys: Collection[tuple[str, str]]) -> tuple[Reservation, ...]:
         return self._tables.open_reservations(keys)
 
     def incoming(self) -> tuple[IncomingStock, ...]:
-        return tuple(sorted(self._tables.incoming.values(), key=lambda i: (i.eta, i.id)))
+        return self._tables.incoming()
 
     def items(self) -> tuple[StockItem, ...]:
-        return tuple(item.copy() for item in self._tables.sorted_items())
+        return tuple(item.copy() for item in self._tables.items())
 
     def ledger(self) -> tuple[LedgerEntry, ...]:
-        return tuple(self._tables.ledger)
+        return self._tables.ledger()
 
 
 def _put_item(tables: StockTables, key: tuple[str, str], item: StockItem | None) -> None:
     """Put back the item stored under ``key`` before a change (``None``: there was none)."""
     sku, warehouse_id = key
     if item is None:
-        tables.items.pop(key, None)
-        place = tables.by_sku.get(sku)
+        tables.item_rows.pop(key, None)
+        place = tables.sku_rows.get(sku)
         if place is not None:
             place.pop(warehouse_id, None)
             if not place:
-                del tables.by_sku[sku]
+                del tables.sku_rows[sku]
     else:
-        tables.items[key] = item
-        tables.by_sku.setdefault(sku, {})[warehouse_id] = item
+        tables.item_rows[key] = item
+        tables.sku_rows.setdefault(sku, {})[warehouse_id] = item
 
 
 # --------------------------------------------------------------------------- outbox

@@ -34,7 +34,7 @@ from salesorders.domain.order import NewLine, Order
 from salesorders.domain.plan import AllocationPlan, AllocationRequest
 from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
 from salesorders.domain.snapshot import StockSnapshot
-from salesorders.domain.stock import LedgerEntry, LowStock
+from salesorders.domain.stock import LedgerEntry, LowStock, StockDesk
 from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
     AllocationError,
@@ -62,7 +62,6 @@ from salesorders.service.commands import (
     WriteOffStock,
 )
 from salesorders.service.results import OrderResult
-from salesorders.service.stock import StockDesk
 
 __all__ = ["Handlers", "Route"]
 

@@ -152,6 +152,9 @@ class Statements:
             f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations WHERE order_id = ? "
             "ORDER BY {position}" + dialect.lock_rows
         )
+        self.reservation_by_id = r(
+            f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations WHERE id = ?"
+        )
         self.reservation_ids = r("SELECT id FROM {p}reservations WHERE order_id = ?")
         self.ledger_all = r(
             f"SELECT sequence, {_LEDGER_COLUMNS} FROM {{p}}stock_ledger ORDER BY sequence"

@@ -326,6 +326,10 @@ class SqlStockRepository:
 
     # ------------------------------------------------------------------ reading
 
+    def reservation(self, reservation_id: str) -> Reservation | None:
+        rows = self._session.rows(self._sql.reservation_by_id, (reservation_id,))
+        return _reservation(rows[0]) if rows else None
+
     def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]:
         """Reservations in the order they were made, of one order if ``order_id`` is given."""
         if order_id is None:

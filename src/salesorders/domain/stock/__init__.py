@@ -7,10 +7,14 @@
 * :mod:`~salesorders.domain.stock.reservations` — reserve a plan, release, consume;
 * :mod:`~salesorders.domain.stock.ledger` — folds and the drift detector (:func:`reconcile`);
 * :mod:`~salesorders.domain.stock.reports` — the allocation snapshot and the stock reports;
+* :mod:`~salesorders.domain.stock.desk` — :class:`StockDesk`, the one place that runs lock →
+  operation → apply over a store's rows;
+* :mod:`~salesorders.domain.stock.tables` — :class:`StockTables`, stock rows in memory;
 * :mod:`~salesorders.domain.stock.book` — :class:`StockBook`, stock in memory for scripts and tests.
 """
 
-from salesorders.domain.stock.book import StockBook, StockTables
+from salesorders.domain.stock.book import StockBook
+from salesorders.domain.stock.desk import StockDesk, StockRows
 from salesorders.domain.stock.ledger import (
     Discrepancy,
     fold_batches,
@@ -41,6 +45,7 @@ from salesorders.domain.stock.reports import (
     reservable_batches,
 )
 from salesorders.domain.stock.reservations import find_shortages
+from salesorders.domain.stock.tables import StockTables
 
 __all__ = [
     "AvailabilityRow",
@@ -57,8 +62,10 @@ __all__ = [
     "ReservedRow",
     "StockBook",
     "StockChange",
+    "StockDesk",
     "StockItem",
     "StockLevels",
+    "StockRows",
     "StockTables",
     "build_snapshot",
     "find_shortages",

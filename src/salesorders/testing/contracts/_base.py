@@ -10,10 +10,10 @@ from typing import ClassVar, TypeVar
 
 from salesorders.domain.order import Order
 from salesorders.domain.plan import Allocation, AllocationPlan
+from salesorders.domain.stock import StockDesk
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import OperationalError
 from salesorders.ports import UnitOfWork, UnitOfWorkFactory
-from salesorders.service.stock import StockDesk
 
 __all__ = ["T0", "AdapterContract", "desk", "plan_for", "sample_order"]
 

@@ -1,9 +1,13 @@
-"""The stock verbs over a store: lock the rows, let the domain compute the change, apply it.
+"""The stock verbs over any set of stock rows: lock them, compute the change, apply it.
 
-:class:`StockDesk` is how the handlers (and the contract suites) move stock. Each method locks what
-its operation needs through the :class:`~salesorders.ports.StockRepository` port (in (SKU,
-warehouse) order), runs one pure operation of :mod:`salesorders.domain.stock`, and applies the
-returned :class:`~salesorders.domain.stock.StockChange`. The low-stock alerts of every change are
+:class:`StockDesk` is the one place where the sequence lock → operation → apply is written. It
+works over anything shaped like :class:`StockRows`: a store's
+:class:`~salesorders.ports.StockRepository` (the service's handlers and the contract suites), or
+the in-memory :class:`~salesorders.domain.stock.tables.StockTables` of a
+:class:`~salesorders.domain.stock.book.StockBook`. Each method locks what its operation needs (in
+(SKU, warehouse) order), runs one pure operation of :mod:`~salesorders.domain.stock.operations` or
+:mod:`~salesorders.domain.stock.reservations`, and applies the returned
+:class:`~salesorders.domain.stock.model.StockChange`. The low-stock alerts of every change are
 collected in :attr:`StockDesk.alerts` for the outbox.
 """
 
@@ -12,15 +16,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterator, Mapping
 from decimal import Decimal
+from typing import Protocol
 
 from salesorders.domain.checks import aware_time
 from salesorders.domain.plan import AllocationPlan
-from salesorders.domain.snapshot import IncomingStock
+from salesorders.domain.snapshot import IncomingStock, StockSnapshot
 from salesorders.domain.stock import operations as ops
 from salesorders.domain.stock import reservations as holds
 from salesorders.domain.stock.model import (
     ItemKey,
     LedgerEntry,
+    LockedStock,
     LowStock,
     Reservation,
     StockChange,
@@ -29,9 +35,35 @@ from salesorders.domain.stock.model import (
 )
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import NotFoundError, ReservationError, ValidationError
-from salesorders.ports import StockRepository
 
-__all__ = ["StockDesk"]
+__all__ = ["StockDesk", "StockRows"]
+
+
+class StockRows(Protocol):
+    """What the desk needs of a store: the persistence half of the stock port."""
+
+    @property
+    def quantity_places(self) -> int: ...
+
+    def add_warehouse(self, warehouse: Warehouse) -> None: ...
+
+    def warehouses(self) -> dict[str, Warehouse]: ...
+
+    def lock(
+        self, keys: Collection[ItemKey], *, order_id: str | None = None, create: bool = False
+    ) -> LockedStock: ...
+
+    def lock_incoming(self, incoming_id: str) -> IncomingStock | None: ...
+
+    def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]: ...
+
+    def snapshot(self, skus: Collection[str], on: dt.date | None = None) -> StockSnapshot: ...
+
+    def reservation(self, reservation_id: str) -> Reservation | None: ...
+
+    def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]: ...
+
+    def open_reservations(self, keys: Collection[ItemKey]) -> tuple[Reservation, ...]: ...
 
 
 class StockDesk:
@@ -39,7 +71,7 @@ class StockDesk:
 
     __slots__ = ("alerts", "places", "repo")
 
-    def __init__(self, repo: StockRepository) -> None:
+    def __init__(self, repo: StockRows) -> None:
         self.repo = repo
         self.places = repo.quantity_places
         self.alerts: list[LowStock] = []
@@ -240,9 +272,7 @@ class StockDesk:
         return self._apply(change)[0]
 
     def _reservation(self, reservation_id: str) -> tuple[Reservation, dict[ItemKey, StockItem]]:
-        order_id = reservation_id.split("/", 1)[0] if isinstance(reservation_id, str) else ""
-        candidates = self.repo.reservations(order_id) if order_id else ()
-        found = next((r for r in candidates if r.id == reservation_id), None)
+        found = self.repo.reservation(reservation_id) if isinstance(reservation_id, str) else None
         if found is None:
             raise ReservationError(
                 str(reservation_id),
