@@ -907,3 +907,26 @@ def test_backorders_are_recorded_per_order_and_summed_per_sku() -> None:
 def test_every_default_sku_is_usable() -> None:
     book = make_book(*((sku, "W1", 1) for sku in SKUS))
     assert [i.sku for i in book.items()] == sorted(SKUS)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda b: b.receive("S" * 101, "W1", 1, AT), "sku"),
+        (lambda b: b.receive("SKU-A", "W1", 1, AT, batch_id="B\x00"), "batch_id"),
+        (lambda b: b.receive("SKU-A", "W1", 1, AT, reason="bad\ud800"), "reason"),
+        (lambda b: b.receive("SKU-A", "W1", 1, AT, actor="a" * 201), "actor"),
+        (lambda b: b.write_off("SKU-A", "W1", 1, AT, "x" * 2001), "reason"),
+        (lambda b: b.reserve("O" * 101, "L1", "SKU-A", "W1", 1, AT), "order_id"),
+        (lambda b: b.transfer("SKU-A", "W1", "W2", 1, AT, transfer_id="T\x00"), "transfer_id"),
+    ],
+)
+def test_stock_texts_every_store_can_hold(call: object, field: str) -> None:
+    """The book checks ids, names and free texts with the same limits as the service."""
+    book = StockBook([Warehouse("W1"), Warehouse("W2")])
+    book.receive("SKU-A", "W1", 5, AT)
+    before = state(book)
+    with pytest.raises(ValidationError) as caught:
+        call(book)  # type: ignore[operator]
+    assert caught.value.field == field
+    assert state(book) == before

@@ -28,7 +28,7 @@ from salesorders.adapters._sql.statements import (
     _LEDGER_TYPES,
     _RESERVATION_TYPES,
 )
-from salesorders.domain.checks import require_text
+from salesorders.domain.checks import require_id
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
 from salesorders.domain.stock import (
     Batch,
@@ -126,7 +126,7 @@ class SqlStockRepository:
         """Register a warehouse, or replace the one with the same id."""
         if not isinstance(warehouse, Warehouse):
             raise errors.ValidationError("warehouse", warehouse, "must be a Warehouse")
-        require_text(warehouse.id, "warehouse.id")
+        require_id(warehouse.id, "warehouse.id")
         doc = _json_text(self._config.serializer.dump(warehouse))
         self._session.run(self._sql.warehouse_upsert, (warehouse.id, doc))
 

@@ -19,7 +19,7 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Final
 
-from salesorders.domain.checks import aware_time, require_text
+from salesorders.domain.checks import aware_time, check_name, check_text, require_id, require_text
 from salesorders.domain.money import to_quantity
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.stock.model import (
@@ -100,6 +100,12 @@ def alerts_of(items: Collection[StockItem], at: dt.datetime, places: int) -> tup
     return tuple(found)
 
 
+def check_entry_texts(actor: object, reason: object) -> None:
+    """Who moved stock, and why: texts every store can hold (a name, a free text)."""
+    check_name(actor, "actor")
+    check_text(reason, "reason")
+
+
 def check_warehouse(warehouses: Collection[str], warehouse_id: object) -> None:
     if warehouse_id not in warehouses:
         raise UnknownWarehouseError(str(warehouse_id))
@@ -156,7 +162,7 @@ def check_batch_expiry(
                 "expiry", expiry, "needs a batch_id", "give the batch the expiry belongs to"
             )
         return None
-    lot = require_text(batch_id, "batch_id")
+    lot = require_id(batch_id, "batch_id")
     batch = None if item is None else item.batches.get(lot)
     if batch is not None and when is not None and batch.expiry not in (None, when):
         raise ValidationError(
@@ -241,7 +247,7 @@ def set_levels(
     raised); otherwise at the item's next movement.
     """
     check_warehouse(warehouses, warehouse_id)
-    require_text(sku, "sku")
+    require_id(sku, "sku")
     levels = StockLevels.checked(places, safety_stock, reorder_point, reorder_quantity)
     moment = None if at is None else aware_time(at)
     item = item_or_new(items, sku, warehouse_id)
@@ -269,9 +275,10 @@ def receive(
     ``expiry`` needs a ``batch_id`` and must match the batch's expiry if the batch exists.
     """
     check_warehouse(warehouses, warehouse_id)
-    require_text(sku, "sku")
+    require_id(sku, "sku")
     amount = to_quantity(quantity, "quantity", places)
     aware_time(at)
+    check_entry_texts(actor, reason)
     when = check_batch_expiry(items.get((sku, warehouse_id)), warehouse_id, batch_id, expiry)
     item = item_or_new(items, sku, warehouse_id)
     batch = add_on_hand(item, batch_id, when, amount)
@@ -289,8 +296,8 @@ def expect(
     """Record stock expected to arrive; ``expected`` holds the ids already expected."""
     if not isinstance(incoming, IncomingStock):
         raise ValidationError("incoming", incoming, "must be an IncomingStock")
-    require_text(incoming.id, "incoming.id")
-    require_text(incoming.sku, "incoming.sku")
+    require_id(incoming.id, "incoming.id")
+    require_id(incoming.sku, "incoming.sku")
     check_warehouse(warehouses, incoming.warehouse_id)
     quantity = to_quantity(incoming.quantity, "incoming.quantity", places)
     if isinstance(incoming.eta, dt.datetime) or not isinstance(incoming.eta, dt.date):
@@ -303,7 +310,7 @@ def expect(
             "transfer the stock instead (TransferStock)",
         )
     if incoming.batch_id is not None:
-        require_text(incoming.batch_id, "incoming.batch_id")
+        require_id(incoming.batch_id, "incoming.batch_id")
     expiry_date(incoming.expiry, "incoming.expiry")
     if incoming.expiry is not None and incoming.batch_id is None:
         raise ValidationError(
@@ -432,14 +439,15 @@ def return_to_stock(
 ) -> StockChange:
     """Put returned goods back on hand (into a batch when ``batch_id`` is given): a RETURN."""
     check_warehouse(warehouses, warehouse_id)
-    require_text(sku, "sku")
+    require_id(sku, "sku")
     amount = to_quantity(quantity, "quantity", places)
     aware_time(at)
-    require_text(return_id, "return_id")
+    check_entry_texts(actor, reason)
+    require_id(return_id, "return_id")
     if order_id is not None:
-        require_text(order_id, "order_id")
+        require_id(order_id, "order_id")
     if line_id is not None:
-        require_text(line_id, "line_id")
+        require_id(line_id, "line_id")
     when = check_batch_expiry(items.get((sku, warehouse_id)), warehouse_id, batch_id, expiry)
     item = item_or_new(items, sku, warehouse_id)
     batch = add_on_hand(item, batch_id, when, amount)
@@ -482,6 +490,7 @@ def adjust(
     item = existing_item(items, sku, warehouse_id, warehouses)
     amount = to_level(counted, "counted", places)
     aware_time(at)
+    check_entry_texts(actor, reason)
     require_text(reason, "reason")
     current, floor = count_floor(item, batch_id)
     if amount < floor:
@@ -523,6 +532,7 @@ def write_off(
     item = existing_item(items, sku, warehouse_id, warehouses)
     amount = to_quantity(quantity, "quantity", places)
     aware_time(at)
+    check_entry_texts(actor, reason)
     require_text(reason, "reason")
     check_removable(item, batch_id, amount)
     batch = change_on_hand(item, batch_id, -amount)
@@ -562,7 +572,8 @@ def transfer(
         )
     amount = to_quantity(quantity, "quantity", places)
     aware_time(at)
-    require_text(transfer_id, "transfer_id")
+    check_entry_texts(actor, reason)
+    require_id(transfer_id, "transfer_id")
     if eta is not None and (isinstance(eta, dt.datetime) or not isinstance(eta, dt.date)):
         raise ValidationError("eta", eta, "must be a datetime.date")
     check_removable(source, batch_id, amount)

@@ -20,7 +20,7 @@ from typing import Final
 
 import attrs
 
-from salesorders.domain.checks import aware_time, require_text
+from salesorders.domain.checks import aware_time, check_name, require_id
 from salesorders.domain.money import to_quantity
 from salesorders.domain.plan import Allocation, AllocationPlan
 from salesorders.domain.stock.model import (
@@ -34,7 +34,12 @@ from salesorders.domain.stock.model import (
     new_entry,
     new_reservation,
 )
-from salesorders.domain.stock.operations import alerts_of, count_floor, existing_item
+from salesorders.domain.stock.operations import (
+    alerts_of,
+    check_entry_texts,
+    count_floor,
+    existing_item,
+)
 from salesorders.errors import (
     InsufficientStockError,
     ReservationError,
@@ -82,8 +87,8 @@ def reserve(
     if at.__class__ is not dt.datetime or at.tzinfo is not dt.UTC:
         aware_time(at)
     order_id = plan.order_id
-    if order_id.__class__ is not str or not order_id:
-        require_text(order_id, "plan.order_id")
+    require_id(order_id, "plan.order_id")
+    check_name(actor, "actor")
     allocations = plan.allocations
     targets: list[StockItem] = []
     amounts: list[Decimal] = []
@@ -95,7 +100,7 @@ def reserve(
             amount = to_quantity(amount, f"allocations[{index}].quantity", places)
         line_id = allocation.line_id
         if line_id.__class__ is not str or not line_id:
-            require_text(line_id, f"allocations[{index}].line_id")
+            require_id(line_id, f"allocations[{index}].line_id")
         key = (allocation.sku, allocation.warehouse_id)
         item = items.get(key)
         if item is None:
@@ -330,6 +335,7 @@ def _settle(
     shipped = movement is Movement.SHIPMENT
     verb = "consume" if shipped else "release"
     aware_time(at)
+    check_entry_texts(actor, reason)
     checked = [_open_part(r, quantity, verb, places) for r, quantity in parts]
     for index, (reservation, _) in enumerate(checked):
         if any(r.id == reservation.id for r, _ in checked[:index]):
