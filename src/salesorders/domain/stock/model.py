@@ -167,10 +167,9 @@ class StockItem:
             self.reorder_point,
             self.reorder_quantity,
             self.low_stock,
-            {
-                k: Batch(b.batch_id, b.expiry, b.on_hand, b.reserved)
-                for k, b in self.batches.items()
-            },
+            {k: Batch(b.batch_id, b.expiry, b.on_hand, b.reserved) for k, b in self.batches.items()}
+            if self.batches
+            else {},
         )
 
     def unreserved_in(self, batch_id: str | None) -> Decimal:
@@ -431,25 +430,38 @@ def new_entry(
     LedgerEntry has no validators or converters; the field list is checked at import.
     """
     entry: LedgerEntry = object.__new__(LedgerEntry)
-    values = (
-        0,
-        movement,
-        item.sku,
-        item.warehouse_id,
-        on_hand_delta,
-        reserved_delta,
-        at,
-        batch_id,
-        actor,
-        reason,
-        order_id,
-        line_id,
-        return_id,
-        reservation_id,
-        transfer_id,
-    )
-    for setter, value in zip(_LEDGER_SETTERS, values, strict=True):
-        setter(entry, value)
+    (
+        set_sequence,
+        set_movement,
+        set_sku,
+        set_warehouse,
+        set_on_hand,
+        set_reserved,
+        set_at,
+        set_batch,
+        set_actor,
+        set_reason,
+        set_order,
+        set_line,
+        set_return,
+        set_reservation,
+        set_transfer,
+    ) = _LEDGER_SETTERS
+    set_sequence(entry, 0)
+    set_movement(entry, movement)
+    set_sku(entry, item.sku)
+    set_warehouse(entry, item.warehouse_id)
+    set_on_hand(entry, on_hand_delta)
+    set_reserved(entry, reserved_delta)
+    set_at(entry, at)
+    set_batch(entry, batch_id)
+    set_actor(entry, actor)
+    set_reason(entry, reason)
+    set_order(entry, order_id)
+    set_line(entry, line_id)
+    set_return(entry, return_id)
+    set_reservation(entry, reservation_id)
+    set_transfer(entry, transfer_id)
     return entry
 
 
