@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesorders.domain import pricing
 from salesorders.domain.money import Money, Rounding, currency_exponent, minor_unit
 from salesorders.domain.pricing import (
     INVERSE_RATE_DIGITS,
@@ -34,6 +33,7 @@ from salesorders.domain.pricing import (
     TaxRounding,
     price_document,
 )
+from salesorders.domain.pricing.document import _price_in_passes, _price_per_line
 from salesorders.errors import (
     CurrencyMismatchError,
     ExchangeRateUnavailableError,
@@ -719,8 +719,8 @@ def test_the_one_pass_path_gives_what_the_general_path_gives(case) -> None:
     quantum, exponent = minor_unit(currency), currency_exponent(currency)
     mode = policy.rounding.value
     inclusive = policy.tax_mode is TaxMode.INCLUSIVE
-    one_pass = pricing._price_per_line(lines, shipping, quantum, mode, inclusive, exponent)
-    general = pricing._price_in_passes(
+    one_pass = _price_per_line(lines, shipping, quantum, mode, inclusive, exponent)
+    general = _price_in_passes(
         lines, (), shipping, quantum, mode, inclusive, exponent, per_line=True
     )
     assert one_pass == general
