@@ -242,28 +242,34 @@ class MemoryStockRepository:
 
     def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]:
         tables = self._tables
-        items = tables.item_rows
-        replaced_items = [(item.key, items.get(item.key)) for item in change.items]
-        reservations = tables.reservation_rows
-        replaced = [(r.id, reservations[r.id]) for r in change.settled]
-        added = [r.id for r in change.reservations]
-        incoming = tables.incoming_rows
-        expected = [(i.id, incoming.get(i.id)) for i in change.expected]
-        expected += [(i, incoming.get(i)) for i in change.arrived]
+        rows = tables.item_rows
+        replaced_items = [(item.sku, item.warehouse_id) for item in change.items]
+        replaced_items = [(key, rows.get(key)) for key in replaced_items]
+        added = change.reservations
+        settled = change.settled
+        replaced = [tables.reservation_rows[r.id] for r in settled] if settled else ()
+        moved = change.expected or change.arrived
+        expected: list[tuple[str, IncomingStock | None]] = []
+        if moved:
+            incoming = tables.incoming_rows
+            expected = [(i.id, incoming.get(i.id)) for i in change.expected]
+            expected += [(i, incoming.get(i)) for i in change.arrived]
         length = len(tables.ledger_rows)
 
         def undo() -> None:
             for key, item in replaced_items:
                 _put_item(tables, key, item)
+            reservations = tables.reservation_rows
             orders = tables.order_rows
-            for rid in added:
-                gone = reservations.pop(rid)
-                listed = orders[gone.order_id]
-                listed.remove(rid)
+            for reservation in added:
+                reservations.pop(reservation.id)
+                listed = orders[reservation.order_id]
+                listed.remove(reservation.id)
                 if not listed:
-                    del orders[gone.order_id]
-            for rid, reservation in replaced:
-                reservations[rid] = reservation
+                    del orders[reservation.order_id]
+            for reservation in replaced:
+                reservations[reservation.id] = reservation
+            incoming = tables.incoming_rows
             for iid, before in reversed(expected):
                 if before is None:
                     incoming.pop(iid, None)

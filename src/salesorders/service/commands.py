@@ -2,7 +2,7 @@
 
 Every command carries ``idempotency_key`` (``None``: no idempotency) and ``actor`` (who asks; it is
 written to the order's audit trail and the stock ledger). A command is plain data: it can be
-serialized, and its canonical JSON (without the key) is the idempotency fingerprint.
+serialized, and its canonical form (without the key) is the idempotency fingerprint.
 
 Before a handler runs, :func:`check_texts` refuses a command whose ids, actor or reason no store
 could hold (see :mod:`salesorders.domain.checks`), naming the field.

@@ -407,6 +407,7 @@ _LEDGER_FIELDS = (
     "transfer_id",
 )
 _LEDGER_SETTERS = _slot_setters(LedgerEntry, _LEDGER_FIELDS)
+_SET_SEQUENCE = _LEDGER_SETTERS[0]
 
 
 def new_entry(
@@ -463,6 +464,11 @@ def new_entry(
     set_reservation(entry, reservation_id)
     set_transfer(entry, transfer_id)
     return entry
+
+
+def set_sequence(entry: LedgerEntry, sequence: int) -> None:
+    """Number an entry of a :class:`StockChange` in place, as its store appends it (once)."""
+    _SET_SEQUENCE(entry, sequence)
 
 
 def numbered(entry: LedgerEntry, sequence: int) -> LedgerEntry:

@@ -129,6 +129,8 @@ def _plain_quantity(amount: object, places: int) -> bool:
     assert isinstance(amount, Decimal)
     if not amount.is_finite() or amount <= 0:
         return False
+    if amount == amount.to_integral_value():
+        return True  # whole units: the usual case, and within any number of places
     exponent = amount.as_tuple().exponent
     return isinstance(exponent, int) and -exponent <= places
 
@@ -203,7 +205,7 @@ def _hold(
             taken.add(rid)
         made.append(new_reservation(rid, order_id, line_id, item.sku, wh, amount, batch_id))
         item.reserved += amount
-        touched[item.key] = item
+        touched[(item.sku, wh)] = item
         entries.append(
             new_entry(
                 Movement.RESERVATION,
@@ -362,7 +364,7 @@ def _settle(
             settled.append(attrs.evolve(reservation, consumed=reservation.consumed + amount))
         else:
             settled.append(attrs.evolve(reservation, released=reservation.released + amount))
-        touched[item.key] = item
+        touched[(item.sku, item.warehouse_id)] = item
         entries.append(
             new_entry(
                 movement,

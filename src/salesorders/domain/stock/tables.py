@@ -23,6 +23,7 @@ from salesorders.domain.stock.model import (
     Reservation,
     StockChange,
     StockItem,
+    set_sequence,
 )
 from salesorders.domain.stock.model import numbered as number
 from salesorders.domain.stock.reports import build_snapshot
@@ -151,8 +152,13 @@ class StockTables:
             for incoming_id in change.arrived:
                 incoming.pop(incoming_id, None)
         ledger = self.ledger_rows
-        start = len(ledger) + 1
-        entries = tuple([number(e, n) for n, e in enumerate(change.ledger, start)])
+        entries = change.ledger
+        if any(entry.sequence for entry in entries):  # applied before: number copies
+            entries = tuple([number(entry, 0) for entry in entries])
+        sequence = len(ledger)
+        for entry in entries:
+            sequence += 1
+            set_sequence(entry, sequence)
         ledger.extend(entries)
         return entries
 
