@@ -243,8 +243,8 @@ class MemoryStockRepository:
     def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]:
         tables = self._tables
         rows = tables.item_rows
-        replaced_items = [(item.sku, item.warehouse_id) for item in change.items]
-        replaced_items = [(key, rows.get(key)) for key in replaced_items]
+        keys = [(item.sku, item.warehouse_id) for item in change.items]
+        replaced_items = [(key, rows.get(key)) for key in keys]
         added = change.reservations
         settled = change.settled
         replaced = [tables.reservation_rows[r.id] for r in settled] if settled else ()
