@@ -45,6 +45,7 @@ __all__ = [
     "new_entry",
     "new_reservation",
     "numbered",
+    "reservation_entry",
     "to_level",
 ]
 
@@ -494,3 +495,41 @@ class LockedStock:
 
     items: dict[ItemKey, StockItem]
     reservations: tuple[Reservation, ...] = ()
+
+
+def reservation_entry(reservation: Reservation, at: dt.datetime, actor: str) -> LedgerEntry:
+    """The RESERVATION entry of a new reservation (unnumbered), built at slot speed."""
+    entry: LedgerEntry = object.__new__(LedgerEntry)
+    (
+        set_sequence,
+        set_movement,
+        set_sku,
+        set_warehouse,
+        set_on_hand,
+        set_reserved,
+        set_at,
+        set_batch,
+        set_actor,
+        set_reason,
+        set_order,
+        set_line,
+        set_return,
+        set_reservation,
+        set_transfer,
+    ) = _LEDGER_SETTERS
+    set_sequence(entry, 0)
+    set_movement(entry, Movement.RESERVATION)
+    set_sku(entry, reservation.sku)
+    set_warehouse(entry, reservation.warehouse_id)
+    set_on_hand(entry, _ZERO)
+    set_reserved(entry, reservation.quantity)
+    set_at(entry, at)
+    set_batch(entry, reservation.batch_id)
+    set_actor(entry, actor)
+    set_reason(entry, "")
+    set_order(entry, reservation.order_id)
+    set_line(entry, reservation.line_id)
+    set_return(entry, None)
+    set_reservation(entry, reservation.id)
+    set_transfer(entry, None)
+    return entry

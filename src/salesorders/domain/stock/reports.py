@@ -126,7 +126,10 @@ def build_snapshot(
     for item in items:
         if item.sku not in wanted:
             continue
-        free = usable_available(item, on)
+        if item.batches:
+            free = usable_available(item, on)
+        else:
+            free = item.on_hand - item.reserved - item.safety_stock
         if free > 0:
             key = (item.sku, item.warehouse_id)
             available[key] = free

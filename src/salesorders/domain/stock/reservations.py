@@ -33,6 +33,7 @@ from salesorders.domain.stock.model import (
     StockItem,
     new_entry,
     new_reservation,
+    reservation_entry,
 )
 from salesorders.domain.stock.operations import (
     alerts_of,
@@ -203,24 +204,11 @@ def _hold(
             if rid in taken:
                 rid = _numbered_id(rid, taken)
             taken.add(rid)
-        made.append(new_reservation(rid, order_id, line_id, item.sku, wh, amount, batch_id))
+        reservation = new_reservation(rid, order_id, line_id, item.sku, wh, amount, batch_id)
+        made.append(reservation)
         item.reserved += amount
         touched[(item.sku, wh)] = item
-        entries.append(
-            new_entry(
-                Movement.RESERVATION,
-                item,
-                _ZERO,
-                amount,
-                at,
-                batch_id,
-                actor,
-                "",
-                order_id=order_id,
-                line_id=line_id,
-                reservation_id=rid,
-            )
-        )
+        entries.append(reservation_entry(reservation, at, actor))
     changed = tuple(touched.values())
     return StockChange(
         items=changed,
