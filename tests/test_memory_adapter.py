@@ -76,7 +76,7 @@ def _apply(uow: UnitOfWork, operation: tuple[Any, ...]) -> None:
         )
     elif kind == "reserve":
         order_id, allocations = args
-        StockDesk(uow.stock).reserve(plan_for(order_id, *allocations), T0)
+        StockDesk(uow.stock).reserve_plan(plan_for(order_id, *allocations), T0)
     elif kind == "release":
         StockDesk(uow.stock).release_order(args[0], T0)
     elif kind == "expect":

@@ -265,9 +265,11 @@ def test_a_lock_timeout_is_an_operational_error_caused_by_the_driver(store: Post
         with psycopg.connect(_dsn()) as holder:
             holder.execute(f'SELECT * FROM "{store.schema}".stock_items FOR UPDATE')
             with pytest.raises(errors.OperationalError) as caught:
-                in_uow(impatient.unit_of_work, lambda uow: StockDesk(uow.stock).reserve(plan, T0))
+                in_uow(
+                    impatient.unit_of_work, lambda uow: StockDesk(uow.stock).reserve_plan(plan, T0)
+                )
             assert isinstance(caught.value.__cause__, psycopg.errors.LockNotAvailable)
-        in_uow(impatient.unit_of_work, lambda uow: StockDesk(uow.stock).reserve(plan, T0))
+        in_uow(impatient.unit_of_work, lambda uow: StockDesk(uow.stock).reserve_plan(plan, T0))
     assert [r.quantity for r in in_uow(store.unit_of_work, lambda u: u.stock.reservations())] == [
         Decimal(1)
     ]
@@ -344,16 +346,16 @@ def test_a_snapshot_holds_its_rows_until_the_unit_of_work_ends(store: PostgresSt
             with pytest.raises(errors.OperationalError):
                 in_uow(
                     other.unit_of_work,
-                    lambda uow: StockDesk(uow.stock).reserve(
+                    lambda uow: StockDesk(uow.stock).reserve_plan(
                         plan_for("O-2", ("L1", "SKU-A", "W1", 5)), T0
                     ),
                 )
-            StockDesk(first.stock).reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 5)), T0)
+            StockDesk(first.stock).reserve_plan(plan_for("O-1", ("L1", "SKU-A", "W1", 5)), T0)
             first.commit()
         with pytest.raises(errors.InsufficientStockError):
             in_uow(
                 other.unit_of_work,
-                lambda uow: StockDesk(uow.stock).reserve(
+                lambda uow: StockDesk(uow.stock).reserve_plan(
                     plan_for("O-2", ("L1", "SKU-A", "W1", 1)), T0
                 ),
             )

@@ -92,7 +92,7 @@ def everything_is_kept(factory: UnitOfWorkFactory) -> Callable[[UnitOfWorkFactor
             "SKU-A", "W1", safety_stock=Decimal(1), reorder_point=Decimal(3)
         )
         StockDesk(uow.stock).expect(incoming)
-        StockDesk(uow.stock).reserve(
+        StockDesk(uow.stock).reserve_plan(
             plan_for("O-1", ("L1", "SKU-A", "W1", 2), ("L2", "RICE", "W1", "1.5")), T0
         )
         uow.orders.add(order)
@@ -161,11 +161,11 @@ def batches_follow_the_stock_book(factory: UnitOfWorkFactory) -> None:
             Allocation("L1", "MILK", "W1", Decimal(3)),
         ),
     )
-    in_uow(factory, lambda uow: StockDesk(uow.stock).reserve(plan, T0))
+    in_uow(factory, lambda uow: StockDesk(uow.stock).reserve_plan(plan, T0))
     book.reserve_plan(plan, T0)
     too_much = AllocationPlan("O-2", (Allocation("L1", "MILK", "W1", Decimal(2), batch_id="B1"),))
     with pytest.raises(errors.InsufficientStockError) as caught:
-        in_uow(factory, lambda uow: StockDesk(uow.stock).reserve(too_much, T0))
+        in_uow(factory, lambda uow: StockDesk(uow.stock).reserve_plan(too_much, T0))
     assert [(s.sku, s.requested, s.available) for s in caught.value.shortages] == [
         ("MILK", Decimal(2), Decimal(1))
     ]
@@ -208,7 +208,7 @@ RACE_WORKER = textwrap.dedent(
         for _ in range(200):
             try:
                 with store.unit_of_work() as uow:
-                    StockDesk(uow.stock).reserve(plan, T0)
+                    StockDesk(uow.stock).reserve_plan(plan, T0)
                     uow.commit()
                 won += 1
             except InsufficientStockError:
@@ -499,7 +499,7 @@ def _apply(target: Any, operation: tuple[Any, ...], *, sql: bool) -> Any:
     if kind == "reserve":
         _, order, lines = operation
         plan = plan_for(f"O-{order}", *lines)
-        return target.reserve(plan, T0) if sql else target.reserve_plan(plan, T0)
+        return target.reserve_plan(plan, T0)
     if kind == "release":
         return target.release_order(f"O-{operation[1]}", T0)
     _, sku, wh, point, safety = operation

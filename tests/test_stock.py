@@ -68,7 +68,7 @@ def state(book: StockBook) -> object:
             book.ledger(),
             book.incoming(),
             book.backorders_by_sku(),
-            book.desk.alerts,
+            book.alerts,
         )
     )
 

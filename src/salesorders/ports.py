@@ -21,16 +21,12 @@ from salesorders.domain.catalog import Product
 from salesorders.domain.checks import aware_time, check_text, optional_id
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import ExchangeRate
-from salesorders.domain.snapshot import IncomingStock, StockSnapshot
+from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.stock import (
-    ItemKey,
     LedgerEntry,
-    LockedStock,
-    Reservation,
-    StockChange,
     StockItem,
+    StockRows,
 )
-from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import ValidationError
 from salesorders.serialization import Serializer
 
@@ -273,7 +269,7 @@ class OrderRepository(Protocol):
     def list(self, query: OrderQuery) -> OrderPage: ...
 
 
-class StockRepository(Protocol):
+class StockRepository(StockRows, Protocol):
     """Persistence of multi-warehouse stock: lock, load, apply. The rules are not here.
 
     Every stock operation is a pure function of :mod:`salesorders.domain.stock` that takes the
@@ -306,29 +302,6 @@ class StockRepository(Protocol):
       then warehouse, the ledger oldest first).
     * ``add_warehouse`` registers a warehouse or replaces the one with the same id.
     """
-
-    @property
-    def quantity_places(self) -> int: ...
-
-    def add_warehouse(self, warehouse: Warehouse) -> None: ...
-
-    def warehouses(self) -> dict[str, Warehouse]: ...
-
-    def lock(
-        self, keys: Collection[ItemKey], *, order_id: str | None = None, create: bool = False
-    ) -> LockedStock: ...
-
-    def lock_incoming(self, incoming_id: str) -> IncomingStock | None: ...
-
-    def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]: ...
-
-    def snapshot(self, skus: Collection[str], on: dt.date | None = None) -> StockSnapshot: ...
-
-    def reservation(self, reservation_id: str) -> Reservation | None: ...
-
-    def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]: ...
-
-    def open_reservations(self, keys: Collection[ItemKey]) -> tuple[Reservation, ...]: ...
 
     def incoming(self) -> tuple[IncomingStock, ...]: ...
 

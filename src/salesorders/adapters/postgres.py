@@ -2,7 +2,7 @@
 
 >>> store = PostgresStore("postgresql://app@db/shop")      # doctest: +SKIP
 >>> with store.unit_of_work() as uow:                      # doctest: +SKIP
-...     StockDesk(uow.stock).reserve(plan, now)
+...     StockDesk(uow.stock).reserve_plan(plan, now)
 ...     uow.commit()
 
 * Tables live in their own schema (``schema="salesorders"`` by default), created or migrated to

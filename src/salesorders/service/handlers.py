@@ -537,7 +537,7 @@ class Handlers:
         desk = StockDesk(uow.stock)
         if plan.allocations:
             try:
-                desk.reserve(plan, now, actor, warehouses=snapshot.warehouses)
+                desk.reserve_plan(plan, now, actor, warehouses=snapshot.warehouses)
             except InsufficientStockError as error:
                 if not new_order:
                     raise

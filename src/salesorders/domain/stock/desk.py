@@ -199,7 +199,7 @@ class StockDesk:
 
     # ------------------------------------------------------------------ reservations
 
-    def reserve(
+    def reserve_plan(
         self,
         plan: AllocationPlan,
         at: dt.datetime,
@@ -244,8 +244,8 @@ class StockDesk:
         reservation_id: str,
         at: dt.datetime,
         quantity: Decimal | int | None = None,
-        *,
         reason: str = "",
+        *,
         actor: str = "",
     ) -> LedgerEntry:
         """Give back part (default: all open) of one reservation."""

@@ -427,10 +427,63 @@ def new_entry(
     reservation_id: str | None = None,
     transfer_id: str | None = None,
 ) -> LedgerEntry:
-    """A ledger entry of ``item`` not yet numbered (``sequence`` 0), built at slot speed.
+    """A ledger entry of ``item`` not yet numbered (``sequence`` 0), built at slot speed."""
+    return _entry(
+        movement,
+        item.sku,
+        item.warehouse_id,
+        on_hand_delta,
+        reserved_delta,
+        at,
+        batch_id,
+        actor,
+        reason,
+        order_id,
+        line_id,
+        return_id,
+        reservation_id,
+        transfer_id,
+    )
 
-    LedgerEntry has no validators or converters; the field list is checked at import.
-    """
+
+def reservation_entry(reservation: Reservation, at: dt.datetime, actor: str) -> LedgerEntry:
+    """The RESERVATION entry of a new reservation (unnumbered)."""
+    return _entry(
+        Movement.RESERVATION,
+        reservation.sku,
+        reservation.warehouse_id,
+        _ZERO,
+        reservation.quantity,
+        at,
+        reservation.batch_id,
+        actor,
+        "",
+        reservation.order_id,
+        reservation.line_id,
+        None,
+        reservation.id,
+        None,
+    )
+
+
+def _entry(
+    movement: Movement,
+    sku: str,
+    warehouse_id: str,
+    on_hand_delta: Decimal,
+    reserved_delta: Decimal,
+    at: dt.datetime,
+    batch_id: str | None,
+    actor: str,
+    reason: str,
+    order_id: str | None,
+    line_id: str | None,
+    return_id: str | None,
+    reservation_id: str | None,
+    transfer_id: str | None,
+) -> LedgerEntry:
+    """``LedgerEntry(0, ...)`` at about half the cost: fills the slots directly (LedgerEntry has
+    no validators or converters; the field list is checked at import)."""
     entry: LedgerEntry = object.__new__(LedgerEntry)
     (
         set_sequence,
@@ -451,8 +504,8 @@ def new_entry(
     ) = _LEDGER_SETTERS
     set_sequence(entry, 0)
     set_movement(entry, movement)
-    set_sku(entry, item.sku)
-    set_warehouse(entry, item.warehouse_id)
+    set_sku(entry, sku)
+    set_warehouse(entry, warehouse_id)
     set_on_hand(entry, on_hand_delta)
     set_reserved(entry, reserved_delta)
     set_at(entry, at)
@@ -495,41 +548,3 @@ class LockedStock:
 
     items: dict[ItemKey, StockItem]
     reservations: tuple[Reservation, ...] = ()
-
-
-def reservation_entry(reservation: Reservation, at: dt.datetime, actor: str) -> LedgerEntry:
-    """The RESERVATION entry of a new reservation (unnumbered), built at slot speed."""
-    entry: LedgerEntry = object.__new__(LedgerEntry)
-    (
-        set_sequence,
-        set_movement,
-        set_sku,
-        set_warehouse,
-        set_on_hand,
-        set_reserved,
-        set_at,
-        set_batch,
-        set_actor,
-        set_reason,
-        set_order,
-        set_line,
-        set_return,
-        set_reservation,
-        set_transfer,
-    ) = _LEDGER_SETTERS
-    set_sequence(entry, 0)
-    set_movement(entry, Movement.RESERVATION)
-    set_sku(entry, reservation.sku)
-    set_warehouse(entry, reservation.warehouse_id)
-    set_on_hand(entry, _ZERO)
-    set_reserved(entry, reservation.quantity)
-    set_at(entry, at)
-    set_batch(entry, reservation.batch_id)
-    set_actor(entry, actor)
-    set_reason(entry, "")
-    set_order(entry, reservation.order_id)
-    set_line(entry, reservation.line_id)
-    set_return(entry, None)
-    set_reservation(entry, reservation.id)
-    set_transfer(entry, None)
-    return entry

@@ -111,7 +111,9 @@ class StockRepositoryContract(AdapterContract):
     def test_snapshot_shows_available_after_reservations_and_safety_stock(self) -> None:
         self._given_two_warehouses()
         self.in_uow(lambda uow: desk(uow).set_levels("SKU-A", "W1", safety_stock=Decimal(2)))
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 3)), T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-A", "W1", 3)), T0)
+        )
         snapshot = self.read(lambda uow: uow.stock.snapshot(["SKU-A"]))
         assert snapshot.available_at("SKU-A", "W1") == Decimal(5)
         assert snapshot.available_at("SKU-A", "W2") == Decimal(4)
@@ -132,7 +134,7 @@ class StockRepositoryContract(AdapterContract):
         plan = plan_for(
             "O-1", ("L1", "SKU-A", "W1", 6), ("L1", "SKU-A", "W2", 4), ("L2", "SKU-B", "W1", 1)
         )
-        reservations = self.in_uow(lambda uow: desk(uow).reserve(plan, T0, actor="svc"))
+        reservations = self.in_uow(lambda uow: desk(uow).reserve_plan(plan, T0, actor="svc"))
         assert sorted((r.line_id, r.sku, r.warehouse_id, r.quantity) for r in reservations) == [
             ("L1", "SKU-A", "W1", Decimal(6)),
             ("L1", "SKU-A", "W2", Decimal(4)),
@@ -157,7 +159,7 @@ class StockRepositoryContract(AdapterContract):
             "O-1", ("L1", "SKU-A", "W1", 10), ("L2", "SKU-B", "W1", 5), ("L3", "SKU-A", "W2", 5)
         )
         with pytest.raises(InsufficientStockError) as caught:
-            self.in_uow(lambda uow: desk(uow).reserve(plan, T0))
+            self.in_uow(lambda uow: desk(uow).reserve_plan(plan, T0))
         assert {s.sku for s in caught.value.shortages} == {"SKU-A", "SKU-B"}
         short_b = next(s for s in caught.value.shortages if s.sku == "SKU-B")
         assert (short_b.requested, short_b.available, short_b.missing) == (
@@ -172,8 +174,8 @@ class StockRepositoryContract(AdapterContract):
 
         def work(uow: UnitOfWork) -> None:
             with pytest.raises(InsufficientStockError):
-                desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 4)), T0)
-            desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
+                desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-B", "W1", 4)), T0)
+            desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
 
         self.in_uow(work)
         assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(3))
@@ -183,7 +185,7 @@ class StockRepositoryContract(AdapterContract):
         self._given_two_warehouses()
         plan = plan_for("O-1", ("L1", "SKU-B", "W1", 2), ("L2", "SKU-B", "W1", 2))
         with pytest.raises(InsufficientStockError) as caught:
-            self.in_uow(lambda uow: desk(uow).reserve(plan, T0))
+            self.in_uow(lambda uow: desk(uow).reserve_plan(plan, T0))
         assert [(s.sku, s.requested, s.available) for s in caught.value.shortages] == [
             ("SKU-B", Decimal(4), Decimal(3))
         ]
@@ -194,9 +196,11 @@ class StockRepositoryContract(AdapterContract):
         self.in_uow(lambda uow: desk(uow).set_levels("SKU-B", "W1", safety_stock=Decimal(1)))
         with pytest.raises(InsufficientStockError):
             self.in_uow(
-                lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
+                lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
             )
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0)
+        )
         assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(2))
 
     def test_reserving_where_nothing_was_ever_stocked_names_the_item(self) -> None:
@@ -204,7 +208,7 @@ class StockRepositoryContract(AdapterContract):
         before = self.read(_state)
         plan = plan_for("O-1", ("L1", "SKU-A", "W1", 1), ("L2", "SKU-B", "W2", 1))
         with pytest.raises(UnknownStockItemError) as caught:
-            self.in_uow(lambda uow: desk(uow).reserve(plan, T0))
+            self.in_uow(lambda uow: desk(uow).reserve_plan(plan, T0))
         assert (caught.value.sku, caught.value.warehouse_id) == ("SKU-B", "W2")
         assert self.read(_state) == before
 
@@ -218,7 +222,7 @@ class StockRepositoryContract(AdapterContract):
             lines = [("L1", "SKU-A", "W1", 2), ("L2", "SKU-B", "W1", 2)]
             if index % 2:
                 lines.reverse()  # opposite lock orders must not deadlock
-            desk(uow).reserve(plan_for(f"O-{index}", *lines), T0)
+            desk(uow).reserve_plan(plan_for(f"O-{index}", *lines), T0)
             return index
 
         outcomes = self.race(reserve, threads=max(self.concurrency_threads, 6))
@@ -237,8 +241,10 @@ class StockRepositoryContract(AdapterContract):
     def test_release_order_frees_every_open_reservation(self) -> None:
         self._given_two_warehouses()
         plan = plan_for("O-1", ("L1", "SKU-A", "W1", 6), ("L2", "SKU-B", "W1", 2))
-        self.in_uow(lambda uow: desk(uow).reserve(plan, T0))
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-2", ("L1", "SKU-A", "W1", 1)), T0))
+        self.in_uow(lambda uow: desk(uow).reserve_plan(plan, T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-2", ("L1", "SKU-A", "W1", 1)), T0)
+        )
         entries = self.in_uow(
             lambda uow: desk(uow).release_order("O-1", T0, reason="cancelled", actor="svc")
         )
@@ -264,9 +270,13 @@ class StockRepositoryContract(AdapterContract):
 
     def test_released_stock_can_be_reserved_again(self) -> None:
         self._given_two_warehouses()
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-B", "W1", 3)), T0)
+        )
         self.in_uow(lambda uow: desk(uow).release_order("O-1", T0))
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-2", ("L1", "SKU-B", "W1", 3)), T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-2", ("L1", "SKU-B", "W1", 3)), T0)
+        )
         assert self.read(_figures)[("SKU-B", "W1")] == (Decimal(3), Decimal(3))
         self.read(_assert_consistent)
 
@@ -275,7 +285,9 @@ class StockRepositoryContract(AdapterContract):
     def test_the_ledger_is_append_only_and_folds_to_the_figures(self) -> None:
         self._given_two_warehouses()
         first = self.read(lambda uow: uow.stock.ledger())
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W2", 4)), T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-A", "W2", 4)), T0)
+        )
         self.in_uow(lambda uow: desk(uow).release_order("O-1", T0))
         ledger = self.read(lambda uow: uow.stock.ledger())
         assert ledger[: len(first)] == first
@@ -294,7 +306,7 @@ class StockRepositoryContract(AdapterContract):
         def reserve(order_id: str, quantity: int) -> list[object]:
             def work(uow: UnitOfWork) -> list[object]:
                 stock = desk(uow)
-                stock.reserve(plan_for(order_id, ("L1", "SKU-A", "W1", quantity)), T0)
+                stock.reserve_plan(plan_for(order_id, ("L1", "SKU-A", "W1", quantity)), T0)
                 return list(stock.alerts)
 
             return self.in_uow(work)
@@ -314,7 +326,7 @@ class StockRepositoryContract(AdapterContract):
 
         def reserve(uow: UnitOfWork) -> int:
             stock = desk(uow)
-            stock.reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0)
+            stock.reserve_plan(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0)
             return len(stock.alerts)
 
         assert self.in_uow(reserve, commit=False) == 1
@@ -387,10 +399,10 @@ class StockRepositoryContract(AdapterContract):
         late = dt.datetime(2026, 3, 6, 9, 0, tzinfo=dt.UTC)
         plan = AllocationPlan("O-1", (Allocation("L1", "MILK", "W1", Decimal(1), batch_id="OLD"),))
         with pytest.raises(ValidationError) as caught:
-            self.in_uow(lambda uow: desk(uow).reserve(plan, late))
+            self.in_uow(lambda uow: desk(uow).reserve_plan(plan, late))
         assert caught.value.field == "allocations[0].batch_id"
         assert self.read(_state) == before
-        self.in_uow(lambda uow: desk(uow).reserve(plan, T0))  # still good on its first days
+        self.in_uow(lambda uow: desk(uow).reserve_plan(plan, T0))  # still good on its first days
         assert self.read(lambda uow: _batches(uow, "MILK", "W1"))["OLD"][2] == Decimal(1)
         self.read(_assert_consistent)
 
@@ -468,7 +480,9 @@ class StockRepositoryContract(AdapterContract):
 
     def test_a_count_below_what_is_reserved_is_refused(self) -> None:
         self._given_two_warehouses()
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 6)), T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-A", "W1", 6)), T0)
+        )
         before = self.read(_state)
         with pytest.raises(ValidationError) as caught:
             self.in_uow(lambda uow: desk(uow).adjust("SKU-A", "W1", Decimal(5), T0, "count"))
@@ -482,7 +496,7 @@ class StockRepositoryContract(AdapterContract):
             plan = plan_for(order_id, ("L1", "SKU-A", "W1", 3))
 
             def reserve(uow: UnitOfWork, plan: AllocationPlan = plan) -> object:
-                return desk(uow).reserve(plan, T0)
+                return desk(uow).reserve_plan(plan, T0)
 
             self.in_uow(reserve)
         before = len(self.read(lambda uow: uow.stock.ledger()))
@@ -521,7 +535,9 @@ class StockRepositoryContract(AdapterContract):
 
     def test_a_write_off_of_reserved_stock_or_without_reason_is_refused(self) -> None:
         self._given_two_warehouses()
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-B", "W1", 2)), T0)
+        )
         before = self.read(_state)
         with pytest.raises(InsufficientStockError) as caught:
             self.in_uow(lambda uow: desk(uow).write_off("SKU-B", "W1", Decimal(2), T0, "lost"))
@@ -601,7 +617,9 @@ class StockRepositoryContract(AdapterContract):
 
     def test_a_transfer_of_reserved_stock_is_refused(self) -> None:
         self._given_two_warehouses()
-        self.in_uow(lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W2", 3)), T0))
+        self.in_uow(
+            lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-A", "W2", 3)), T0)
+        )
         before = self.read(_state), self.read(_incoming)
         with pytest.raises(InsufficientStockError):
             self.in_uow(
@@ -632,7 +650,7 @@ class StockRepositoryContract(AdapterContract):
     def test_consuming_a_reservation_ships_it(self) -> None:
         self._given_two_warehouses()
         (held,) = self.in_uow(
-            lambda uow: desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 6)), T0)
+            lambda uow: desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-A", "W1", 6)), T0)
         )
         part = self.in_uow(lambda uow: desk(uow).consume(held.id, T0, Decimal(2)))
         assert (part.movement, part.on_hand_delta, part.reserved_delta) == (

@@ -46,7 +46,7 @@ class UnitOfWorkContract(AdapterContract):
     def _change_everything(self, uow: UnitOfWork) -> int:
         uow.orders.add(sample_order("O-1"))
         desk(uow).receive("SKU-A", "W1", Decimal(5), T0)
-        desk(uow).reserve(plan_for("O-1", ("L1", "SKU-A", "W1", 2)), T0)
+        desk(uow).reserve_plan(plan_for("O-1", ("L1", "SKU-A", "W1", 2)), T0)
         uow.outbox.append([_message()])
         uow.idempotency.put(_record())
         return uow.numbers.next_number("SO-2026")
