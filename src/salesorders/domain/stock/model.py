@@ -373,6 +373,29 @@ class StockChange:
             self.expected or self.arrived
         )
 
+    @classmethod
+    def of_reservations(
+        cls,
+        items: tuple[StockItem, ...],
+        batches: tuple[tuple[str, str, Batch], ...],
+        reservations: tuple[Reservation, ...],
+        ledger: tuple[LedgerEntry, ...],
+        alerts: tuple[LowStock, ...],
+    ) -> StockChange:
+        """The change of a reservation, built at slot speed (the reservation hot path).
+
+        StockChange has no validators or converters; its field list is checked at import.
+        """
+        change: StockChange = object.__new__(cls)
+        fill = _CHANGE_SETTERS
+        for setter, value in zip(
+            fill,
+            (items, batches, reservations, (), ledger, alerts, (), (), False),
+            strict=True,
+        ):
+            setter(change, value)
+        return change
+
     def followed_by(self, then: StockChange) -> StockChange:
         """This change and then ``then`` (computed on the same locked items), as one change."""
         items = {item.key: item for item in (*self.items, *then.items)}
@@ -408,6 +431,20 @@ _LEDGER_FIELDS = (
     "transfer_id",
 )
 _LEDGER_SETTERS = _slot_setters(LedgerEntry, _LEDGER_FIELDS)
+_CHANGE_SETTERS = _slot_setters(
+    StockChange,
+    (
+        "items",
+        "batches",
+        "reservations",
+        "settled",
+        "ledger",
+        "alerts",
+        "expected",
+        "arrived",
+        "levels",
+    ),
+)
 _SET_SEQUENCE = _LEDGER_SETTERS[0]
 
 

@@ -210,12 +210,12 @@ def _hold(
         touched[(item.sku, wh)] = item
         entries.append(reservation_entry(reservation, at, actor))
     changed = tuple(touched.values())
-    return StockChange(
-        items=changed,
-        batches=tuple(batches.values()),  # type: ignore[arg-type]
-        reservations=tuple(made),
-        ledger=tuple(entries),
-        alerts=alerts_of(changed, at, places),
+    return StockChange.of_reservations(
+        changed,
+        tuple(batches.values()),  # type: ignore[arg-type]
+        tuple(made),
+        tuple(entries),
+        alerts_of(changed, at, places),
     )
 
 
