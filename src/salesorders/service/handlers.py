@@ -138,8 +138,6 @@ class Handlers:
             if known is None or workflow.version > known.version:
                 latest[workflow.name] = workflow
         self.workflows: Mapping[str, Workflow] = latest
-        self._dump = serializer.converter.unstructure
-        self._hooks: dict[type, Callable[[Any], Any]] = {}  # unstructure hook per event class
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
@@ -573,20 +571,16 @@ class Handlers:
         self, uow: UnitOfWork, events: Sequence[OrderEvent], alerts: Sequence[LowStock]
     ) -> None:
         """Write the order's events and the stock's alerts to the outbox."""
-        hooks = self._hooks
+        dumper = self.serializer.dumper
         messages = []
         for event in events:
-            kind = type(event)
-            hook = hooks.get(kind)
-            if hook is None:
-                hook = hooks[kind] = self.serializer.converter.get_unstructure_hook(kind)
             messages.append(
                 OutboxMessage(
                     f"{event.order_id}:{event.sequence}",
                     event.order_id,
                     event.sequence,
                     event.event_type,
-                    hook(event),
+                    dumper(type(event))(event),
                     event.at,
                 )
             )
@@ -608,7 +602,7 @@ class Handlers:
                     stream,
                     sequence,
                     "LowStock",
-                    self._dump(alert),
+                    self.serializer.dump(alert),
                     alert.at,
                 )
             )

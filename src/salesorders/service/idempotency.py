@@ -33,13 +33,11 @@ def command_fingerprint(command: object, serializer: Serializer) -> str:
     sets as sorted lists, so equal commands give equal text in every process (``repr`` of these
     types does not depend on the locale or on hash seeds). It costs half of sorted JSON.
     """
-    data = serializer.dump(command)
+    data = serializer.dumper(type(command))(command)
     if isinstance(data, dict):
         data.pop("idempotency_key", None)
-    digest = hashlib.sha256(type(command).__name__.encode())
-    digest.update(b"\n")
-    digest.update(repr(data).encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    text = f"{type(command).__name__}\n{data!r}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class IdempotencyKeeper:
@@ -66,7 +64,7 @@ class IdempotencyKeeper:
             key=key,
             command=type(command).__name__,
             fingerprint=fingerprint,
-            result={"value": self.serializer.dump(result)},
+            result={"value": self.serializer.dumper(type(result))(result)},
             created_at=now,
             expires_at=now + self.retention,
         )
