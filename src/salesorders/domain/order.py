@@ -36,9 +36,11 @@ from salesorders.domain.money import (
 from salesorders.domain.order_values import (
     Address,
     AuditEntry,
+    LineFields,
     NewLine,
     OrderLine,
     Totals,
+    priced_line,
     with_allocation,
     with_prices,
 )
@@ -51,8 +53,8 @@ from salesorders.domain.pricing import (
     PriceQuote,
     PricingPolicy,
     TaxComponent,
-    check_line,
     check_unit_price,
+    line_to_price,
     price_document,
 )
 from salesorders.domain.warehouse import Destination
@@ -232,7 +234,7 @@ class Order:
             price_precision,
         )
         line = self._build_line(new, self.next_line_number, {x.line_id for x in self.lines})
-        self._reprice((*self.lines, line), self.order_discounts, self.shipping, at)
+        self._reprice(self.lines, self.order_discounts, self.shipping, at, (line,))
         self.next_line_number += 1
         return self.lines[-1]
 
@@ -242,7 +244,7 @@ class Order:
         aware_time(at)
         used = {x.line_id for x in self.lines}
         number = self.next_line_number
-        built: list[OrderLine] = []
+        built: list[tuple[LineFields, LineToPrice]] = []
         for index, new in enumerate(lines):
             if not isinstance(new, NewLine):
                 raise ValidationError(f"lines[{index}]", new, "must be a NewLine")
@@ -251,35 +253,39 @@ class Order:
             except ValidationError as error:
                 raise error.under(f"lines[{index}]") from error
             built.append(line)
-            used.add(line.line_id)
+            used.add(line[0][0])
             number += 1
-        self._reprice((*self.lines, *built), self.order_discounts, self.shipping, at)
+        self._reprice(self.lines, self.order_discounts, self.shipping, at, built)
         self.next_line_number = number
         return self.lines[len(self.lines) - len(built) :]
 
-    def _build_line(self, new: NewLine, number: int, used: set[str]) -> OrderLine:
-        """The new line, every input checked here, where the caller knows the line's path."""
+    def _build_line(
+        self, new: NewLine, number: int, used: set[str]
+    ) -> tuple[LineFields, LineToPrice]:
+        """The new line's fields and what pricing needs of it, every input checked here (once),
+        where the caller knows the line's path; the line itself is built once priced."""
         require_id(new.sku, "sku")
         qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
         price, source = self._unit_price(new.unit_price, new.price_source, new.price_precision)
-        check_line(qty, price, new.discounts, new.taxes)  # pricing's limits, named by line
+        to_price = line_to_price(qty, price, new.discounts, new.taxes)  # pricing's limits
         check_text(new.description, "description")
         check_text(source, "price_source")
-        line_id = new.line_id if new.line_id is not None else f"L{number}"
-        require_id(line_id, "line_id")
+        given = new.line_id
+        line_id = f"L{number}" if given is None else require_id(given, "line_id")
         if line_id in used:
             raise ValidationError("line_id", line_id, "is already used on this order")
-        return OrderLine(
-            line_id=line_id,
-            sku=new.sku,
-            quantity=qty,
-            unit_price=price,
-            description=new.description,
-            discounts=tuple(new.discounts),
-            taxes=tuple(new.taxes),
-            quantity_precision=new.quantity_precision,
-            price_source=source,
+        fields: LineFields = (
+            line_id,
+            new.sku,
+            qty,
+            price,
+            new.description,
+            to_price.discounts,
+            to_price.taxes,
+            new.quantity_precision,
+            source,
         )
+        return fields, to_price
 
     def add_quoted_line(
         self,
@@ -564,33 +570,43 @@ class Order:
         order_discounts: tuple[Discount, ...],
         shipping: Charge | None,
         at: dt.datetime,
+        added: Sequence[tuple[LineFields, LineToPrice]] = (),
     ) -> None:
-        """Price everything first; assign only after pricing succeeded (failure changes nothing)."""
+        """Price everything first; assign only after pricing succeeded (failure changes nothing).
+
+        ``added`` are new lines (checked by :meth:`_build_line`) that follow ``lines``; each is
+        built once, with its prices.
+        """
+        to_price = [
+            LineToPrice(line.quantity, line.unit_price, line.discounts, line.taxes)
+            for line in lines
+        ]
+        to_price.extend(line for _, line in added)
         document = price_document(
             self.currency,
-            [
-                LineToPrice(line.quantity, line.unit_price, line.discounts, line.taxes)
-                for line in lines
-            ],
+            to_price,
             order_discounts=order_discounts,
             shipping=shipping,
             policy=self.pricing,
         )
-        priced = tuple(map(with_prices, lines, document.lines))
-        totals = Totals(
-            self.currency,
-            subtotal=document.subtotal,
-            discount_total=document.discount_total,
-            net_total=document.net_total,
-            tax_total=document.tax_total,
-            shipping_net=document.shipping_net,
-            shipping_tax=document.shipping_tax,
-            grand_total=document.grand_total,
+        priced = document.lines
+        kept = len(lines)
+        self.lines = (
+            *map(with_prices, lines, priced),
+            *map(priced_line, [fields for fields, _ in added], priced[kept:]),
         )
-        self.lines = priced
         self.order_discounts = order_discounts
         self.shipping = shipping
-        self.totals = totals
+        self.totals = Totals(
+            self.currency,
+            document.subtotal,
+            document.discount_total,
+            document.net_total,
+            document.tax_total,
+            document.shipping_net,
+            document.shipping_tax,
+            document.grand_total,
+        )
         self.updated_at = at
 
 

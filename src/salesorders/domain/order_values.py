@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import attrs
 from moneyed import Money
@@ -26,9 +27,11 @@ from salesorders.errors import ValidationError
 __all__ = [
     "Address",
     "AuditEntry",
+    "LineFields",
     "NewLine",
     "OrderLine",
     "Totals",
+    "priced_line",
     "with_allocation",
     "with_prices",
 ]
@@ -151,50 +154,117 @@ class NewLine:
         )
 
 
-def _rebuilt(
-    line: OrderLine,
-    amount: Decimal,
-    line_discount: Decimal,
-    order_discount: Decimal,
-    net: Decimal,
-    tax: Decimal,
-    gross: Decimal,
+#: A new line's checked fields, as :class:`OrderLine` orders them up to ``price_source``.
+LineFields = tuple[
+    str, str, Decimal, Decimal, str, tuple[Discount, ...], tuple[TaxComponent, ...], int, str
+]
+
+
+def _line_setters() -> tuple[Any, ...]:
+    names = tuple(field.name for field in attrs.fields(OrderLine))
+    if names != _LINE_FIELDS:  # pragma: no cover - guards the fast constructor below
+        raise TypeError(f"OrderLine fields changed: {names}; update the fast constructor")
+    return tuple(OrderLine.__dict__[name].__set__ for name in names)
+
+
+_LINE_FIELDS = (
+    "line_id",
+    "sku",
+    "quantity",
+    "unit_price",
+    "description",
+    "discounts",
+    "taxes",
+    "quantity_precision",
+    "price_source",
+    "amount",
+    "line_discount",
+    "order_discount",
+    "net",
+    "tax",
+    "gross",
+    "allocated",
+    "backordered",
+)
+(
+    _SET_ID,
+    _SET_SKU,
+    _SET_QUANTITY,
+    _SET_PRICE,
+    _SET_DESCRIPTION,
+    _SET_DISCOUNTS,
+    _SET_TAXES,
+    _SET_PRECISION,
+    _SET_SOURCE,
+    _SET_AMOUNT,
+    _SET_LINE_DISCOUNT,
+    _SET_ORDER_DISCOUNT,
+    _SET_NET,
+    _SET_TAX,
+    _SET_GROSS,
+    _SET_ALLOCATED,
+    _SET_BACKORDERED,
+) = _line_setters()
+
+
+def _new_line(
+    line_id: str,
+    sku: str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    description: str,
+    discounts: tuple[Discount, ...],
+    taxes: tuple[TaxComponent, ...],
+    quantity_precision: int,
+    price_source: str,
+    priced: PricedLine | OrderLine,
     allocated: Decimal,
     backordered: Decimal,
 ) -> OrderLine:
-    # positional: a direct constructor call is several times cheaper than attrs.evolve
-    return OrderLine(
-        line.line_id,
-        line.sku,
-        line.quantity,
-        line.unit_price,
-        line.description,
-        line.discounts,
-        line.taxes,
-        line.quantity_precision,
-        line.price_source,
-        amount,
-        line_discount,
-        order_discount,
-        net,
-        tax,
-        gross,
-        allocated,
-        backordered,
-    )
+    """An OrderLine with the amounts of ``priced``, filling the slots directly (cheaper than the
+    attrs ``__init__`` of a frozen class). Valid because OrderLine has no validators or
+    converters; the field list is checked at import."""
+    line: OrderLine = object.__new__(OrderLine)
+    _SET_ID(line, line_id)
+    _SET_SKU(line, sku)
+    _SET_QUANTITY(line, quantity)
+    _SET_PRICE(line, unit_price)
+    _SET_DESCRIPTION(line, description)
+    _SET_DISCOUNTS(line, discounts)
+    _SET_TAXES(line, taxes)
+    _SET_PRECISION(line, quantity_precision)
+    _SET_SOURCE(line, price_source)
+    _SET_AMOUNT(line, priced.amount)
+    _SET_LINE_DISCOUNT(line, priced.line_discount)
+    _SET_ORDER_DISCOUNT(line, priced.order_discount)
+    _SET_NET(line, priced.net)
+    _SET_TAX(line, priced.tax)
+    _SET_GROSS(line, priced.gross)
+    _SET_ALLOCATED(line, allocated)
+    _SET_BACKORDERED(line, backordered)
+    return line
 
 
-def with_prices(line: OrderLine, p: PricedLine) -> OrderLine:
-    return _rebuilt(
-        line, p.amount, p.line_discount, p.order_discount, p.net, p.tax, p.gross,
-        line.allocated, line.backordered,
+def priced_line(fields: LineFields, priced: PricedLine) -> OrderLine:
+    """A new line, built once: its checked ``fields`` with the amounts of ``priced``."""
+    return _new_line(*fields, priced, _ZERO, _ZERO)
+
+
+def with_prices(line: OrderLine, priced: PricedLine) -> OrderLine:
+    """``line`` with the amounts of ``priced`` (its allocation kept)."""
+    return _new_line(
+        line.line_id, line.sku, line.quantity, line.unit_price, line.description,
+        line.discounts, line.taxes, line.quantity_precision, line.price_source,
+        priced, line.allocated, line.backordered,
     )  # fmt: skip
 
 
 def with_allocation(line: OrderLine, allocated: Decimal, backordered: Decimal) -> OrderLine:
-    return _rebuilt(
-        line, line.amount, line.line_discount, line.order_discount, line.net, line.tax,
-        line.gross, allocated, backordered,
+    """``line`` with what was allocated and backordered for it (its amounts kept)."""
+    return _new_line(
+        line.line_id, line.sku, line.quantity, line.unit_price, line.description,
+        line.discounts, line.taxes, line.quantity_precision, line.price_source,
+        line, allocated, backordered,
     )  # fmt: skip
 
 
