@@ -13,6 +13,7 @@ Time is always passed in; the aggregate never reads a clock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -69,6 +70,13 @@ from salesorders.errors import (
 __all__ = ["Address", "AuditEntry", "NewLine", "Order", "OrderLine", "Totals"]
 
 _ZERO = Decimal(0)
+_DEFAULT_PRICING = PricingPolicy()
+
+
+@functools.cache
+def _no_totals(currency: str) -> Totals:
+    """The totals of an order without lines (one frozen value per currency)."""
+    return Totals(currency)
 
 
 @attrs.define(slots=True, eq=True)
@@ -89,7 +97,7 @@ class Order:
     shipping: Charge | None = None
     billing_address: Address | None = None
     shipping_address: Address | None = None
-    pricing: PricingPolicy = PricingPolicy()
+    pricing: PricingPolicy = _DEFAULT_PRICING
     exchange_rate: ExchangeRate | None = None
     totals: Totals = attrs.field(
         default=attrs.Factory(lambda self: Totals(self.currency), takes_self=True)
@@ -134,9 +142,10 @@ class Order:
             created_at=at,
             updated_at=at,
             customer_group=customer_group,
-            pricing=pricing or PricingPolicy(),
+            pricing=pricing or _DEFAULT_PRICING,
             billing_address=billing_address,
             shipping_address=shipping_address,
+            totals=_no_totals(currency),
         )
 
     # ------------------------------------------------------------------ queries
@@ -426,14 +435,11 @@ class Order:
             unknown = sorted(set(allocated) - known)
             if unknown:
                 raise ValidationError("plan.allocations", unknown, "name lines not on the order")
-            lines = tuple(
-                with_allocation(
-                    line,
-                    allocated.get(line.line_id, _ZERO),
-                    line.quantity - allocated.get(line.line_id, _ZERO),
-                )
-                for line in lines
-            )
+            allocated_lines = []
+            for line in lines:
+                got = allocated.get(line.line_id, _ZERO)
+                allocated_lines.append(with_allocation(line, got, line.quantity - got))
+            lines = tuple(allocated_lines)
         target = self.workflow.next_state(self.state, "confirm", self, self.id)
         self._enter(target, "confirm", at, actor, reason)
         self.lines = lines
