@@ -228,6 +228,34 @@ class PricedLine:
     taxes: TaxAmounts
 
 
+_PRICED_SETTERS = _setters(
+    PricedLine, ("amount", "line_discount", "order_discount", "net", "tax", "gross", "taxes")
+)
+
+
+def new_priced_line(
+    amount: Decimal,
+    line_discount: Decimal,
+    order_discount: Decimal,
+    net: Decimal,
+    tax: Decimal,
+    gross: Decimal,
+    taxes: TaxAmounts,
+) -> PricedLine:
+    """``PricedLine(...)`` with its slots filled directly, for the pricing hot path (PricedLine
+    has no validators or converters; the field list is checked at import)."""
+    line: PricedLine = object.__new__(PricedLine)
+    set_amount, set_line, set_order, set_net, set_tax, set_gross, set_taxes = _PRICED_SETTERS
+    set_amount(line, amount)
+    set_line(line, line_discount)
+    set_order(line, order_discount)
+    set_net(line, net)
+    set_tax(line, tax)
+    set_gross(line, gross)
+    set_taxes(line, taxes)
+    return line
+
+
 @attrs.frozen(slots=True)
 class PricedDocument:
     """A priced order or quotation; totals are exact sums of the lines (and the shipping).
