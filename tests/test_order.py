@@ -148,6 +148,30 @@ def test_a_converted_price_over_the_limit_is_named_by_its_position() -> None:
     assert order.lines == ()
 
 
+def test_a_new_line_keeps_discounts_and_taxes_given_as_any_iterable() -> None:
+    ten_off = Discount.percentage(10)
+    by_add_lines = draft()
+    by_add_lines.add_lines(
+        [
+            NewLine(
+                "SKU-1",
+                1,
+                "10.00",
+                discounts=(d for d in [ten_off]),  # type: ignore[arg-type]
+                taxes=[VAT],  # type: ignore[arg-type]
+            )
+        ],
+        T0,
+    )
+    by_add_line = draft()
+    by_add_line.add_line("SKU-1", 1, "10.00", T0, discounts=iter([ten_off]), taxes=[VAT])
+    line = by_add_lines.lines[0]
+    assert line.discounts == (ten_off,)
+    assert line.taxes == (VAT,)
+    assert line.line_discount == Decimal("1.00")
+    assert by_add_lines == by_add_line
+
+
 def test_unknown_currency_is_refused() -> None:
     with pytest.raises(UnknownCurrencyError):
         Order.create("O-1", "C-1", "XXX1", T0)

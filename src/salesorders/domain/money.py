@@ -299,6 +299,8 @@ def to_quantity(value: object, field: str = "quantity", precision: int = 0) -> D
 
     ``precision`` is 0 for products counted in units and e.g. 3 for products sold by the kg.
     """
+    if value.__class__ is int and value > 0 and precision >= 0:
+        return Decimal(value)  # whole units, within any precision: the common case at once
     if isinstance(value, float):
         raise FloatNotAllowedError(field, value)
     number = to_decimal(value, field)

@@ -13,6 +13,7 @@ Time is always passed in; the aggregate never reads a clock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -26,7 +27,6 @@ from salesorders.domain.checks import (
     check_text,
     optional_id,
     require_id,
-    require_name,
 )
 from salesorders.domain.money import (
     check_currency,
@@ -34,18 +34,28 @@ from salesorders.domain.money import (
     to_decimal,
     to_quantity,
 )
+from salesorders.domain.order_values import (
+    Address,
+    AuditEntry,
+    LineFields,
+    NewLine,
+    OrderLine,
+    Totals,
+    priced_line,
+    with_allocation,
+    with_prices,
+)
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
 from salesorders.domain.pricing import (
     Charge,
     Discount,
     ExchangeRate,
     LineToPrice,
-    PricedLine,
     PriceQuote,
     PricingPolicy,
     TaxComponent,
-    check_line,
     check_unit_price,
+    line_to_price,
     price_document,
 )
 from salesorders.domain.warehouse import Destination
@@ -60,201 +70,13 @@ from salesorders.errors import (
 __all__ = ["Address", "AuditEntry", "NewLine", "Order", "OrderLine", "Totals"]
 
 _ZERO = Decimal(0)
+_DEFAULT_PRICING = PricingPolicy()
 
 
-@attrs.frozen(slots=True)
-class Address:
-    """A postal address. ``country`` is an ISO 3166-1 alpha-2 code; ``region`` feeds allocation.
-
-    ``name``, ``line1`` and ``city`` are required; every field is a name of at most
-    :data:`~salesorders.domain.checks.NAME_MAX_LENGTH` characters.
-    """
-
-    name: str
-    line1: str
-    city: str
-    country: str
-    line2: str = ""
-    region: str = ""
-    postal_code: str = ""
-    phone: str = ""
-    email: str = ""
-
-    def __attrs_post_init__(self) -> None:
-        for field in ("name", "line1", "city"):
-            require_name(getattr(self, field), f"address.{field}")
-        for field in ("line2", "region", "postal_code", "phone", "email"):
-            check_name(getattr(self, field), f"address.{field}")
-        country = self.country
-        if not (
-            isinstance(country, str)
-            and len(country) == 2
-            and country.isascii()
-            and country.isalpha()
-            and country.isupper()
-        ):
-            raise ValidationError(
-                "address.country",
-                self.country,
-                "must be an ISO 3166-1 alpha-2 code",
-                "use e.g. 'US', 'CN' or 'DE'",
-            )
-
-
-@attrs.frozen(slots=True)
-class OrderLine:
-    """One line of an order, with its priced amounts in the order currency.
-
-    ``price_source`` says where the unit price came from (a price list and break, a conversion, or
-    "entered"). ``amount`` is quantity × unit price rounded; ``net + tax == gross`` exactly.
-    """
-
-    line_id: str
-    sku: str
-    quantity: Decimal
-    unit_price: Decimal
-    description: str = ""
-    discounts: tuple[Discount, ...] = ()
-    taxes: tuple[TaxComponent, ...] = ()
-    quantity_precision: int = 0
-    price_source: str = "entered"
-    amount: Decimal = _ZERO
-    line_discount: Decimal = _ZERO
-    order_discount: Decimal = _ZERO
-    net: Decimal = _ZERO
-    tax: Decimal = _ZERO
-    gross: Decimal = _ZERO
-    allocated: Decimal = _ZERO
-    backordered: Decimal = _ZERO
-
-
-@attrs.frozen(slots=True)
-class NewLine:
-    """A line to add with :meth:`Order.add_lines`: the same fields as :meth:`Order.add_line`."""
-
-    sku: str
-    quantity: Decimal | int | str
-    unit_price: Money | Decimal | str | int
-    description: str = ""
-    discounts: tuple[Discount, ...] = ()
-    taxes: tuple[TaxComponent, ...] = ()
-    quantity_precision: int = 0
-    line_id: str | None = None
-    price_source: str = "entered"
-    price_precision: int | None = None
-
-    @classmethod
-    def quoted(
-        cls,
-        quote: PriceQuote,
-        quantity: Decimal | int | str,
-        *,
-        description: str = "",
-        discounts: Iterable[Discount] = (),
-        taxes: Iterable[TaxComponent] = (),
-        quantity_precision: int = 0,
-    ) -> NewLine:
-        """A line priced from a price-list quote; the quote's reason becomes the price source."""
-        qty = to_quantity(quantity, "quantity", quantity_precision)
-        if qty < quote.min_quantity:
-            raise ValidationError(
-                "quantity",
-                quantity,
-                f"is below the quote's break of {quote.min_quantity}",
-                "quote the price again for this quantity",
-            )
-        return cls(
-            quote.sku,
-            qty,
-            Money(quote.unit_price, quote.currency),
-            description,
-            tuple(discounts),
-            tuple(taxes),
-            quantity_precision,
-            None,
-            quote.reason,
-            quote.price_precision,
-        )
-
-
-def _rebuilt(
-    line: OrderLine,
-    amount: Decimal,
-    line_discount: Decimal,
-    order_discount: Decimal,
-    net: Decimal,
-    tax: Decimal,
-    gross: Decimal,
-    allocated: Decimal,
-    backordered: Decimal,
-) -> OrderLine:
-    # positional: a direct constructor call is several times cheaper than attrs.evolve
-    return OrderLine(
-        line.line_id,
-        line.sku,
-        line.quantity,
-        line.unit_price,
-        line.description,
-        line.discounts,
-        line.taxes,
-        line.quantity_precision,
-        line.price_source,
-        amount,
-        line_discount,
-        order_discount,
-        net,
-        tax,
-        gross,
-        allocated,
-        backordered,
-    )
-
-
-def _with_prices(line: OrderLine, p: PricedLine) -> OrderLine:
-    return _rebuilt(
-        line, p.amount, p.line_discount, p.order_discount, p.net, p.tax, p.gross,
-        line.allocated, line.backordered,
-    )  # fmt: skip
-
-
-def _with_allocation(line: OrderLine, allocated: Decimal, backordered: Decimal) -> OrderLine:
-    return _rebuilt(
-        line, line.amount, line.line_discount, line.order_discount, line.net, line.tax,
-        line.gross, allocated, backordered,
-    )  # fmt: skip
-
-
-@attrs.frozen(slots=True)
-class Totals:
-    """The order's totals in its currency. ``net_total + tax_total == grand_total`` exactly."""
-
-    currency: str
-    subtotal: Decimal = _ZERO
-    discount_total: Decimal = _ZERO
-    net_total: Decimal = _ZERO
-    tax_total: Decimal = _ZERO
-    shipping_net: Decimal = _ZERO
-    shipping_tax: Decimal = _ZERO
-    grand_total: Decimal = _ZERO
-
-    def money(self, field: str) -> Money:
-        """One total as :class:`Money`, e.g. ``totals.money("grand_total")``."""
-        value = getattr(self, field)
-        if not isinstance(value, Decimal) or field == "currency":
-            raise ValidationError("field", field, "is not a total of the order")
-        return Money(value, self.currency)
-
-
-@attrs.frozen(slots=True)
-class AuditEntry:
-    """One workflow transition: who moved the order from where to where, when and why."""
-
-    event: str
-    from_state: str
-    to_state: str
-    at: dt.datetime
-    actor: str = ""
-    reason: str = ""
+@functools.cache
+def _no_totals(currency: str) -> Totals:
+    """The totals of an order without lines (one frozen value per currency)."""
+    return Totals(currency)
 
 
 @attrs.define(slots=True, eq=True)
@@ -275,7 +97,7 @@ class Order:
     shipping: Charge | None = None
     billing_address: Address | None = None
     shipping_address: Address | None = None
-    pricing: PricingPolicy = PricingPolicy()
+    pricing: PricingPolicy = _DEFAULT_PRICING
     exchange_rate: ExchangeRate | None = None
     totals: Totals = attrs.field(
         default=attrs.Factory(lambda self: Totals(self.currency), takes_self=True)
@@ -320,9 +142,10 @@ class Order:
             created_at=at,
             updated_at=at,
             customer_group=customer_group,
-            pricing=pricing or PricingPolicy(),
+            pricing=pricing or _DEFAULT_PRICING,
             billing_address=billing_address,
             shipping_address=shipping_address,
+            totals=_no_totals(currency),
         )
 
     # ------------------------------------------------------------------ queries
@@ -420,7 +243,7 @@ class Order:
             price_precision,
         )
         line = self._build_line(new, self.next_line_number, {x.line_id for x in self.lines})
-        self._reprice((*self.lines, line), self.order_discounts, self.shipping, at)
+        self._reprice(self.lines, self.order_discounts, self.shipping, at, (line,))
         self.next_line_number += 1
         return self.lines[-1]
 
@@ -430,7 +253,7 @@ class Order:
         aware_time(at)
         used = {x.line_id for x in self.lines}
         number = self.next_line_number
-        built: list[OrderLine] = []
+        built: list[tuple[LineFields, LineToPrice]] = []
         for index, new in enumerate(lines):
             if not isinstance(new, NewLine):
                 raise ValidationError(f"lines[{index}]", new, "must be a NewLine")
@@ -439,35 +262,39 @@ class Order:
             except ValidationError as error:
                 raise error.under(f"lines[{index}]") from error
             built.append(line)
-            used.add(line.line_id)
+            used.add(line[0][0])
             number += 1
-        self._reprice((*self.lines, *built), self.order_discounts, self.shipping, at)
+        self._reprice(self.lines, self.order_discounts, self.shipping, at, built)
         self.next_line_number = number
         return self.lines[len(self.lines) - len(built) :]
 
-    def _build_line(self, new: NewLine, number: int, used: set[str]) -> OrderLine:
-        """The new line, every input checked here, where the caller knows the line's path."""
+    def _build_line(
+        self, new: NewLine, number: int, used: set[str]
+    ) -> tuple[LineFields, LineToPrice]:
+        """The new line's fields and what pricing needs of it, every input checked here (once),
+        where the caller knows the line's path; the line itself is built once priced."""
         require_id(new.sku, "sku")
         qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
         price, source = self._unit_price(new.unit_price, new.price_source, new.price_precision)
-        check_line(qty, price, new.discounts, new.taxes)  # pricing's limits, named by line
+        to_price = line_to_price(qty, price, new.discounts, new.taxes)  # pricing's limits
         check_text(new.description, "description")
         check_text(source, "price_source")
-        line_id = new.line_id if new.line_id is not None else f"L{number}"
-        require_id(line_id, "line_id")
+        given = new.line_id
+        line_id = f"L{number}" if given is None else require_id(given, "line_id")
         if line_id in used:
             raise ValidationError("line_id", line_id, "is already used on this order")
-        return OrderLine(
-            line_id=line_id,
-            sku=new.sku,
-            quantity=qty,
-            unit_price=price,
-            description=new.description,
-            discounts=tuple(new.discounts),
-            taxes=tuple(new.taxes),
-            quantity_precision=new.quantity_precision,
-            price_source=source,
+        fields: LineFields = (
+            line_id,
+            new.sku,
+            qty,
+            price,
+            new.description,
+            to_price.discounts,
+            to_price.taxes,
+            new.quantity_precision,
+            source,
         )
+        return fields, to_price
 
     def add_quoted_line(
         self,
@@ -608,14 +435,11 @@ class Order:
             unknown = sorted(set(allocated) - known)
             if unknown:
                 raise ValidationError("plan.allocations", unknown, "name lines not on the order")
-            lines = tuple(
-                _with_allocation(
-                    line,
-                    allocated.get(line.line_id, _ZERO),
-                    line.quantity - allocated.get(line.line_id, _ZERO),
-                )
-                for line in lines
-            )
+            allocated_lines = []
+            for line in lines:
+                got = allocated.get(line.line_id, _ZERO)
+                allocated_lines.append(with_allocation(line, got, line.quantity - got))
+            lines = tuple(allocated_lines)
         target = self.workflow.next_state(self.state, "confirm", self, self.id)
         self._enter(target, "confirm", at, actor, reason)
         self.lines = lines
@@ -667,7 +491,7 @@ class Order:
         self.held_from = None
         if any(line.allocated or line.backordered for line in self.lines):
             # the stock reserved for a cancelled order is released with it
-            self.lines = tuple(_with_allocation(line, _ZERO, _ZERO) for line in self.lines)
+            self.lines = tuple(with_allocation(line, _ZERO, _ZERO) for line in self.lines)
         self._raise(
             ev.OrderCancelled(
                 self.id, self.event_sequence + 1, at, actor, reason, cancelled_from=source
@@ -752,33 +576,43 @@ class Order:
         order_discounts: tuple[Discount, ...],
         shipping: Charge | None,
         at: dt.datetime,
+        added: Sequence[tuple[LineFields, LineToPrice]] = (),
     ) -> None:
-        """Price everything first; assign only after pricing succeeded (failure changes nothing)."""
+        """Price everything first; assign only after pricing succeeded (failure changes nothing).
+
+        ``added`` are new lines (checked by :meth:`_build_line`) that follow ``lines``; each is
+        built once, with its prices.
+        """
+        to_price = [
+            LineToPrice(line.quantity, line.unit_price, line.discounts, line.taxes)
+            for line in lines
+        ]
+        to_price.extend(line for _, line in added)
         document = price_document(
             self.currency,
-            [
-                LineToPrice(line.quantity, line.unit_price, line.discounts, line.taxes)
-                for line in lines
-            ],
+            to_price,
             order_discounts=order_discounts,
             shipping=shipping,
             policy=self.pricing,
         )
-        priced = tuple(map(_with_prices, lines, document.lines))
-        totals = Totals(
-            self.currency,
-            subtotal=document.subtotal,
-            discount_total=document.discount_total,
-            net_total=document.net_total,
-            tax_total=document.tax_total,
-            shipping_net=document.shipping_net,
-            shipping_tax=document.shipping_tax,
-            grand_total=document.grand_total,
+        priced = document.lines
+        kept = len(lines)
+        self.lines = (
+            *map(with_prices, lines, priced),
+            *map(priced_line, [fields for fields, _ in added], priced[kept:]),
         )
-        self.lines = priced
         self.order_discounts = order_discounts
         self.shipping = shipping
-        self.totals = totals
+        self.totals = Totals(
+            self.currency,
+            document.subtotal,
+            document.discount_total,
+            document.net_total,
+            document.tax_total,
+            document.shipping_net,
+            document.shipping_tax,
+            document.grand_total,
+        )
         self.updated_at = at
 
 

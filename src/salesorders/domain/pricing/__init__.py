@@ -49,6 +49,7 @@ from salesorders.domain.pricing.values import (
     TaxMode,
     TaxRounding,
     check_line,
+    line_to_price,
 )
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "TaxRounding",
     "check_line",
     "check_unit_price",
+    "line_to_price",
     "price_document",
     "to_unit_price",
 ]

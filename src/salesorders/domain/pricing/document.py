@@ -26,6 +26,7 @@ from salesorders.domain.pricing.values import (
     TaxAmounts,
     TaxMode,
     TaxRounding,
+    new_priced_line,
 )
 from salesorders.errors import ValidationError
 
@@ -132,7 +133,7 @@ def _price_per_line(
             net, gross = value - tax, value
         else:
             net, gross = value, value + tax
-        priced.append(PricedLine(amount, amount - value, zero, net, tax, gross, components))
+        priced.append(new_priced_line(amount, amount - value, zero, net, tax, gross, components))
         subtotal += amount
         left += value
         net_total += net
@@ -300,7 +301,8 @@ def _document(
         else:
             net, gross = value, value + tax
         share = zero if shares is None else shares[index]
-        priced.append(PricedLine(amount, amount - bases[index], share, net, tax, gross, components))
+        discount = amount - bases[index]
+        priced.append(new_priced_line(amount, discount, share, net, tax, gross, components))
         subtotal += amount
         left += value
         net_total += net

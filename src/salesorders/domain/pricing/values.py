@@ -7,11 +7,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
 from salesorders.domain.money import Rounding
 from salesorders.domain.pricing.checks import (
+    _AMOUNT_LIMIT,
     _check_free_text,
     _check_name,
     _enum_of,
@@ -163,6 +165,40 @@ def check_line(
         _to_taxes(taxes)
 
 
+def line_to_price(
+    quantity: Decimal,
+    unit_price: Decimal,
+    discounts: Iterable[Discount] = (),
+    taxes: Iterable[TaxComponent] = (),
+) -> LineToPrice:
+    """``LineToPrice(quantity, unit_price, discounts, taxes)`` for a quantity that
+    :func:`~salesorders.domain.money.to_quantity` returned and a unit price that
+    :func:`~salesorders.domain.pricing.check_unit_price` (or a conversion of one) returned.
+
+    Makes, in the same order and with the same errors, the constructor's checks that can still
+    refuse such values: the quantity's and the price's upper bounds, the discounts, the taxes.
+    Fills the slots directly (LineToPrice's converters are exactly these checks).
+    """
+    line: LineToPrice = object.__new__(LineToPrice)
+    _SET_QUANTITY(line, _to_quantity(quantity))
+    _SET_UNIT_PRICE(line, unit_price if unit_price < _AMOUNT_LIMIT else _to_unit_price(unit_price))
+    _SET_DISCOUNTS(line, _to_discounts(discounts))
+    _SET_TAXES(line, _to_taxes(taxes))
+    return line
+
+
+def _setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
+    fields = tuple(field.name for field in attrs.fields(cls))
+    if fields != names:  # pragma: no cover - guards the fast constructor above
+        raise TypeError(f"{cls.__name__} fields changed: {fields}; update the fast constructor")
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_SET_QUANTITY, _SET_UNIT_PRICE, _SET_DISCOUNTS, _SET_TAXES = _setters(
+    LineToPrice, ("quantity", "unit_price", "discounts", "taxes")
+)
+
+
 @attrs.frozen(slots=True)
 class Charge:
     """A document-level charge such as shipping, in the policy's tax mode.
@@ -190,6 +226,34 @@ class PricedLine:
     tax: Decimal
     gross: Decimal
     taxes: TaxAmounts
+
+
+_PRICED_SETTERS = _setters(
+    PricedLine, ("amount", "line_discount", "order_discount", "net", "tax", "gross", "taxes")
+)
+
+
+def new_priced_line(
+    amount: Decimal,
+    line_discount: Decimal,
+    order_discount: Decimal,
+    net: Decimal,
+    tax: Decimal,
+    gross: Decimal,
+    taxes: TaxAmounts,
+) -> PricedLine:
+    """``PricedLine(...)`` with its slots filled directly, for the pricing hot path (PricedLine
+    has no validators or converters; the field list is checked at import)."""
+    line: PricedLine = object.__new__(PricedLine)
+    set_amount, set_line, set_order, set_net, set_tax, set_gross, set_taxes = _PRICED_SETTERS
+    set_amount(line, amount)
+    set_line(line, line_discount)
+    set_order(line, order_discount)
+    set_net(line, net)
+    set_tax(line, tax)
+    set_gross(line, gross)
+    set_taxes(line, taxes)
+    return line
 
 
 @attrs.frozen(slots=True)
