@@ -19,6 +19,7 @@ import attrs
 
 from salesorders.domain.catalog import Product
 from salesorders.domain.checks import aware_time, check_text, optional_id
+from salesorders.domain.fulfilment import Shipment, ShipmentStatus
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import ExchangeRate
 from salesorders.domain.snapshot import IncomingStock
@@ -267,6 +268,33 @@ class OrderRepository(Protocol):
     def get_by_number(self, number: str) -> Order: ...
 
     def list(self, query: OrderQuery) -> OrderPage: ...
+
+
+@attrs.frozen(slots=True)
+class CarrierBooking:
+    """A carrier's answer to a booking: the tracking number and a label reference."""
+
+    tracking_number: str
+    label_ref: str | None = None
+
+
+class Carrier(Protocol):
+    """A shipping carrier (or the host's own delivery service).
+
+    Contract: ``name`` is how commands name the carrier. ``book`` books a shipment about to leave
+    and returns its tracking number (and label reference); raising means "not booked" and the
+    command changes nothing. ``status_of`` translates one of the carrier's own status codes into
+    a :class:`~salesorders.domain.fulfilment.ShipmentStatus`, raising
+    :class:`~salesorders.errors.ValidationError` (field ``carrier_code``) for a code it does not
+    know. Neither may change the caller's unit of work.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def book(self, shipment: Shipment) -> CarrierBooking: ...
+
+    def status_of(self, code: str) -> ShipmentStatus: ...
 
 
 class StockRepository(StockRows, Protocol):

@@ -38,6 +38,11 @@ _BY_TYPE: dict[Any, st.SearchStrategy[Any]] = {
     str: st.text(max_size=8),
     bool: st.booleans(),
     dt.date: st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 12, 31)),
+    dt.datetime: st.datetimes(
+        min_value=dt.datetime(2020, 1, 1),
+        max_value=dt.datetime(2030, 12, 31),
+        timezones=st.just(dt.UTC),
+    ),
     int: st.integers(min_value=0, max_value=6),
     Decimal: st.integers(min_value=0, max_value=3).flatmap(sst.quantities),
     Money: sst.moneys(),
@@ -47,6 +52,11 @@ _BY_TYPE: dict[Any, st.SearchStrategy[Any]] = {
     Address: sst.addresses(),
     Warehouse: stock_strategies.warehouses(),
     IncomingStock: stock_strategies.incoming_stock(),
+    commands.ShipLine: st.builds(
+        commands.ShipLine,
+        st.sampled_from(["L1", "L2"]),
+        st.none() | st.integers(min_value=1, max_value=5),
+    ),
     type(None): st.none(),
 }
 

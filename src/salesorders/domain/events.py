@@ -26,6 +26,8 @@ __all__ = [
     "OrderResumed",
     "OrderShipped",
     "OrderTransitioned",
+    "ShipmentDispatched",
+    "ShipmentTracked",
     "event_class_for",
 ]
 
@@ -109,6 +111,32 @@ class OrderTransitioned(OrderEvent):
     target: str = ""
 
 
+@attrs.frozen(slots=True)
+class ShipmentDispatched(OrderEvent):
+    """Goods of the order left a warehouse (one shipment)."""
+
+    event_type: ClassVar[str] = "ShipmentDispatched"
+
+    shipment_id: str = ""
+    warehouse_id: str = ""
+    carrier: str = ""
+    service_level: str = ""
+    tracking_number: str | None = None
+    lines: tuple[tuple[str, str], ...] = ()  # (line id, quantity as text)
+
+
+@attrs.frozen(slots=True)
+class ShipmentTracked(OrderEvent):
+    """A shipment's status changed (in transit, delivered, exception ...)."""
+
+    event_type: ClassVar[str] = "ShipmentTracked"
+
+    shipment_id: str = ""
+    status: str = ""
+    location: str = ""
+    note: str = ""
+
+
 _BY_WORKFLOW_EVENT: dict[str, type[OrderEvent]] = {
     "confirm": OrderConfirmed,
     "ship": OrderShipped,
@@ -128,6 +156,8 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         OrderDelivered,
         OrderCompleted,
         OrderTransitioned,
+        ShipmentDispatched,
+        ShipmentTracked,
     )
 }
 

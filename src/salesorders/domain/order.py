@@ -28,6 +28,16 @@ from salesorders.domain.checks import (
     optional_id,
     require_id,
 )
+from salesorders.domain.fulfilment import (
+    FulfilmentStatus,
+    Shipment,
+    TrackingEvent,
+    delivered_quantities,
+    fulfilment_status,
+    shipment_of,
+    shipped_quantities,
+)
+from salesorders.domain.fulfilment import ShipmentStatus as _Status
 from salesorders.domain.money import (
     check_currency,
     quantize,
@@ -105,6 +115,8 @@ class Order:
     held_from: str | None = None
     placed_at: dt.datetime | None = None
     audit: tuple[AuditEntry, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
+    promised_date: dt.date | None = None
     next_line_number: int = 1
     event_sequence: int = 0
     version: int = 0
@@ -456,11 +468,137 @@ class Order:
             return "allocated"
         return "partially_allocated" if allocated else "backordered"
 
+    # ------------------------------------------------------------------ fulfilment
+
+    @property
+    def fulfilment_status(self) -> FulfilmentStatus:
+        """Derived from the shipments: unfulfilled, partially shipped, shipped, partially
+        delivered or delivered."""
+        return fulfilment_status({ln.line_id: ln.quantity for ln in self.lines}, self.shipments)
+
+    def shipped_quantities(self) -> dict[str, Decimal]:
+        """Shipped quantity per line id (lines not shipped are missing)."""
+        return shipped_quantities(self.shipments)
+
+    def delivered_quantities(self) -> dict[str, Decimal]:
+        """Delivered quantity per line id (lines not delivered are missing)."""
+        return delivered_quantities(self.shipments)
+
+    def shipment(self, shipment_id: str) -> Shipment:
+        """The shipment with that id; raises NotFoundError if there is none."""
+        return shipment_of(self.shipments, shipment_id)
+
+    def promise(self, day: dt.date | None) -> None:
+        """Set the delivery date promised to the customer (``None``: no promise)."""
+        if day is not None and (isinstance(day, dt.datetime) or not isinstance(day, dt.date)):
+            raise ValidationError("promised_date", day, "must be a datetime.date or None")
+        self.promised_date = day
+
+    def add_shipment(self, shipment: Shipment, *, actor: str = "", reason: str = "") -> None:
+        """Record goods that left a warehouse. When every line has shipped in full, the order
+        takes its workflow's ``ship`` transition.
+
+        Refused, changing nothing: an order whose workflow does not allow shipping now, a line
+        not on the order or with another SKU, a quantity that is not positive, more than the
+        line ordered (counting earlier shipments), a shipment id already used.
+        """
+        if not isinstance(shipment, Shipment):
+            raise ValidationError("shipment", shipment, "must be a Shipment")
+        at = aware_time(shipment.shipped_at, "shipped_at")
+        self.workflow.next_state(self.state, "ship", self, self.id)  # shipping allowed now?
+        if any(s.id == shipment.id for s in self.shipments):
+            raise ValidationError(
+                "shipment_id", shipment.id, "is already a shipment of this order", "use a new id"
+            )
+        if not shipment.lines:
+            raise ValidationError("lines", (), "must name at least one line to ship")
+        by_id = {line.line_id: line for line in self.lines}
+        shipped = self.shipped_quantities()
+        for index, item in enumerate(shipment.lines):
+            line = by_id.get(item.line_id)
+            if line is None:
+                raise ValidationError(
+                    f"lines[{index}].line_id", item.line_id, f"is not a line of order {self.id}"
+                )
+            if item.sku != line.sku:
+                raise ValidationError(f"lines[{index}].sku", item.sku, f"is not {line.sku}")
+            if not isinstance(item.quantity, Decimal) or not item.quantity > 0:
+                raise ValidationError(
+                    f"lines[{index}].quantity", item.quantity, "must be a positive Decimal"
+                )
+            total = shipped.get(item.line_id, _ZERO) + item.quantity
+            if total > line.quantity:
+                raise ValidationError(
+                    f"lines[{index}].quantity",
+                    item.quantity,
+                    f"ships {total} of line {item.line_id}, which ordered {line.quantity}",
+                    "ship at most what the line ordered",
+                )
+            shipped[item.line_id] = total
+        check_name(actor, "actor")
+        self.shipments = (*self.shipments, shipment)
+        self.updated_at = at
+        self._raise(
+            ev.ShipmentDispatched(
+                self.id,
+                self.event_sequence + 1,
+                at,
+                actor,
+                reason,
+                shipment_id=shipment.id,
+                warehouse_id=shipment.warehouse_id,
+                carrier=shipment.carrier,
+                service_level=shipment.service_level,
+                tracking_number=shipment.tracking_number,
+                lines=tuple((i.line_id, str(i.quantity)) for i in shipment.lines),
+            )
+        )
+        if all(shipped.get(line.line_id, _ZERO) >= line.quantity for line in self.lines):
+            self.transition("ship", at, actor=actor, reason=reason)
+
+    def track(self, shipment_id: str, event: TrackingEvent, *, actor: str = "") -> Shipment:
+        """Record a tracking report of a shipment. When the last shipment is reported delivered
+        and every line has shipped, the order takes its ``deliver`` transition."""
+        current = self.shipment(shipment_id)
+        updated = current.tracked(event)
+        check_name(actor, "actor")
+        self.shipments = tuple(updated if s.id == shipment_id else s for s in self.shipments)
+        self.updated_at = max(self.updated_at, event.at)
+        self._raise(
+            ev.ShipmentTracked(
+                self.id,
+                self.event_sequence + 1,
+                event.at,
+                actor,
+                "",
+                shipment_id=shipment_id,
+                status=event.status.value,
+                location=event.location,
+                note=event.note,
+            )
+        )
+        if (
+            event.status is _Status.DELIVERED
+            and self.fulfilment_status is FulfilmentStatus.DELIVERED
+            and self.can("deliver")
+        ):
+            self.transition("deliver", event.at, actor=actor)
+        return updated
+
     def ship(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
         self.transition("ship", at, actor=actor, reason=reason)
 
     def deliver(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
-        self.transition("deliver", at, actor=actor, reason=reason)
+        """Take the ``deliver`` transition; shipments not yet reported delivered are recorded as
+        delivered at ``at``."""
+        aware_time(at)
+        self.workflow.next_state(self.state, "deliver", self, self.id)  # refuse early
+        for shipment in self.shipments:
+            if shipment.delivered_at is None:
+                done = TrackingEvent(_Status.DELIVERED, max(at, shipment.shipped_at), "", reason)
+                self.track(shipment.id, done, actor=actor)
+        if self.can("deliver"):
+            self.transition("deliver", at, actor=actor, reason=reason)
 
     def complete(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
         self.transition("complete", at, actor=actor, reason=reason)

@@ -17,7 +17,15 @@ from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
 from salesorders.domain.pricing import PriceBook
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import ValidationError
-from salesorders.ports import Catalog, Clock, ExchangeRates, Notifier, Store, UnitOfWorkFactory
+from salesorders.ports import (
+    Carrier,
+    Catalog,
+    Clock,
+    ExchangeRates,
+    Notifier,
+    Store,
+    UnitOfWorkFactory,
+)
 from salesorders.serialization import Serializer
 from salesorders.service.clock import SystemClock
 from salesorders.service.handlers import Handlers
@@ -38,6 +46,7 @@ def bootstrap(
     price_book: PriceBook | None = None,
     exchange_rates: ExchangeRates | None = None,
     catalog: Catalog | None = None,
+    carriers: Iterable[Carrier] = (),
     notifiers: Iterable[Notifier] = (),
     number_prefix: str = "SO",
     workflows: Iterable[Workflow] | None = None,
@@ -63,7 +72,9 @@ def bootstrap(
     :class:`~salesorders.domain.allocation.PriorityPolicy`. Without a ``price_book`` every line
     needs a unit price (or a ``catalog`` default price). With a ``catalog`` (a
     :class:`~salesorders.ports.Catalog`), an order line whose SKU it does not know is refused when
-    the order is created or placed; without one any SKU is accepted. ``workflows``: the workflows
+    the order is created or placed; without one any SKU is accepted. ``carriers``: the
+    :class:`~salesorders.ports.Carrier` s that book shipments and translate their status codes, by
+    name. ``workflows``: the workflows
     new orders may name (their latest version is used; the default workflow is always available).
     Order numbers look like ``f"{number_prefix}-{year}-{n:06d}"``. ``max_retries``, ``rng`` and
     ``sleep`` drive the retries of conflicting units of work; the ``delivery_*`` settings drive
@@ -83,6 +94,7 @@ def bootstrap(
         price_book=price_book,
         exchange_rates=exchange_rates,
         catalog=catalog,
+        carriers=tuple(carriers),
         workflows=known,
         number_prefix=number_prefix,
     )

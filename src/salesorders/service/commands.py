@@ -34,18 +34,24 @@ __all__ = [
     "AdjustStock",
     "CancelOrder",
     "Command",
+    "CompleteOrder",
     "ConfirmOrder",
     "CreateDraft",
+    "DeliverOrder",
     "ExpectStock",
     "HoldOrder",
     "LineSpec",
     "PlaceOrder",
     "ReceiveExpected",
     "ReceiveStock",
+    "RecordShipmentEvent",
     "RegisterWarehouse",
     "ResumeOrder",
     "SetStockLevels",
+    "ShipLine",
+    "ShipOrder",
     "TransferStock",
+    "TransitionOrder",
     "WriteOffStock",
     "check_texts",
 ]
@@ -296,6 +302,80 @@ class ExpectStock:
     actor: str = ""
 
 
+@attrs.frozen(slots=True)
+class ShipLine:
+    """``quantity`` of order line ``line_id`` to ship (``None``: all of it still to ship)."""
+
+    line_id: str
+    quantity: Decimal | int | str | None = None
+
+
+@attrs.frozen(slots=True)
+class ShipOrder:
+    """Ship the order, or the given quantities of the given lines, from where they are reserved.
+
+    One shipment per warehouse the goods come from. With a ``carrier`` the service knows (see
+    ``bootstrap(carriers=...)``) and no ``tracking_number``, the carrier books each shipment and
+    gives its tracking number and label.
+    """
+
+    order_id: str
+    lines: tuple[ShipLine, ...] = ()
+    carrier: str = ""
+    service_level: str = ""
+    tracking_number: str | None = None
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class RecordShipmentEvent:
+    """A shipment's tracking report: a status (or the carrier's own ``carrier_code``), when,
+    where. The last shipment reported delivered delivers the order."""
+
+    order_id: str
+    shipment_id: str
+    status: str | None = None
+    carrier_code: str | None = None
+    occurred_at: dt.datetime | None = None
+    location: str = ""
+    note: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class DeliverOrder:
+    """The order was delivered: shipments not yet reported delivered are recorded delivered."""
+
+    order_id: str
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class CompleteOrder:
+    """Close a delivered order."""
+
+    order_id: str
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class TransitionOrder:
+    """Fire any event the order's workflow defines (an approval step, say)."""
+
+    order_id: str
+    event: str
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
 Command = (
     CreateDraft
     | PlaceOrder
@@ -311,6 +391,11 @@ Command = (
     | AdjustStock
     | WriteOffStock
     | TransferStock
+    | ShipOrder
+    | RecordShipmentEvent
+    | DeliverOrder
+    | CompleteOrder
+    | TransitionOrder
 )
 
 
@@ -327,6 +412,14 @@ _TEXT_FIELDS: tuple[tuple[str, Callable[[object, str], object]], ...] = (
     ("sku", require_id),
     ("warehouse_id", require_id),
     ("workflow", require_id),
+    ("shipment_id", require_id),
+    ("event", require_id),
+    ("carrier", check_name),
+    ("service_level", check_name),
+    ("tracking_number", require_id),
+    ("carrier_code", require_id),
+    ("location", check_name),
+    ("note", check_text),
     ("currency", check_currency),
     ("exchange_rate_base", check_currency),
     ("actor", check_name),

@@ -42,25 +42,31 @@ from salesorders.errors import (
     NoPriceError,
     ValidationError,
 )
-from salesorders.ports import Catalog, ExchangeRates, OutboxMessage, UnitOfWork
+from salesorders.ports import Carrier, Catalog, ExchangeRates, OutboxMessage, UnitOfWork
 from salesorders.serialization import Serializer
 from salesorders.service.commands import (
     AdjustStock,
     CancelOrder,
+    CompleteOrder,
     ConfirmOrder,
     CreateDraft,
+    DeliverOrder,
     ExpectStock,
     HoldOrder,
     LineSpec,
     PlaceOrder,
     ReceiveExpected,
     ReceiveStock,
+    RecordShipmentEvent,
     RegisterWarehouse,
     ResumeOrder,
     SetStockLevels,
+    ShipOrder,
     TransferStock,
+    TransitionOrder,
     WriteOffStock,
 )
+from salesorders.service.fulfilment import Fulfilment
 from salesorders.service.results import OrderResult
 
 __all__ = ["Handlers", "Route"]
@@ -118,6 +124,7 @@ class Handlers:
         price_book: PriceBook | None = None,
         exchange_rates: ExchangeRates | None = None,
         catalog: Catalog | None = None,
+        carriers: Sequence[Carrier] = (),
         workflows: Sequence[Workflow] = (),
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
@@ -138,6 +145,19 @@ class Handlers:
             if known is None or workflow.version > known.version:
                 latest[workflow.name] = workflow
         self.workflows: Mapping[str, Workflow] = latest
+        known_carriers: dict[str, Carrier] = {}
+        for index, carrier in enumerate(carriers):
+            name = getattr(carrier, "name", None)
+            if (
+                not isinstance(name, str)
+                or not name
+                or not callable(getattr(carrier, "book", None))
+            ):
+                raise ValidationError(
+                    f"carriers[{index}]", carrier, "must be a Carrier with a name"
+                )
+            known_carriers[name] = carrier
+        fulfilment = Fulfilment(known_carriers, self._published)
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
@@ -153,6 +173,11 @@ class Handlers:
             AdjustStock: (self.adjust_stock, LedgerEntry),
             WriteOffStock: (self.write_off_stock, LedgerEntry),
             TransferStock: (self.transfer_stock, tuple[LedgerEntry, ...]),
+            ShipOrder: (fulfilment.ship_order, OrderResult),
+            RecordShipmentEvent: (fulfilment.record_shipment_event, OrderResult),
+            DeliverOrder: (fulfilment.deliver_order, OrderResult),
+            CompleteOrder: (fulfilment.complete_order, OrderResult),
+            TransitionOrder: (fulfilment.transition_order, OrderResult),
         }
 
     # ------------------------------------------------------------------ order use cases

@@ -15,7 +15,9 @@ class OrderResult:
     """The outcome of an order command.
 
     ``allocation_status`` is ``"unallocated"``, ``"allocated"``, ``"partially_allocated"`` or
-    ``"backordered"``. Stored under the command's idempotency key and returned again for a retry.
+    ``"backordered"``; ``fulfilment_status`` is ``"unfulfilled"``, ``"partially_shipped"``,
+    ``"shipped"``, ``"partially_delivered"`` or ``"delivered"``; ``shipment_ids`` names the order's
+    shipments. Stored under the command's idempotency key and returned again for a retry.
     """
 
     order_id: str
@@ -24,6 +26,8 @@ class OrderResult:
     version: int
     grand_total: Money
     allocation_status: str
+    fulfilment_status: str = "unfulfilled"
+    shipment_ids: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, order: Order) -> OrderResult:
@@ -35,6 +39,8 @@ class OrderResult:
             order.version,
             Money(order.totals.grand_total, order.currency),
             order.allocation_status,
+            order.fulfilment_status.value,
+            tuple(s.id for s in order.shipments),
         )
 
 

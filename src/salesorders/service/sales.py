@@ -14,17 +14,22 @@ from salesorders.ports import Clock, OrderPage, OrderQuery, UnitOfWork, UnitOfWo
 from salesorders.service.commands import (
     AdjustStock,
     CancelOrder,
+    CompleteOrder,
     ConfirmOrder,
     CreateDraft,
+    DeliverOrder,
     ExpectStock,
     HoldOrder,
     PlaceOrder,
     ReceiveExpected,
     ReceiveStock,
+    RecordShipmentEvent,
     RegisterWarehouse,
     ResumeOrder,
     SetStockLevels,
+    ShipOrder,
     TransferStock,
+    TransitionOrder,
     WriteOffStock,
     check_texts,
 )
@@ -74,7 +79,17 @@ class SalesService:
     @overload
     def handle(
         self,
-        command: CreateDraft | PlaceOrder | ConfirmOrder | CancelOrder | HoldOrder | ResumeOrder,
+        command: CreateDraft
+        | PlaceOrder
+        | ConfirmOrder
+        | CancelOrder
+        | HoldOrder
+        | ResumeOrder
+        | ShipOrder
+        | RecordShipmentEvent
+        | DeliverOrder
+        | CompleteOrder
+        | TransitionOrder,
     ) -> OrderResult: ...
 
     @overload

@@ -14,7 +14,7 @@ collected in :attr:`StockDesk.alerts` for the outbox.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
@@ -270,6 +270,38 @@ class StockDesk:
             items, [(reservation, quantity)], at, places=self.places, reason=reason, actor=actor
         )
         return self._apply(change)[0]
+
+    def consume_order(
+        self,
+        order_id: str,
+        parts: Sequence[tuple[str, Decimal | None]],
+        at: dt.datetime,
+        *,
+        reason: str = "",
+        actor: str = "",
+    ) -> tuple[LedgerEntry, ...]:
+        """Ship parts of several reservations of one order at once: one SHIPMENT entry each.
+
+        ``parts`` are ``(reservation id, quantity)``; ``None`` ships all that is open.
+        """
+        held = {r.id: r for r in self.repo.reservations(order_id)}
+        missing = [rid for rid, _ in parts if rid not in held]
+        if missing:
+            raise ReservationError(
+                str(missing[0]), f"order {order_id} has no reservation {missing[0]!r}"
+            )
+        keys = sorted({held[rid].item_key for rid, _ in parts})
+        locked = self.repo.lock(keys, order_id=order_id)
+        current = {r.id: r for r in locked.reservations}
+        change = holds.consume(
+            locked.items,
+            [(current[rid], quantity) for rid, quantity in parts],
+            at,
+            places=self.places,
+            reason=reason,
+            actor=actor,
+        )
+        return self._apply(change)
 
     def _reservation(self, reservation_id: str) -> tuple[Reservation, dict[ItemKey, StockItem]]:
         found = self.repo.reservation(reservation_id) if isinstance(reservation_id, str) else None

@@ -1,0 +1,270 @@
+"""The fulfilment use cases: ship, track, deliver, complete, and any workflow transition.
+
+Shipping consumes the order's reservations through the stock engine (SHIPMENT ledger entries) and
+records one :class:`~salesorders.domain.fulfilment.Shipment` per warehouse on the order, in one
+unit of work with the outbox messages, like every other command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Final
+
+from salesorders.domain.fulfilment import (
+    Shipment,
+    ShipmentStatus,
+    ShippedLine,
+    TrackingEvent,
+    check_shipment_texts,
+)
+from salesorders.domain.money import to_quantity
+from salesorders.domain.order import Order
+from salesorders.domain.stock import LowStock, Reservation, StockDesk
+from salesorders.errors import ValidationError
+from salesorders.ports import Carrier, UnitOfWork
+from salesorders.service.commands import (
+    CompleteOrder,
+    DeliverOrder,
+    RecordShipmentEvent,
+    ShipLine,
+    ShipOrder,
+    TransitionOrder,
+)
+from salesorders.service.results import OrderResult
+
+__all__ = ["Fulfilment"]
+
+_ZERO: Final = Decimal(0)
+
+#: Writes an order's new events (and stock alerts) to the outbox; returns the command's result.
+Publish = Callable[[UnitOfWork, Order, Sequence[LowStock]], OrderResult]
+
+
+class Fulfilment:
+    """The fulfilment handlers, wired to the carriers the service knows."""
+
+    def __init__(self, carriers: Mapping[str, Carrier], publish: Publish) -> None:
+        self.carriers = carriers
+        self._publish = publish
+
+    # ------------------------------------------------------------------ shipping
+
+    def ship_order(self, uow: UnitOfWork, command: ShipOrder, now: dt.datetime) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        order.workflow.next_state(order.state, "ship", order, order.id)  # refuse early
+        wanted = _wanted(order, command.lines)
+        open_held = [r for r in uow.stock.reservations(order.id) if r.open > 0]
+        by_warehouse = _from_reservations(wanted, open_held, bool(command.lines))
+        if command.tracking_number is not None and len(by_warehouse) > 1:
+            raise ValidationError(
+                "tracking_number",
+                command.tracking_number,
+                f"would be shared by {len(by_warehouse)} shipments (the goods come from "
+                + ", ".join(sorted(by_warehouse))
+                + ")",
+                "ship one warehouse's lines per command, or let the carrier book each shipment",
+            )
+        carrier = self._carrier(command.carrier, command.tracking_number)
+        desk = StockDesk(uow.stock)
+        skus = {line.line_id: line.sku for line in order.lines}
+        count = len(order.shipments)
+        for warehouse_id, parts in by_warehouse.items():
+            count += 1
+            shipment_id = f"{order.id}-S{count}"
+            quantities: dict[str, Decimal] = {}
+            for reservation, quantity in parts:
+                quantities[reservation.line_id] = (
+                    quantities.get(reservation.line_id, _ZERO) + quantity
+                )
+            shipment = Shipment(
+                shipment_id,
+                warehouse_id,
+                tuple(ShippedLine(lid, skus[lid], q) for lid, q in quantities.items()),
+                now,
+                command.carrier,
+                command.service_level,
+                command.tracking_number,
+                None,
+                order.shipping_address,
+                order.promised_date,
+            )
+            check_shipment_texts(
+                shipment_id,
+                command.carrier,
+                command.service_level,
+                command.tracking_number,
+                None,
+            )
+            if carrier is not None:
+                booking = carrier.book(shipment)
+                check_shipment_texts(
+                    shipment_id, command.carrier, "", booking.tracking_number, booking.label_ref
+                )
+                shipment = Shipment(
+                    shipment_id,
+                    warehouse_id,
+                    shipment.lines,
+                    now,
+                    command.carrier,
+                    command.service_level,
+                    booking.tracking_number,
+                    booking.label_ref,
+                    order.shipping_address,
+                    order.promised_date,
+                )
+            desk.consume_order(
+                order.id,
+                [(r.id, q) for r, q in parts],
+                now,
+                reason=command.reason or f"shipment {shipment_id}",
+                actor=command.actor,
+            )
+            order.add_shipment(shipment, actor=command.actor, reason=command.reason)
+        uow.orders.save(order)
+        return self._publish(uow, order, desk.alerts)
+
+    def _carrier(self, name: str, tracking_number: str | None) -> Carrier | None:
+        """The carrier that books the shipments: a known one, when no tracking number is given."""
+        if not name or tracking_number is not None:
+            return None
+        return self.carriers.get(name)
+
+    # ------------------------------------------------------------------ tracking and delivery
+
+    def record_shipment_event(
+        self, uow: UnitOfWork, command: RecordShipmentEvent, now: dt.datetime
+    ) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        shipment = order.shipment(command.shipment_id)
+        status: object = command.status
+        if command.carrier_code is not None:
+            if command.status is not None:
+                raise ValidationError(
+                    "carrier_code",
+                    command.carrier_code,
+                    "is given with a status",
+                    "give either status or carrier_code",
+                )
+            carrier = self.carriers.get(shipment.carrier)
+            if carrier is None:
+                raise ValidationError(
+                    "carrier_code",
+                    command.carrier_code,
+                    f"needs the carrier {shipment.carrier!r} of shipment {shipment.id}",
+                    "bootstrap the service with that carrier, or give a status",
+                )
+            status = carrier.status_of(command.carrier_code)
+        elif status is None:
+            raise ValidationError(
+                "status",
+                None,
+                "is required",
+                "give one of " + ", ".join(s.value for s in ShipmentStatus),
+            )
+        at = now if command.occurred_at is None else command.occurred_at
+        event = TrackingEvent.checked(status, at, command.location, command.note)
+        order.track(shipment.id, event, actor=command.actor)
+        uow.orders.save(order)
+        return self._publish(uow, order, ())
+
+    def deliver_order(
+        self, uow: UnitOfWork, command: DeliverOrder, now: dt.datetime
+    ) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        order.deliver(now, actor=command.actor, reason=command.reason)
+        uow.orders.save(order)
+        return self._publish(uow, order, ())
+
+    def complete_order(
+        self, uow: UnitOfWork, command: CompleteOrder, now: dt.datetime
+    ) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        order.complete(now, actor=command.actor, reason=command.reason)
+        uow.orders.save(order)
+        return self._publish(uow, order, ())
+
+    def transition_order(
+        self, uow: UnitOfWork, command: TransitionOrder, now: dt.datetime
+    ) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        if command.event in ("place", "confirm", "cancel", "ship", "deliver"):
+            raise ValidationError(
+                "event",
+                command.event,
+                "has its own command, which also moves stock or numbers the order",
+                "use PlaceOrder, ConfirmOrder, CancelOrder, ShipOrder or DeliverOrder",
+            )
+        order.transition(command.event, now, actor=command.actor, reason=command.reason)
+        uow.orders.save(order)
+        return self._publish(uow, order, ())
+
+
+def _wanted(order: Order, lines: Sequence[ShipLine]) -> dict[str, Decimal]:
+    """Quantity to ship per line id: what the command names, or every line's rest."""
+    shipped = order.shipped_quantities()
+    by_id = {line.line_id: line for line in order.lines}
+    if not lines:
+        return {
+            line.line_id: line.quantity - shipped.get(line.line_id, _ZERO)
+            for line in order.lines
+            if line.quantity > shipped.get(line.line_id, _ZERO)
+        }
+    wanted: dict[str, Decimal] = {}
+    for index, item in enumerate(lines):
+        if not isinstance(item, ShipLine):
+            raise ValidationError(f"lines[{index}]", item, "must be a ShipLine")
+        line = by_id.get(item.line_id) if isinstance(item.line_id, str) else None
+        if line is None:
+            raise ValidationError(
+                f"lines[{index}].line_id", item.line_id, f"is not a line of order {order.id}"
+            )
+        rest = line.quantity - shipped.get(line.line_id, _ZERO) - wanted.get(line.line_id, _ZERO)
+        if item.quantity is None:
+            quantity = rest
+        else:
+            field = f"lines[{index}].quantity"
+            quantity = to_quantity(item.quantity, field, line.quantity_precision)
+            if quantity > rest:
+                raise ValidationError(
+                    field,
+                    item.quantity,
+                    f"is more than the {rest} of line {line.line_id} still to ship",
+                    "ship at most what the line ordered",
+                )
+        if quantity > 0:
+            wanted[line.line_id] = wanted.get(line.line_id, _ZERO) + quantity
+    if not wanted:
+        raise ValidationError("lines", lines, "leave nothing to ship")
+    return wanted
+
+
+def _from_reservations(
+    wanted: Mapping[str, Decimal], held: Sequence[Reservation], named: bool
+) -> dict[str, list[tuple[Reservation, Decimal]]]:
+    """Which open reservations serve each line's quantity, grouped by warehouse.
+
+    Refuses a line whose open reservations hold less than it should ship.
+    """
+    grouped: dict[str, list[tuple[Reservation, Decimal]]] = {}
+    for index, (line_id, quantity) in enumerate(wanted.items()):
+        left = quantity
+        for reservation in held:
+            if reservation.line_id != line_id or left <= 0:
+                continue
+            take = min(reservation.open, left)
+            grouped.setdefault(reservation.warehouse_id, []).append((reservation, take))
+            left -= take
+        if left > 0:
+            reserved = quantity - left
+            field = f"lines[{index}].quantity" if named else "lines"
+            raise ValidationError(
+                field,
+                str(quantity),
+                f"line {line_id}: only {reserved} of {quantity} is reserved",
+                "ship what is reserved, or allocate the backorder first",
+            )
+    if not grouped:
+        raise ValidationError("lines", tuple(wanted), "have nothing reserved to ship")
+    return grouped
