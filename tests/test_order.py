@@ -442,3 +442,28 @@ def test_failed_commands_change_nothing(order: Order, data: st.DataObject) -> No
             assert order.events == events_before
         else:
             assert order.totals.net_total + order.totals.tax_total == order.totals.grand_total
+
+
+def test_an_order_with_shipments_cannot_be_cancelled_and_tracks_its_fulfilment() -> None:
+    from salesorders.domain.fulfilment import FulfilmentStatus, Shipment, ShippedLine
+    from salesorders.errors import OrderError
+
+    order = Order.create("O-SHIP", "C-1", "EUR", T0)
+    order.add_line("SKU-A", 2, Decimal("1.00"), T0)
+    order.place("N-1", T0)
+    order.confirm(T0)
+    half = Shipment("S1", "W1", (ShippedLine("L1", "SKU-A", Decimal(1)),), T0)
+    order.add_shipment(half)
+    assert order.fulfilment_status is FulfilmentStatus.PARTIALLY_SHIPPED
+    assert order.state == "confirmed"
+    before = (order.state, order.shipments, order.audit)
+    with pytest.raises(OrderError, match="shipment"):
+        order.cancel(T0, reason="too late")
+    assert (order.state, order.shipments, order.audit) == before
+    too_much = Shipment("S2", "W1", (ShippedLine("L1", "SKU-A", Decimal(2)),), T0)
+    with pytest.raises(ValidationError) as caught:
+        order.add_shipment(too_much)
+    assert caught.value.field == "lines[0].quantity"
+    order.add_shipment(Shipment("S2", "W1", (ShippedLine("L1", "SKU-A", Decimal(1)),), T0))
+    assert order.state == "shipped"
+    assert order.fulfilment_status is FulfilmentStatus.SHIPPED

@@ -73,6 +73,7 @@ from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
     CurrencyMismatchError,
     LineNotFoundError,
+    OrderError,
     OrderNotEditableError,
     ValidationError,
 )
@@ -623,8 +624,15 @@ class Order:
         )
 
     def cancel(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
+        """Cancel the order and release what it holds; refused once goods have shipped."""
         aware_time(at)
         target = self.workflow.next_state(self.state, "cancel", self, self.id)
+        if self.shipments:
+            raise OrderError(
+                self.id,
+                f"order {self.id}: cannot cancel, {len(self.shipments)} shipment(s) already "
+                "left; goods that shipped come back through a return",
+            )
         source = self._enter(target, "cancel", at, actor, reason)
         self.held_from = None
         if any(line.allocated or line.backordered for line in self.lines):
