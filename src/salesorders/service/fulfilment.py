@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Final
 
+import attrs
+
 from salesorders.domain.fulfilment import (
     Shipment,
     ShipmentStatus,
@@ -67,9 +69,9 @@ class Fulfilment:
                 "ship one warehouse's lines per command, or let the carrier book each shipment",
             )
         carrier = self._carrier(command.carrier, command.tracking_number)
-        desk = StockDesk(uow.stock)
         skus = {line.line_id: line.sku for line in order.lines}
         count = len(order.shipments)
+        shipments: list[Shipment] = []
         for warehouse_id, parts in by_warehouse.items():
             count += 1
             shipment_id = f"{order.id}-S{count}"
@@ -78,6 +80,10 @@ class Fulfilment:
                 quantities[reservation.line_id] = (
                     quantities.get(reservation.line_id, _ZERO) + quantity
                 )
+            tracking, label = command.tracking_number, None
+            check_shipment_texts(
+                shipment_id, command.carrier, command.service_level, tracking, label
+            )
             shipment = Shipment(
                 shipment_id,
                 warehouse_id,
@@ -85,42 +91,30 @@ class Fulfilment:
                 now,
                 command.carrier,
                 command.service_level,
-                command.tracking_number,
-                None,
+                tracking,
+                label,
                 order.shipping_address,
                 order.promised_date,
-            )
-            check_shipment_texts(
-                shipment_id,
-                command.carrier,
-                command.service_level,
-                command.tracking_number,
-                None,
             )
             if carrier is not None:
                 booking = carrier.book(shipment)
                 check_shipment_texts(
                     shipment_id, command.carrier, "", booking.tracking_number, booking.label_ref
                 )
-                shipment = Shipment(
-                    shipment_id,
-                    warehouse_id,
-                    shipment.lines,
-                    now,
-                    command.carrier,
-                    command.service_level,
-                    booking.tracking_number,
-                    booking.label_ref,
-                    order.shipping_address,
-                    order.promised_date,
+                shipment = attrs.evolve(
+                    shipment, tracking_number=booking.tracking_number, label_ref=booking.label_ref
                 )
-            desk.consume_order(
-                order.id,
-                [(r.id, q) for r, q in parts],
-                now,
-                reason=command.reason or f"shipment {shipment_id}",
-                actor=command.actor,
-            )
+            shipments.append(shipment)
+        # One lock of every item shipped from, in (SKU, warehouse) order, one SHIPMENT entry each.
+        desk = StockDesk(uow.stock)
+        desk.consume_order(
+            order.id,
+            [(r.id, q) for parts in by_warehouse.values() for r, q in parts],
+            now,
+            reason=command.reason or "shipment " + ", ".join(s.id for s in shipments),
+            actor=command.actor,
+        )
+        for shipment in shipments:
             order.add_shipment(shipment, actor=command.actor, reason=command.reason)
         uow.orders.save(order)
         return self._publish(uow, order, desk.alerts)
