@@ -46,11 +46,14 @@ from salesorders.service import (
     ManualClock,
     PlaceOrder,
     ReceiveStock,
+    RecordShipmentEvent,
     RegisterWarehouse,
     SalesService,
     SetStockLevels,
+    ShipOrder,
     bootstrap,
 )
+from salesorders.testing.fakes import FakeCarrier
 
 __all__ = ["main"]
 
@@ -66,6 +69,7 @@ _TEMPLATES = {
         "OrderCancelled": "Order {number} was cancelled.",
         "OrderHeld": "Order {number} is on hold.",
         "OrderResumed": "Order {number} is being processed again.",
+        "OrderShipped": "Order {number} has shipped.",
     },
     "zh_CN": {
         "OrderPlaced": "感谢您的订购！订单 {number} 已收到，总计 {total}。",
@@ -73,6 +77,7 @@ _TEMPLATES = {
         "OrderCancelled": "订单 {number} 已取消。",
         "OrderHeld": "订单 {number} 已暂停处理。",
         "OrderResumed": "订单 {number} 已恢复处理。",
+        "OrderShipped": "订单 {number} 已发货。",
     },
     "de_DE": {
         "OrderPlaced": "Vielen Dank! Bestellung {number} ist eingegangen; Summe {total}.",
@@ -80,6 +85,7 @@ _TEMPLATES = {
         "OrderCancelled": "Bestellung {number} wurde storniert.",
         "OrderHeld": "Bestellung {number} wurde angehalten.",
         "OrderResumed": "Bestellung {number} wird weiter bearbeitet.",
+        "OrderShipped": "Bestellung {number} ist unterwegs.",
     },
     "ja_JP": {
         "OrderPlaced": "ご注文ありがとうございます。注文 {number} を承りました（合計 {total}）。",
@@ -87,6 +93,7 @@ _TEMPLATES = {
         "OrderCancelled": "注文 {number} はキャンセルされました。",
         "OrderHeld": "注文 {number} は保留中です。",
         "OrderResumed": "注文 {number} の処理を再開しました。",
+        "OrderShipped": "注文 {number} を発送しました。",
     },
 }
 
@@ -224,6 +231,20 @@ def _place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
     )
     service.handle(ConfirmOrder(order_id=anna.order_id, actor="ops", idempotency_key="demo-anna-2"))
     placed.append(anna.order_id)
+    clock.advance(dt.timedelta(hours=3))
+    # The carrier books the shipment and gives its tracking number; its own codes are translated.
+    shipped = service.handle(
+        ShipOrder(order_id=anna.order_id, carrier="DHL", service_level="express", actor="dock")
+    )
+    clock.advance(dt.timedelta(hours=5))
+    service.handle(
+        RecordShipmentEvent(
+            order_id=anna.order_id,
+            shipment_id=shipped.shipment_ids[0],
+            carrier_code="IT",
+            location="Leipzig hub",
+        )
+    )
     clock.advance(dt.timedelta(minutes=20))
     smith = service.handle(
         PlaceOrder(
@@ -281,6 +302,7 @@ def run_demo(path: Path, out: TextIO) -> int:
             price_book=_price_book(),
             exchange_rates=rates,
             notifiers=[notifier],
+            carriers=[FakeCarrier("DHL", prefix="JD")],
         )
         _seed(service, clock)
         ids = _place_demo_orders(service, clock)
@@ -319,6 +341,15 @@ def _print_summary(
             f"  {line.line_id} {line.sku:8} x{line.quantity:<4} "
             f"{format_money(Money(line.gross, anna.currency), 'de_DE'):>12}"
             f"  ({line.price_source})\n"
+        )
+    w(f"\nShipments of {anna.number}\n")
+    for shipment in anna.shipments:
+        lines = ", ".join(f"{line.sku} x{line.quantity}" for line in shipment.lines)
+        last = shipment.events[-1] if shipment.events else None
+        where = f", {last.status.value} at {last.location}" if last and last.location else ""
+        w(
+            f"  {shipment.id[-2:]} from {shipment.warehouse_id} by {shipment.carrier} "
+            f"{shipment.tracking_number} ({lines}){where}\n"
         )
     sato = service.get_order(ids[3])
     w(f"\nAudit trail of {sato.number}\n")
