@@ -1,0 +1,192 @@
+"""In-memory fakes of the ports a host implements, for tests that need no real service.
+
+:class:`FakeCarrier` is a :class:`~salesorders.ports.Carrier` that books every shipment at once,
+with deterministic tracking numbers and label references, translates its own status codes, keeps a
+record of what it booked, and can be told to fail::
+
+    carrier = FakeCarrier("swift", prefix="SW")
+    service = bootstrap(store=MemoryStore(), carriers=[carrier])
+    service.handle(ShipOrder(order_id=..., carrier="swift"))
+    assert [b.booking.tracking_number for b in carrier.booked] == ["SW0000000001"]
+
+    carrier.fail_next()          # the next booking raises OperationalError (a transient failure)
+    carrier.fail_next(after=1)   # the booking after the next one fails
+    carrier.fail_always(error)   # every booking raises ``error`` until ...
+    carrier.recover()            # ... bookings succeed again
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import attrs
+
+from salesorders.domain.checks import require_id
+from salesorders.domain.fulfilment import Shipment, ShipmentStatus
+from salesorders.errors import OperationalError, ValidationError
+from salesorders.ports import CarrierBooking
+
+__all__ = ["DEFAULT_STATUS_CODES", "BookedShipment", "FakeCarrier"]
+
+#: A carrier's own status codes and what they mean, as many carriers spell them.
+DEFAULT_STATUS_CODES: Final[Mapping[str, ShipmentStatus]] = {
+    "IT": ShipmentStatus.IN_TRANSIT,
+    "OD": ShipmentStatus.OUT_FOR_DELIVERY,
+    "DL": ShipmentStatus.DELIVERED,
+    "EX": ShipmentStatus.EXCEPTION,
+    "RS": ShipmentStatus.RETURNED_TO_SENDER,
+    "FA": ShipmentStatus.FAILED_ATTEMPT,
+}
+
+
+@attrs.frozen(slots=True)
+class BookedShipment:
+    """A shipment the carrier booked, and what it answered."""
+
+    shipment: Shipment
+    booking: CarrierBooking
+
+
+class FakeCarrier:
+    """A :class:`~salesorders.ports.Carrier` held in memory.
+
+    ``book`` answers the ``n``-th successful booking with tracking number
+    ``f"{prefix}{n:010d}"`` and label reference ``f"{label_prefix}{tracking_number}"``, and
+    appends a :class:`BookedShipment` to :attr:`booked`. A failed booking records nothing and uses
+    up no number, so what a test sees after a failure is exactly what it saw before.
+
+    ``status_codes`` maps the carrier's own codes to shipment statuses (given as
+    :class:`~salesorders.domain.fulfilment.ShipmentStatus` or their values, by default
+    :data:`DEFAULT_STATUS_CODES`); ``status_of`` raises
+    :class:`~salesorders.errors.ValidationError` with field ``carrier_code`` for any other code.
+
+    Failures: :meth:`fail_next` makes the next ``times`` bookings raise (optionally ``after`` some
+    more succeeded), :meth:`fail_always` every
+    booking until :meth:`recover`. The default error is an
+    :class:`~salesorders.errors.OperationalError`, a transient failure the service retries (see
+    ``bootstrap(max_retries=...)``); pass another error, a
+    :class:`~salesorders.errors.ValidationError` say, for a refusal that is not retried.
+    :attr:`attempts` counts every call of ``book``, failed or not.
+    """
+
+    def __init__(
+        self,
+        name: str = "fake-carrier",
+        *,
+        prefix: str = "FC",
+        label_prefix: str = "label:",
+        status_codes: Mapping[str, ShipmentStatus | str] | None = None,
+    ) -> None:
+        self._name = require_id(name, "name")
+        if not isinstance(prefix, str):
+            raise ValidationError("prefix", prefix, "must be a str")
+        if not isinstance(label_prefix, str):
+            raise ValidationError("label_prefix", label_prefix, "must be a str")
+        self.prefix = prefix
+        self.label_prefix = label_prefix
+        self.status_codes: Mapping[str, ShipmentStatus] = _status_codes(
+            DEFAULT_STATUS_CODES if status_codes is None else status_codes
+        )
+        self.booked: list[BookedShipment] = []
+        self.attempts = 0
+        self._failures_left = 0
+        self._failing_always = False
+        self._error: Exception | None = None
+
+    def __repr__(self) -> str:
+        return f"FakeCarrier({self._name!r}, booked={len(self.booked)})"
+
+    # ------------------------------------------------------------------ the Carrier port
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def book(self, shipment: Shipment) -> CarrierBooking:
+        """Book ``shipment``: the next tracking number and its label, or the failure asked for."""
+        self.attempts += 1
+        if self._failing_always:
+            raise self._failure(shipment)
+        if self._failures_left > 0:
+            if self._successes_first > 0:
+                self._successes_first -= 1
+            else:
+                self._failures_left -= 1
+                raise self._failure(shipment)
+        tracking_number = f"{self.prefix}{len(self.booked) + 1:010d}"
+        booking = CarrierBooking(tracking_number, f"{self.label_prefix}{tracking_number}")
+        self.booked.append(BookedShipment(shipment, booking))
+        return booking
+
+    def status_of(self, code: str) -> ShipmentStatus:
+        """The shipment status the carrier's ``code`` stands for."""
+        status = self.status_codes.get(code) if isinstance(code, str) else None
+        if status is None:
+            raise ValidationError(
+                "carrier_code",
+                code,
+                f"is not a status code of carrier {self._name}",
+                "use one of " + ", ".join(sorted(self.status_codes)),
+            )
+        return status
+
+    # ------------------------------------------------------------------ switches and records
+
+    def fail_next(self, times: int = 1, *, after: int = 0, error: Exception | None = None) -> None:
+        """Make ``times`` bookings raise ``error`` (by default an OperationalError), once
+        ``after`` more bookings have succeeded (``after=1``: the second shipment of a command
+        fails after the first was booked)."""
+        for field, value, least in (("times", times, 1), ("after", after, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValidationError(field, value, f"must be an int >= {least}")
+        self._failures_left = times
+        self._successes_first = after
+        self._error = _checked_error(error)
+
+    def fail_always(self, error: Exception | None = None) -> None:
+        """Make every booking raise ``error`` (by default an OperationalError) until
+        :meth:`recover`."""
+        self._failing_always = True
+        self._error = _checked_error(error)
+
+    def recover(self) -> None:
+        """Let bookings succeed again."""
+        self._failing_always = False
+        self._failures_left = 0
+        self._successes_first = 0
+        self._error = None
+
+    def tracking_numbers(self) -> tuple[str, ...]:
+        """The tracking numbers given so far, in booking order."""
+        return tuple(b.booking.tracking_number for b in self.booked)
+
+    def _failure(self, shipment: Shipment) -> Exception:
+        if self._error is not None:
+            return self._error
+        return OperationalError(f"carrier {self._name} could not book shipment {shipment.id}")
+
+
+def _status_codes(codes: Mapping[str, ShipmentStatus | str]) -> dict[str, ShipmentStatus]:
+    if not isinstance(codes, Mapping):
+        raise ValidationError("status_codes", codes, "must be a mapping of code to status")
+    table: dict[str, ShipmentStatus] = {}
+    for code, status in codes.items():
+        field = f"status_codes[{code!r}]"
+        require_id(code, field)
+        try:
+            table[code] = status if isinstance(status, ShipmentStatus) else ShipmentStatus(status)
+        except ValueError:
+            raise ValidationError(
+                field,
+                status,
+                "is not a shipment status",
+                "use one of " + ", ".join(s.value for s in ShipmentStatus),
+            ) from None
+    return table
+
+
+def _checked_error(error: Exception | None) -> Exception | None:
+    if error is not None and not isinstance(error, Exception):
+        raise ValidationError("error", error, "must be an exception instance")
+    return error
