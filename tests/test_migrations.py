@@ -179,6 +179,7 @@ _INDEXES_SINCE = {
     "stock_ledger_by_item": 2,
     "orders_by_customer_state": 3,
     "reservations_open_by_item": 4,
+    "orders_waiting": 5,
 }
 _OLDER_VERSIONS = range(1, LATEST_VERSION)
 

@@ -103,6 +103,7 @@ from salesorders.ports import OrderPage, OrderQuery, OutboxMessage
 from salesorders.serialization import Serializer
 from salesorders.service import (
     AdjustStock,
+    AllocateBackorders,
     CancelOrder,
     CompleteOrder,
     ConfirmOrder,
@@ -137,6 +138,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Address",
     "AdjustStock",
+    "AllocateBackorders",
     "Allocation",
     "AllocationError",
     "AllocationPlan",

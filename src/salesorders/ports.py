@@ -269,6 +269,11 @@ class OrderRepository(Protocol):
 
     def list(self, query: OrderQuery) -> OrderPage: ...
 
+    def waiting(self, limit: int = 1000) -> tuple[Order, ...]:
+        """Orders with a line waiting for backordered stock (``Order.waiting``), oldest
+        placement first, at most ``limit`` (1 to 10,000); like ``get``, each a new object."""
+        ...
+
 
 @attrs.frozen(slots=True)
 class CarrierBooking:

@@ -125,6 +125,13 @@ class MemoryOrderRepository:
         self._index_number(order.id, stored.number, number)
         self._journal.append(lambda: self._restore(stored, number))
 
+    def waiting(self, limit: int = 1000) -> tuple[Order, ...]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise ValidationError("limit", limit, "must be an int from 1 to 10,000")
+        found = [o for o in self._data.by_id.values() if o.waiting]
+        found.sort(key=lambda o: (o.placed_at or o.created_at, o.id))
+        return tuple(_copy_order(o) for o in found[:limit])
+
     def get(self, order_id: str) -> Order:
         stored = self._data.by_id.get(order_id)
         if stored is None:

@@ -16,6 +16,7 @@ import attrs
 
 __all__ = [
     "EVENT_TYPES",
+    "OrderAllocationChanged",
     "OrderCancelled",
     "OrderCompleted",
     "OrderConfirmed",
@@ -112,6 +113,16 @@ class OrderTransitioned(OrderEvent):
 
 
 @attrs.frozen(slots=True)
+class OrderAllocationChanged(OrderEvent):
+    """Stock arrived for backordered lines: ``lines`` are ``(line id, allocated, backordered)``
+    after the change, quantities as text."""
+
+    event_type: ClassVar[str] = "OrderAllocationChanged"
+
+    lines: tuple[tuple[str, str, str], ...] = ()
+
+
+@attrs.frozen(slots=True)
 class ShipmentDispatched(OrderEvent):
     """Goods of the order left a warehouse (one shipment)."""
 
@@ -156,6 +167,7 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         OrderDelivered,
         OrderCompleted,
         OrderTransitioned,
+        OrderAllocationChanged,
         ShipmentDispatched,
         ShipmentTracked,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 
 import attrs
@@ -457,6 +457,75 @@ class Order:
         self._enter(target, "confirm", at, actor, reason)
         self.lines = lines
         self._raise(ev.OrderConfirmed(self.id, self.event_sequence + 1, at, actor, reason))
+
+    @property
+    def waiting(self) -> bool:
+        """True while a line waits for backordered stock."""
+        return any(line.backordered > 0 for line in self.lines)
+
+    def backorder_request(self, skus: Collection[str] | None = None) -> AllocationRequest:
+        """What the backordered lines (of ``skus``, or all) still need allocated."""
+        lines = tuple(
+            DemandLine(line.line_id, line.sku, line.backordered)
+            for line in self.lines
+            if line.backordered > 0 and (skus is None or line.sku in skus)
+        )
+        destination = self.allocation_request().destination
+        return AllocationRequest(self.id, lines, destination)
+
+    def allocate_backorders(
+        self, plan: AllocationPlan, at: dt.datetime, *, actor: str = ""
+    ) -> None:
+        """Record stock allocated to backordered lines (after it was reserved).
+
+        Refused, changing nothing: a plan for another order, for a line not on the order, or
+        for more than a line has backordered.
+        """
+        aware_time(at)
+        check_name(actor, "actor")
+        if plan.order_id != self.id:
+            raise ValidationError("plan.order_id", plan.order_id, f"is not order {self.id}")
+        got: dict[str, Decimal] = {}
+        for allocation in plan.allocations:
+            got[allocation.line_id] = got.get(allocation.line_id, _ZERO) + allocation.quantity
+        by_id = {line.line_id: line for line in self.lines}
+        for line_id, quantity in got.items():
+            line = by_id.get(line_id)
+            if line is None:
+                raise ValidationError("plan.allocations", line_id, "names a line not on the order")
+            if quantity > line.backordered:
+                raise ValidationError(
+                    "plan.allocations",
+                    str(quantity),
+                    f"allocates more to line {line_id} than its {line.backordered} backordered",
+                )
+        if not got:
+            return
+        self.lines = tuple(
+            with_allocation(
+                line,
+                line.allocated + got.get(line.line_id, _ZERO),
+                line.backordered - got.get(line.line_id, _ZERO),
+            )
+            if line.line_id in got
+            else line
+            for line in self.lines
+        )
+        self.updated_at = max(self.updated_at, at)
+        self._raise(
+            ev.OrderAllocationChanged(
+                self.id,
+                self.event_sequence + 1,
+                at,
+                actor,
+                "stock arrived for backordered lines",
+                lines=tuple(
+                    (line.line_id, str(line.allocated), str(line.backordered))
+                    for line in self.lines
+                    if line.line_id in got
+                ),
+            )
+        )
 
     @property
     def allocation_status(self) -> str:

@@ -12,6 +12,7 @@ from salesorders.service.bootstrap import bootstrap
 from salesorders.service.clock import ManualClock, SystemClock
 from salesorders.service.commands import (
     AdjustStock,
+    AllocateBackorders,
     CancelOrder,
     Command,
     CompleteOrder,
@@ -44,6 +45,7 @@ from salesorders.service.sales import SalesService
 __all__ = [
     "RETRYABLE",
     "AdjustStock",
+    "AllocateBackorders",
     "CancelOrder",
     "Command",
     "CompleteOrder",

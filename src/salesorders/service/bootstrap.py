@@ -47,6 +47,7 @@ def bootstrap(
     exchange_rates: ExchangeRates | None = None,
     catalog: Catalog | None = None,
     carriers: Iterable[Carrier] = (),
+    serve_backorders_on_receipt: bool = False,
     notifiers: Iterable[Notifier] = (),
     number_prefix: str = "SO",
     workflows: Iterable[Workflow] | None = None,
@@ -74,7 +75,9 @@ def bootstrap(
     :class:`~salesorders.ports.Catalog`), an order line whose SKU it does not know is refused when
     the order is created or placed; without one any SKU is accepted. ``carriers``: the
     :class:`~salesorders.ports.Carrier` s that book shipments and translate their status codes, by
-    name. ``workflows``: the workflows
+    name. With ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
+    ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
+    ``AllocateBackorders`` does. ``workflows``: the workflows
     new orders may name (their latest version is used; the default workflow is always available).
     Order numbers look like ``f"{number_prefix}-{year}-{n:06d}"``. ``max_retries``, ``rng`` and
     ``sleep`` drive the retries of conflicting units of work; the ``delivery_*`` settings drive
@@ -95,6 +98,7 @@ def bootstrap(
         exchange_rates=exchange_rates,
         catalog=catalog,
         carriers=tuple(carriers),
+        serve_backorders_on_receipt=serve_backorders_on_receipt,
         workflows=known,
         number_prefix=number_prefix,
     )

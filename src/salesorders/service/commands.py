@@ -32,6 +32,7 @@ from salesorders.domain.warehouse import Warehouse
 
 __all__ = [
     "AdjustStock",
+    "AllocateBackorders",
     "CancelOrder",
     "Command",
     "CompleteOrder",
@@ -303,6 +304,19 @@ class ExpectStock:
 
 
 @attrs.frozen(slots=True)
+class AllocateBackorders:
+    """Allocate stock that arrived to lines waiting for it, oldest placement first.
+
+    ``sku`` limits it to one SKU; ``limit`` bounds how many waiting orders one command looks at.
+    """
+
+    sku: str | None = None
+    limit: int = 1000
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
 class ShipLine:
     """``quantity`` of order line ``line_id`` to ship (``None``: all of it still to ship)."""
 
@@ -391,6 +405,7 @@ Command = (
     | AdjustStock
     | WriteOffStock
     | TransferStock
+    | AllocateBackorders
     | ShipOrder
     | RecordShipmentEvent
     | DeliverOrder

@@ -105,15 +105,18 @@ class Fulfilment:
                     shipment, tracking_number=booking.tracking_number, label_ref=booking.label_ref
                 )
             shipments.append(shipment)
-        # One lock of every item shipped from, in (SKU, warehouse) order, one SHIPMENT entry each.
+        # Every item shipped from is locked at once, in (SKU, warehouse) order, before the
+        # shipments consume their reservations one by one (each SHIPMENT entry names its own).
+        uow.stock.lock(sorted({r.item_key for parts in by_warehouse.values() for r, _ in parts}))
         desk = StockDesk(uow.stock)
-        desk.consume_order(
-            order.id,
-            [(r.id, q) for parts in by_warehouse.values() for r, q in parts],
-            now,
-            reason=command.reason or "shipment " + ", ".join(s.id for s in shipments),
-            actor=command.actor,
-        )
+        for shipment, parts in zip(shipments, by_warehouse.values(), strict=True):
+            desk.consume_order(
+                order.id,
+                [(r.id, q) for r, q in parts],
+                now,
+                reason=command.reason or f"shipment {shipment.id}",
+                actor=command.actor,
+            )
         for shipment in shipments:
             order.add_shipment(shipment, actor=command.actor, reason=command.reason)
         uow.orders.save(order)
@@ -158,8 +161,15 @@ class Fulfilment:
                 "give one of " + ", ".join(s.value for s in ShipmentStatus),
             )
         at = now if command.occurred_at is None else command.occurred_at
-        event = TrackingEvent.checked(status, at, command.location, command.note)
-        order.track(shipment.id, event, actor=command.actor)
+        try:
+            event = TrackingEvent.checked(status, at, command.location, command.note)
+            order.track(shipment.id, event, actor=command.actor)
+        except ValidationError as error:
+            if error.field != "at":
+                raise
+            raise ValidationError(
+                "occurred_at", command.occurred_at, error.problem, error.hint
+            ) from error
         uow.orders.save(order)
         return self._publish(uow, order, ())
 

@@ -46,6 +46,7 @@ from salesorders.ports import Carrier, Catalog, ExchangeRates, OutboxMessage, Un
 from salesorders.serialization import Serializer
 from salesorders.service.commands import (
     AdjustStock,
+    AllocateBackorders,
     CancelOrder,
     CompleteOrder,
     ConfirmOrder,
@@ -125,12 +126,18 @@ class Handlers:
         exchange_rates: ExchangeRates | None = None,
         catalog: Catalog | None = None,
         carriers: Sequence[Carrier] = (),
+        serve_backorders_on_receipt: bool = False,
         workflows: Sequence[Workflow] = (),
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
     ) -> None:
         require_text(number_prefix, "number_prefix", blank_ok=False, max_length=_PREFIX_MAX_LENGTH)
         self.policy = policy
+        if not isinstance(serve_backorders_on_receipt, bool):
+            raise ValidationError(
+                "serve_backorders_on_receipt", serve_backorders_on_receipt, "must be a bool"
+            )
+        self.serve_backorders_on_receipt = serve_backorders_on_receipt
         # The built-in policies are proven by the policy kit; any other plan is checked.
         self._trusted_policy = type(policy) in _BUILT_IN_POLICIES
         self.serializer = serializer
@@ -173,6 +180,7 @@ class Handlers:
             AdjustStock: (self.adjust_stock, LedgerEntry),
             WriteOffStock: (self.write_off_stock, LedgerEntry),
             TransferStock: (self.transfer_stock, tuple[LedgerEntry, ...]),
+            AllocateBackorders: (self.allocate_backorders, tuple[OrderResult, ...]),
             ShipOrder: (fulfilment.ship_order, OrderResult),
             RecordShipmentEvent: (fulfilment.record_shipment_event, OrderResult),
             DeliverOrder: (fulfilment.deliver_order, OrderResult),
@@ -262,6 +270,8 @@ class Handlers:
             reason=command.reason,
         )
         self._publish(uow, (), desk.alerts)
+        if self.serve_backorders_on_receipt:
+            self._serve_backorders(uow, entry.sku, 10_000, command.actor, now)
         return entry
 
     def receive_expected(
@@ -278,6 +288,8 @@ class Handlers:
             reason=command.reason,
         )
         self._publish(uow, (), desk.alerts)
+        if self.serve_backorders_on_receipt:
+            self._serve_backorders(uow, entry.sku, 10_000, command.actor, now)
         return entry
 
     def adjust_stock(self, uow: UnitOfWork, command: AdjustStock, now: dt.datetime) -> LedgerEntry:
@@ -350,6 +362,43 @@ class Handlers:
 
     def expect_stock(self, uow: UnitOfWork, command: ExpectStock, now: dt.datetime) -> None:
         StockDesk(uow.stock).expect(command.incoming)
+
+    # ------------------------------------------------------------------ backorders
+
+    def allocate_backorders(
+        self, uow: UnitOfWork, command: AllocateBackorders, now: dt.datetime
+    ) -> tuple[OrderResult, ...]:
+        if command.sku is not None:
+            require_id(command.sku, "sku")
+        return self._serve_backorders(uow, command.sku, command.limit, command.actor, now)
+
+    def _serve_backorders(
+        self, uow: UnitOfWork, sku: str | None, limit: int, actor: str, now: dt.datetime
+    ) -> tuple[OrderResult, ...]:
+        """Allocate and reserve stock for waiting lines, oldest placement first, with the
+        service's policy; each order served gets an ``OrderAllocationChanged`` event."""
+        desk = StockDesk(uow.stock)
+        served: list[OrderResult] = []
+        exhausted: set[str] = set()
+        for order in uow.orders.waiting(limit):
+            request = order.backorder_request(None if sku is None else (sku,))
+            wanted = [line for line in request.lines if line.sku not in exhausted]
+            if not wanted:
+                continue
+            request = AllocationRequest(request.order_id, tuple(wanted), request.destination)
+            snapshot = uow.stock.snapshot(dict.fromkeys(ln.sku for ln in wanted), now.date())
+            exhausted.update(ln.sku for ln in wanted if not snapshot.total_available(ln.sku))
+            plan = self.policy.allocate(request, snapshot)
+            if not self._trusted_policy:
+                self._check_plan(request, snapshot, plan)
+            if not plan.allocations:
+                continue
+            desk.reserve_plan(plan, now, actor, warehouses=snapshot.warehouses)
+            order.allocate_backorders(plan, now, actor=actor)
+            uow.orders.save(order)
+            served.append(self._published(uow, order))
+        self._publish(uow, (), desk.alerts)
+        return tuple(served)
 
     # ------------------------------------------------------------------ steps
 

@@ -13,6 +13,7 @@ from salesorders.errors import IdempotencyConflictError, ValidationError
 from salesorders.ports import Clock, OrderPage, OrderQuery, UnitOfWork, UnitOfWorkFactory
 from salesorders.service.commands import (
     AdjustStock,
+    AllocateBackorders,
     CancelOrder,
     CompleteOrder,
     ConfirmOrder,
@@ -99,6 +100,9 @@ class SalesService:
 
     @overload
     def handle(self, command: TransferStock) -> tuple[LedgerEntry, ...]: ...
+
+    @overload
+    def handle(self, command: AllocateBackorders) -> tuple[OrderResult, ...]: ...
 
     @overload
     def handle(self, command: RegisterWarehouse | SetStockLevels | ExpectStock) -> None: ...

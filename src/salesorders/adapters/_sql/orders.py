@@ -24,6 +24,12 @@ __all__ = ["SqlOrderNumbers", "SqlOrderRepository"]
 _CURSOR_TAG: Final = "o1"
 
 
+def _page_size(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise errors.ValidationError("limit", limit, "must be an int from 1 to 10,000")
+    return limit
+
+
 def _encode_cursor(created_at: dt.datetime, order_id: str) -> str:
     raw = _json_text([_CURSOR_TAG, _utc_text(created_at), order_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -85,6 +91,7 @@ class SqlOrderRepository:
             d.opt_time(order.placed_at),
             1,
             self._document(order, 1),
+            int(order.waiting),
         )
         try:
             self._session.run(self._sql.order_insert, params)
@@ -109,6 +116,7 @@ class SqlOrderRepository:
             d.opt_time(order.placed_at),
             expected + 1,
             self._document(order, expected + 1),
+            int(order.waiting),
             order.id,
             expected,
         )
@@ -124,6 +132,11 @@ class SqlOrderRepository:
                 raise errors.NotFoundError("order", order.id)
             raise errors.ConcurrencyConflictError(order.id, expected, int(rows[0][0]))
         order.version = expected + 1
+
+    def waiting(self, limit: int = 1000) -> tuple[Order, ...]:
+        """Orders with backordered lines, oldest placement first (at most ``limit``)."""
+        rows = self._session.rows(self._sql.orders_waiting, (_page_size(limit),))
+        return tuple(self._load(doc, int(version)) for doc, version in rows)
 
     def get(self, order_id: str) -> Order:
         rows = self._session.rows(self._sql.order_by_id, (order_id,))

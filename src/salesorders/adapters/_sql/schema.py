@@ -157,6 +157,14 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX reservations_open_by_item ON {p}reservations (sku, warehouse_id)",
         ),
     ),
+    Migration(
+        5,
+        "orders waiting for backordered stock, oldest placement first",
+        (
+            "ALTER TABLE {p}orders ADD COLUMN waiting {int} NOT NULL DEFAULT 0",
+            "CREATE INDEX orders_waiting ON {p}orders (placed_at, id) WHERE waiting = 1",
+        ),
+    ),
 )
 
 #: The schema version this library writes.

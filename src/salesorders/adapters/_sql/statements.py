@@ -56,13 +56,19 @@ class Statements:
         # orders
         self.order_insert = r(
             "INSERT INTO {p}orders (id, number, customer_id, state, currency, created_at, "
-            "placed_at, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}))"
+            "placed_at, version, doc, waiting) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}), ?)"
         )
         self.order_update = r(
             "UPDATE {p}orders SET number = ?, customer_id = ?, state = ?, currency = ?, "
-            "placed_at = ?, version = ?, doc = CAST(? AS {json}) WHERE id = ? AND version = ?"
+            "placed_at = ?, version = ?, doc = CAST(? AS {json}), waiting = ? "
+            "WHERE id = ? AND version = ?"
         )
         self.order_version = r("SELECT version FROM {p}orders WHERE id = ?")
+        self.orders_waiting = r(
+            "SELECT CAST(doc AS TEXT), version FROM {p}orders WHERE waiting = 1 "
+            "ORDER BY placed_at, id LIMIT ?"
+        )
         self.order_by_id = r("SELECT CAST(doc AS TEXT), version FROM {p}orders WHERE id = ?")
         self.order_by_number = r(
             "SELECT CAST(doc AS TEXT), version FROM {p}orders WHERE number = ?"
