@@ -26,6 +26,11 @@ from workloads_domain import (
     price_order_3_lines,
     workflow_transition,
 )
+from workloads_fulfilment import (
+    ship_deliver_memory,
+    ship_deliver_postgres,
+    ship_deliver_sqlite,
+)
 from workloads_service import (
     place_confirm_memory,
     place_confirm_postgres,
@@ -48,6 +53,9 @@ WORKLOADS: dict[str, Workload] = {
     "place_confirm_postgres_8": place_confirm_postgres_8,
     "place_confirm_postgres_hot": place_confirm_postgres_hot,
     "statements_per_order": statements_per_order,
+    "ship_deliver_memory": ship_deliver_memory,
+    "ship_deliver_sqlite": ship_deliver_sqlite,
+    "ship_deliver_postgres": ship_deliver_postgres,
 }
 
 

@@ -107,12 +107,15 @@ class Fulfilment:
             shipments.append(shipment)
         # Every item shipped from is locked at once, in (SKU, warehouse) order, before the
         # shipments consume their reservations one by one (each SHIPMENT entry names its own).
-        uow.stock.lock(sorted({r.item_key for parts in by_warehouse.values() for r, _ in parts}))
+        if len(by_warehouse) > 1:
+            uow.stock.lock(
+                sorted({r.item_key for parts in by_warehouse.values() for r, _ in parts})
+            )
         desk = StockDesk(uow.stock)
         for shipment, parts in zip(shipments, by_warehouse.values(), strict=True):
             desk.consume_order(
                 order.id,
-                [(r.id, q) for r, q in parts],
+                parts,
                 now,
                 reason=command.reason or f"shipment {shipment.id}",
                 actor=command.actor,

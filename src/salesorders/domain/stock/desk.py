@@ -274,34 +274,35 @@ class StockDesk:
     def consume_order(
         self,
         order_id: str,
-        parts: Sequence[tuple[str, Decimal | None]],
+        parts: Sequence[tuple[Reservation, Decimal | None]],
         at: dt.datetime,
         *,
         reason: str = "",
         actor: str = "",
-    ) -> tuple[LedgerEntry, ...]:
+    ) -> None:
         """Ship parts of several reservations of one order at once: one SHIPMENT entry each.
 
-        ``parts`` are ``(reservation id, quantity)``; ``None`` ships all that is open.
+        ``parts`` are ``(reservation, quantity)``; ``None`` ships all that is open. The
+        reservations are read again under the lock, so the quantities are checked against what is
+        open now.
         """
-        held = {r.id: r for r in self.repo.reservations(order_id)}
-        missing = [rid for rid, _ in parts if rid not in held]
-        if missing:
-            raise ReservationError(
-                str(missing[0]), f"order {order_id} has no reservation {missing[0]!r}"
-            )
-        keys = sorted({held[rid].item_key for rid, _ in parts})
+        keys = sorted({reservation.item_key for reservation, _ in parts})
         locked = self.repo.lock(keys, order_id=order_id)
         current = {r.id: r for r in locked.reservations}
+        missing = [r.id for r, _ in parts if r.id not in current]
+        if missing:
+            raise ReservationError(
+                missing[0], f"order {order_id} has no reservation {missing[0]!r}"
+            )
         change = holds.consume(
             locked.items,
-            [(current[rid], quantity) for rid, quantity in parts],
+            [(current[r.id], quantity) for r, quantity in parts],
             at,
             places=self.places,
             reason=reason,
             actor=actor,
         )
-        return self._apply(change)
+        self._apply(change, numbered=False)
 
     def _reservation(self, reservation_id: str) -> tuple[Reservation, dict[ItemKey, StockItem]]:
         found = self.repo.reservation(reservation_id) if isinstance(reservation_id, str) else None

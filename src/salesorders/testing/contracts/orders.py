@@ -14,7 +14,7 @@ from salesorders.errors import (
     ValidationError,
 )
 from salesorders.ports import OrderQuery, UnitOfWork
-from salesorders.testing.contracts._base import T0, AdapterContract, sample_order
+from salesorders.testing.contracts._base import T0, AdapterContract, plan_for, sample_order
 
 __all__ = ["OrderRepositoryContract"]
 
@@ -243,3 +243,33 @@ class OrderRepositoryContract(AdapterContract):
         self._given_listing()
         with pytest.raises(ValidationError):
             self.read(lambda uow: uow.orders.list(OrderQuery(after="not a cursor")))
+
+    def test_waiting_lists_orders_with_backordered_lines_oldest_placement_first(self) -> None:
+        def confirmed(order_id: str, minutes: int, backordered: int) -> Order:
+            at = T0 + dt.timedelta(minutes=minutes)
+            order = sample_order(order_id, at=at)
+            order.place(f"N-{order_id}", at)
+            got = 2 - backordered
+            allocations = (("L1", "SKU-A", "W1", got),) if got else ()
+            order.confirm(at, plan=plan_for(order_id, *allocations))
+            order.pull_events()
+            self.given_order(order)
+            return order
+
+        later = confirmed("O-LATE", 30, 1)
+        confirmed("O-FULL", 10, 0)
+        earlier = confirmed("O-EARLY", 20, 2)
+        found = self.read(lambda uow: uow.orders.waiting())
+        assert [o.id for o in found] == [earlier.id, later.id]
+        assert found[0] == earlier
+        assert [o.id for o in self.read(lambda uow: uow.orders.waiting(1))] == [earlier.id]
+
+        def serve(uow: UnitOfWork) -> None:
+            order = uow.orders.get(earlier.id)
+            order.allocate_backorders(plan_for(earlier.id, ("L1", "SKU-A", "W1", 2)), T0)
+            uow.orders.save(order)
+
+        self.in_uow(serve)
+        assert [o.id for o in self.read(lambda uow: uow.orders.waiting())] == [later.id]
+        with pytest.raises(ValidationError):
+            self.read(lambda uow: uow.orders.waiting(0))
