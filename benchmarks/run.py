@@ -27,6 +27,8 @@ from workloads_domain import (
     workflow_transition,
 )
 from workloads_fulfilment import (
+    allocate_backorders_memory,
+    allocate_backorders_sqlite,
     ship_deliver_memory,
     ship_deliver_postgres,
     ship_deliver_sqlite,
@@ -56,6 +58,8 @@ WORKLOADS: dict[str, Workload] = {
     "ship_deliver_memory": ship_deliver_memory,
     "ship_deliver_sqlite": ship_deliver_sqlite,
     "ship_deliver_postgres": ship_deliver_postgres,
+    "allocate_backorders_memory": allocate_backorders_memory,
+    "allocate_backorders_sqlite": allocate_backorders_sqlite,
 }
 
 
