@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import attrs
@@ -29,21 +29,15 @@ from salesorders.domain.checks import (
     require_id,
 )
 from salesorders.domain.fulfilment import (
-    FulfilmentStatus,
     Shipment,
-    TrackingEvent,
-    delivered_quantities,
-    fulfilment_status,
-    shipment_of,
-    shipped_quantities,
 )
-from salesorders.domain.fulfilment import ShipmentStatus as _Status
 from salesorders.domain.money import (
     check_currency,
     quantize,
     to_decimal,
     to_quantity,
 )
+from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_values import (
     Address,
     AuditEntry,
@@ -91,7 +85,7 @@ def _no_totals(currency: str) -> Totals:
 
 
 @attrs.define(slots=True, eq=True)
-class Order:
+class Order(OrderFulfilment):
     """The order aggregate root. Build one with :meth:`Order.create`."""
 
     id: str
@@ -459,75 +453,6 @@ class Order:
         self._raise(ev.OrderConfirmed(self.id, self.event_sequence + 1, at, actor, reason))
 
     @property
-    def waiting(self) -> bool:
-        """True while a line waits for backordered stock."""
-        return any(line.backordered > 0 for line in self.lines)
-
-    def backorder_request(self, skus: Collection[str] | None = None) -> AllocationRequest:
-        """What the backordered lines (of ``skus``, or all) still need allocated."""
-        lines = tuple(
-            DemandLine(line.line_id, line.sku, line.backordered)
-            for line in self.lines
-            if line.backordered > 0 and (skus is None or line.sku in skus)
-        )
-        destination = self.allocation_request().destination
-        return AllocationRequest(self.id, lines, destination)
-
-    def allocate_backorders(
-        self, plan: AllocationPlan, at: dt.datetime, *, actor: str = ""
-    ) -> None:
-        """Record stock allocated to backordered lines (after it was reserved).
-
-        Refused, changing nothing: a plan for another order, for a line not on the order, or
-        for more than a line has backordered.
-        """
-        aware_time(at)
-        check_name(actor, "actor")
-        if plan.order_id != self.id:
-            raise ValidationError("plan.order_id", plan.order_id, f"is not order {self.id}")
-        got: dict[str, Decimal] = {}
-        for allocation in plan.allocations:
-            got[allocation.line_id] = got.get(allocation.line_id, _ZERO) + allocation.quantity
-        by_id = {line.line_id: line for line in self.lines}
-        for line_id, quantity in got.items():
-            line = by_id.get(line_id)
-            if line is None:
-                raise ValidationError("plan.allocations", line_id, "names a line not on the order")
-            if quantity > line.backordered:
-                raise ValidationError(
-                    "plan.allocations",
-                    str(quantity),
-                    f"allocates more to line {line_id} than its {line.backordered} backordered",
-                )
-        if not got:
-            return
-        self.lines = tuple(
-            with_allocation(
-                line,
-                line.allocated + got.get(line.line_id, _ZERO),
-                line.backordered - got.get(line.line_id, _ZERO),
-            )
-            if line.line_id in got
-            else line
-            for line in self.lines
-        )
-        self.updated_at = max(self.updated_at, at)
-        self._raise(
-            ev.OrderAllocationChanged(
-                self.id,
-                self.event_sequence + 1,
-                at,
-                actor,
-                "stock arrived for backordered lines",
-                lines=tuple(
-                    (line.line_id, str(line.allocated), str(line.backordered))
-                    for line in self.lines
-                    if line.line_id in got
-                ),
-            )
-        )
-
-    @property
     def allocation_status(self) -> str:
         """Derived: unallocated, allocated, partially_allocated or backordered."""
         allocated = sum((line.allocated for line in self.lines), _ZERO)
@@ -538,137 +463,8 @@ class Order:
             return "allocated"
         return "partially_allocated" if allocated else "backordered"
 
-    # ------------------------------------------------------------------ fulfilment
-
-    @property
-    def fulfilment_status(self) -> FulfilmentStatus:
-        """Derived from the shipments: unfulfilled, partially shipped, shipped, partially
-        delivered or delivered."""
-        return fulfilment_status({ln.line_id: ln.quantity for ln in self.lines}, self.shipments)
-
-    def shipped_quantities(self) -> dict[str, Decimal]:
-        """Shipped quantity per line id (lines not shipped are missing)."""
-        return shipped_quantities(self.shipments)
-
-    def delivered_quantities(self) -> dict[str, Decimal]:
-        """Delivered quantity per line id (lines not delivered are missing)."""
-        return delivered_quantities(self.shipments)
-
-    def shipment(self, shipment_id: str) -> Shipment:
-        """The shipment with that id; raises NotFoundError if there is none."""
-        return shipment_of(self.shipments, shipment_id)
-
-    def promise(self, day: dt.date | None) -> None:
-        """Set the delivery date promised to the customer (``None``: no promise)."""
-        if day is not None and (isinstance(day, dt.datetime) or not isinstance(day, dt.date)):
-            raise ValidationError("promised_date", day, "must be a datetime.date or None")
-        self.promised_date = day
-
-    def add_shipment(self, shipment: Shipment, *, actor: str = "", reason: str = "") -> None:
-        """Record goods that left a warehouse. When every line has shipped in full, the order
-        takes its workflow's ``ship`` transition.
-
-        Refused, changing nothing: an order whose workflow does not allow shipping now, a line
-        not on the order or with another SKU, a quantity that is not positive, more than the
-        line ordered (counting earlier shipments), a shipment id already used.
-        """
-        if not isinstance(shipment, Shipment):
-            raise ValidationError("shipment", shipment, "must be a Shipment")
-        at = aware_time(shipment.shipped_at, "shipped_at")
-        self.workflow.next_state(self.state, "ship", self, self.id)  # shipping allowed now?
-        if any(s.id == shipment.id for s in self.shipments):
-            raise ValidationError(
-                "shipment_id", shipment.id, "is already a shipment of this order", "use a new id"
-            )
-        if not shipment.lines:
-            raise ValidationError("lines", (), "must name at least one line to ship")
-        by_id = {line.line_id: line for line in self.lines}
-        shipped = self.shipped_quantities()
-        for index, item in enumerate(shipment.lines):
-            line = by_id.get(item.line_id)
-            if line is None:
-                raise ValidationError(
-                    f"lines[{index}].line_id", item.line_id, f"is not a line of order {self.id}"
-                )
-            if item.sku != line.sku:
-                raise ValidationError(f"lines[{index}].sku", item.sku, f"is not {line.sku}")
-            if not isinstance(item.quantity, Decimal) or not item.quantity > 0:
-                raise ValidationError(
-                    f"lines[{index}].quantity", item.quantity, "must be a positive Decimal"
-                )
-            total = shipped.get(item.line_id, _ZERO) + item.quantity
-            if total > line.quantity:
-                raise ValidationError(
-                    f"lines[{index}].quantity",
-                    item.quantity,
-                    f"ships {total} of line {item.line_id}, which ordered {line.quantity}",
-                    "ship at most what the line ordered",
-                )
-            shipped[item.line_id] = total
-        check_name(actor, "actor")
-        self.shipments = (*self.shipments, shipment)
-        self.updated_at = at
-        self._raise(
-            ev.ShipmentDispatched(
-                self.id,
-                self.event_sequence + 1,
-                at,
-                actor,
-                reason,
-                shipment_id=shipment.id,
-                warehouse_id=shipment.warehouse_id,
-                carrier=shipment.carrier,
-                service_level=shipment.service_level,
-                tracking_number=shipment.tracking_number,
-                lines=tuple((i.line_id, str(i.quantity)) for i in shipment.lines),
-            )
-        )
-        if all(shipped.get(line.line_id, _ZERO) >= line.quantity for line in self.lines):
-            self.transition("ship", at, actor=actor, reason=reason)
-
-    def track(self, shipment_id: str, event: TrackingEvent, *, actor: str = "") -> Shipment:
-        """Record a tracking report of a shipment. When the last shipment is reported delivered
-        and every line has shipped, the order takes its ``deliver`` transition."""
-        current = self.shipment(shipment_id)
-        updated = current.tracked(event)
-        check_name(actor, "actor")
-        self.shipments = tuple(updated if s.id == shipment_id else s for s in self.shipments)
-        self.updated_at = max(self.updated_at, event.at)
-        self._raise(
-            ev.ShipmentTracked(
-                self.id,
-                self.event_sequence + 1,
-                event.at,
-                actor,
-                "",
-                shipment_id=shipment_id,
-                status=event.status.value,
-                location=event.location,
-                note=event.note,
-            )
-        )
-        if (
-            event.status is _Status.DELIVERED
-            and self.fulfilment_status is FulfilmentStatus.DELIVERED
-            and self.can("deliver")
-        ):
-            self.transition("deliver", event.at, actor=actor)
-        return updated
-
     def ship(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
         self.transition("ship", at, actor=actor, reason=reason)
-
-    def deliver(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
-        """Take the ``deliver`` transition; shipments not yet reported delivered are recorded as
-        delivered at ``at``."""
-        aware_time(at)
-        self.workflow.next_state(self.state, "deliver", self, self.id)  # refuse early
-        for shipment in self.shipments:
-            if shipment.delivered_at is None:
-                done = TrackingEvent(_Status.DELIVERED, max(at, shipment.shipped_at), "", reason)
-                self.track(shipment.id, done, actor=actor)
-        if self.can("deliver"):
-            self.transition("deliver", at, actor=actor, reason=reason)
 
     def complete(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
         self.transition("complete", at, actor=actor, reason=reason)
