@@ -20,18 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Result
+from workloads_backorders import allocate_backorders_memory, allocate_backorders_sqlite
 from workloads_domain import (
     allocate_3_lines_3_warehouses,
     allocate_scaling,
     price_order_3_lines,
     workflow_transition,
-)
-from workloads_fulfilment import (
-    allocate_backorders_memory,
-    allocate_backorders_sqlite,
-    ship_deliver_memory,
-    ship_deliver_postgres,
-    ship_deliver_sqlite,
 )
 from workloads_service import (
     place_confirm_memory,
@@ -41,6 +35,7 @@ from workloads_service import (
     place_confirm_sqlite,
     statements_per_order,
 )
+from workloads_shipping import ship_deliver_memory, ship_deliver_postgres, ship_deliver_sqlite
 
 Workload = Callable[[bool], Result | None]
 
