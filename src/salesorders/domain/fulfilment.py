@@ -159,13 +159,6 @@ class Shipment:
         return attrs.evolve(self, events=events)
 
 
-def new_shipment_lines(
-    quantities: Mapping[str, Decimal], skus: Mapping[str, str]
-) -> tuple[ShippedLine, ...]:
-    """Shipped lines in the order of ``quantities`` (line id → quantity), with their SKUs."""
-    return tuple(ShippedLine(line_id, skus[line_id], q) for line_id, q in quantities.items())
-
-
 def check_shipment_texts(
     shipment_id: object,
     carrier: object,

@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from moneyed import Money
 
@@ -108,6 +108,12 @@ def _flag(value: object, field: str) -> bool:
 # An order number is f"{prefix}-{year}-{n:06d}": the prefix leaves room for the rest in an id.
 _PREFIX_MAX_LENGTH = ID_MAX_LENGTH // 2
 _DEFAULT_PRICE = "catalogue default price"
+
+
+_T = TypeVar("_T")
+
+#: How many waiting orders one receipt serves at most (the repository's page limit).
+MAX_WAITING = 10_000
 
 
 def _new_order_id() -> str:
@@ -258,90 +264,102 @@ class Handlers:
     def receive_stock(
         self, uow: UnitOfWork, command: ReceiveStock, now: dt.datetime
     ) -> LedgerEntry:
-        desk = StockDesk(uow.stock)
-        entry = desk.receive(
-            command.sku,
-            command.warehouse_id,
-            to_decimal(command.quantity, "quantity"),
-            now,
-            batch_id=command.batch_id,
-            expiry=command.expiry,
-            actor=command.actor,
-            reason=command.reason,
+        entry = self._moved(
+            uow,
+            lambda desk: desk.receive(
+                command.sku,
+                command.warehouse_id,
+                to_decimal(command.quantity, "quantity"),
+                now,
+                batch_id=command.batch_id,
+                expiry=command.expiry,
+                actor=command.actor,
+                reason=command.reason,
+            ),
         )
-        self._publish(uow, (), desk.alerts)
-        if self.serve_backorders_on_receipt:
-            self._serve_backorders(uow, entry.sku, 10_000, command.actor, now)
+        self._received(uow, entry.sku, command.actor, now)
         return entry
 
     def receive_expected(
         self, uow: UnitOfWork, command: ReceiveExpected, now: dt.datetime
     ) -> LedgerEntry:
-        desk = StockDesk(uow.stock)
-        entry = desk.receive_expected(
-            command.incoming_id,
-            now,
-            quantity=_optional_decimal(command.quantity, "quantity"),
-            batch_id=command.batch_id,
-            expiry=command.expiry,
-            actor=command.actor,
-            reason=command.reason,
+        entry = self._moved(
+            uow,
+            lambda desk: desk.receive_expected(
+                command.incoming_id,
+                now,
+                quantity=_optional_decimal(command.quantity, "quantity"),
+                batch_id=command.batch_id,
+                expiry=command.expiry,
+                actor=command.actor,
+                reason=command.reason,
+            ),
         )
-        self._publish(uow, (), desk.alerts)
-        if self.serve_backorders_on_receipt:
-            self._serve_backorders(uow, entry.sku, 10_000, command.actor, now)
+        self._received(uow, entry.sku, command.actor, now)
         return entry
 
     def adjust_stock(self, uow: UnitOfWork, command: AdjustStock, now: dt.datetime) -> LedgerEntry:
-        desk = StockDesk(uow.stock)
-        entry = desk.adjust(
-            command.sku,
-            command.warehouse_id,
-            to_decimal(command.counted, "counted"),
-            now,
-            command.reason,
-            batch_id=command.batch_id,
-            release_excess=_flag(command.release_excess, "release_excess"),
-            actor=command.actor,
+        return self._moved(
+            uow,
+            lambda desk: desk.adjust(
+                command.sku,
+                command.warehouse_id,
+                to_decimal(command.counted, "counted"),
+                now,
+                command.reason,
+                batch_id=command.batch_id,
+                release_excess=_flag(command.release_excess, "release_excess"),
+                actor=command.actor,
+            ),
         )
-        self._publish(uow, (), desk.alerts)
-        return entry
 
     def write_off_stock(
         self, uow: UnitOfWork, command: WriteOffStock, now: dt.datetime
     ) -> LedgerEntry:
-        desk = StockDesk(uow.stock)
-        entry = desk.write_off(
-            command.sku,
-            command.warehouse_id,
-            to_decimal(command.quantity, "quantity"),
-            now,
-            command.reason,
-            batch_id=command.batch_id,
-            actor=command.actor,
+        return self._moved(
+            uow,
+            lambda desk: desk.write_off(
+                command.sku,
+                command.warehouse_id,
+                to_decimal(command.quantity, "quantity"),
+                now,
+                command.reason,
+                batch_id=command.batch_id,
+                actor=command.actor,
+            ),
         )
-        self._publish(uow, (), desk.alerts)
-        return entry
 
     def transfer_stock(
         self, uow: UnitOfWork, command: TransferStock, now: dt.datetime
     ) -> tuple[LedgerEntry, ...]:
-        desk = StockDesk(uow.stock)
-        entries = desk.transfer(
-            command.sku,
-            command.from_warehouse,
-            command.to_warehouse,
-            to_decimal(command.quantity, "quantity"),
-            now,
-            transfer_id=command.transfer_id,
-            batch_id=command.batch_id,
-            eta=command.eta,
-            in_transit=_flag(command.in_transit, "in_transit"),
-            actor=command.actor,
-            reason=command.reason,
+        return self._moved(
+            uow,
+            lambda desk: desk.transfer(
+                command.sku,
+                command.from_warehouse,
+                command.to_warehouse,
+                to_decimal(command.quantity, "quantity"),
+                now,
+                transfer_id=command.transfer_id,
+                batch_id=command.batch_id,
+                eta=command.eta,
+                in_transit=_flag(command.in_transit, "in_transit"),
+                actor=command.actor,
+                reason=command.reason,
+            ),
         )
+
+    def _moved(self, uow: UnitOfWork, move: Callable[[StockDesk], _T]) -> _T:
+        """Run one stock movement through a desk and write its low-stock alerts to the outbox."""
+        desk = StockDesk(uow.stock)
+        result = move(desk)
         self._publish(uow, (), desk.alerts)
-        return entries
+        return result
+
+    def _received(self, uow: UnitOfWork, sku: str, actor: str, now: dt.datetime) -> None:
+        """Stock of ``sku`` arrived: serve its backorders now if the service is set up to."""
+        if self.serve_backorders_on_receipt:
+            self._serve_backorders(uow, sku, MAX_WAITING, actor, now)
 
     def register_warehouse(
         self, uow: UnitOfWork, command: RegisterWarehouse, now: dt.datetime
@@ -349,16 +367,17 @@ class Handlers:
         StockDesk(uow.stock).add_warehouse(command.warehouse)
 
     def set_stock_levels(self, uow: UnitOfWork, command: SetStockLevels, now: dt.datetime) -> None:
-        desk = StockDesk(uow.stock)
-        desk.set_levels(
-            command.sku,
-            command.warehouse_id,
-            safety_stock=_optional_decimal(command.safety_stock, "safety_stock"),
-            reorder_point=_optional_decimal(command.reorder_point, "reorder_point"),
-            reorder_quantity=_optional_decimal(command.reorder_quantity, "reorder_quantity"),
-            at=now,
+        self._moved(
+            uow,
+            lambda desk: desk.set_levels(
+                command.sku,
+                command.warehouse_id,
+                safety_stock=_optional_decimal(command.safety_stock, "safety_stock"),
+                reorder_point=_optional_decimal(command.reorder_point, "reorder_point"),
+                reorder_quantity=_optional_decimal(command.reorder_quantity, "reorder_quantity"),
+                at=now,
+            ),
         )
-        self._publish(uow, (), desk.alerts)
 
     def expect_stock(self, uow: UnitOfWork, command: ExpectStock, now: dt.datetime) -> None:
         StockDesk(uow.stock).expect(command.incoming)

@@ -124,10 +124,6 @@ class StockBook(StockDesk):
         found = self._tables.reservations(order_id)
         return tuple(r for r in found if r.open > 0) if open_only else found
 
-    def has_reservations(self, order_id: str) -> bool:
-        """True when any reservation (open or not) was ever made for ``order_id``."""
-        return order_id in self._tables.order_rows
-
     # ------------------------------------------------------------------ other movements
 
     def transfer(

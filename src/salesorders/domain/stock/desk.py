@@ -14,7 +14,7 @@ collected in :attr:`StockDesk.alerts` for the outbox.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
@@ -82,8 +82,25 @@ class StockDesk:
             self.alerts.extend(change.alerts)
         return entries
 
-    def _lock(self, *keys: ItemKey, create: bool = False) -> dict[ItemKey, StockItem]:
-        return self.repo.lock(sorted(set(keys)), create=create).items
+    def _creating(
+        self,
+        keys: Collection[ItemKey],
+        run: Callable[[dict[ItemKey, StockItem]], StockChange],
+        *,
+        create: bool = True,
+    ) -> StockChange:
+        """Run an operation over the locked items of ``keys``; with ``create``, items it adds are
+        stored (empty) and locked first, and the operation runs again on them.
+
+        The operation sees its input before anything is created, so a refused operation creates
+        nothing; a created row is locked like any other, so two first receipts cannot race.
+        """
+        ordered = sorted(set(keys))
+        items = self.repo.lock(ordered).items
+        change = run(items)
+        if not create or len(items) == len(ordered):
+            return change
+        return run(self.repo.lock(ordered, create=True).items)
 
     def _warehouses(self) -> Mapping[str, Warehouse]:
         return self.repo.warehouses()
@@ -106,17 +123,19 @@ class StockDesk:
         at: dt.datetime | None = None,
     ) -> StockItem:
         warehouses = self._warehouses()
-        ops.check_warehouse(warehouses, warehouse_id)
-        change = ops.set_levels(
-            self._lock((sku, warehouse_id), create=True),
-            warehouses,
-            sku,
-            warehouse_id,
-            places=self.places,
-            safety_stock=safety_stock,
-            reorder_point=reorder_point,
-            reorder_quantity=reorder_quantity,
-            at=at,
+        change = self._creating(
+            [(sku, warehouse_id)],
+            lambda items: ops.set_levels(
+                items,
+                warehouses,
+                sku,
+                warehouse_id,
+                places=self.places,
+                safety_stock=safety_stock,
+                reorder_point=reorder_point,
+                reorder_quantity=reorder_quantity,
+                at=at,
+            ),
         )
         self._apply(change, numbered=False)
         return change.items[0]
@@ -137,21 +156,21 @@ class StockDesk:
     ) -> LedgerEntry:
         """Receive stock: one RECEIPT entry (see :func:`.operations.receive`)."""
         warehouses = self._warehouses()
-        ops.check_warehouse(warehouses, warehouse_id)
-        ops.expiry_date(expiry)
-        to_level(quantity, "quantity", self.places)  # refuse bad input before locking
-        change = ops.receive(
-            self._lock((sku, warehouse_id), create=True),
-            warehouses,
-            sku,
-            warehouse_id,
-            quantity,
-            at,
-            places=self.places,
-            batch_id=batch_id,
-            expiry=expiry,
-            actor=actor,
-            reason=reason,
+        change = self._creating(
+            [(sku, warehouse_id)],
+            lambda items: ops.receive(
+                items,
+                warehouses,
+                sku,
+                warehouse_id,
+                quantity,
+                at,
+                places=self.places,
+                batch_id=batch_id,
+                expiry=expiry,
+                actor=actor,
+                reason=reason,
+            ),
         )
         return self._apply(change)[0]
 
@@ -183,17 +202,21 @@ class StockDesk:
         expected = self.repo.lock_incoming(incoming_id) if isinstance(incoming_id, str) else None
         if expected is None:
             raise NotFoundError("incoming stock", str(incoming_id))
-        change = ops.receive_expected(
-            self._lock((expected.sku, expected.warehouse_id), create=True),
-            self._warehouses(),
-            expected,
-            at,
-            places=self.places,
-            quantity=quantity,
-            batch_id=batch_id,
-            expiry=expiry,
-            actor=actor,
-            reason=reason,
+        warehouses = self._warehouses()
+        change = self._creating(
+            [(expected.sku, expected.warehouse_id)],
+            lambda items: ops.receive_expected(
+                items,
+                warehouses,
+                expected,
+                at,
+                places=self.places,
+                quantity=quantity,
+                batch_id=batch_id,
+                expiry=expiry,
+                actor=actor,
+                reason=reason,
+            ),
         )
         return self._apply(change)[0]
 
@@ -248,12 +271,8 @@ class StockDesk:
         *,
         actor: str = "",
     ) -> LedgerEntry:
-        """Give back part (default: all open) of one reservation."""
-        reservation, items = self._reservation(reservation_id)
-        change = holds.release(
-            items, [(reservation, quantity)], at, places=self.places, reason=reason, actor=actor
-        )
-        return self._apply(change)[0]
+        """Give back part (default: all open) of one reservation: a RELEASE entry."""
+        return self._settle_one(holds.release, reservation_id, at, quantity, reason, actor)
 
     def consume(
         self,
@@ -265,8 +284,19 @@ class StockDesk:
         actor: str = "",
     ) -> LedgerEntry:
         """Ship part (default: all open) of one reservation: a SHIPMENT entry."""
+        return self._settle_one(holds.consume, reservation_id, at, quantity, reason, actor)
+
+    def _settle_one(
+        self,
+        settle: Callable[..., StockChange],
+        reservation_id: str,
+        at: dt.datetime,
+        quantity: Decimal | int | None,
+        reason: str,
+        actor: str,
+    ) -> LedgerEntry:
         reservation, items = self._reservation(reservation_id)
-        change = holds.consume(
+        change = settle(
             items, [(reservation, quantity)], at, places=self.places, reason=reason, actor=actor
         )
         return self._apply(change)[0]
@@ -334,22 +364,24 @@ class StockDesk:
     ) -> LedgerEntry:
         """Put returned goods back on hand: a RETURN entry."""
         warehouses = self._warehouses()
-        ops.check_warehouse(warehouses, warehouse_id)
-        change = ops.return_to_stock(
-            self._lock((sku, warehouse_id), create=True),
-            warehouses,
-            sku,
-            warehouse_id,
-            quantity,
-            at,
-            places=self.places,
-            return_id=return_id,
-            batch_id=batch_id,
-            expiry=expiry,
-            order_id=order_id,
-            line_id=line_id,
-            actor=actor,
-            reason=reason,
+        change = self._creating(
+            [(sku, warehouse_id)],
+            lambda items: ops.return_to_stock(
+                items,
+                warehouses,
+                sku,
+                warehouse_id,
+                quantity,
+                at,
+                places=self.places,
+                return_id=return_id,
+                batch_id=batch_id,
+                expiry=expiry,
+                order_id=order_id,
+                line_id=line_id,
+                actor=actor,
+                reason=reason,
+            ),
         )
         return self._apply(change)[0]
 
@@ -454,31 +486,29 @@ class StockDesk:
     ) -> tuple[LedgerEntry, ...]:
         """Move unreserved stock between warehouses (in transit until received, by default)."""
         warehouses = self._warehouses()
-        ops.check_warehouse(warehouses, to_warehouse)
         if isinstance(transfer_id, str) and self.repo.lock_incoming(transfer_id) is not None:
             raise ValidationError(
                 "transfer_id", transfer_id, "is already in transit", "use a new transfer id"
             )
-        source = (sku, from_warehouse)
-        target = (sku, to_warehouse)
-        items = self.repo.lock(sorted({source, target})).items
-        if not in_transit and target not in items and source in items:
-            items.update(self.repo.lock([target], create=True).items)
-        change = ops.transfer(
-            items,
-            warehouses,
-            sku,
-            from_warehouse,
-            to_warehouse,
-            quantity,
-            at,
-            places=self.places,
-            transfer_id=transfer_id,
-            batch_id=batch_id,
-            eta=eta,
-            in_transit=in_transit,
-            actor=actor,
-            reason=reason,
+        change = self._creating(
+            [(sku, from_warehouse), (sku, to_warehouse)],
+            lambda items: ops.transfer(
+                items,
+                warehouses,
+                sku,
+                from_warehouse,
+                to_warehouse,
+                quantity,
+                at,
+                places=self.places,
+                transfer_id=transfer_id,
+                batch_id=batch_id,
+                eta=eta,
+                in_transit=in_transit,
+                actor=actor,
+                reason=reason,
+            ),
+            create=not in_transit,
         )
         return self._apply(change)
 

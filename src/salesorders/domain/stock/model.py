@@ -367,12 +367,6 @@ class StockChange:
     arrived: tuple[str, ...] = ()
     levels: bool = False
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.items or self.reservations or self.settled or self.ledger) and not (
-            self.expected or self.arrived
-        )
-
     @classmethod
     def of_reservations(
         cls,

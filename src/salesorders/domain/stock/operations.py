@@ -36,7 +36,6 @@ from salesorders.domain.stock.model import (
 )
 from salesorders.errors import (
     InsufficientStockError,
-    NotFoundError,
     Shortage,
     UnknownStockItemError,
     UnknownWarehouseError,
@@ -607,12 +606,3 @@ def transfer(
     return out.followed_by(
         _transfer_in(items, warehouses, moving, amount, at, places, actor, reason)
     )
-
-
-def incoming_or_missing(
-    incoming: Mapping[str, IncomingStock], incoming_id: object
-) -> IncomingStock:
-    found = incoming.get(incoming_id) if isinstance(incoming_id, str) else None
-    if found is None:
-        raise NotFoundError("incoming stock", str(incoming_id))
-    return found

@@ -99,6 +99,25 @@ class StockRepositoryContract(AdapterContract):
         assert self.read(_figures) == {}
         assert self.read(lambda uow: uow.stock.ledger()) == ()
 
+    def test_a_refused_first_receipt_creates_no_item_in_a_unit_of_work_that_goes_on(
+        self,
+    ) -> None:
+        """An operation that would create an item is checked before the item is stored: a
+        caller that catches the refusal and commits the rest leaves no empty item behind."""
+        self.given_warehouses("W1")
+
+        def work(uow: UnitOfWork) -> None:
+            for bad in (Decimal(0), Decimal(-1)):
+                with pytest.raises(InvalidQuantityError):
+                    desk(uow).receive("SKU-NEW", "W1", bad, T0)
+            with pytest.raises(ValidationError):
+                desk(uow).set_levels("SKU-NEW", "W1", reorder_quantity=Decimal(0))
+            desk(uow).receive("SKU-A", "W1", Decimal(1), T0)
+
+        self.in_uow(work)
+        assert [i.sku for i in self.read(lambda uow: uow.stock.items())] == ["SKU-A"]
+        self.read(_assert_consistent)
+
     def test_quantities_keep_their_decimal_places(self) -> None:
         if self.quantity_places < 3:
             pytest.skip("the adapter keeps fewer than 3 decimal places")
