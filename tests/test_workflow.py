@@ -559,6 +559,7 @@ def test_mermaid_contains_every_state_and_transition(make: Any) -> None:
     assert len(arrows) == len(wf.transitions)
     for t in wf.transitions:
         label = t.event + (f" [{', '.join(t.guards)}]" if t.guards else "")
+        label += f" / {', '.join(t.effects)}" if t.effects else ""
         assert f"    {t.source} --> {t.target} : {label}" in lines
 
 

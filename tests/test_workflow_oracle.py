@@ -18,7 +18,7 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from statemachine.exceptions import TransitionNotAllowed
 
-from salesorders.domain.workflow import Workflow, default_workflow
+from salesorders.domain.workflow import Transition, Workflow, default_workflow
 from salesorders.errors import GuardRejectedError, InvalidTransitionError
 
 UNKNOWN_EVENTS = ("refund", "teleport")
@@ -200,11 +200,11 @@ def _corrupt(workflow: Workflow, key: tuple[str, str], candidates: Any) -> Workf
 
 
 def _retarget(table: Any, key: tuple[str, str], target: str) -> Any:
-    return tuple((target, checks) for _, checks in table[key])
+    return tuple((attrs.evolve(t, target=target), checks) for t, checks in table[key])
 
 
 def _drop_guards(table: Any, key: tuple[str, str]) -> Any:
-    return tuple((target, ()) for target, _ in table[key])
+    return tuple((attrs.evolve(t, guards=()), ()) for t, _ in table[key])
 
 
 CORRUPTIONS = {
@@ -213,7 +213,10 @@ CORRUPTIONS = {
         _retarget(t, ("confirmed", "ship"), "delivered"),
     ),
     "missing transition": lambda t: (("placed", "hold"), None),
-    "extra transition": lambda t: (("shipped", "cancel"), (("cancelled", ()),)),
+    "extra transition": lambda t: (
+        ("shipped", "cancel"),
+        ((Transition("cancel", "shipped", "cancelled"), ()),),
+    ),
     "guard dropped": lambda t: (("on_hold", "resume"), _drop_guards(t, ("on_hold", "resume"))),
 }
 

@@ -237,14 +237,16 @@ class InvalidTransitionError(OrderError):
 class GuardRejectedError(OrderError):
     """A workflow guard rejected the transition."""
 
-    def __init__(self, order_id: str, state: str, event: str, guard: str) -> None:
+    def __init__(
+        self, order_id: str, state: str, event: str, guard: str, hint: str | None = None
+    ) -> None:
         self.state = state
         self.event = event
         self.guard = guard
+        advice = hint or f"satisfy {guard!r} first (for example record the payment or approval)"
         super().__init__(
             order_id,
-            f"order {order_id}: {event!r} from {state!r} needs guard {guard!r} to pass; "
-            f"satisfy {guard!r} first (for example record the payment or approval)",
+            f"order {order_id}: {event!r} from {state!r} needs guard {guard!r} to pass; {advice}",
         )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "OrderDelivered",
     "OrderEvent",
     "OrderHeld",
+    "OrderLinesCancelled",
     "OrderPlaced",
     "OrderResumed",
     "OrderShipped",
@@ -62,7 +63,12 @@ class OrderPlaced(OrderEvent):
 
 @attrs.frozen(slots=True)
 class OrderConfirmed(OrderEvent):
+    """The order was confirmed; ``backorders`` are ``(line id, quantity, expected date)`` of
+    what could not be allocated, as text (the date ISO 8601, or empty when none is known)."""
+
     event_type: ClassVar[str] = "OrderConfirmed"
+
+    backorders: tuple[tuple[str, str, str], ...] = ()
 
 
 @attrs.frozen(slots=True)
@@ -120,6 +126,20 @@ class OrderAllocationChanged(OrderEvent):
     event_type: ClassVar[str] = "OrderAllocationChanged"
 
     lines: tuple[tuple[str, str, str], ...] = ()
+    backorders: tuple[tuple[str, str, str], ...] = ()  # as on OrderConfirmed
+
+
+@attrs.frozen(slots=True)
+class OrderLinesCancelled(OrderEvent):
+    """Quantities of lines were cancelled (a short ship). ``lines`` are ``(line id, quantity
+    cancelled now, quantity still open)`` as text; the grand totals before and after say what
+    the customer no longer owes."""
+
+    event_type: ClassVar[str] = "OrderLinesCancelled"
+
+    lines: tuple[tuple[str, str, str], ...] = ()
+    grand_total_before: Decimal = Decimal(0)
+    grand_total: Decimal = Decimal(0)
 
 
 @attrs.frozen(slots=True)
@@ -168,6 +188,7 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         OrderCompleted,
         OrderTransitioned,
         OrderAllocationChanged,
+        OrderLinesCancelled,
         ShipmentDispatched,
         ShipmentTracked,
     )

@@ -47,6 +47,7 @@ from salesorders.domain.order_values import (
     Totals,
     priced_line,
     with_allocation,
+    with_cancelled,
     with_prices,
 )
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
@@ -55,6 +56,7 @@ from salesorders.domain.pricing import (
     Discount,
     ExchangeRate,
     LineToPrice,
+    PricedLine,
     PriceQuote,
     PricingPolicy,
     TaxComponent,
@@ -63,11 +65,10 @@ from salesorders.domain.pricing import (
     price_document,
 )
 from salesorders.domain.warehouse import Destination
-from salesorders.domain.workflow import Workflow, default_workflow
+from salesorders.domain.workflow import RELEASE, RESERVE, Transition, Workflow, default_workflow
 from salesorders.errors import (
     CurrencyMismatchError,
     LineNotFoundError,
-    OrderError,
     OrderNotEditableError,
     ValidationError,
 )
@@ -76,6 +77,8 @@ __all__ = ["Address", "AuditEntry", "NewLine", "Order", "OrderLine", "Totals"]
 
 _ZERO = Decimal(0)
 _DEFAULT_PRICING = PricingPolicy()
+# The amounts of a line cancelled in full.
+_NOTHING_PRICED = PricedLine(_ZERO, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, ())
 
 
 @functools.cache
@@ -182,7 +185,12 @@ class Order(OrderFulfilment):
         return self.workflow.can(self.state, event, self)
 
     def demand(self) -> tuple[DemandLine, ...]:
-        return tuple(DemandLine(line.line_id, line.sku, line.quantity) for line in self.lines)
+        """What the lines still need allocated: their open quantity less what is allocated."""
+        return tuple(
+            DemandLine(line.line_id, line.sku, line.open_quantity - line.allocated)
+            for line in self.lines
+            if line.open_quantity > line.allocated
+        )
 
     def allocation_request(self, *, all_or_nothing: bool = False) -> AllocationRequest:
         """What this order needs from stock, shipping to its shipping address's region."""
@@ -427,30 +435,71 @@ class Order(OrderFulfilment):
         actor: str = "",
         reason: str = "",
     ) -> None:
-        """Confirm the order; with ``plan`` record per line what was allocated and backordered."""
+        """Confirm the order; with ``plan`` (when the workflow's ``confirm`` reserves stock)
+        record per line what was allocated and backordered, and when the backorder is expected."""
         aware_time(at)
-        lines = self.lines
-        if plan is not None:
-            if plan.order_id != self.id:
-                raise ValidationError("plan.order_id", plan.order_id, f"is not order {self.id}")
-            allocated: dict[str, Decimal] = {}
-            for allocation in plan.allocations:
-                allocated[allocation.line_id] = (
-                    allocated.get(allocation.line_id, _ZERO) + allocation.quantity
-                )
-            known = {line.line_id for line in lines}
-            unknown = sorted(set(allocated) - known)
-            if unknown:
-                raise ValidationError("plan.allocations", unknown, "name lines not on the order")
-            allocated_lines = []
-            for line in lines:
-                got = allocated.get(line.line_id, _ZERO)
-                allocated_lines.append(with_allocation(line, got, line.quantity - got))
-            lines = tuple(allocated_lines)
-        target = self.workflow.next_state(self.state, "confirm", self, self.id)
-        self._enter(target, "confirm", at, actor, reason)
+        transition = self.workflow.transition(self.state, "confirm", self, self.id)
+        lines, backorders = self._planned(transition, plan)
+        self._enter(transition.target, "confirm", at, actor, reason)
         self.lines = lines
-        self._raise(ev.OrderConfirmed(self.id, self.event_sequence + 1, at, actor, reason))
+        self._raise(
+            ev.OrderConfirmed(
+                self.id, self.event_sequence + 1, at, actor, reason, backorders=backorders
+            )
+        )
+
+    def _planned(
+        self, transition: Transition, plan: AllocationPlan | None
+    ) -> tuple[tuple[OrderLine, ...], tuple[tuple[str, str, str], ...]]:
+        """The lines with ``plan`` recorded, and their backorders as event text; refused when
+        ``plan`` is for another order or names other lines, or the transition does not reserve."""
+        if plan is None:
+            return self.lines, ()
+        if not isinstance(plan, AllocationPlan):
+            raise ValidationError("plan", plan, "must be an AllocationPlan or None")
+        if RESERVE not in transition.effects:
+            raise ValidationError(
+                "plan",
+                plan.order_id,
+                f"is given, but {transition.event!r} does not reserve stock in workflow "
+                f"{self.workflow.name}@{self.workflow.version}",
+                "bind the reserve effect to the transition, or fire it without a plan",
+            )
+        if plan.order_id != self.id:
+            raise ValidationError("plan.order_id", plan.order_id, f"is not order {self.id}")
+        allocated: dict[str, Decimal] = {}
+        for allocation in plan.allocations:
+            allocated[allocation.line_id] = (
+                allocated.get(allocation.line_id, _ZERO) + allocation.quantity
+            )
+        expected: dict[str, dt.date | None] = {}
+        for backorder in plan.backorders:
+            day = backorder.expected_date
+            if backorder.line_id in expected:
+                known = expected[backorder.line_id]
+                # the line is complete when its last part arrives; unknown if any part is
+                day = None if known is None or day is None else max(known, day)
+            expected[backorder.line_id] = day
+        ids = {line.line_id for line in self.lines}
+        unknown = sorted((set(allocated) | set(expected)) - ids)
+        if unknown:
+            raise ValidationError("plan.allocations", unknown, "name lines not on the order")
+        lines = []
+        backorders = []
+        for line in self.lines:
+            got = line.allocated + allocated.get(line.line_id, _ZERO)
+            wanted = line.open_quantity - got
+            if wanted < 0:
+                raise ValidationError(
+                    "plan.allocations",
+                    str(got),
+                    f"allocates more to line {line.line_id} than its {line.open_quantity} open",
+                )
+            day = expected.get(line.line_id)
+            lines.append(with_allocation(line, got, wanted, day))
+            if wanted:
+                backorders.append((line.line_id, str(wanted), "" if day is None else str(day)))
+        return tuple(lines), tuple(backorders)
 
     @property
     def allocation_status(self) -> str:
@@ -489,48 +538,119 @@ class Order(OrderFulfilment):
         )
 
     def cancel(self, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
-        """Cancel the order and release what it holds; refused once goods have shipped."""
+        """Cancel the order. The default workflow refuses once goods have shipped (guard
+        ``nothing_shipped``); a workflow that allows it cancels only what has not shipped."""
         aware_time(at)
-        target = self.workflow.next_state(self.state, "cancel", self, self.id)
+        check_name(actor, "actor")
+        check_text(reason, "reason")
+        transition = self.workflow.transition(self.state, "cancel", self, self.id)
+        lines = self._released(transition, self.lines)
         if self.shipments:
-            raise OrderError(
-                self.id,
-                f"order {self.id}: cannot cancel, {len(self.shipments)} shipment(s) already "
-                "left; goods that shipped come back through a return",
-            )
-        source = self._enter(target, "cancel", at, actor, reason)
+            lines = self._short_shipped(lines)
+            self._reprice(lines, self.order_discounts, self.shipping, at)
+            lines = self.lines
+        source = self._enter(transition.target, "cancel", at, actor, reason)
         self.held_from = None
-        if any(line.allocated or line.backordered for line in self.lines):
-            # the stock reserved for a cancelled order is released with it
-            self.lines = tuple(with_allocation(line, _ZERO, _ZERO) for line in self.lines)
+        self.lines = lines
         self._raise(
             ev.OrderCancelled(
                 self.id, self.event_sequence + 1, at, actor, reason, cancelled_from=source
             )
         )
 
-    def transition(self, event: str, at: dt.datetime, *, actor: str = "", reason: str = "") -> None:
-        """Fire any workflow event (including those a host added), audited and recorded."""
+    def _released(
+        self, transition: Transition, lines: tuple[OrderLine, ...]
+    ) -> tuple[OrderLine, ...]:
+        """``lines`` after ``transition``'s ``release`` effect: nothing left allocated that has
+        not shipped, nothing backordered."""
+        if RELEASE not in transition.effects or not any(
+            line.allocated or line.backordered for line in lines
+        ):
+            return lines
+        shipped = self.shipped_quantities()
+        return tuple(
+            with_allocation(line, shipped.get(line.line_id, _ZERO), _ZERO) for line in lines
+        )
+
+    def _short_shipped(self, lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
+        """``lines`` with everything that has not shipped cancelled."""
+        shipped = self.shipped_quantities()
+        return tuple(
+            with_cancelled(
+                line,
+                line.quantity - shipped.get(line.line_id, _ZERO),
+                min(line.allocated, shipped.get(line.line_id, _ZERO)),
+                _ZERO,
+            )
+            for line in lines
+        )
+
+    def transition(
+        self,
+        event: str,
+        at: dt.datetime,
+        *,
+        plan: AllocationPlan | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> None:
+        """Fire any workflow event (including those a host added), audited and recorded.
+
+        ``plan`` is what the service reserved for a transition with the ``reserve`` effect; its
+        allocation is recorded on the lines (an ``OrderAllocationChanged`` event follows).
+        """
         if event == "place":
             raise ValidationError(
                 "event", event, "placing needs an order number", "call place(number, at) instead"
             )
+        if event == "confirm":
+            self.confirm(at, plan=plan, actor=actor, reason=reason)
+            return
         if event in _SPECIAL_EVENTS:
+            if plan is not None:
+                raise ValidationError("plan", plan, f"is not taken by {event!r}", "leave it out")
             _SPECIAL_EVENTS[event](self, at, actor=actor, reason=reason)
             return
         aware_time(at)
-        target = self.workflow.next_state(self.state, event, self, self.id)
-        source = self._enter(target, event, at, actor, reason)
+        check_name(actor, "actor")
+        check_text(reason, "reason")
+        transition = self.workflow.transition(self.state, event, self, self.id)
+        planned, backorders = self._planned(transition, plan)
+        lines = self._released(transition, planned)
+        source = self._enter(transition.target, event, at, actor, reason)
+        self.lines = lines
         cls = ev.event_class_for(event)
         sequence = self.event_sequence + 1
         if cls is None:
             self._raise(
                 ev.OrderTransitioned(
-                    self.id, sequence, at, actor, reason, event=event, source=source, target=target
+                    self.id,
+                    sequence,
+                    at,
+                    actor,
+                    reason,
+                    event=event,
+                    source=source,
+                    target=transition.target,
                 )
             )
         else:
             self._raise(cls(self.id, sequence, at, actor, reason))
+        if plan is not None:
+            self._raise(
+                ev.OrderAllocationChanged(
+                    self.id,
+                    self.event_sequence + 1,
+                    at,
+                    actor,
+                    reason,
+                    lines=tuple(
+                        (line.line_id, str(line.allocated), str(line.backordered))
+                        for line in self.lines
+                    ),
+                    backorders=backorders,
+                )
+            )
 
     # ------------------------------------------------------------------ internals
 
@@ -594,9 +714,11 @@ class Order(OrderFulfilment):
         ``added`` are new lines (checked by :meth:`_build_line`) that follow ``lines``; each is
         built once, with its prices.
         """
+        # Lines cancelled in full are kept on the order at zero; the rest are priced together.
+        open_lines = [line for line in lines if line.open_quantity]
         to_price = [
-            LineToPrice(line.quantity, line.unit_price, line.discounts, line.taxes)
-            for line in lines
+            LineToPrice(line.open_quantity, line.unit_price, line.discounts, line.taxes)
+            for line in open_lines
         ]
         to_price.extend(line for _, line in added)
         document = price_document(
@@ -607,9 +729,16 @@ class Order(OrderFulfilment):
             policy=self.pricing,
         )
         priced = document.lines
-        kept = len(lines)
+        kept = len(open_lines)
+        if kept == len(lines):
+            repriced = tuple(map(with_prices, lines, priced))
+        else:
+            by_line = dict(zip(map(id, open_lines), priced, strict=True))
+            repriced = tuple(
+                with_prices(line, by_line.get(id(line), _NOTHING_PRICED)) for line in lines
+            )
         self.lines = (
-            *map(with_prices, lines, priced),
+            *repriced,
             *map(priced_line, [fields for fields, _ in added], priced[kept:]),
         )
         self.order_discounts = order_discounts
@@ -628,7 +757,6 @@ class Order(OrderFulfilment):
 
 
 _SPECIAL_EVENTS = {
-    "confirm": Order.confirm,
     "hold": Order.hold,
     "resume": Order.resume,
     "cancel": Order.cancel,

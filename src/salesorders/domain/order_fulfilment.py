@@ -8,12 +8,12 @@ order, each checks everything first and raises events; a verb that raises change
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 from salesorders.domain import events as ev
-from salesorders.domain.checks import aware_time, check_name
+from salesorders.domain.checks import aware_time, check_name, check_text
 from salesorders.domain.fulfilment import (
     FulfilmentStatus,
     Shipment,
@@ -24,16 +24,22 @@ from salesorders.domain.fulfilment import (
     shipped_quantities,
 )
 from salesorders.domain.fulfilment import ShipmentStatus as _Status
-from salesorders.domain.order_values import OrderLine, with_allocation
+from salesorders.domain.order_values import OrderLine, Totals, with_allocation, with_cancelled
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
-from salesorders.errors import ValidationError
+from salesorders.domain.workflow import CONSUME
+from salesorders.errors import OrderError, ValidationError
 
 if TYPE_CHECKING:
+    from salesorders.domain.pricing import Charge, Discount
     from salesorders.domain.workflow import Workflow
 
 __all__ = ["OrderFulfilment"]
 
 _ZERO: Final = Decimal(0)
+
+
+def _day(day: dt.date | None) -> str:
+    return "" if day is None else day.isoformat()
 
 
 class OrderFulfilment:
@@ -56,8 +62,26 @@ class OrderFulfilment:
 
         def allocation_request(self, *, all_or_nothing: bool = False) -> AllocationRequest: ...
 
+        order_discounts: tuple[Discount, ...]
+        shipping: Charge | None
+        totals: Totals
+
         def transition(
-            self, event: str, at: dt.datetime, *, actor: str = "", reason: str = ""
+            self,
+            event: str,
+            at: dt.datetime,
+            *,
+            plan: AllocationPlan | None = None,
+            actor: str = "",
+            reason: str = "",
+        ) -> None: ...
+
+        def _reprice(
+            self,
+            lines: tuple[OrderLine, ...],
+            order_discounts: tuple[Discount, ...],
+            shipping: Charge | None,
+            at: dt.datetime,
         ) -> None: ...
 
         def _raise(self, event: ev.OrderEvent) -> None: ...
@@ -110,6 +134,7 @@ class OrderFulfilment:
                 line,
                 line.allocated + got.get(line.line_id, _ZERO),
                 line.backordered - got.get(line.line_id, _ZERO),
+                line.backorder_expected,
             )
             if line.line_id in got
             else line
@@ -128,8 +153,130 @@ class OrderFulfilment:
                     for line in self.lines
                     if line.line_id in got
                 ),
+                backorders=tuple(
+                    (line.line_id, str(line.backordered), _day(line.backorder_expected))
+                    for line in self.lines
+                    if line.line_id in got and line.backordered
+                ),
             )
         )
+
+    # ------------------------------------------------------------------ short shipping
+
+    def cancel_lines(
+        self,
+        quantities: Mapping[str, Decimal | None],
+        at: dt.datetime,
+        *,
+        actor: str = "",
+        reason: str,
+    ) -> dict[str, Decimal]:
+        """Cancel quantities of lines that have not shipped (``None``: all that is left of the
+        line), a "short ship". The order is repriced for what it still wants, at the agreed unit
+        prices. When every line's rest has now shipped, the order takes its shipping transition.
+
+        Returns, per line, how much of what was allocated (reserved, not shipped) the
+        cancellation frees: the caller releases that stock. The backordered part is cancelled
+        first. Refused, changing nothing: a draft (edit its lines instead), an order in a final
+        state, no reason, a line not on the order, a quantity that is not positive or is more
+        than is left, or cancelling everything of an order nothing has shipped from (cancel the
+        order instead).
+        """
+        aware_time(at)
+        check_name(actor, "actor")
+        check_text(reason, "reason")
+        if not reason.strip():
+            raise ValidationError(
+                "reason", reason, "is required to cancel lines", "say why (e.g. out of stock)"
+            )
+        if self.state == self.workflow.initial:
+            raise OrderError(
+                self.id,
+                f"order {self.id}: is a draft; change or remove its lines instead of cancelling",
+            )
+        if self.state in self.workflow.finals:
+            raise OrderError(
+                self.id, f"order {self.id}: is {self.state}; its lines can no longer be cancelled"
+            )
+        if not quantities:
+            raise ValidationError("lines", (), "must name at least one line to cancel")
+        shipped = self.shipped_quantities()
+        by_id = {line.line_id: line for line in self.lines}
+        wanted: dict[str, Decimal] = {}
+        for index, (line_id, quantity) in enumerate(quantities.items()):
+            line = by_id.get(line_id)
+            if line is None:
+                raise ValidationError(
+                    f"lines[{index}].line_id", line_id, f"is not a line of order {self.id}"
+                )
+            left = line.open_quantity - shipped.get(line_id, _ZERO)
+            field = f"lines[{index}].quantity"
+            if quantity is None:
+                quantity = left
+                if not left:
+                    raise ValidationError(
+                        f"lines[{index}].line_id", line_id, "has nothing left to cancel"
+                    )
+            elif not quantity > 0:
+                raise ValidationError(field, quantity, "must be positive")
+            elif quantity > left:
+                raise ValidationError(
+                    field,
+                    str(quantity),
+                    f"is more than the {left} of line {line_id} not shipped or cancelled",
+                    "cancel at most what is left; shipped goods come back through a return",
+                )
+            wanted[line_id] = quantity
+        if not shipped and all(
+            wanted.get(line.line_id, _ZERO) >= line.open_quantity for line in self.lines
+        ):
+            raise ValidationError(
+                "lines",
+                tuple(wanted),
+                "would cancel everything and nothing has shipped",
+                "cancel the order instead (CancelOrder)",
+            )
+        freed: dict[str, Decimal] = {}
+        lines = []
+        changed = []
+        for line in self.lines:
+            quantity = wanted.get(line.line_id)
+            if quantity is None:
+                lines.append(line)
+                continue
+            from_backorder = min(quantity, line.backordered)
+            from_allocated = min(quantity - from_backorder, line.allocated)
+            if from_allocated:
+                freed[line.line_id] = from_allocated
+            updated = with_cancelled(
+                line,
+                line.cancelled + quantity,
+                line.allocated - from_allocated,
+                line.backordered - from_backorder,
+            )
+            lines.append(updated)
+            changed.append((line.line_id, str(quantity), str(updated.open_quantity)))
+        before = self.totals.grand_total
+        self._reprice(tuple(lines), self.order_discounts, self.shipping, at)
+        self._raise(
+            ev.OrderLinesCancelled(
+                self.id,
+                self.event_sequence + 1,
+                at,
+                actor,
+                reason,
+                lines=tuple(changed),
+                grand_total_before=before,
+                grand_total=self.totals.grand_total,
+            )
+        )
+        if shipped and all(
+            shipped.get(line.line_id, _ZERO) >= line.open_quantity for line in self.lines
+        ):
+            event = self.shipping_event()
+            if self.can(event):
+                self.transition(event, at, actor=actor, reason=reason)
+        return freed
 
     # ------------------------------------------------------------------ fulfilment
 
@@ -137,7 +284,9 @@ class OrderFulfilment:
     def fulfilment_status(self) -> FulfilmentStatus:
         """Derived from the shipments: unfulfilled, partially shipped, shipped, partially
         delivered or delivered."""
-        return fulfilment_status({ln.line_id: ln.quantity for ln in self.lines}, self.shipments)
+        return fulfilment_status(
+            {ln.line_id: ln.open_quantity for ln in self.lines}, self.shipments
+        )
 
     def shipped_quantities(self) -> dict[str, Decimal]:
         """Shipped quantity per line id (lines not shipped are missing)."""
@@ -168,7 +317,8 @@ class OrderFulfilment:
         if not isinstance(shipment, Shipment):
             raise ValidationError("shipment", shipment, "must be a Shipment")
         at = aware_time(shipment.shipped_at, "shipped_at")
-        self.workflow.next_state(self.state, "ship", self, self.id)  # shipping allowed now?
+        event = self.shipping_event()
+        self.workflow.next_state(self.state, event, self, self.id)  # shipping allowed now?
         if any(s.id == shipment.id for s in self.shipments):
             raise ValidationError(
                 "shipment_id", shipment.id, "is already a shipment of this order", "use a new id"
@@ -190,11 +340,12 @@ class OrderFulfilment:
                     f"lines[{index}].quantity", item.quantity, "must be a positive Decimal"
                 )
             total = shipped.get(item.line_id, _ZERO) + item.quantity
-            if total > line.quantity:
+            if total > line.open_quantity:
+                still = f" ({line.cancelled} of it cancelled)" if line.cancelled else ""
                 raise ValidationError(
                     f"lines[{index}].quantity",
                     item.quantity,
-                    f"ships {total} of line {item.line_id}, which ordered {line.quantity}",
+                    f"ships {total} of line {item.line_id}, which ordered {line.quantity}{still}",
                     "ship at most what the line ordered",
                 )
             shipped[item.line_id] = total
@@ -216,8 +367,13 @@ class OrderFulfilment:
                 lines=tuple((i.line_id, str(i.quantity)) for i in shipment.lines),
             )
         )
-        if all(shipped.get(line.line_id, _ZERO) >= line.quantity for line in self.lines):
-            self.transition("ship", at, actor=actor, reason=reason)
+        if all(shipped.get(line.line_id, _ZERO) >= line.open_quantity for line in self.lines):
+            self.transition(event, at, actor=actor, reason=reason)
+
+    def shipping_event(self) -> str:
+        """The event that ships the order from its state: the first bound to the ``consume``
+        effect, else ``ship`` (which the workflow then refuses or allows)."""
+        return self.workflow.event_with(self.state, CONSUME) or "ship"
 
     def track(self, shipment_id: str, event: TrackingEvent, *, actor: str = "") -> Shipment:
         """Record a tracking report of a shipment. When the last shipment is reported delivered

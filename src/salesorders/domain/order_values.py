@@ -103,6 +103,13 @@ class OrderLine:
     gross: Decimal = _ZERO
     allocated: Decimal = _ZERO
     backordered: Decimal = _ZERO
+    backorder_expected: dt.date | None = None
+    cancelled: Decimal = _ZERO
+
+    @property
+    def open_quantity(self) -> Decimal:
+        """What the order still wants of this line: ``quantity`` less what was cancelled."""
+        return self.quantity - self.cancelled
 
 
 @attrs.frozen(slots=True)
@@ -185,6 +192,8 @@ _LINE_FIELDS = (
     "gross",
     "allocated",
     "backordered",
+    "backorder_expected",
+    "cancelled",
 )
 (
     _SET_ID,
@@ -204,6 +213,8 @@ _LINE_FIELDS = (
     _SET_GROSS,
     _SET_ALLOCATED,
     _SET_BACKORDERED,
+    _SET_EXPECTED,
+    _SET_CANCELLED,
 ) = _line_setters()
 
 
@@ -220,6 +231,8 @@ def _new_line(
     priced: PricedLine | OrderLine,
     allocated: Decimal,
     backordered: Decimal,
+    expected: dt.date | None = None,
+    cancelled: Decimal = _ZERO,
 ) -> OrderLine:
     """An OrderLine with the amounts of ``priced``, filling the slots directly (cheaper than the
     attrs ``__init__`` of a frozen class). Valid because OrderLine has no validators or
@@ -242,6 +255,8 @@ def _new_line(
     _SET_GROSS(line, priced.gross)
     _SET_ALLOCATED(line, allocated)
     _SET_BACKORDERED(line, backordered)
+    _SET_EXPECTED(line, expected)
+    _SET_CANCELLED(line, cancelled)
     return line
 
 
@@ -255,16 +270,35 @@ def with_prices(line: OrderLine, priced: PricedLine) -> OrderLine:
     return _new_line(
         line.line_id, line.sku, line.quantity, line.unit_price, line.description,
         line.discounts, line.taxes, line.quantity_precision, line.price_source,
-        priced, line.allocated, line.backordered,
+        priced, line.allocated, line.backordered, line.backorder_expected, line.cancelled,
     )  # fmt: skip
 
 
-def with_allocation(line: OrderLine, allocated: Decimal, backordered: Decimal) -> OrderLine:
-    """``line`` with what was allocated and backordered for it (its amounts kept)."""
+def with_allocation(
+    line: OrderLine,
+    allocated: Decimal,
+    backordered: Decimal,
+    expected: dt.date | None = None,
+) -> OrderLine:
+    """``line`` with what was allocated and backordered for it, and when the backordered part
+    is expected (its amounts and cancelled quantity kept)."""
     return _new_line(
         line.line_id, line.sku, line.quantity, line.unit_price, line.description,
         line.discounts, line.taxes, line.quantity_precision, line.price_source,
-        line, allocated, backordered,
+        line, allocated, backordered, expected if backordered else None, line.cancelled,
+    )  # fmt: skip
+
+
+def with_cancelled(
+    line: OrderLine, cancelled: Decimal, allocated: Decimal, backordered: Decimal
+) -> OrderLine:
+    """``line`` with ``cancelled`` of it cancelled in all, and what stays allocated and
+    backordered (its amounts are repriced by the order)."""
+    return _new_line(
+        line.line_id, line.sku, line.quantity, line.unit_price, line.description,
+        line.discounts, line.taxes, line.quantity_precision, line.price_source,
+        line, allocated, backordered, line.backorder_expected if backordered else None,
+        cancelled,
     )  # fmt: skip
 
 

@@ -13,7 +13,13 @@ A :class:`Workflow` is built once by a :class:`WorkflowBuilder` (or is the
 
 Guards are named predicates over the subject (the order). Guards named ``held_from:<state>`` are
 built into every workflow: they pass when ``subject.held_from == <state>``, so an order put on
-hold resumes to the state it was held from.
+hold resumes to the state it was held from. The built-in guard ``nothing_shipped`` passes while
+the subject has no shipments.
+
+Effects are the stock side of a transition, bound to it by name (:data:`EFFECTS`): ``reserve``
+allocates and reserves the order's lines, ``release`` releases what the order holds, ``consume``
+ships what it holds. The workflow only names them; the service runs them when the transition
+fires. An unknown effect name is a build error.
 
 Extending a workflow (:meth:`Workflow.extend`) copies its definition into a new builder; the
 original workflow, its machine class and that class's ``State`` objects are never touched.
@@ -41,8 +47,13 @@ from salesorders.errors import (
 )
 
 __all__ = [
+    "CONSUME",
     "DEFAULT_WORKFLOW",
+    "EFFECTS",
     "HELD_FROM",
+    "NOTHING_SHIPPED",
+    "RELEASE",
+    "RESERVE",
     "Guard",
     "Transition",
     "Workflow",
@@ -58,10 +69,38 @@ HELD_FROM: Final = "held_from:"
 """Prefix of the built-in guards: ``held_from:placed`` passes when
 ``subject.held_from == "placed"``."""
 
+RESERVE: Final = "reserve"
+RELEASE: Final = "release"
+CONSUME: Final = "consume"
+
+EFFECTS: Final[Mapping[str, str]] = {
+    RESERVE: "allocate the order's open lines with the service's allocation policy and reserve "
+    "the stock (what cannot be allocated is backordered)",
+    RELEASE: "release every open reservation of the order; what has not shipped is no longer "
+    "allocated",
+    CONSUME: "the goods leave: the order's reservations are consumed into shipments, one per "
+    "warehouse (ShipOrder ships part by part; the transition fires once every line has shipped)",
+}
+"""The effects a transition can name, with what each does when the service fires it."""
+
+NOTHING_SHIPPED: Final = "nothing_shipped"
+"""Built-in guard: passes while ``subject.shipments`` is empty (or the subject has none)."""
+
+# Built-in guards other than held_from:<state>, with the hint a refusal gives.
+_BUILT_IN_HINTS: Final[Mapping[str, str]] = {
+    NOTHING_SHIPPED: "goods have already shipped: cancel the remaining quantities with "
+    "CancelLines, or take shipped goods back through a return",
+}
+
+
+def _nothing_shipped(subject: Any) -> bool:
+    return not getattr(subject, "shipments", ())
+
+
 # (guard name, predicate) pairs of one candidate transition, checked in order.
 _Checks: TypeAlias = tuple[tuple[str, Guard], ...]
-# One candidate for a (state, event): its target state and the guards that must all pass.
-_Candidate: TypeAlias = tuple[str, _Checks]
+# One candidate for a (state, event): its transition and the guards that must all pass.
+_Candidate: TypeAlias = tuple["Transition", _Checks]
 _Table: TypeAlias = Mapping[tuple[str, str], tuple[_Candidate, ...]]
 
 # Names a state or an event cannot take: they are attributes of every generated machine class.
@@ -79,12 +118,14 @@ _CALLBACK_PREFIXES: Final = ("on_", "before_", "after_")
 
 @attrs.frozen(slots=True)
 class Transition:
-    """``event`` moves a subject from ``source`` to ``target`` when all ``guards`` pass."""
+    """``event`` moves a subject from ``source`` to ``target`` when all ``guards`` pass; the
+    service runs its ``effects`` (names from :data:`EFFECTS`) when it fires."""
 
     event: str
     source: str
     target: str
     guards: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
 
 
 @attrs.frozen(slots=True, eq=False, repr=False)
@@ -113,6 +154,7 @@ class Workflow:
     _table: _Table
     events: tuple[str, ...] = attrs.field(init=False)
     _allowed: Mapping[str, tuple[str, ...]] = attrs.field(init=False)
+    _effects: Mapping[tuple[str, str, str], tuple[str, ...]] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         events = tuple(dict.fromkeys(t.event for t in self.transitions))
@@ -120,6 +162,11 @@ class Workflow:
         for state, event in self._table:
             allowed.setdefault(state, []).append(event)
         object.__setattr__(self, "events", events)
+        effects: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        for t in self.transitions:
+            key = (t.source, t.event, t.target)
+            effects[key] = tuple(dict.fromkeys((*effects.get(key, ()), *t.effects)))
+        object.__setattr__(self, "_effects", effects)
         object.__setattr__(
             self, "_allowed", {state: tuple(sorted(found)) for state, found in allowed.items()}
         )
@@ -149,18 +196,32 @@ class Workflow:
         :class:`~salesorders.errors.GuardRejectedError` (naming the first guard that failed)
         when every candidate was rejected by a guard.
         """
+        return self.transition(state, event, subject, subject_id).target
+
+    def transition(self, state: str, event: str, subject: Any, subject_id: str = "") -> Transition:
+        """The transition ``event`` takes ``subject`` through from ``state``, with its target and
+        effects; refused exactly as :meth:`next_state` refuses."""
         candidates = self._table.get((state, event))
         if candidates is None:
             raise InvalidTransitionError(subject_id, state, event, self.allowed_events(state))
         rejected_by = ""
-        for target, checks in candidates:
+        for transition, checks in candidates:
             for guard_name, predicate in checks:
                 if not predicate(subject):
                     rejected_by = rejected_by or guard_name
                     break
             else:
-                return target
-        raise GuardRejectedError(subject_id, state, event, rejected_by)
+                return transition
+        raise GuardRejectedError(
+            subject_id, state, event, rejected_by, _BUILT_IN_HINTS.get(rejected_by)
+        )
+
+    def event_with(self, state: str, effect: str) -> str | None:
+        """The first event (in declaration order) leaving ``state`` that has ``effect``."""
+        for transition in self.transitions:
+            if transition.source == state and effect in transition.effects:
+                return transition.event
+        return None
 
     def can(self, state: str, event: str, subject: Any) -> bool:
         """True when ``event`` would move ``subject`` out of ``state`` (guards included).
@@ -195,6 +256,9 @@ class Workflow:
                 guards = [str(spec) for spec in transition.cond]
                 if guards:
                     label += f" [{', '.join(guards)}]"
+                effects = self._effects.get((state.id, transition.event, target.id))
+                if effects:
+                    label += f" / {', '.join(effects)}"
                 lines.append(f"    {state.id} --> {target.id} : {label}")
         lines.extend(f"    {state.id} --> [*]" for state in machine.final_states)
         return "\n".join(lines) + "\n"
@@ -206,7 +270,11 @@ class Workflow:
             builder.add_state(state, initial=state == self.initial, final=state in self.finals)
         for transition in self.transitions:
             builder.add_transition(
-                transition.event, transition.source, transition.target, guards=transition.guards
+                transition.event,
+                transition.source,
+                transition.target,
+                guards=transition.guards,
+                effects=transition.effects,
             )
         for guard_name, predicate in self._guards.items():
             builder.guard(guard_name, predicate)
@@ -279,14 +347,19 @@ class WorkflowBuilder:
         target: str,
         *,
         guards: Iterable[str] = (),
+        effects: Iterable[str] = (),
     ) -> WorkflowBuilder:
         """``event`` moves from ``source`` (one state or several) to ``target`` when every guard
-        passes. For the same source and event, earlier transitions are tried first."""
+        passes, and the service runs ``effects`` (names from :data:`EFFECTS`) when it fires.
+        For the same source and event, earlier transitions are tried first."""
         sources = (source,) if isinstance(source, str) else tuple(source)
         guard_names = (guards,) if isinstance(guards, str) else tuple(guards)
+        effect_names = (effects,) if isinstance(effects, str) else tuple(effects)
         if not sources:
             self._problems.append(f"transition {event!r} to {target!r} has no source state")
-        self._transitions.extend(Transition(event, each, target, guard_names) for each in sources)
+        self._transitions.extend(
+            Transition(event, each, target, guard_names, effect_names) for each in sources
+        )
         return self
 
     def remove_transition(self, event: str, source: str | None = None) -> WorkflowBuilder:
@@ -315,9 +388,10 @@ class WorkflowBuilder:
         """Define (or redefine) the guard ``name``: ``predicate(subject)`` must be true to pass."""
         if not isinstance(name, str) or not name:
             self._problems.append(f"guard name {name!r} must be a non-empty string")
-        elif name.startswith(HELD_FROM):
+        elif name.startswith(HELD_FROM) or name in _BUILT_IN_HINTS:
             self._problems.append(
-                f"guard {name!r}: names starting with {HELD_FROM!r} are built in; choose another"
+                f"guard {name!r} is built in (as are names starting with {HELD_FROM!r}); "
+                "choose another name"
             )
         elif not callable(predicate):
             self._problems.append(f"guard {name!r} must be a callable taking the subject")
@@ -330,8 +404,9 @@ class WorkflowBuilder:
 
         Raises :class:`~salesorders.errors.WorkflowDefinitionError` listing every problem found:
         bad names, no or several initial states, no final state, transitions to, from or with
-        something unknown, transitions out of a final state, transitions that can never fire,
-        unreachable states, non-final states with no way out or no path to a final state.
+        something unknown (states, guards, effects), transitions out of a final state,
+        transitions that can never fire, unreachable states, non-final states with no way out or
+        no path to a final state.
         """
         states = dict(self._states)
         transitions = tuple(self._transitions)
@@ -444,13 +519,27 @@ def _transition_problems(
             for problem in (_guard_problem(arrow, name, states, guards) for name in t.guards)
             if problem
         ]
+        problems += _effect_problems(arrow, t.effects)
     return problems + _shadowed(transitions)
+
+
+def _effect_problems(arrow: str, effects: tuple[str, ...]) -> list[str]:
+    problems = [
+        f"{arrow} names unknown effect {name!r}; use one of: {', '.join(EFFECTS)}"
+        for name in effects
+        if name not in EFFECTS
+    ]
+    if len(set(effects)) != len(effects):
+        problems.append(f"{arrow} names an effect twice; name each effect once")
+    if RESERVE in effects and RELEASE in effects:
+        problems.append(f"{arrow} both reserves and releases stock; keep one of the two")
+    return problems
 
 
 def _guard_problem(
     arrow: str, name: str, states: Mapping[str, _StateSpec], guards: Mapping[str, Guard]
 ) -> str | None:
-    if name in guards:
+    if name in guards or name in _BUILT_IN_HINTS:
         return None
     if name.startswith(HELD_FROM):
         held = name[len(HELD_FROM) :]
@@ -544,9 +633,12 @@ def _resolve_guards(
     resolved: dict[str, Guard] = {}
     for t in transitions:
         for name in t.guards:
-            resolved[name] = (
-                _held_from(name[len(HELD_FROM) :]) if name.startswith(HELD_FROM) else defined[name]
-            )
+            if name.startswith(HELD_FROM):
+                resolved[name] = _held_from(name[len(HELD_FROM) :])
+            elif name == NOTHING_SHIPPED:
+                resolved[name] = _nothing_shipped
+            else:
+                resolved[name] = defined[name]
     return resolved
 
 
@@ -556,7 +648,7 @@ def _compile(
     table: dict[tuple[str, str], list[_Candidate]] = {}
     for t in transitions:
         checks = tuple((name, guards[name]) for name in t.guards)
-        table.setdefault((t.source, t.event), []).append((t.target, checks))
+        table.setdefault((t.source, t.event), []).append((t, checks))
     return {key: tuple(candidates) for key, candidates in table.items()}
 
 
@@ -620,14 +712,20 @@ def _build_default() -> Workflow:
         .add_state("completed", final=True)
         .add_state("cancelled", final=True)
         .add_transition("place", "draft", "placed")
-        .add_transition("confirm", "placed", "confirmed")
+        .add_transition("confirm", "placed", "confirmed", effects=[RESERVE])
         .add_transition("hold", ["placed", "confirmed"], "on_hold")
         .add_transition("resume", "on_hold", "placed", guards=["held_from:placed"])
         .add_transition("resume", "on_hold", "confirmed", guards=["held_from:confirmed"])
-        .add_transition("ship", "confirmed", "shipped")
+        .add_transition("ship", "confirmed", "shipped", effects=[CONSUME])
         .add_transition("deliver", "shipped", "delivered")
         .add_transition("complete", "delivered", "completed")
-        .add_transition("cancel", ["draft", "placed", "confirmed", "on_hold"], "cancelled")
+        .add_transition(
+            "cancel",
+            ["draft", "placed", "confirmed", "on_hold"],
+            "cancelled",
+            guards=[NOTHING_SHIPPED],
+            effects=[RELEASE],
+        )
         .build()
     )
 

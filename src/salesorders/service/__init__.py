@@ -13,6 +13,8 @@ from salesorders.service.clock import ManualClock, SystemClock
 from salesorders.service.commands import (
     AdjustStock,
     AllocateBackorders,
+    CancelLine,
+    CancelLines,
     CancelOrder,
     Command,
     CompleteOrder,
@@ -38,7 +40,7 @@ from salesorders.service.commands import (
 from salesorders.service.handlers import Handlers
 from salesorders.service.idempotency import IdempotencyKeeper, command_fingerprint
 from salesorders.service.outbox import OutboxDispatcher
-from salesorders.service.results import DispatchReport, OrderResult
+from salesorders.service.results import BackorderedLine, DispatchReport, OrderResult
 from salesorders.service.retry import RETRYABLE, Retrier
 from salesorders.service.sales import SalesService
 
@@ -46,6 +48,9 @@ __all__ = [
     "RETRYABLE",
     "AdjustStock",
     "AllocateBackorders",
+    "BackorderedLine",
+    "CancelLine",
+    "CancelLines",
     "CancelOrder",
     "Command",
     "CompleteOrder",

@@ -33,6 +33,8 @@ from salesorders.domain.warehouse import Warehouse
 __all__ = [
     "AdjustStock",
     "AllocateBackorders",
+    "CancelLine",
+    "CancelLines",
     "CancelOrder",
     "Command",
     "CompleteOrder",
@@ -381,11 +383,38 @@ class CompleteOrder:
 
 @attrs.frozen(slots=True)
 class TransitionOrder:
-    """Fire any event the order's workflow defines (an approval step, say)."""
+    """Fire any event the order's workflow defines (an approval step, say), running the effects
+    the workflow binds to it: ``reserve`` (``all_or_nothing`` as for ConfirmOrder), ``release``,
+    ``consume``. ``place`` has its own command (it numbers the order)."""
 
     order_id: str
     event: str
     reason: str = ""
+    all_or_nothing: bool = False
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class CancelLine:
+    """``quantity`` of order line ``line_id`` to cancel (``None``: all of it not yet shipped)."""
+
+    line_id: str
+    quantity: Decimal | int | str | None = None
+
+
+@attrs.frozen(slots=True)
+class CancelLines:
+    """Cancel quantities of lines that have not shipped (a short ship), saying why.
+
+    What was reserved for them is released, the order is repriced at the agreed unit prices,
+    and an ``OrderLinesCancelled`` event says what the customer no longer owes. When every line's
+    rest has shipped, the order takes its shipping transition.
+    """
+
+    order_id: str
+    lines: tuple[CancelLine, ...]
+    reason: str
     idempotency_key: str | None = None
     actor: str = ""
 
@@ -411,6 +440,7 @@ Command = (
     | DeliverOrder
     | CompleteOrder
     | TransitionOrder
+    | CancelLines
 )
 
 

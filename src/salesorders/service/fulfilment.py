@@ -1,4 +1,4 @@
-"""The fulfilment use cases: ship, track, deliver, complete, and any workflow transition.
+"""The fulfilment use cases: ship, track, deliver, complete, and cancel lines (short ship).
 
 Shipping consumes the order's reservations through the stock engine (SHIPMENT ledger entries) and
 records one :class:`~salesorders.domain.fulfilment.Shipment` per warehouse on the order, in one
@@ -27,12 +27,13 @@ from salesorders.domain.stock import LowStock, Reservation, StockDesk
 from salesorders.errors import ValidationError
 from salesorders.ports import Carrier, UnitOfWork
 from salesorders.service.commands import (
+    CancelLine,
+    CancelLines,
     CompleteOrder,
     DeliverOrder,
     RecordShipmentEvent,
     ShipLine,
     ShipOrder,
-    TransitionOrder,
 )
 from salesorders.service.results import OrderResult
 
@@ -55,20 +56,51 @@ class Fulfilment:
 
     def ship_order(self, uow: UnitOfWork, command: ShipOrder, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(command.order_id)
-        order.workflow.next_state(order.state, "ship", order, order.id)  # refuse early
-        wanted = _wanted(order, command.lines)
+        alerts = self.ship(
+            uow,
+            order,
+            command.lines,
+            now,
+            carrier=command.carrier,
+            service_level=command.service_level,
+            tracking_number=command.tracking_number,
+            actor=command.actor,
+            reason=command.reason,
+        )
+        uow.orders.save(order)
+        return self._publish(uow, order, alerts)
+
+    def ship(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        lines: Sequence[ShipLine],
+        now: dt.datetime,
+        *,
+        carrier: str = "",
+        service_level: str = "",
+        tracking_number: str | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> list[LowStock]:
+        """Ship ``lines`` (none: everything still to ship) of ``order`` from its reservations,
+        one shipment per warehouse; the order's ``consume`` transition fires once every line has
+        shipped. Returns the stock's low-stock alerts."""
+        event = order.shipping_event()
+        order.workflow.next_state(order.state, event, order, order.id)  # refuse early
+        wanted = _wanted(order, lines)
         open_held = [r for r in uow.stock.reservations(order.id) if r.open > 0]
-        by_warehouse = _from_reservations(wanted, open_held, bool(command.lines))
-        if command.tracking_number is not None and len(by_warehouse) > 1:
+        by_warehouse = _from_reservations(wanted, open_held, bool(lines))
+        if tracking_number is not None and len(by_warehouse) > 1:
             raise ValidationError(
                 "tracking_number",
-                command.tracking_number,
+                tracking_number,
                 f"would be shared by {len(by_warehouse)} shipments (the goods come from "
                 + ", ".join(sorted(by_warehouse))
                 + ")",
                 "ship one warehouse's lines per command, or let the carrier book each shipment",
             )
-        carrier = self._carrier(command.carrier, command.tracking_number)
+        booker = self._carrier(carrier, tracking_number)
         skus = {line.line_id: line.sku for line in order.lines}
         count = len(order.shipments)
         shipments: list[Shipment] = []
@@ -80,26 +112,24 @@ class Fulfilment:
                 quantities[reservation.line_id] = (
                     quantities.get(reservation.line_id, _ZERO) + quantity
                 )
-            tracking, label = command.tracking_number, None
-            check_shipment_texts(
-                shipment_id, command.carrier, command.service_level, tracking, label
-            )
+            tracking, label = tracking_number, None
+            check_shipment_texts(shipment_id, carrier, service_level, tracking, label)
             shipment = Shipment(
                 shipment_id,
                 warehouse_id,
                 tuple(ShippedLine(lid, skus[lid], q) for lid, q in quantities.items()),
                 now,
-                command.carrier,
-                command.service_level,
+                carrier,
+                service_level,
                 tracking,
                 label,
                 order.shipping_address,
                 order.promised_date,
             )
-            if carrier is not None:
-                booking = carrier.book(shipment)
+            if booker is not None:
+                booking = booker.book(shipment)
                 check_shipment_texts(
-                    shipment_id, command.carrier, "", booking.tracking_number, booking.label_ref
+                    shipment_id, carrier, "", booking.tracking_number, booking.label_ref
                 )
                 shipment = attrs.evolve(
                     shipment, tracking_number=booking.tracking_number, label_ref=booking.label_ref
@@ -117,13 +147,12 @@ class Fulfilment:
                 order.id,
                 parts,
                 now,
-                reason=command.reason or f"shipment {shipment.id}",
-                actor=command.actor,
+                reason=reason or f"shipment {shipment.id}",
+                actor=actor,
             )
         for shipment in shipments:
-            order.add_shipment(shipment, actor=command.actor, reason=command.reason)
-        uow.orders.save(order)
-        return self._publish(uow, order, desk.alerts)
+            order.add_shipment(shipment, actor=actor, reason=reason)
+        return desk.alerts
 
     def _carrier(self, name: str, tracking_number: str | None) -> Carrier | None:
         """The carrier that books the shipments: a known one, when no tracking number is given."""
@@ -192,20 +221,56 @@ class Fulfilment:
         uow.orders.save(order)
         return self._publish(uow, order, ())
 
-    def transition_order(
-        self, uow: UnitOfWork, command: TransitionOrder, now: dt.datetime
-    ) -> OrderResult:
+    # ------------------------------------------------------------------ short shipping
+
+    def cancel_lines(self, uow: UnitOfWork, command: CancelLines, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(command.order_id)
-        if command.event in ("place", "confirm", "cancel", "ship", "deliver"):
-            raise ValidationError(
-                "event",
-                command.event,
-                "has its own command, which also moves stock or numbers the order",
-                "use PlaceOrder, ConfirmOrder, CancelOrder, ShipOrder or DeliverOrder",
+        if not isinstance(command.lines, tuple):
+            raise ValidationError("lines", command.lines, "must be a tuple of CancelLine")
+        precision = {line.line_id: line.quantity_precision for line in order.lines}
+        quantities: dict[str, Decimal | None] = {}
+        for index, item in enumerate(command.lines):
+            if not isinstance(item, CancelLine):
+                raise ValidationError(f"lines[{index}]", item, "must be a CancelLine")
+            if item.line_id in quantities:
+                raise ValidationError(
+                    f"lines[{index}].line_id", item.line_id, "is named twice; name each line once"
+                )
+            quantities[item.line_id] = (
+                None
+                if item.quantity is None
+                else to_quantity(
+                    item.quantity, f"lines[{index}].quantity", precision.get(item.line_id, 0)
+                )
             )
-        order.transition(command.event, now, actor=command.actor, reason=command.reason)
+        freed = order.cancel_lines(quantities, now, actor=command.actor, reason=command.reason)
+        desk = StockDesk(uow.stock)
+        if freed:
+            desk.release_parts(
+                order.id,
+                _latest_first(freed, uow.stock.reservations(order.id)),
+                now,
+                reason=command.reason,
+                actor=command.actor,
+            )
         uow.orders.save(order)
-        return self._publish(uow, order, ())
+        return self._publish(uow, order, desk.alerts)
+
+
+def _latest_first(
+    freed: Mapping[str, Decimal], held: Sequence[Reservation]
+) -> list[tuple[Reservation, Decimal | None]]:
+    """Which open reservations give back each line's freed quantity, newest first."""
+    parts: list[tuple[Reservation, Decimal | None]] = []
+    for line_id, quantity in freed.items():
+        left = quantity
+        for reservation in reversed(held):
+            if reservation.line_id != line_id or reservation.open <= 0 or left <= 0:
+                continue
+            take = min(reservation.open, left)
+            parts.append((reservation, take))
+            left -= take
+    return parts
 
 
 def _wanted(order: Order, lines: Sequence[ShipLine]) -> dict[str, Decimal]:
@@ -214,9 +279,9 @@ def _wanted(order: Order, lines: Sequence[ShipLine]) -> dict[str, Decimal]:
     by_id = {line.line_id: line for line in order.lines}
     if not lines:
         return {
-            line.line_id: line.quantity - shipped.get(line.line_id, _ZERO)
+            line.line_id: line.open_quantity - shipped.get(line.line_id, _ZERO)
             for line in order.lines
-            if line.quantity > shipped.get(line.line_id, _ZERO)
+            if line.open_quantity > shipped.get(line.line_id, _ZERO)
         }
     wanted: dict[str, Decimal] = {}
     for index, item in enumerate(lines):
@@ -227,7 +292,9 @@ def _wanted(order: Order, lines: Sequence[ShipLine]) -> dict[str, Decimal]:
             raise ValidationError(
                 f"lines[{index}].line_id", item.line_id, f"is not a line of order {order.id}"
             )
-        rest = line.quantity - shipped.get(line.line_id, _ZERO) - wanted.get(line.line_id, _ZERO)
+        rest = (
+            line.open_quantity - shipped.get(line.line_id, _ZERO) - wanted.get(line.line_id, _ZERO)
+        )
         if item.quantity is None:
             quantity = rest
         else:

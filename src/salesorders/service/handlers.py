@@ -35,7 +35,7 @@ from salesorders.domain.plan import AllocationPlan, AllocationRequest
 from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
 from salesorders.domain.snapshot import StockSnapshot
 from salesorders.domain.stock import LedgerEntry, LowStock, StockDesk
-from salesorders.domain.workflow import Workflow, default_workflow
+from salesorders.domain.workflow import CONSUME, RELEASE, RESERVE, Workflow, default_workflow
 from salesorders.errors import (
     AllocationError,
     InsufficientStockError,
@@ -47,6 +47,7 @@ from salesorders.serialization import Serializer
 from salesorders.service.commands import (
     AdjustStock,
     AllocateBackorders,
+    CancelLines,
     CancelOrder,
     CompleteOrder,
     ConfirmOrder,
@@ -170,7 +171,7 @@ class Handlers:
                     f"carriers[{index}]", carrier, "must be a Carrier with a name"
                 )
             known_carriers[name] = carrier
-        fulfilment = Fulfilment(known_carriers, self._published)
+        fulfilment = self.fulfilment = Fulfilment(known_carriers, self._published)
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
@@ -191,7 +192,8 @@ class Handlers:
             RecordShipmentEvent: (fulfilment.record_shipment_event, OrderResult),
             DeliverOrder: (fulfilment.deliver_order, OrderResult),
             CompleteOrder: (fulfilment.complete_order, OrderResult),
-            TransitionOrder: (fulfilment.transition_order, OrderResult),
+            TransitionOrder: (self.transition_order, OrderResult),
+            CancelLines: (fulfilment.cancel_lines, OrderResult),
         }
 
     # ------------------------------------------------------------------ order use cases
@@ -202,6 +204,7 @@ class Handlers:
         return self._published(uow, order)
 
     def place_order(self, uow: UnitOfWork, command: PlaceOrder, now: dt.datetime) -> OrderResult:
+        alerts: list[LowStock] = []
         if command.creates_order:
             if command.currency is None:
                 raise ValidationError(
@@ -215,13 +218,16 @@ class Handlers:
         if command.confirm:
             # Stock first, number last: the number series' row stays locked from taking a
             # number to commit, so taking it late keeps concurrent placements flowing.
-            plan, alerts = self._reserve(
-                uow, order, command.all_or_nothing, command.actor, now, command.creates_order
-            )
+            workflow = order.workflow
+            placed = workflow.next_state(order.state, "place", order, order.id)
+            plan = None
+            if RESERVE in workflow.transition(placed, "confirm", order, order.id).effects:
+                plan, alerts = self._reserve(
+                    uow, order, command.all_or_nothing, command.actor, now, command.creates_order
+                )
             self._place(uow, order, command.actor, now)
             order.confirm(now, plan=plan, actor=command.actor)
         else:
-            alerts = []
             self._place(uow, order, command.actor, now)
         if command.creates_order:
             uow.orders.add(order)
@@ -232,20 +238,68 @@ class Handlers:
     def confirm_order(
         self, uow: UnitOfWork, command: ConfirmOrder, now: dt.datetime
     ) -> OrderResult:
-        order = uow.orders.get(command.order_id)
-        alerts = self._confirm(
-            uow, order, command.all_or_nothing, command.actor, command.reason, now
+        return self._fired(uow, command, "confirm", now, command.all_or_nothing)
+
+    def cancel_order(self, uow: UnitOfWork, command: CancelOrder, now: dt.datetime) -> OrderResult:
+        return self._fired(uow, command, "cancel", now)
+
+    def transition_order(
+        self, uow: UnitOfWork, command: TransitionOrder, now: dt.datetime
+    ) -> OrderResult:
+        if command.event == "place":
+            raise ValidationError(
+                "event",
+                command.event,
+                "has its own command, which also numbers the order",
+                "use PlaceOrder",
+            )
+        if command.event == "deliver":
+            return self.fulfilment.deliver_order(
+                uow, DeliverOrder(command.order_id, command.reason, actor=command.actor), now
+            )
+        return self._fired(
+            uow, command, command.event, now, _flag(command.all_or_nothing, "all_or_nothing")
         )
+
+    def _fired(
+        self,
+        uow: UnitOfWork,
+        command: ConfirmOrder | CancelOrder | TransitionOrder,
+        event: str,
+        now: dt.datetime,
+        all_or_nothing: bool = False,
+    ) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        alerts = self._fire(uow, order, event, all_or_nothing, command.actor, command.reason, now)
         uow.orders.save(order)
         return self._published(uow, order, alerts)
 
-    def cancel_order(self, uow: UnitOfWork, command: CancelOrder, now: dt.datetime) -> OrderResult:
-        order = uow.orders.get(command.order_id)
-        order.cancel(now, actor=command.actor, reason=command.reason)
+    def _fire(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        event: str,
+        all_or_nothing: bool,
+        actor: str,
+        reason: str,
+        now: dt.datetime,
+    ) -> list[LowStock]:
+        """Fire ``event`` with the effects its transition has in the order's workflow: release
+        what the order holds, allocate and reserve it, or ship what it holds. Returns the
+        stock's low-stock alerts; the unit of work undoes the stock side if the order refuses."""
+        transition = order.workflow.transition(order.state, event, order, order.id)
+        effects = transition.effects
+        if CONSUME in effects:
+            return self.fulfilment.ship(uow, order, (), now, actor=actor, reason=reason)
         desk = StockDesk(uow.stock)
-        desk.release_order(order.id, now, reason=command.reason, actor=command.actor)
-        uow.orders.save(order)
-        return self._published(uow, order, desk.alerts)
+        if RELEASE in effects:
+            desk.release_order(order.id, now, reason=reason, actor=actor)
+        plan = None
+        alerts: list[LowStock] = []
+        if RESERVE in effects:
+            plan, alerts = self._reserve(uow, order, all_or_nothing, actor, now, False)
+        order.transition(event, now, plan=plan, actor=actor, reason=reason)
+        return [*desk.alerts, *alerts]
 
     def hold_order(self, uow: UnitOfWork, command: HoldOrder, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(command.order_id)
@@ -589,20 +643,6 @@ class Handlers:
         series = f"{self.number_prefix}-{now.year}"
         number = uow.numbers.next_number(series)
         order.place(f"{series}-{number:06d}", now, actor=actor)
-
-    def _confirm(
-        self,
-        uow: UnitOfWork,
-        order: Order,
-        all_or_nothing: bool,
-        actor: str,
-        reason: str,
-        now: dt.datetime,
-    ) -> list[LowStock]:
-        order.workflow.next_state(order.state, "confirm", order, order.id)  # refuse early
-        plan, alerts = self._reserve(uow, order, all_or_nothing, actor, now, False)
-        order.confirm(now, plan=plan, actor=actor, reason=reason)
-        return alerts
 
     def _reserve(
         self,

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import attrs
 from moneyed import Money
 
 from salesorders.domain.order import Order
 
-__all__ = ["DispatchReport", "OrderResult"]
+__all__ = ["BackorderedLine", "DispatchReport", "OrderResult"]
+
+
+@attrs.frozen(slots=True)
+class BackorderedLine:
+    """A line waiting for stock: how much, and when it is expected (``None``: not known)."""
+
+    line_id: str
+    sku: str
+    quantity: Decimal
+    expected_date: dt.date | None = None
 
 
 @attrs.frozen(slots=True)
@@ -17,7 +30,8 @@ class OrderResult:
     ``allocation_status`` is ``"unallocated"``, ``"allocated"``, ``"partially_allocated"`` or
     ``"backordered"``; ``fulfilment_status`` is ``"unfulfilled"``, ``"partially_shipped"``,
     ``"shipped"``, ``"partially_delivered"`` or ``"delivered"``; ``shipment_ids`` names the order's
-    shipments. Stored under the command's idempotency key and returned again for a retry.
+    shipments; ``backorders`` are the lines waiting for stock, with the date it is expected.
+    Stored under the command's idempotency key and returned again for a retry.
     """
 
     order_id: str
@@ -28,6 +42,7 @@ class OrderResult:
     allocation_status: str
     fulfilment_status: str = "unfulfilled"
     shipment_ids: tuple[str, ...] = ()
+    backorders: tuple[BackorderedLine, ...] = ()
 
     @classmethod
     def of(cls, order: Order) -> OrderResult:
@@ -41,6 +56,11 @@ class OrderResult:
             order.allocation_status,
             order.fulfilment_status.value,
             tuple(s.id for s in order.shipments),
+            tuple(
+                BackorderedLine(line.line_id, line.sku, line.backordered, line.backorder_expected)
+                for line in order.lines
+                if line.backordered
+            ),
         )
 
 

@@ -316,6 +316,30 @@ class StockDesk:
         reservations are read again under the lock, so the quantities are checked against what is
         open now.
         """
+        self._settle_order(holds.consume, order_id, parts, at, reason, actor)
+
+    def release_parts(
+        self,
+        order_id: str,
+        parts: Sequence[tuple[Reservation, Decimal | None]],
+        at: dt.datetime,
+        *,
+        reason: str = "",
+        actor: str = "",
+    ) -> None:
+        """Give back parts of several reservations of one order at once (cancelled
+        quantities): one RELEASE entry each, checked as :meth:`consume_order` checks."""
+        self._settle_order(holds.release, order_id, parts, at, reason, actor)
+
+    def _settle_order(
+        self,
+        settle: Callable[..., StockChange],
+        order_id: str,
+        parts: Sequence[tuple[Reservation, Decimal | None]],
+        at: dt.datetime,
+        reason: str,
+        actor: str,
+    ) -> None:
         keys = sorted({reservation.item_key for reservation, _ in parts})
         locked = self.repo.lock(keys, order_id=order_id)
         current = {r.id: r for r in locked.reservations}
@@ -324,7 +348,7 @@ class StockDesk:
             raise ReservationError(
                 missing[0], f"order {order_id} has no reservation {missing[0]!r}"
             )
-        change = holds.consume(
+        change = settle(
             locked.items,
             [(current[r.id], quantity) for r, quantity in parts],
             at,
