@@ -47,6 +47,7 @@ __all__ = [
     "OutboxStore",
     "StockRepository",
     "Store",
+    "TrackingNumbers",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]
@@ -300,6 +301,25 @@ class Carrier(Protocol):
     def book(self, shipment: Shipment) -> CarrierBooking: ...
 
     def status_of(self, code: str) -> ShipmentStatus: ...
+
+
+class TrackingNumbers(Protocol):
+    """Checks shipments' tracking numbers (optional, ``bootstrap(tracking_numbers=...)``).
+
+    Contract: ``check(carrier, number)`` returns ``number`` as it should be stored — normalised
+    as the carrier writes it (spaces removed, upper-cased, say) — or raises
+    :class:`~salesorders.errors.ValidationError` with field ``tracking_number`` saying what is
+    wrong and what to do. ``carrier`` is the shipment's carrier name as the command gives it (free
+    text, possibly empty); ``number`` has passed the text checks every tracking number passes (a
+    non-blank string of at most :data:`~salesorders.domain.checks.ID_MAX_LENGTH` characters), and
+    the number returned must pass them too. ``ShipOrder`` checks the number it is given and each
+    number a :class:`Carrier` booking returns, before it changes anything; a refusal changes
+    nothing. ``check`` only reads: it must not change the caller's unit of work.
+    :class:`salesorders.adapters.tracking.CourierTrackingNumbers` checks the formats and check
+    digits of the major couriers.
+    """
+
+    def check(self, carrier: str, number: str) -> str: ...
 
 
 class StockRepository(StockRows, Protocol):

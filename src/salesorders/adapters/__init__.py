@@ -4,4 +4,7 @@
 
 Each store's ``unit_of_work`` is a :class:`~salesorders.ports.UnitOfWorkFactory`. Import the
 module of the store you use; importing this package loads no driver.
+
+:mod:`~salesorders.adapters.tracking` checks tracking numbers against the couriers' formats
+(the tracking-numbers library; ``pip install salesorders[tracking]``).
 """

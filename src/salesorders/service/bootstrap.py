@@ -24,6 +24,7 @@ from salesorders.ports import (
     ExchangeRates,
     Notifier,
     Store,
+    TrackingNumbers,
     UnitOfWorkFactory,
 )
 from salesorders.serialization import Serializer
@@ -47,6 +48,7 @@ def bootstrap(
     exchange_rates: ExchangeRates | None = None,
     catalog: Catalog | None = None,
     carriers: Iterable[Carrier] = (),
+    tracking_numbers: TrackingNumbers | None = None,
     serve_backorders_on_receipt: bool = False,
     notifiers: Iterable[Notifier] = (),
     number_prefix: str = "SO",
@@ -75,7 +77,11 @@ def bootstrap(
     :class:`~salesorders.ports.Catalog`), an order line whose SKU it does not know is refused when
     the order is created or placed; without one any SKU is accepted. ``carriers``: the
     :class:`~salesorders.ports.Carrier` s that book shipments and translate their status codes, by
-    name. With ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
+    name. ``tracking_numbers``: a :class:`~salesorders.ports.TrackingNumbers` that checks (and
+    normalises) every tracking number ``ShipOrder`` is given or a carrier books, e.g.
+    :class:`salesorders.adapters.tracking.CourierTrackingNumbers` (``salesorders[tracking]``);
+    without one, any tracking number passing the text checks is kept as given. With
+    ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
     ``AllocateBackorders`` does. ``workflows``: the workflows
     new orders may name (their latest version is used; the default workflow is always available).
@@ -98,6 +104,7 @@ def bootstrap(
         exchange_rates=exchange_rates,
         catalog=catalog,
         carriers=tuple(carriers),
+        tracking_numbers=tracking_numbers,
         serve_backorders_on_receipt=serve_backorders_on_receipt,
         workflows=known,
         number_prefix=number_prefix,

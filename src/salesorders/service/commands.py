@@ -332,7 +332,8 @@ class ShipOrder:
 
     One shipment per warehouse the goods come from. With a ``carrier`` the service knows (see
     ``bootstrap(carriers=...)``) and no ``tracking_number``, the carrier books each shipment and
-    gives its tracking number and label.
+    gives its tracking number and label. With ``bootstrap(tracking_numbers=...)``, every tracking
+    number (given or booked) is checked, and stored as the check normalises it.
     """
 
     order_id: str

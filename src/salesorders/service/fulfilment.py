@@ -14,6 +14,7 @@ from typing import Final
 
 import attrs
 
+from salesorders.domain.checks import check_name, require_id
 from salesorders.domain.fulfilment import (
     Shipment,
     ShipmentStatus,
@@ -25,7 +26,7 @@ from salesorders.domain.money import to_quantity
 from salesorders.domain.order import Order
 from salesorders.domain.stock import LowStock, Reservation, StockDesk
 from salesorders.errors import ValidationError
-from salesorders.ports import Carrier, UnitOfWork
+from salesorders.ports import Carrier, CarrierBooking, TrackingNumbers, UnitOfWork
 from salesorders.service.commands import (
     CancelLine,
     CancelLines,
@@ -46,10 +47,17 @@ Publish = Callable[[UnitOfWork, Order, Sequence[LowStock]], OrderResult]
 
 
 class Fulfilment:
-    """The fulfilment handlers, wired to the carriers the service knows."""
+    """The fulfilment handlers, wired to the carriers the service knows and, if the host gave
+    one, the check of tracking numbers."""
 
-    def __init__(self, carriers: Mapping[str, Carrier], publish: Publish) -> None:
+    def __init__(
+        self,
+        carriers: Mapping[str, Carrier],
+        publish: Publish,
+        tracking_numbers: TrackingNumbers | None = None,
+    ) -> None:
         self.carriers = carriers
+        self.tracking_numbers = tracking_numbers
         self._publish = publish
 
     # ------------------------------------------------------------------ shipping
@@ -86,6 +94,7 @@ class Fulfilment:
         """Ship ``lines`` (none: everything still to ship) of ``order`` from its reservations,
         one shipment per warehouse; the order's ``consume`` transition fires once every line has
         shipped. Returns the stock's low-stock alerts."""
+        tracking_number = self._tracking_number(carrier, tracking_number)
         event = order.shipping_event()
         order.workflow.next_state(order.state, event, order, order.id)  # refuse early
         wanted = _wanted(order, lines)
@@ -131,6 +140,7 @@ class Fulfilment:
                 check_shipment_texts(
                     shipment_id, carrier, "", booking.tracking_number, booking.label_ref
                 )
+                booking = self._checked_booking(carrier, booking)
                 shipment = attrs.evolve(
                     shipment, tracking_number=booking.tracking_number, label_ref=booking.label_ref
                 )
@@ -159,6 +169,31 @@ class Fulfilment:
         if not name or tracking_number is not None:
             return None
         return self.carriers.get(name)
+
+    def _tracking_number(self, carrier: str, number: str | None) -> str | None:
+        """``number`` as the host's :class:`TrackingNumbers` stores it; without one, unchanged."""
+        if number is None or self.tracking_numbers is None:
+            return number
+        check_name(carrier, "carrier")
+        require_id(number, "tracking_number")
+        return require_id(self.tracking_numbers.check(carrier, number), "tracking_number")
+
+    def _checked_booking(self, carrier: str, booking: CarrierBooking) -> CarrierBooking:
+        """A carrier's booking (its texts checked), its tracking number checked like one a
+        command gives."""
+        checker = self.tracking_numbers
+        if checker is None:
+            return booking
+        try:
+            number = require_id(checker.check(carrier, booking.tracking_number), "tracking_number")
+        except ValidationError as error:
+            raise ValidationError(
+                error.field,
+                error.value,
+                f"{error.problem}, booked by carrier {carrier!r}",
+                "nothing shipped; void the bookings this command made and check the carrier",
+            ) from error
+        return attrs.evolve(booking, tracking_number=number)
 
     # ------------------------------------------------------------------ tracking and delivery
 

@@ -42,7 +42,14 @@ from salesorders.errors import (
     NoPriceError,
     ValidationError,
 )
-from salesorders.ports import Carrier, Catalog, ExchangeRates, OutboxMessage, UnitOfWork
+from salesorders.ports import (
+    Carrier,
+    Catalog,
+    ExchangeRates,
+    OutboxMessage,
+    TrackingNumbers,
+    UnitOfWork,
+)
 from salesorders.serialization import Serializer
 from salesorders.service.commands import (
     AdjustStock,
@@ -133,6 +140,7 @@ class Handlers:
         exchange_rates: ExchangeRates | None = None,
         catalog: Catalog | None = None,
         carriers: Sequence[Carrier] = (),
+        tracking_numbers: TrackingNumbers | None = None,
         serve_backorders_on_receipt: bool = False,
         workflows: Sequence[Workflow] = (),
         number_prefix: str = "SO",
@@ -171,7 +179,14 @@ class Handlers:
                     f"carriers[{index}]", carrier, "must be a Carrier with a name"
                 )
             known_carriers[name] = carrier
-        fulfilment = self.fulfilment = Fulfilment(known_carriers, self._published)
+        if tracking_numbers is not None and not callable(getattr(tracking_numbers, "check", None)):
+            raise ValidationError(
+                "tracking_numbers",
+                tracking_numbers,
+                "must be a TrackingNumbers with check(carrier, number)",
+                "pass e.g. salesorders.adapters.tracking.CourierTrackingNumbers()",
+            )
+        fulfilment = self.fulfilment = Fulfilment(known_carriers, self._published, tracking_numbers)
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
