@@ -37,6 +37,7 @@ from salesorders.domain.money import (
     to_decimal,
     to_quantity,
 )
+from salesorders.domain.order_allocation import planned_lines, released_lines, short_shipped
 from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_values import (
     Address,
@@ -46,8 +47,6 @@ from salesorders.domain.order_values import (
     OrderLine,
     Totals,
     priced_line,
-    with_allocation,
-    with_cancelled,
     with_prices,
 )
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
@@ -65,7 +64,7 @@ from salesorders.domain.pricing import (
     price_document,
 )
 from salesorders.domain.warehouse import Destination
-from salesorders.domain.workflow import RELEASE, RESERVE, Transition, Workflow, default_workflow
+from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
     CurrencyMismatchError,
     LineNotFoundError,
@@ -439,7 +438,7 @@ class Order(OrderFulfilment):
         record per line what was allocated and backordered, and when the backorder is expected."""
         aware_time(at)
         transition = self.workflow.transition(self.state, "confirm", self, self.id)
-        lines, backorders = self._planned(transition, plan)
+        lines, backorders = planned_lines(self.id, self.workflow, self.lines, transition, plan)
         self._enter(transition.target, "confirm", at, actor, reason)
         self.lines = lines
         self._raise(
@@ -447,59 +446,6 @@ class Order(OrderFulfilment):
                 self.id, self.event_sequence + 1, at, actor, reason, backorders=backorders
             )
         )
-
-    def _planned(
-        self, transition: Transition, plan: AllocationPlan | None
-    ) -> tuple[tuple[OrderLine, ...], tuple[tuple[str, str, str], ...]]:
-        """The lines with ``plan`` recorded, and their backorders as event text; refused when
-        ``plan`` is for another order or names other lines, or the transition does not reserve."""
-        if plan is None:
-            return self.lines, ()
-        if not isinstance(plan, AllocationPlan):
-            raise ValidationError("plan", plan, "must be an AllocationPlan or None")
-        if RESERVE not in transition.effects:
-            raise ValidationError(
-                "plan",
-                plan.order_id,
-                f"is given, but {transition.event!r} does not reserve stock in workflow "
-                f"{self.workflow.name}@{self.workflow.version}",
-                "bind the reserve effect to the transition, or fire it without a plan",
-            )
-        if plan.order_id != self.id:
-            raise ValidationError("plan.order_id", plan.order_id, f"is not order {self.id}")
-        allocated: dict[str, Decimal] = {}
-        for allocation in plan.allocations:
-            allocated[allocation.line_id] = (
-                allocated.get(allocation.line_id, _ZERO) + allocation.quantity
-            )
-        expected: dict[str, dt.date | None] = {}
-        for backorder in plan.backorders:
-            day = backorder.expected_date
-            if backorder.line_id in expected:
-                known = expected[backorder.line_id]
-                # the line is complete when its last part arrives; unknown if any part is
-                day = None if known is None or day is None else max(known, day)
-            expected[backorder.line_id] = day
-        ids = {line.line_id for line in self.lines}
-        unknown = sorted((set(allocated) | set(expected)) - ids)
-        if unknown:
-            raise ValidationError("plan.allocations", unknown, "name lines not on the order")
-        lines = []
-        backorders = []
-        for line in self.lines:
-            got = line.allocated + allocated.get(line.line_id, _ZERO)
-            wanted = line.open_quantity - got
-            if wanted < 0:
-                raise ValidationError(
-                    "plan.allocations",
-                    str(got),
-                    f"allocates more to line {line.line_id} than its {line.open_quantity} open",
-                )
-            day = expected.get(line.line_id)
-            lines.append(with_allocation(line, got, wanted, day))
-            if wanted:
-                backorders.append((line.line_id, str(wanted), "" if day is None else str(day)))
-        return tuple(lines), tuple(backorders)
 
     @property
     def allocation_status(self) -> str:
@@ -544,9 +490,10 @@ class Order(OrderFulfilment):
         check_name(actor, "actor")
         check_text(reason, "reason")
         transition = self.workflow.transition(self.state, "cancel", self, self.id)
-        lines = self._released(transition, self.lines)
+        shipped = self.shipped_quantities()
+        lines = released_lines(transition, self.lines, shipped)
         if self.shipments:
-            lines = self._short_shipped(lines)
+            lines = short_shipped(lines, shipped)
             self._reprice(lines, self.order_discounts, self.shipping, at)
             lines = self.lines
         source = self._enter(transition.target, "cancel", at, actor, reason)
@@ -556,33 +503,6 @@ class Order(OrderFulfilment):
             ev.OrderCancelled(
                 self.id, self.event_sequence + 1, at, actor, reason, cancelled_from=source
             )
-        )
-
-    def _released(
-        self, transition: Transition, lines: tuple[OrderLine, ...]
-    ) -> tuple[OrderLine, ...]:
-        """``lines`` after ``transition``'s ``release`` effect: nothing left allocated that has
-        not shipped, nothing backordered."""
-        if RELEASE not in transition.effects or not any(
-            line.allocated or line.backordered for line in lines
-        ):
-            return lines
-        shipped = self.shipped_quantities()
-        return tuple(
-            with_allocation(line, shipped.get(line.line_id, _ZERO), _ZERO) for line in lines
-        )
-
-    def _short_shipped(self, lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
-        """``lines`` with everything that has not shipped cancelled."""
-        shipped = self.shipped_quantities()
-        return tuple(
-            with_cancelled(
-                line,
-                line.quantity - shipped.get(line.line_id, _ZERO),
-                min(line.allocated, shipped.get(line.line_id, _ZERO)),
-                _ZERO,
-            )
-            for line in lines
         )
 
     def transition(
@@ -615,8 +535,8 @@ class Order(OrderFulfilment):
         check_name(actor, "actor")
         check_text(reason, "reason")
         transition = self.workflow.transition(self.state, event, self, self.id)
-        planned, backorders = self._planned(transition, plan)
-        lines = self._released(transition, planned)
+        planned, backorders = planned_lines(self.id, self.workflow, self.lines, transition, plan)
+        lines = released_lines(transition, planned, self.shipped_quantities())
         source = self._enter(transition.target, event, at, actor, reason)
         self.lines = lines
         cls = ev.event_class_for(event)
