@@ -23,8 +23,11 @@ def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path) -> None:
     text = first[1]
     assert "SO-2026-000004" in text
     assert "cancelled" in text
-    assert "partially_allocated" in text
-    assert "LAMP-1: 2 reserved, 3 backordered" in text
+    assert "confirmed: LAMP-1 3 backordered, expected 2026-12-09" in text
+    assert "stock arrived: LAMP-1 5 reserved, 0 backordered" in text
+    assert "approve  awaiting_approval -> confirmed         by mgr:ana" in text
+    assert "reserved on approval: MUG-6 x12 from NYC" in text
+    assert "JD0000000001" in text  # the carrier's tracking number
     assert "0 discrepancies" in text
     assert "感谢您的订购" in text and "Vielen Dank" in text and "ご注文" in text
     assert "147,10\xa0€" in text  # localized with babel, not with the process locale
@@ -35,7 +38,7 @@ def test_operator_commands_read_the_store(tmp_path: Path) -> None:
     run("demo", "--db", str(db))
     code, listing = run("orders", str(db))
     assert code == 0
-    assert len(listing.strip().splitlines()) == 4
+    assert len(listing.strip().splitlines()) == 5
     code, stock = run("stock", str(db))
     assert code == 0
     assert stock.strip().endswith("0 discrepancies")

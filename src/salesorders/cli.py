@@ -1,7 +1,9 @@
 """The operator's command line: ``python -m salesorders <command>``.
 
 * ``demo`` — seeds an embedded SQLite store, places, confirms and cancels orders in several
-  currencies, delivers the notifications through the outbox, and prints a readable summary.
+  currencies, ships one with a tracking number, serves a backorder when its stock arrives, runs
+  an order through an approval workflow, delivers the notifications through the outbox, and
+  prints a readable summary.
 * ``orders`` — lists the orders of a store file.
 * ``stock`` — stock per SKU and warehouse of a store file, and the reconciliation check.
 
@@ -14,7 +16,7 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
@@ -36,6 +38,7 @@ from salesorders.domain.pricing import (
 )
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.warehouse import Warehouse
+from salesorders.domain.workflow import RELEASE, RESERVE, Workflow, default_workflow
 from salesorders.errors import SalesOrdersError
 from salesorders.ports import OrderQuery, OutboxMessage
 from salesorders.service import (
@@ -45,12 +48,14 @@ from salesorders.service import (
     LineSpec,
     ManualClock,
     PlaceOrder,
+    ReceiveExpected,
     ReceiveStock,
     RecordShipmentEvent,
     RegisterWarehouse,
     SalesService,
     SetStockLevels,
     ShipOrder,
+    TransitionOrder,
     bootstrap,
 )
 from salesorders.testing.fakes import FakeCarrier
@@ -60,7 +65,25 @@ __all__ = ["main"]
 DEMO_START = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 
 # The language each demo customer reads their notifications in.
-CUSTOMER_LOCALES = {"C-LI": "zh_CN", "C-ANNA": "de_DE", "C-SMITH": "en_US", "C-SATO": "ja_JP"}
+CUSTOMER_LOCALES = {
+    "C-LI": "zh_CN",
+    "C-ANNA": "de_DE",
+    "C-SMITH": "en_US",
+    "C-SATO": "ja_JP",
+    "C-ACME": "en_US",
+}
+
+#: Orders of business customers wait for a manager's approval; stock is reserved on approval.
+APPROVAL_WORKFLOW: Workflow = (
+    default_workflow()
+    .extend("approved-order", version=1)
+    .add_state("awaiting_approval")
+    .remove_transition("confirm", "placed")
+    .add_transition("submit", "placed", "awaiting_approval")
+    .add_transition("approve", "awaiting_approval", "confirmed", effects=[RESERVE])
+    .add_transition("cancel", "awaiting_approval", "cancelled", effects=[RELEASE])
+    .build()
+)
 
 _TEMPLATES = {
     "en_US": {
@@ -70,6 +93,7 @@ _TEMPLATES = {
         "OrderHeld": "Order {number} is on hold.",
         "OrderResumed": "Order {number} is being processed again.",
         "OrderShipped": "Order {number} has shipped.",
+        "OrderAllocationChanged": "Stock for order {number} is now reserved.",
     },
     "zh_CN": {
         "OrderPlaced": "感谢您的订购！订单 {number} 已收到，总计 {total}。",
@@ -78,6 +102,7 @@ _TEMPLATES = {
         "OrderHeld": "订单 {number} 已暂停处理。",
         "OrderResumed": "订单 {number} 已恢复处理。",
         "OrderShipped": "订单 {number} 已发货。",
+        "OrderAllocationChanged": "订单 {number} 的商品库存已为您预留。",
     },
     "de_DE": {
         "OrderPlaced": "Vielen Dank! Bestellung {number} ist eingegangen; Summe {total}.",
@@ -86,6 +111,7 @@ _TEMPLATES = {
         "OrderHeld": "Bestellung {number} wurde angehalten.",
         "OrderResumed": "Bestellung {number} wird weiter bearbeitet.",
         "OrderShipped": "Bestellung {number} ist unterwegs.",
+        "OrderAllocationChanged": "Die Ware für Bestellung {number} ist jetzt reserviert.",
     },
     "ja_JP": {
         "OrderPlaced": "ご注文ありがとうございます。注文 {number} を承りました（合計 {total}）。",
@@ -94,6 +120,7 @@ _TEMPLATES = {
         "OrderHeld": "注文 {number} は保留中です。",
         "OrderResumed": "注文 {number} の処理を再開しました。",
         "OrderShipped": "注文 {number} を発送しました。",
+        "OrderAllocationChanged": "注文 {number} の在庫を確保しました。",
     },
 }
 
@@ -282,6 +309,37 @@ def _place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
     # A retried request with the same idempotency key returns the stored result: no second order.
     again = service.handle(li_command)
     assert again == li
+    # A business order waits for a manager: its stock is reserved only when it is approved.
+    clock.advance(dt.timedelta(minutes=30))
+    acme = service.handle(
+        PlaceOrder(
+            customer_id="C-ACME",
+            currency="USD",
+            lines=(LineSpec("MUG-6", 12, taxes=(sales_tax,)),),
+            shipping_address=Address(
+                "ACME Corp", "Broadway 100", "New York", "US", region="US-East"
+            ),
+            workflow=APPROVAL_WORKFLOW.name,
+            idempotency_key="demo-acme-1",
+            actor="sales:bo",
+        )
+    )
+    service.handle(
+        TransitionOrder(
+            order_id=acme.order_id, event="submit", reason="business account", actor="sales:bo"
+        )
+    )
+    clock.advance(dt.timedelta(hours=1))
+    service.handle(
+        TransitionOrder(
+            order_id=acme.order_id, event="approve", reason="credit checked", actor="mgr:ana"
+        )
+    )
+    placed.append(acme.order_id)
+    # The lamps expected on PO-7001 arrive early: Smith's backorder is served in the receipt's
+    # own transaction.
+    clock.advance(dt.timedelta(days=1))
+    service.handle(ReceiveExpected(incoming_id="PO-7001", reason="PO-7001 delivered", actor="dock"))
     return placed
 
 
@@ -303,6 +361,8 @@ def run_demo(path: Path, out: TextIO) -> int:
             exchange_rates=rates,
             notifiers=[notifier],
             carriers=[FakeCarrier("DHL", prefix="JD")],
+            workflows=[APPROVAL_WORKFLOW],
+            serve_backorders_on_receipt=True,
         )
         _seed(service, clock)
         ids = _place_demo_orders(service, clock)
@@ -329,11 +389,8 @@ def _print_summary(
             f"  {order.number or '-':16} {order.customer_id:9} {order.state:10} "
             f"{order.allocation_status:20} {total:>16}\n"
         )
-    smith = service.get_order(ids[2])
-    w(f"\nBackorders on {smith.number}\n")
-    for line in smith.lines:
-        if line.backordered:
-            w(f"  {line.sku}: {line.allocated} reserved, {line.backordered} backordered\n")
+    _print_backorders(service, service.get_order(ids[2]), w)
+    _print_approval(service, service.get_order(ids[4]), w)
     w(f"\nLines and prices of {service.get_order(ids[1]).number}\n")
     anna = service.get_order(ids[1])
     for line in anna.lines:
@@ -385,9 +442,46 @@ def _print_summary(
     w("\nRun it again: the demo starts from a fresh store each time.\n")
 
 
+def _print_backorders(service: SalesService, order: Order, w: Callable[[str], object]) -> None:
+    """What the order's confirmation backordered, and what the receipt served later."""
+    w(f"\nBackorders on {order.number}\n")
+    skus = {line.line_id: line.sku for line in order.lines}
+    with service.uow_factory() as uow:
+        messages = uow.outbox.messages(order.id)
+    for message in messages:
+        at = f"{message.occurred_at:%Y-%m-%d %H:%M}"
+        if message.event_type == "OrderConfirmed":
+            for line_id, quantity, expected in message.payload["backorders"]:
+                w(
+                    f"  {at} confirmed: {skus[line_id]} {quantity} backordered, "
+                    f"expected {expected or 'at an unknown date'}\n"
+                )
+        elif message.event_type == "OrderAllocationChanged":
+            for line_id, allocated, backordered in message.payload["lines"]:
+                w(
+                    f"  {at} stock arrived: {skus[line_id]} {allocated} reserved, "
+                    f"{backordered} backordered\n"
+                )
+
+
+def _print_approval(service: SalesService, order: Order, w: Callable[[str], object]) -> None:
+    """The approval steps of an order on the approval workflow, and what approval reserved."""
+    w(f"\nApproval of {order.number} (workflow {order.workflow.name})\n")
+    for entry in order.audit:
+        w(
+            f"  {entry.at:%Y-%m-%d %H:%M} {entry.event:8} {entry.from_state:>17} -> "
+            f"{entry.to_state:17} by {entry.actor or '-'}"
+            f"{': ' + entry.reason if entry.reason else ''}\n"
+        )
+    held = ", ".join(
+        f"{r.sku} x{r.quantity} from {r.warehouse_id}" for r in service.reservations(order.id)
+    )
+    w(f"  reserved on approval: {held or 'nothing'}\n")
+
+
 def _orders(path: Path, out: TextIO) -> int:
     with SQLiteStore(path) as store:
-        service = bootstrap(store=store)
+        service = bootstrap(store=store, workflows=[APPROVAL_WORKFLOW])
         query = OrderQuery(limit=100)
         while True:
             page = service.list_orders(query)
@@ -403,7 +497,7 @@ def _orders(path: Path, out: TextIO) -> int:
 
 def _stock(path: Path, out: TextIO) -> int:
     with SQLiteStore(path) as store:
-        service = bootstrap(store=store)
+        service = bootstrap(store=store, workflows=[APPROVAL_WORKFLOW])
         for item in sorted(service.stock_items(), key=lambda i: (i.sku, i.warehouse_id)):
             out.write(
                 f"{item.sku:12} {item.warehouse_id:6} on hand {item.on_hand:>8} "

@@ -22,6 +22,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 import cattrs
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 from moneyed import Money
 
 from salesorders.domain.money import check_currency, to_decimal
@@ -80,9 +81,16 @@ def _structure_shortage(value: Any, _: type) -> Shortage:
     )
 
 
+def _explained(exc: BaseException, target: type | None) -> str:
+    """cattrs' message, or ours where we raised one that says more (an unknown workflow)."""
+    if target is Workflow and isinstance(exc, ValueError):
+        return str(exc)
+    return format_exception(exc, target)
+
+
 def _problems(error: BaseException) -> list[FieldProblem]:
     problems = []
-    for text in cattrs.transform_error(error, path="$"):
+    for text in cattrs.transform_error(error, path="$", format_exception=_explained):
         message, _, path = text.rpartition(" @ ")
         problems.append(FieldProblem(path or "$", message or text))
     return problems
@@ -178,7 +186,10 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
         try:
             return workflows.get(value["name"], value["version"])
         except SalesOrdersError as error:
-            raise ValueError(str(error)) from None
+            raise ValueError(
+                f"{error}; register the workflow with bootstrap(workflows=[...]) (or the "
+                "Serializer's WorkflowRegistry) before reading orders that follow it"
+            ) from None
 
     conv.register_unstructure_hook(Workflow, unstructure_workflow)
     conv.register_structure_hook(Workflow, structure_workflow)
