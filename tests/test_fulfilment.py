@@ -398,7 +398,8 @@ def test_a_failed_booking_changes_nothing(
         service, store, order_id, ShipOrder(order_id=order_id, carrier="swift"), ValidationError
     )
     assert error is refusal
-    assert len(carrier.booked) == fails_after  # the carrier kept what it booked; we did not
+    assert carrier.booked == []  # what was booked before the refusal was cancelled
+    assert len(carrier.cancelled) == fails_after
     assert service.reconcile_stock() == ()
 
     carrier.fail_always()  # a transient failure: retried, then surfaced

@@ -223,6 +223,7 @@ class ListedCarrier:
         self._name = name
         self._numbers = list(numbers)
         self.booked: list[str] = []
+        self.cancelled: list[str] = []
 
     @property
     def name(self) -> str:
@@ -232,6 +233,9 @@ class ListedCarrier:
         number = self._numbers[len(self.booked)]
         self.booked.append(number)
         return CarrierBooking(number, label_ref=f"label:{number}")
+
+    def cancel(self, shipment: Shipment, booking: CarrierBooking) -> None:
+        self.cancelled.append(booking.tracking_number)
 
     def status_of(self, code: str) -> ShipmentStatus:
         raise ValidationError("carrier_code", code, "is not known")
@@ -361,9 +365,10 @@ def test_a_bad_number_a_carrier_books_is_refused_and_nothing_is_saved(
     assert caught.value.problem == (
         "is not in any UPS tracking number format, booked by carrier 'ups'"
     )
-    assert "void the bookings" in caught.value.hint
+    assert "bookings this command made are cancelled" in caught.value.hint
     assert isinstance(caught.value.__cause__, ValidationError)
-    assert len(fake.booked) == 1  # the carrier was asked once: a refusal is not retried
+    assert fake.attempts == 1  # the carrier was asked once: a refusal is not retried
+    assert (fake.booked, len(fake.cancelled)) == ([], 1)  # and its booking was cancelled
     _assert_unshipped(memory_store, order_id, before)
 
 
@@ -377,6 +382,7 @@ def test_a_second_bad_booking_refuses_both_shipments(memory_store: MemoryStore) 
     ):
         service.handle(ShipOrder(order_id=order_id, carrier="ups"))
     assert ups.booked == [UPS, UPS_WRONG_CHECK_DIGIT]
+    assert ups.cancelled == [UPS_WRONG_CHECK_DIGIT, UPS]  # both voided, newest first
     _assert_unshipped(memory_store, order_id, before)
 
 

@@ -289,16 +289,21 @@ class Carrier(Protocol):
 
     Contract: ``name`` is how commands name the carrier. ``book`` books a shipment about to leave
     and returns its tracking number (and label reference); raising means "not booked" and the
-    command changes nothing. ``status_of`` translates one of the carrier's own status codes into
-    a :class:`~salesorders.domain.fulfilment.ShipmentStatus`, raising
+    command changes nothing. ``cancel`` voids a booking it made when the command that asked for
+    it did not commit (a later step refused, the database conflicted): the service calls it for
+    every booking of a failed attempt, so no booking outlives a shipment that was not recorded;
+    a retried attempt books again. ``status_of`` translates one of the carrier's own status codes
+    into a :class:`~salesorders.domain.fulfilment.ShipmentStatus`, raising
     :class:`~salesorders.errors.ValidationError` (field ``carrier_code``) for a code it does not
-    know. Neither may change the caller's unit of work.
+    know. None of them may change the caller's unit of work.
     """
 
     @property
     def name(self) -> str: ...
 
     def book(self, shipment: Shipment) -> CarrierBooking: ...
+
+    def cancel(self, shipment: Shipment, booking: CarrierBooking) -> None: ...
 
     def status_of(self, code: str) -> ShipmentStatus: ...
 

@@ -8,6 +8,7 @@ unit of work with the outbox messages, like every other command.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Final
@@ -36,6 +37,7 @@ from salesorders.service.commands import (
     ShipLine,
     ShipOrder,
 )
+from salesorders.service.compensation import on_failure
 from salesorders.service.results import OrderResult
 
 __all__ = ["Fulfilment"]
@@ -137,6 +139,7 @@ class Fulfilment:
             )
             if booker is not None:
                 booking = booker.book(shipment)
+                on_failure(functools.partial(booker.cancel, shipment, booking))
                 check_shipment_texts(
                     shipment_id, carrier, "", booking.tracking_number, booking.label_ref
                 )
@@ -191,7 +194,7 @@ class Fulfilment:
                 error.field,
                 error.value,
                 f"{error.problem}, booked by carrier {carrier!r}",
-                "nothing shipped; void the bookings this command made and check the carrier",
+                "nothing shipped (the bookings this command made are cancelled); check the carrier",
             ) from error
         return attrs.evolve(booking, tracking_number=number)
 

@@ -173,10 +173,15 @@ class Handlers:
             if (
                 not isinstance(name, str)
                 or not name
-                or not callable(getattr(carrier, "book", None))
+                or not all(
+                    callable(getattr(carrier, verb, None))
+                    for verb in ("book", "cancel", "status_of")
+                )
             ):
                 raise ValidationError(
-                    f"carriers[{index}]", carrier, "must be a Carrier with a name"
+                    f"carriers[{index}]",
+                    carrier,
+                    "must be a Carrier: a name, book, cancel and status_of",
                 )
             known_carriers[name] = carrier
         if tracking_numbers is not None and not callable(getattr(tracking_numbers, "check", None)):

@@ -11,9 +11,11 @@ from salesorders.domain.order import Order
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
 from salesorders.errors import IdempotencyConflictError, ValidationError
 from salesorders.ports import Clock, OrderPage, OrderQuery, UnitOfWork, UnitOfWorkFactory
+from salesorders.service import compensation
 from salesorders.service.commands import (
     AdjustStock,
     AllocateBackorders,
+    CancelLines,
     CancelOrder,
     CompleteOrder,
     ConfirmOrder,
@@ -90,7 +92,8 @@ class SalesService:
         | RecordShipmentEvent
         | DeliverOrder
         | CompleteOrder
-        | TransitionOrder,
+        | TransitionOrder
+        | CancelLines,
     ) -> OrderResult: ...
 
     @overload
@@ -125,7 +128,7 @@ class SalesService:
         return self._run_idempotent(route, command, key)
 
     def _run(self, handler: Callable[[UnitOfWork, Any, dt.datetime], Any], command: Any) -> Any:
-        with self.uow_factory() as uow:
+        with compensation.attempt(), self.uow_factory() as uow:
             result = handler(uow, command, self.clock.now())
             uow.commit()
         return result
@@ -136,7 +139,7 @@ class SalesService:
         fingerprint = keeper.fingerprint(command)
 
         def attempt() -> Any:
-            with self.uow_factory() as uow:
+            with compensation.attempt(), self.uow_factory() as uow:
                 now = self.clock.now()
                 record = uow.idempotency.get(key, now)
                 if record is not None:

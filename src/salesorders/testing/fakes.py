@@ -54,7 +54,8 @@ class FakeCarrier:
     ``book`` answers the ``n``-th successful booking with tracking number
     ``f"{prefix}{n:010d}"`` and label reference ``f"{label_prefix}{tracking_number}"``, and
     appends a :class:`BookedShipment` to :attr:`booked`. A failed booking records nothing and uses
-    up no number, so what a test sees after a failure is exactly what it saw before.
+    up no number, so what a test sees after a failure is exactly what it saw before. ``cancel``
+    moves a booking from :attr:`booked` to :attr:`cancelled` (its number is not given again).
 
     ``status_codes`` maps the carrier's own codes to shipment statuses (given as
     :class:`~salesorders.domain.fulfilment.ShipmentStatus` or their values, by default
@@ -89,6 +90,7 @@ class FakeCarrier:
             DEFAULT_STATUS_CODES if status_codes is None else status_codes
         )
         self.booked: list[BookedShipment] = []
+        self.cancelled: list[BookedShipment] = []
         self.attempts = 0
         self._failures_left = 0
         self._failing_always = False
@@ -114,10 +116,23 @@ class FakeCarrier:
             else:
                 self._failures_left -= 1
                 raise self._failure(shipment)
-        tracking_number = f"{self.prefix}{len(self.booked) + 1:010d}"
+        tracking_number = f"{self.prefix}{len(self.booked) + len(self.cancelled) + 1:010d}"
         booking = CarrierBooking(tracking_number, f"{self.label_prefix}{tracking_number}")
         self.booked.append(BookedShipment(shipment, booking))
         return booking
+
+    def cancel(self, shipment: Shipment, booking: CarrierBooking) -> None:
+        """Void a booking this carrier made; refused (a ValidationError) for any other."""
+        made = BookedShipment(shipment, booking)
+        if made not in self.booked:
+            raise ValidationError(
+                "booking",
+                booking.tracking_number,
+                f"is not a live booking of carrier {self._name}",
+                "cancel only what this carrier booked, once",
+            )
+        self.booked.remove(made)
+        self.cancelled.append(made)
 
     def status_of(self, code: str) -> ShipmentStatus:
         """The shipment status the carrier's ``code`` stands for."""
