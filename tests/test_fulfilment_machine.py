@@ -2,7 +2,7 @@
 
 A hypothesis :class:`RuleBasedStateMachine` places orders (confirmed at once or later, some lines
 larger than the stock so that they backorder, some all-or-nothing), confirms, ships (everything,
-or chosen lines and quantities), cancels, receives stock (serving backorders on receipt or not,
+or chosen lines and quantities), cancels orders and quantities of lines, receives stock (serving backorders on receipt or not,
 chosen per run), counts stock, allocates backorders, reports shipments delivered (or in transit)
 and delivers orders. A model predicts every outcome: what each line is allocated, backordered and
 shipped, which waiting orders a receipt serves (oldest placement first), and which commands are
@@ -72,6 +72,8 @@ from salesorders.ports import OrderQuery
 from salesorders.service import (
     AdjustStock,
     AllocateBackorders,
+    CancelLine,
+    CancelLines,
     CancelOrder,
     ConfirmOrder,
     DeliverOrder,
@@ -252,16 +254,16 @@ class FulfilmentMachine(RuleBasedStateMachine):
         free = self._free()
         plan: dict[str, int] = {}
         for line in lines:
-            plan[line.line_id] = taken = min(line.quantity, free[line.sku])
+            plan[line.line_id] = taken = min(line.to_fulfil, free[line.sku])
             free[line.sku] -= taken
-        if all_or_nothing and any(plan[line.line_id] < line.quantity for line in lines):
+        if all_or_nothing and any(plan[line.line_id] < line.to_fulfil for line in lines):
             return None
         return plan
 
     def _confirmed(self, order: ModelOrder, plan: dict[str, int]) -> None:
         for line in order.lines:
             line.allocated = plan[line.line_id]
-            line.backordered = line.quantity - line.allocated
+            line.backordered = line.to_fulfil - line.allocated
         order.state = "confirmed"
 
     def _serve(self, sku: str | None, limit: int) -> list[str]:
@@ -286,10 +288,23 @@ class FulfilmentMachine(RuleBasedStateMachine):
                 served.append(order.id)
         return served
 
-    # Cancelling what is left to ship: ``cancel`` (below) cancels every line of an order through
-    # ``_cancel_rest``. A rule cancelling the remaining quantities of chosen lines belongs beside
-    # it and uses the same helper; the invariants already count ``ModelLine.cancelled`` as no
-    # longer to fulfil.
+    # Cancelling what is left to ship: ``cancel`` (below) cancels every line of an unshipped
+    # order through ``_cancel_rest``; ``cancel_lines`` cancels chosen quantities (a short ship)
+    # through ``_cancel_some``. The invariants count ``ModelLine.cancelled`` as no longer to fulfil.
+
+    def _cancel_some(self, order: ModelOrder, wanted: dict[str, int]) -> None:
+        """Each line gives up ``wanted`` units not shipped: backordered ones first, then
+        reserved ones (released)."""
+        for line_id, quantity in wanted.items():
+            line = order.line(line_id)
+            from_backorder = min(quantity, line.backordered)
+            line.backordered -= from_backorder
+            line.allocated -= min(quantity - from_backorder, line.allocated)
+            line.cancelled += quantity
+        if any(line.shipped for line in order.lines) and all(
+            line.to_ship == 0 for line in order.lines
+        ):
+            order.state = "shipped"
 
     def _cancel_rest(self, order: ModelOrder, line_ids: Sequence[str]) -> None:
         """Lines ``line_ids`` stop wanting what they have not shipped: their reservations are
@@ -414,6 +429,60 @@ class FulfilmentMachine(RuleBasedStateMachine):
         self._cancel_rest(order, [line.line_id for line in order.lines])
         order.state = "cancelled"
         self._check_result(result, order_id)
+
+    @precondition(lambda self: bool(self.orders))
+    @rule(data=st.data())
+    def cancel_lines(self, data: st.DataObject) -> None:
+        """Cancel chosen quantities of chosen lines: mostly some of what a line has left, now and
+        then nothing left, too much, a bad quantity or a line that does not exist."""
+        self._tick()
+        order_id = self._pick(data, ("placed", "confirmed"))
+        order = self.orders.get(order_id)
+        line_ids = [line.line_id for line in order.lines] if order else ["L1"]
+        chosen = data.draw(
+            st.lists(st.sampled_from([*line_ids * 4, "L9"]), min_size=1, max_size=2, unique=True),
+            label="lines",
+        )
+        parts = tuple(
+            CancelLine(line_id, data.draw(st.none() | st.integers(-1, 5), label="quantity"))
+            for line_id in chosen
+        )
+        command = CancelLines(order_id=order_id, lines=parts, reason="short ship")
+        expected = self._cancel_plan(order, parts)
+        if not isinstance(expected, dict):
+            self._refused(command, expected)
+            return
+        assert order is not None
+        result = self.service.handle(command)
+        self._cancel_some(order, expected)
+        self._check_result(result, order_id)
+
+    def _cancel_plan(
+        self, order: ModelOrder | None, parts: Sequence[CancelLine]
+    ) -> dict[str, int] | type[SalesOrdersError]:
+        """Units each line cancels, or the error that refuses the command."""
+        if order is None:
+            return NotFoundError
+        if any(part.quantity is not None and int(part.quantity) <= 0 for part in parts):
+            return ValidationError  # a quantity that is not positive
+        if order.state == "cancelled":
+            return OrderError
+        lines = {line.line_id: line for line in order.lines}
+        wanted: dict[str, int] = {}
+        for part in parts:
+            line = lines.get(part.line_id)
+            if line is None:
+                return ValidationError
+            left = line.to_ship
+            quantity = left if part.quantity is None else int(part.quantity)
+            if quantity == 0 or quantity > left:
+                return ValidationError  # nothing left, or more than is left
+            wanted[part.line_id] = quantity
+        if not any(line.shipped for line in order.lines) and all(
+            wanted.get(line.line_id, 0) >= line.to_fulfil for line in order.lines
+        ):
+            return ValidationError  # everything, and nothing shipped: cancel the order instead
+        return wanted
 
     # ------------------------------------------------------------------ rules: stock
 
