@@ -6,8 +6,9 @@ key. Each library figure stands beside a baseline doing the same work by hand in
 plain dicts for memory; raw SQL with the same driver on the store's own tables for SQLite and
 PostgreSQL (look up the idempotency key, read the order, its reservations and its locked stock
 rows; lower on hand and reserved, consume the reservations, append SHIPMENT ledger rows, rewrite
-the order document at the next version, append the outbox messages, record the idempotency key;
-one transaction per command).
+the order document at the next version with its lead-time columns, write the rows of the
+shipments that changed, append the outbox messages, record the idempotency key; one transaction
+per command).
 """
 
 from __future__ import annotations
@@ -365,6 +366,16 @@ class _RawShipping:
                 "INSERT INTO stock_ledger (movement, sku, warehouse_id, on_hand_delta, "
                 f"reserved_delta, at, actor, reason, order_id, line_id, reservation_id) {rows}"
             )
+        if name == "shipments":
+            rows = self.values(
+                ("text",) * 6 + ("timestamptz", "date", "text", "timestamptz"), count
+            )
+            return (
+                "INSERT INTO shipments (order_id, shipment_id, warehouse_id, carrier, "
+                "service_level, tracking_number, shipped_at, promised_date, status, delivered_at) "
+                f"{rows} ON CONFLICT (order_id, shipment_id) DO UPDATE SET "
+                "status = excluded.status, delivered_at = excluded.delivered_at"
+            )
         if name == "outbox":
             rows = self.values(("text", "text", "bigint", "text", "jsonb", "timestamptz"), count)
             return (
@@ -418,21 +429,43 @@ class _RawShipping:
         version: int,
         events: list[tuple[Any, ...]],
         result: dict[str, Any],
+        shipments: Sequence[dict[str, Any]],
     ) -> None:
+        """Store the order (with its lead-time milestones: shipped in full when shipping, then
+        delivered), the rows of the ``shipments`` that changed, the events and the key."""
         order_id = data["id"]
         data["version"] = version + 1
+        shipped = self.now if data["state"] == "shipped" else None
+        delivered = self.now if data["state"] == "delivered" else None
         cursor = db.execute(
             self.sql(
                 "UPDATE orders SET state = ?, version = ?, doc = CAST(? AS "
                 + ("jsonb" if self.pg else "TEXT")
-                + ") WHERE id = ? AND version = ?"
+                + "), first_shipped_at = COALESCE(first_shipped_at, ?), "
+                "shipped_at = COALESCE(shipped_at, ?), delivered_at = ? "
+                "WHERE id = ? AND version = ?"
             ),
-            (data["state"], version + 1, json.dumps(data), order_id, version),
+            (
+                data["state"],
+                version + 1,
+                json.dumps(data),
+                shipped,
+                shipped,
+                delivered,
+                order_id,
+                version,
+            ),
         )
         if self.pipeline is not None:
             self.pipeline.sync()  # the row count is needed now
         if cursor.rowcount != 1:
             raise RuntimeError(f"order {order_id} changed meanwhile")
+        rows: list[Any] = []
+        for shipment in shipments:
+            status = shipment["events"][-1]["status"] if shipment["events"] else "shipped"
+            rows.extend((order_id, shipment["id"], shipment["warehouse_id"], "", "", None))
+            rows.extend((self.now, None, status, delivered))
+        db.execute(self.bulk("shipments", len(shipments)), rows)
         params: list[Any] = []
         for event in events:
             params.extend((*event, self.now))
@@ -546,7 +579,8 @@ class _RawShipping:
             "version": version + 1,
             "shipment_ids": [s["id"] for s in data["shipments"]],
         }
-        self._finish(db, "ShipOrder", key, data, version, events, result)
+        new = data["shipments"][-len(plan) :]
+        self._finish(db, "ShipOrder", key, data, version, events, result, new)
 
     def deliver(self, db: Any, order_id: str, key: str) -> None:
         if self._seen(db, key):
@@ -556,8 +590,10 @@ class _RawShipping:
         if data["state"] != "shipped":
             raise RuntimeError(f"cannot deliver a {data['state']} order")
         events = []
+        changed = []
         for shipment in data["shipments"]:
             if not any(e["status"] == "delivered" for e in shipment["events"]):
+                changed.append(shipment)
                 shipment["events"].append(
                     {"status": "delivered", "at": AT_ISO, "location": "", "note": ""}
                 )
@@ -576,7 +612,7 @@ class _RawShipping:
         _audit(data, "deliver", "delivered")
         events.append(_event(data, "OrderDelivered", {}))
         result = {"order_id": order_id, "state": "delivered", "version": version + 1}
-        self._finish(db, "DeliverOrder", key, data, version, events, result)
+        self._finish(db, "DeliverOrder", key, data, version, events, result, changed)
 
 
 # --------------------------------------------------------------------------- SQLite

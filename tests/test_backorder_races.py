@@ -235,7 +235,9 @@ def test_the_audit_catches_a_store_that_serves_backorders_without_holding_its_ro
     """The racers on a store that lets go of its lock between reading stock and writing what it
     computed from it: units get promised twice, and the audit says so."""
     promised_twice: list[str] = []
-    for _ in range(30):  # a race is a matter of luck; about one round in three breaks
+    # A race is a matter of luck: about one round in three breaks on a quiet machine, fewer on a
+    # loaded one, so it tries up to 300 rounds (a few milliseconds each) and stops at the first.
+    for _ in range(300):
         store = naive_memory_store()
         service = _service(store)
         outcomes = open_shop(service)

@@ -27,6 +27,16 @@ from salesorders.adapters._sql.schema import LATEST_VERSION, MIGRATIONS, render_
 from salesorders.adapters._sql.statements import Statements
 from salesorders.adapters.postgres import PostgresDialect, PostgresStore
 from salesorders.adapters.sqlite import SQLiteStore
+from salesorders.domain.fulfilment import Shipment, ShipmentStatus, ShippedLine, TrackingEvent
+from salesorders.domain.logistics_queries import (
+    LateShipmentQuery,
+    LeadTimeQuery,
+    ShipmentQuery,
+    select_late_shipments,
+    select_lead_times,
+    select_open_shipments,
+)
+from salesorders.domain.order import Order
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.stock import LedgerEntry, Movement, StockChange, StockItem
 from salesorders.domain.warehouse import Warehouse
@@ -41,9 +51,32 @@ ORDER.pull_events()
 ORDER.version = 1
 
 
+def _shipped_order() -> Order:
+    """An order confirmed, then shipped from two warehouses: one shipment delivered, the other
+    on its way and late from the day after T0 (stored before version 6, it is backfilled)."""
+    order = sample_order("O-2", lines=(("SKU-A", 2, "10.00"),))
+    order.place("SO-2026-000008", T0)
+    order.confirm(T0 + dt.timedelta(hours=1))
+    for number, warehouse, hours in ((1, "W1", 2), (2, "W2", 3)):
+        at = T0 + dt.timedelta(hours=hours)
+        line = ShippedLine("L1", "SKU-A", Decimal(1))
+        order.add_shipment(
+            Shipment(f"O-2-S{number}", warehouse, (line,), at, "swift", promised_date=T0.date())
+        )
+    order.track("O-2-S1", TrackingEvent(ShipmentStatus.DELIVERED, T0 + dt.timedelta(hours=20)))
+    order.track("O-2-S2", TrackingEvent(ShipmentStatus.IN_TRANSIT, T0 + dt.timedelta(hours=5)))
+    order.pull_events()
+    order.version = 1
+    return order
+
+
+SHIPPED = _shipped_order()
+
+
 def _version_one_rows(dialect: Dialect) -> list[tuple[str, tuple[Any, ...]]]:
     """Rows as version 1 of the library wrote them, in ``dialect``'s value formats (later
-    versions added only indexes, so they store rows the same way)."""
+    versions added indexes, and columns with defaults, so they store these rows the same way;
+    the columns are named for that)."""
     d = dialect
     serializer = Serializer()
     doc = json.dumps(serializer.dump(ORDER))
@@ -112,8 +145,24 @@ def _version_one_rows(dialect: Dialect) -> list[tuple[str, tuple[Any, ...]]]:
             ),
         ),
         (
-            "INSERT INTO {p}orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}))",
+            "INSERT INTO {p}orders (id, number, customer_id, state, currency, created_at, "
+            "placed_at, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}))",
             ("O-1", ORDER.number, "C-1", "placed", "USD", d.time(T0), d.time(T0), 1, doc),
+        ),
+        (
+            "INSERT INTO {p}orders (id, number, customer_id, state, currency, created_at, "
+            "placed_at, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}))",
+            (
+                "O-2",
+                SHIPPED.number,
+                "C-1",
+                SHIPPED.state,
+                "USD",
+                d.time(T0),
+                d.time(T0),
+                1,
+                json.dumps(serializer.dump(SHIPPED)),
+            ),
         ),
         ("INSERT INTO {p}order_number_series VALUES (?, ?)", ("SO-2026", 7)),
         (
@@ -167,6 +216,26 @@ def _assert_version_one_rows_are_kept(factory: UnitOfWorkFactory) -> None:
             "K-1", "PlaceOrder", "ab" * 32, {"value": 1}, T0, T0 + dt.timedelta(days=1)
         )
         assert uow.numbers.next_number("SO-2026") == 8  # the series goes on, no reuse
+    _assert_logistics_are_backfilled(factory)
+
+
+def _assert_logistics_are_backfilled(factory: UnitOfWorkFactory) -> None:
+    """Orders stored before version 6 show in the logistics listings as the reference says."""
+    orders = [ORDER, SHIPPED]
+    late = LateShipmentQuery(T0.date() + dt.timedelta(days=1))
+    with factory() as uow:
+        assert uow.orders.get("O-2") == SHIPPED
+        shipments = uow.orders.open_shipments(ShipmentQuery())
+        assert [s.shipment_id for s in shipments.items] == ["O-2-S2"]
+        assert shipments == select_open_shipments(orders, ShipmentQuery())
+        assert uow.orders.late_shipments(late) == select_late_shipments(orders, late)
+        assert len(uow.orders.late_shipments(late).items) == 1
+        leads = uow.orders.lead_times(LeadTimeQuery())
+        assert leads == select_lead_times(orders, LeadTimeQuery())
+        assert [(x.order_id, x.confirmed_at, x.last_shipped_at) for x in leads.items] == [
+            ("O-1", None, None),
+            ("O-2", T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=3)),
+        ]
 
 
 # --------------------------------------------------------------------------- the list itself
@@ -180,6 +249,9 @@ _INDEXES_SINCE = {
     "orders_by_customer_state": 3,
     "reservations_open_by_item": 4,
     "orders_waiting": 5,
+    "shipments_open": 6,
+    "shipments_late": 6,
+    "orders_by_placed": 6,
 }
 _OLDER_VERSIONS = range(1, LATEST_VERSION)
 

@@ -38,7 +38,7 @@ from test_sqlite_adapter import (
 
 _TABLES = (
     "orders, order_number_series, warehouses, stock_items, batches, incoming, reservations, "
-    "stock_ledger, outbox, idempotency"
+    "stock_ledger, outbox, idempotency, shipments"
 )
 
 

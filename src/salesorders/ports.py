@@ -18,8 +18,15 @@ from typing import Any, Protocol, Self
 import attrs
 
 from salesorders.domain.catalog import Product
-from salesorders.domain.checks import aware_time, check_text, optional_id
+from salesorders.domain.checks import MAX_PAGE_SIZE, aware_time, check_text, optional_id
 from salesorders.domain.fulfilment import Shipment, ShipmentStatus
+from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
+from salesorders.domain.logistics_queries import (
+    LateShipmentQuery,
+    LeadTimeQuery,
+    Page,
+    ShipmentQuery,
+)
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import ExchangeRate
 from salesorders.domain.snapshot import IncomingStock
@@ -191,10 +198,6 @@ class OrderNumbers(Protocol):
     def next_number(self, series: str) -> int: ...
 
 
-#: The most orders one page of :class:`OrderQuery` may ask for.
-MAX_PAGE_SIZE = 10_000
-
-
 def _check_query_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     optional_id(value, attribute.name)
 
@@ -258,6 +261,10 @@ class OrderRepository(Protocol):
     * ``list`` filters by customer, state and creation time and pages by ``(created_at, id)`` with
       an opaque cursor; a cursor this repository did not produce raises
       :class:`~salesorders.errors.ValidationError`.
+    * ``open_shipments``, ``late_shipments`` and ``lead_times`` answer exactly as the reference
+      functions of :mod:`salesorders.domain.logistics_queries` do over the orders as last added
+      or saved in this unit of work (same items, same order, same pages); their queries are
+      checked when built, and their cursors are the codec's of that module.
     """
 
     def add(self, order: Order) -> None: ...
@@ -273,6 +280,23 @@ class OrderRepository(Protocol):
     def waiting(self, limit: int = 1000) -> tuple[Order, ...]:
         """Orders with a line waiting for backordered stock (``Order.waiting``), oldest
         placement first, at most ``limit`` (1 to 10,000); like ``get``, each a new object."""
+        ...
+
+    def open_shipments(self, query: ShipmentQuery) -> Page[OpenShipment]:
+        """One page of the shipments not yet delivered nor returned to sender (see
+        :mod:`salesorders.domain.logistics`), as
+        :func:`~salesorders.domain.logistics_queries.select_open_shipments` answers it over
+        every stored order."""
+        ...
+
+    def late_shipments(self, query: LateShipmentQuery) -> Page[LateShipment]:
+        """One page of the open shipments past their promised date on ``query.on``, as
+        :func:`~salesorders.domain.logistics_queries.select_late_shipments` answers it."""
+        ...
+
+    def lead_times(self, query: LeadTimeQuery) -> Page[LeadTime]:
+        """One page of the lead times of the orders placed in ``query``'s window, as
+        :func:`~salesorders.domain.logistics_queries.select_lead_times` answers it."""
         ...
 
 

@@ -28,6 +28,16 @@ from typing import Any, Self
 import attrs
 
 from salesorders.domain.catalog import Product
+from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
+from salesorders.domain.logistics_queries import (
+    LateShipmentQuery,
+    LeadTimeQuery,
+    Page,
+    ShipmentQuery,
+    select_late_shipments,
+    select_lead_times,
+    select_open_shipments,
+)
 from salesorders.domain.order import Order
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
 from salesorders.domain.stock import (
@@ -131,6 +141,17 @@ class MemoryOrderRepository:
         found = [o for o in self._data.by_id.values() if o.waiting]
         found.sort(key=lambda o: (o.placed_at or o.created_at, o.id))
         return tuple(_copy_order(o) for o in found[:limit])
+
+    # The reference answers, over every stored order (their fields are immutable values).
+
+    def open_shipments(self, query: ShipmentQuery) -> Page[OpenShipment]:
+        return select_open_shipments(self._data.by_id.values(), query)
+
+    def late_shipments(self, query: LateShipmentQuery) -> Page[LateShipment]:
+        return select_late_shipments(self._data.by_id.values(), query)
+
+    def lead_times(self, query: LeadTimeQuery) -> Page[LeadTime]:
+        return select_lead_times(self._data.by_id.values(), query)
 
     def get(self, order_id: str) -> Order:
         stored = self._data.by_id.get(order_id)

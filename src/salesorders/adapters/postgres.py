@@ -107,6 +107,7 @@ class PostgresDialect(Dialect):
             "json": "JSONB",
             "ledger_key": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
             "position_column": ", position BIGINT GENERATED ALWAYS AS IDENTITY",
+            "binary": ' COLLATE "C"',
         }
     )
     lock_items = " FOR UPDATE OF i"

@@ -26,12 +26,14 @@ from salesorders.errors import ValidationError
 __all__ = [
     "ID_MAX_LENGTH",
     "KEY_MAX_LENGTH",
+    "MAX_PAGE_SIZE",
     "NAME_MAX_LENGTH",
     "TEXT_MAX_LENGTH",
     "aware_time",
     "check_name",
     "check_text",
     "optional_id",
+    "page_limit",
     "require_id",
     "require_name",
     "require_text",
@@ -45,6 +47,9 @@ NAME_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 2000
 #: Idempotency keys (Stripe allows 255 characters too).
 KEY_MAX_LENGTH = 255
+
+#: The most rows one page of a listing (orders, shipments, lead times) may ask for.
+MAX_PAGE_SIZE = 10_000
 
 _SHOWN = 40  # characters of an over-long value shown in an error message
 
@@ -135,3 +140,12 @@ def check_name(value: object, field: str) -> str:
     """A name that may be empty (an optional address line, an actor): a string of at most
     :data:`NAME_MAX_LENGTH` characters."""
     return check_text(value, field, NAME_MAX_LENGTH)
+
+
+def page_limit(value: object, field: str = "limit") -> int:
+    """How many rows one page of a listing may hold: an int from 1 to :data:`MAX_PAGE_SIZE`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        raise ValidationError(
+            field, value, f"must be an int from 1 to {MAX_PAGE_SIZE}", "page with next_cursor"
+        )
+    return value

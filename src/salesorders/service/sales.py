@@ -7,6 +7,13 @@ from collections.abc import Callable
 from typing import Any, overload
 
 from salesorders.domain.checks import require_id
+from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
+from salesorders.domain.logistics_queries import (
+    LateShipmentQuery,
+    LeadTimeQuery,
+    Page,
+    ShipmentQuery,
+)
 from salesorders.domain.order import Order
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
 from salesorders.errors import IdempotencyConflictError, ValidationError
@@ -190,6 +197,55 @@ class SalesService:
             raise ValidationError("query", query, "must be an OrderQuery or None")
         with self.uow_factory() as uow:
             return uow.orders.list(query or OrderQuery())
+
+    # ------------------------------------------------------------------ logistics
+
+    def open_shipments(
+        self,
+        *,
+        carrier: str | None = None,
+        warehouse_id: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page[OpenShipment]:
+        """One page of the shipments on their way (not delivered, not returned to sender),
+        oldest first; ``carrier=""`` finds those without a carrier. Pass ``page.next_cursor``
+        as ``after`` for the next page."""
+        query = ShipmentQuery(carrier, warehouse_id, limit, after)
+        with self.uow_factory() as uow:
+            return uow.orders.open_shipments(query)
+
+    def late_shipments(
+        self,
+        on: dt.date | None = None,
+        *,
+        carrier: str | None = None,
+        warehouse_id: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page[LateShipment]:
+        """One page of the open shipments past their promised date on ``on`` (by default the
+        service clock's date), earliest promise first, with how many days late."""
+        day = self.clock.now().date() if on is None else on
+        query = LateShipmentQuery(day, carrier, warehouse_id, limit, after)
+        with self.uow_factory() as uow:
+            return uow.orders.late_shipments(query)
+
+    def lead_times(
+        self,
+        *,
+        placed_from: dt.datetime | None = None,
+        placed_to: dt.datetime | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page[LeadTime]:
+        """One page of the lead times of the orders placed from ``placed_from`` (inclusive) to
+        ``placed_to`` (exclusive), by placement."""
+        query = LeadTimeQuery(placed_from, placed_to, limit, after)
+        with self.uow_factory() as uow:
+            return uow.orders.lead_times(query)
+
+    # ------------------------------------------------------------------ stock
 
     def reservations(self, order_id: str | None = None) -> tuple[Reservation, ...]:
         """Stock reservations, of one order if ``order_id`` is given."""

@@ -16,12 +16,14 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
+from salesorders.domain.fulfilment import Shipment, ShipmentStatus, ShippedLine, TrackingEvent
 from salesorders.domain.money import currency_exponent
 from salesorders.domain.order import Address, Order
 from salesorders.domain.pricing import Discount, DiscountKind, PricingPolicy, TaxComponent
 from salesorders.domain.workflow import Workflow
+from salesorders.errors import ValidationError
 
-__all__ = ["addresses", "draft_orders", "line_specs", "moments", "orders"]
+__all__ = ["addresses", "draft_orders", "line_specs", "moments", "orders", "shipped_orders"]
 
 _EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -143,3 +145,79 @@ def orders(draw: st.DrawFn, currency: str | None = None, max_lines: int = 5) -> 
             order.transition(event, at)
     order.pull_events()
     return order
+
+
+_REPORTED = (*ShipmentStatus, ShipmentStatus.DELIVERED, ShipmentStatus.DELIVERED)
+_ZONES = (dt.UTC, dt.timezone(dt.timedelta(hours=8)), dt.timezone(dt.timedelta(hours=-5)))
+
+
+def _hours(draw: st.DrawFn, start: dt.datetime, most: int) -> dt.datetime:
+    """``start`` plus whole hours (so instants often tie), in one of a few time zones."""
+    zone = draw(st.sampled_from(_ZONES))
+    return (start + dt.timedelta(hours=draw(st.integers(0, most)))).astimezone(zone)
+
+
+@st.composite
+def shipped_orders(draw: st.DrawFn, order_id: str | None = None) -> Order:
+    """Orders of one or two lines at every step of fulfilment: drafts, placed, confirmed, then
+    shipped in one or more shipments from two warehouses by several carriers, with promised
+    dates and tracking reports (delivered, returned, failed ...), in several time zones.
+
+    Instants fall on whole hours from a few days, so that orders and shipments often share one.
+    Number of a placed order: ``SO-<order id>``.
+    """
+    oid = order_id or f"O-{draw(st.integers(1, 10**9))}"
+    created = _hours(draw, _EPOCH, 48)
+    order = Order.create(oid, "C-1", "USD", created)
+    for sku in draw(st.lists(st.sampled_from(["SKU-A", "SKU-B"]), min_size=1, max_size=2)):
+        order.add_line(sku, draw(st.integers(1, 3)), Decimal(10), created)
+    steps = draw(st.integers(0, 3))  # 0 draft, 1 placed, 2 confirmed, 3 shipping
+    if steps >= 1:
+        order.place(f"SO-{oid}", _hours(draw, created, 3))
+    if steps >= 2:
+        assert order.placed_at is not None
+        order.confirm(_hours(draw, order.placed_at, 5))
+    if steps >= 3:
+        _ship(draw, order)
+    order.pull_events()
+    return order
+
+
+def _ship(draw: st.DrawFn, order: Order) -> None:
+    at = order.updated_at
+    for number in range(1, draw(st.integers(1, 3)) + 1):
+        shipped = order.shipped_quantities()
+        lines = []
+        for line in order.lines:
+            rest = int(line.quantity - shipped.get(line.line_id, Decimal(0)))
+            quantity = draw(st.integers(min(rest, 1 if number == 1 else 0), rest))
+            if number == 3:
+                quantity = rest
+            if quantity:
+                lines.append(ShippedLine(line.line_id, line.sku, Decimal(quantity)))
+        if not lines:
+            continue
+        at = _hours(draw, at, 30)
+        offset = draw(st.none() | st.integers(-2, 5))
+        promised = None if offset is None else at.date() + dt.timedelta(days=offset)
+        shipment = Shipment(
+            f"{order.id}-S{number}",
+            draw(st.sampled_from(["W1", "W2"])),
+            tuple(lines),
+            at,
+            carrier=draw(st.sampled_from(["swift", "post", ""])),
+            tracking_number=draw(st.none() | st.just(f"T-{order.id}-{number}")),
+            promised_date=promised,
+        )
+        order.add_shipment(shipment)
+        reports = st.tuples(st.sampled_from(_REPORTED), st.integers(0, 72))
+        for status, hours in draw(st.lists(reports, max_size=3)):
+            event = TrackingEvent(status, shipment.shipped_at + dt.timedelta(hours=hours))
+            try:
+                order.track(shipment.id, event)
+            except ValidationError:
+                continue  # a report the shipment refuses (any but a return after a delivery)
+        if order.state != "confirmed":
+            break  # shipped in full
+    if order.state == "shipped" and draw(st.booleans()):
+        order.deliver(_hours(draw, at, 96))  # every shipment not reported delivered yet

@@ -57,6 +57,7 @@ __all__ = [
     "orders",
     "pricing_policies",
     "quantities",
+    "shipped_orders",
     "stock_books",
     "stock_items",
     "stock_quantities",
@@ -261,6 +262,7 @@ from salesorders.testing.order_strategies import (  # noqa: E402
     line_specs,
     moments,
     orders,
+    shipped_orders,
 )
 from salesorders.testing.policies import (  # noqa: E402
     allocation_cases,

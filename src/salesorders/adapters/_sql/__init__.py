@@ -11,6 +11,8 @@ idea:
     session        Session (one open transaction) and translate_error
     statements     every statement, rendered once per store
     orders         SqlOrderRepository (with its listing cursors) and SqlOrderNumbers
+    logistics      shipment rows and lead-time columns written with each order, the logistics
+                   listings, and the backfill of schema version 6
     outbox         SqlOutboxStore and SqlIdempotencyStore
     stock          SqlStockRepository
     unit_of_work   SqlUnitOfWork and StoreConfig (what one store's units of work share)
@@ -18,7 +20,10 @@ idea:
 Storage layout (one row per fact, quantities exact)::
 
     orders              id, number (unique), customer_id, state, currency, created_at, placed_at,
-                        version, doc (the order as the serializer's JSON document)
+                        version, doc (the order as the serializer's JSON document), waiting,
+                        confirmed_at, first_shipped_at, shipped_at, delivered_at (lead times)
+    shipments           order_id, shipment_id, warehouse_id, carrier, service_level,
+                        tracking_number, shipped_at, promised_date, status, delivered_at
     order_number_series series, last                         gap-free numbers, taken in the UoW
     warehouses          id, doc
     stock_items         sku, warehouse_id, on_hand, reserved, safety_stock, reorder_point,

@@ -72,7 +72,9 @@ class Dialect(abc.ABC):
     """How one database spells the shared SQL: column types, typed rows, row locks, values.
 
     Statement templates use ``?`` for parameters, ``{p}`` for the table prefix (the schema) and
-    ``{text}``, ``{dec}``, ``{int}``, ``{ts}``, ``{date}``, ``{json}`` for column types.
+    ``{text}``, ``{dec}``, ``{int}``, ``{ts}``, ``{date}``, ``{json}`` for column types;
+    ``{binary}`` follows a text column to compare it character by character (code point order,
+    as Python compares strings) where the database's own collation might not.
     """
 
     name: ClassVar[str]
@@ -140,6 +142,7 @@ class SQLiteDialect(Dialect):
             "json": "TEXT",
             "ledger_key": "INTEGER PRIMARY KEY",
             "position_column": "",
+            "binary": "",
         }
     )
     position = "rowid"

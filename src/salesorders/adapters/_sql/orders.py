@@ -10,8 +10,17 @@ from typing import TYPE_CHECKING, Any, Final
 
 from salesorders import errors
 from salesorders.adapters._sql.dialect import _json_text, _time, _utc_text
+from salesorders.adapters._sql.logistics import SqlLogistics, milestones, write_shipments
 from salesorders.adapters._sql.session import Session
 from salesorders.domain.checks import aware_time, require_text
+from salesorders.domain.fulfilment import Shipment
+from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
+from salesorders.domain.logistics_queries import (
+    LateShipmentQuery,
+    LeadTimeQuery,
+    Page,
+    ShipmentQuery,
+)
 from salesorders.domain.order import Order
 from salesorders.ports import OrderPage, OrderQuery
 
@@ -56,15 +65,23 @@ def _decode_cursor(cursor: object) -> tuple[dt.datetime, str]:
 
 
 class SqlOrderRepository:
-    """Orders as JSON documents with indexed columns and an optimistic version."""
+    """Orders as JSON documents with indexed columns and an optimistic version.
 
-    __slots__ = ("_d", "_serializer", "_session", "_sql")
+    Each order's shipments are also rows of ``shipments``, written when they changed: the
+    repository remembers the shipments of every order it read or wrote in this unit of work
+    and, on save, writes only the shipments that are not among them (all of an order's
+    shipments when it did not read the order; shipments are never removed from an order).
+    """
+
+    __slots__ = ("_d", "_logistics", "_serializer", "_session", "_shipments", "_sql")
 
     def __init__(self, session: Session, config: StoreConfig) -> None:
         self._session = session
         self._sql = config.sql
         self._d = config.dialect
         self._serializer = config.serializer
+        self._logistics = SqlLogistics(session, config.sql.logistics)
+        self._shipments: dict[str, tuple[Shipment, ...]] = {}
 
     def _document(self, order: Order, version: int) -> str:
         data = self._serializer.dump(order)
@@ -74,7 +91,19 @@ class SqlOrderRepository:
     def _load(self, doc: str, version: int) -> Order:
         order = self._serializer.load(json.loads(doc), Order)
         order.version = int(version)
+        self._shipments[order.id] = order.shipments
         return order
+
+    def _store_shipments(self, order: Order) -> None:
+        """Write the shipments of ``order`` that changed since this unit of work read it."""
+        current = order.shipments
+        known = self._shipments.get(order.id)
+        if current is known:
+            return
+        changed = current if known is None else [s for s in current if s not in known]
+        if changed:
+            write_shipments(self._session, self._sql.logistics, order.id, changed)
+        self._shipments[order.id] = current
 
     def add(self, order: Order) -> None:
         """Store a new order at version 1; an id or number already stored is a ConflictError."""
@@ -92,6 +121,7 @@ class SqlOrderRepository:
             1,
             self._document(order, 1),
             int(order.waiting),
+            *milestones(order, d),
         )
         try:
             self._session.run(self._sql.order_insert, params)
@@ -100,6 +130,7 @@ class SqlOrderRepository:
                 f"order {order.id!r} (number {order.number!r}) is already stored; "
                 "use a new order id, or get and save the stored order"
             ) from error
+        self._store_shipments(order)
         order.version = 1
 
     def save(self, order: Order) -> None:
@@ -117,6 +148,7 @@ class SqlOrderRepository:
             expected + 1,
             self._document(order, expected + 1),
             int(order.waiting),
+            *milestones(order, d),
             order.id,
             expected,
         )
@@ -131,12 +163,22 @@ class SqlOrderRepository:
             if not rows:
                 raise errors.NotFoundError("order", order.id)
             raise errors.ConcurrencyConflictError(order.id, expected, int(rows[0][0]))
+        self._store_shipments(order)
         order.version = expected + 1
 
     def waiting(self, limit: int = 1000) -> tuple[Order, ...]:
         """Orders with backordered lines, oldest placement first (at most ``limit``)."""
         rows = self._session.rows(self._sql.orders_waiting, (_page_size(limit),))
         return tuple(self._load(doc, int(version)) for doc, version in rows)
+
+    def open_shipments(self, query: ShipmentQuery) -> Page[OpenShipment]:
+        return self._logistics.open_shipments(query)
+
+    def late_shipments(self, query: LateShipmentQuery) -> Page[LateShipment]:
+        return self._logistics.late_shipments(query)
+
+    def lead_times(self, query: LeadTimeQuery) -> Page[LeadTime]:
+        return self._logistics.lead_times(query)
 
     def get(self, order_id: str) -> Order:
         rows = self._session.rows(self._sql.order_by_id, (order_id,))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import attrs
 
 from salesorders import errors
 from salesorders.adapters._sql.dialect import Dialect
+from salesorders.adapters._sql.logistics import backfill_logistics
 from salesorders.adapters._sql.session import Session
 
 __all__ = [
@@ -22,11 +24,14 @@ __all__ = [
 
 @attrs.frozen(slots=True)
 class Migration:
-    """One step of the schema: ``statements`` are templates rendered by a :class:`Dialect`."""
+    """One step of the schema: ``statements`` are templates rendered by a :class:`Dialect`;
+    ``backfill``, if any, then fills what the step added from the rows already stored, in the
+    same transaction."""
 
     version: int
     description: str
     statements: tuple[str, ...]
+    backfill: Callable[[Session, Dialect], None] | None = None
 
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -165,6 +170,36 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX orders_waiting ON {p}orders (placed_at, id) WHERE waiting = 1",
         ),
     ),
+    Migration(
+        6,
+        "shipments and the lead-time milestones of orders, for the logistics listings",
+        (
+            """CREATE TABLE {p}shipments (
+                order_id {text} NOT NULL,
+                shipment_id {text} NOT NULL,
+                warehouse_id {text} NOT NULL,
+                carrier {text} NOT NULL,
+                service_level {text} NOT NULL,
+                tracking_number {text},
+                shipped_at {ts} NOT NULL,
+                promised_date {date},
+                status {text} NOT NULL,
+                delivered_at {ts},
+                PRIMARY KEY (order_id, shipment_id))""",
+            "CREATE INDEX shipments_open ON {p}shipments "
+            "(shipped_at, order_id{binary}, shipment_id{binary}) "
+            "WHERE delivered_at IS NULL AND status <> 'returned_to_sender'",
+            "CREATE INDEX shipments_late ON {p}shipments "
+            "(promised_date, shipped_at, order_id{binary}, shipment_id{binary}) "
+            "WHERE delivered_at IS NULL AND status <> 'returned_to_sender'",
+            "ALTER TABLE {p}orders ADD COLUMN confirmed_at {ts}",
+            "ALTER TABLE {p}orders ADD COLUMN first_shipped_at {ts}",
+            "ALTER TABLE {p}orders ADD COLUMN shipped_at {ts}",
+            "ALTER TABLE {p}orders ADD COLUMN delivered_at {ts}",
+            "CREATE INDEX orders_by_placed ON {p}orders (placed_at, id{binary})",
+        ),
+        backfill_logistics,
+    ),
 )
 
 #: The schema version this library writes.
@@ -214,5 +249,7 @@ def migrate(session: Session, dialect: Dialect) -> list[int]:
         if migration.version > current:
             for statement in render_migration(dialect, migration):
                 session.run(statement)
+            if migration.backfill is not None:
+                migration.backfill(session, dialect)
             applied.append(migration.version)
     return applied

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from salesorders.adapters._sql.dialect import Dialect
+from salesorders.adapters._sql.logistics import LogisticsStatements
 
 __all__ = ["Statements"]
 
@@ -56,14 +57,16 @@ class Statements:
         # orders
         self.order_insert = r(
             "INSERT INTO {p}orders (id, number, customer_id, state, currency, created_at, "
-            "placed_at, version, doc, waiting) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}), ?)"
+            "placed_at, version, doc, waiting, confirmed_at, first_shipped_at, shipped_at, "
+            "delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}), ?, ?, ?, ?, ?)"
         )
         self.order_update = r(
             "UPDATE {p}orders SET number = ?, customer_id = ?, state = ?, currency = ?, "
-            "placed_at = ?, version = ?, doc = CAST(? AS {json}), waiting = ? "
+            "placed_at = ?, version = ?, doc = CAST(? AS {json}), waiting = ?, "
+            "confirmed_at = ?, first_shipped_at = ?, shipped_at = ?, delivered_at = ? "
             "WHERE id = ? AND version = ?"
         )
+        self.logistics = LogisticsStatements(dialect)
         self.order_version = r("SELECT version FROM {p}orders WHERE id = ?")
         self.orders_waiting = r(
             "SELECT CAST(doc AS TEXT), version FROM {p}orders WHERE waiting = 1 "

@@ -27,7 +27,9 @@ The suites
     :class:`UnitOfWorkContract` (commit/rollback atomic across every repository),
     :class:`OrderRepositoryContract`, :class:`StockRepositoryContract`,
     :class:`OutboxStoreContract`, :class:`IdempotencyStoreContract`,
-    :class:`OrderNumbersContract`, and :class:`AllContracts` combining the six.
+    :class:`OrderNumbersContract`, :class:`LogisticsContract` (the order repository's open and
+    late shipments and lead times, equal to the domain's reference answers), and
+    :class:`AllContracts` combining the seven.
 
 Each test opens its own units of work through the factory and never holds two open at once in
 one thread, so an adapter that serializes units of work with a single lock passes too. The suites
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 from salesorders.testing.contracts._base import T0, AdapterContract, plan_for, sample_order
 from salesorders.testing.contracts.idempotency import IdempotencyStoreContract
+from salesorders.testing.contracts.logistics import LogisticsContract
 from salesorders.testing.contracts.numbers import OrderNumbersContract
 from salesorders.testing.contracts.orders import OrderRepositoryContract
 from salesorders.testing.contracts.outbox import OutboxStoreContract
@@ -49,6 +52,7 @@ __all__ = [
     "AdapterContract",
     "AllContracts",
     "IdempotencyStoreContract",
+    "LogisticsContract",
     "OrderNumbersContract",
     "OrderRepositoryContract",
     "OutboxStoreContract",
@@ -66,5 +70,6 @@ class AllContracts(
     OutboxStoreContract,
     IdempotencyStoreContract,
     OrderNumbersContract,
+    LogisticsContract,
 ):
     """Every contract suite at once."""
