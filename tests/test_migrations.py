@@ -37,6 +37,7 @@ from salesorders.domain.logistics_queries import (
     select_open_shipments,
 )
 from salesorders.domain.order import Order
+from salesorders.domain.plan import Allocation, AllocationPlan, Backorder
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.stock import LedgerEntry, Movement, StockChange, StockItem
 from salesorders.domain.warehouse import Warehouse
@@ -71,6 +72,25 @@ def _shipped_order() -> Order:
 
 
 SHIPPED = _shipped_order()
+
+
+def _waiting_order() -> Order:
+    """An order confirmed with 1 of its 3 units allocated: 2 wait for stock (stored before
+    version 5, it is found as waiting once the migration has read its document)."""
+    order = sample_order("O-3", lines=(("SKU-B", 3, "5.00"),))
+    order.place("SO-2026-000009", T0)
+    plan = AllocationPlan(
+        "O-3",
+        (Allocation("L1", "SKU-B", "W1", Decimal(1)),),
+        (Backorder("L1", "SKU-B", Decimal(2)),),
+    )
+    order.confirm(T0 + dt.timedelta(hours=2), plan=plan)
+    order.pull_events()
+    order.version = 1
+    return order
+
+
+WAITING = _waiting_order()
 
 
 def _version_one_rows(dialect: Dialect) -> list[tuple[str, tuple[Any, ...]]]:
@@ -164,6 +184,21 @@ def _version_one_rows(dialect: Dialect) -> list[tuple[str, tuple[Any, ...]]]:
                 json.dumps(serializer.dump(SHIPPED)),
             ),
         ),
+        (
+            "INSERT INTO {p}orders (id, number, customer_id, state, currency, created_at, "
+            "placed_at, version, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}))",
+            (
+                "O-3",
+                WAITING.number,
+                "C-1",
+                WAITING.state,
+                "USD",
+                d.time(T0),
+                d.time(T0),
+                1,
+                json.dumps(serializer.dump(WAITING)),
+            ),
+        ),
         ("INSERT INTO {p}order_number_series VALUES (?, ?)", ("SO-2026", 7)),
         (
             "INSERT INTO {p}outbox VALUES (?, ?, ?, ?, CAST(? AS {json}), ?, ?, ?, ?, ?, ?)",
@@ -195,7 +230,7 @@ def _version_one_rows(dialect: Dialect) -> list[tuple[str, tuple[Any, ...]]]:
     ]
 
 
-def _assert_version_one_rows_are_kept(factory: UnitOfWorkFactory) -> None:
+def _assert_version_one_rows_are_kept(factory: UnitOfWorkFactory, version: int) -> None:
     with factory() as uow:
         assert uow.orders.get("O-1") == ORDER
         assert uow.orders.get_by_number("SO-2026-000007").id == "O-1"
@@ -216,12 +251,14 @@ def _assert_version_one_rows_are_kept(factory: UnitOfWorkFactory) -> None:
             "K-1", "PlaceOrder", "ab" * 32, {"value": 1}, T0, T0 + dt.timedelta(days=1)
         )
         assert uow.numbers.next_number("SO-2026") == 8  # the series goes on, no reuse
+        if version < 5:  # stored before version 5 knew waiting orders: read from the documents
+            assert [o.id for o in uow.orders.waiting(10)] == ["O-3"]
     _assert_logistics_are_backfilled(factory)
 
 
 def _assert_logistics_are_backfilled(factory: UnitOfWorkFactory) -> None:
     """Orders stored before version 6 show in the logistics listings as the reference says."""
-    orders = [ORDER, SHIPPED]
+    orders = [ORDER, SHIPPED, WAITING]
     late = LateShipmentQuery(T0.date() + dt.timedelta(days=1))
     with factory() as uow:
         assert uow.orders.get("O-2") == SHIPPED
@@ -235,6 +272,7 @@ def _assert_logistics_are_backfilled(factory: UnitOfWorkFactory) -> None:
         assert [(x.order_id, x.confirmed_at, x.last_shipped_at) for x in leads.items] == [
             ("O-1", None, None),
             ("O-2", T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=3)),
+            ("O-3", T0 + dt.timedelta(hours=2), None),
         ]
 
 
@@ -301,7 +339,7 @@ def test_sqlite_upgrades_an_older_database_and_keeps_its_rows(tmp_path: Path, ve
     assert missing and not missing & _sqlite_indexes(path)
     with SQLiteStore(path) as store:
         assert store.schema_version == LATEST_VERSION
-        _assert_version_one_rows_are_kept(store.unit_of_work)
+        _assert_version_one_rows_are_kept(store.unit_of_work, version)
     assert _sqlite_versions(path) == list(range(1, LATEST_VERSION + 1))
     assert set(_INDEXES_SINCE) <= _sqlite_indexes(path)
 
@@ -460,7 +498,7 @@ def test_postgres_upgrades_an_older_schema_and_keeps_its_rows(
     assert missing and not missing & _pg_indexes(postgres_dsn, schema)
     with PostgresStore(postgres_dsn, schema=schema, max_size=1) as store:
         assert store.schema_version == LATEST_VERSION
-        _assert_version_one_rows_are_kept(store.unit_of_work)
+        _assert_version_one_rows_are_kept(store.unit_of_work, version)
     assert _pg_versions(postgres_dsn, schema) == list(range(1, LATEST_VERSION + 1))
     assert set(_INDEXES_SINCE) <= _pg_indexes(postgres_dsn, schema)
 

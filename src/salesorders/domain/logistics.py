@@ -167,7 +167,7 @@ def lead_time(order: Order) -> LeadTime | None:
     """The lead time of ``order``; ``None`` while it has not been placed."""
     if order.placed_at is None:
         return None
-    ordered = {line.line_id: line.quantity for line in order.lines} if order.shipments else {}
+    ordered = {line.line_id: line.open_quantity for line in order.lines} if order.shipments else {}
     return lead_time_of(
         order.id, order.number, order.placed_at, order.audit, ordered, order.shipments
     )
@@ -182,8 +182,10 @@ def lead_time_of(
     shipments: Sequence[Shipment],
 ) -> LeadTime:
     """The lead time of an order given as its parts: its audit trail, its lines' quantities
-    (line id → quantity ordered) and its shipments."""
-    confirmed_at = next((entry.at for entry in audit if entry.event == "confirm"), None)
+    (line id → quantity ordered and not cancelled) and its shipments."""
+    confirmed_at = next(
+        (e.at for e in audit if e.event == "confirm" or e.to_state == "confirmed"), None
+    )
     if not shipments:
         return LeadTime(order_id, order_number, placed_at, confirmed_at)
     first_shipped = min(s.shipped_at for s in shipments)

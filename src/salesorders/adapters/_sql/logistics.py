@@ -336,7 +336,10 @@ def backfill_logistics(session: Session, dialect: Dialect) -> None:
             data = json.loads(doc)
             audit = [serializer.load(entry, AuditEntry) for entry in data.get("audit", ())]
             shipments = [serializer.load(s, Shipment) for s in data.get("shipments", ())]
-            ordered = {line["line_id"]: Decimal(line["quantity"]) for line in data["lines"]}
+            ordered = {
+                line["line_id"]: Decimal(line["quantity"]) - Decimal(line.get("cancelled", 0))
+                for line in data["lines"]
+            }
             lead = lead_time_of(order_id, number, _time(placed_at), audit, ordered, shipments)
             values = _milestone_values(lead, dialect)
             if values != _NO_MILESTONES:

@@ -6,10 +6,11 @@ import base64
 import binascii
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from salesorders import errors
-from salesorders.adapters._sql.dialect import _json_text, _time, _utc_text
+from salesorders.adapters._sql.dialect import Dialect, _json_text, _time, _utc_text
 from salesorders.adapters._sql.logistics import SqlLogistics, milestones, write_shipments
 from salesorders.adapters._sql.session import Session
 from salesorders.domain.checks import aware_time, require_text
@@ -245,3 +246,27 @@ class SqlOrderNumbers:
     def next_number(self, series: str) -> int:
         require_text(series, "series")
         return int(self._session.rows(self._sql.next_number, (series,), writes=True)[0][0])
+
+
+#: How many stored orders the schema-5 backfill reads at a time.
+_WAITING_BATCH = 500
+
+
+def backfill_waiting(session: Session, dialect: Dialect) -> None:
+    """Schema version 5: mark the stored orders that wait for backordered stock, read from their
+    documents a batch at a time (saves keep the column up to date from then on)."""
+    select = dialect.render(
+        "SELECT id, CAST(doc AS TEXT) FROM {p}orders "
+        "WHERE placed_at IS NOT NULL AND id{binary} > ? ORDER BY id{binary} LIMIT ?"
+    )
+    mark = dialect.render("UPDATE {p}orders SET waiting = 1 WHERE id = ?")
+    last = ""
+    while True:
+        rows = session.rows(select, (last, _WAITING_BATCH))
+        if not rows:
+            return
+        for order_id, doc in rows:
+            lines = json.loads(doc).get("lines", ())
+            if any(Decimal(str(line.get("backordered", 0))) > 0 for line in lines):
+                session.run(mark, (order_id,))
+        last = rows[-1][0]

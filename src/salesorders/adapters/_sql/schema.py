@@ -10,6 +10,7 @@ import attrs
 from salesorders import errors
 from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.logistics import backfill_logistics
+from salesorders.adapters._sql.orders import backfill_waiting
 from salesorders.adapters._sql.session import Session
 
 __all__ = [
@@ -169,6 +170,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "ALTER TABLE {p}orders ADD COLUMN waiting {int} NOT NULL DEFAULT 0",
             "CREATE INDEX orders_waiting ON {p}orders (placed_at, id) WHERE waiting = 1",
         ),
+        backfill_waiting,
     ),
     Migration(
         6,
