@@ -1,6 +1,6 @@
 """Backorders served in one batch — one snapshot, one lock, one write — give exactly what serving
 the waiting orders one at a time gives: the same results, orders, reservations, ledger, stock
-figures, alerts and outbox messages, on random stock, orders and policies."""
+figures, alerts and outbox messages, on random stock, orders, policies and priorities."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from salesorders.domain.allocation import (
     NearestPolicy,
     PriorityPolicy,
 )
-from salesorders.domain.order import Address
+from salesorders.domain.order import Address, Order
 from salesorders.domain.plan import AllocationPlan, AllocationRequest
 from salesorders.domain.snapshot import IncomingStock, StockSnapshot
 from salesorders.domain.warehouse import Warehouse
@@ -47,6 +47,8 @@ from support.backorders_reference import use_reference_serving
 T0 = dt.datetime(2026, 5, 4, 8, 0, tzinfo=dt.UTC)
 SKUS = ("S1", "S2", "S3", "S4")
 
+Priority = Callable[[Order], Any]
+
 
 class CheckedPriority:
     """A policy the service does not know: its plans are checked, and it is given a snapshot of
@@ -69,11 +71,17 @@ POLICIES: tuple[Callable[[random.Random], AllocationPolicy], ...] = (
     lambda rng: NearestPolicy(),
     lambda rng: CheckedPriority(),
 )
+PRIORITIES: tuple[Priority | None, ...] = (
+    None,
+    lambda order: order.customer_id != "VIP",
+    lambda order: (-len(order.lines), order.customer_id),
+)
 
 
 @attrs.frozen
 class Scenario:
     policy: AllocationPolicy
+    priority: Priority | None
     on_receipt: bool
     steps: tuple[tuple[int, Any], ...]  # (seconds to advance the clock first, command)
 
@@ -146,7 +154,9 @@ def _scenario(seed: int) -> Scenario:
             actor=rng.choice(("", "clerk")),
         )
         steps.append((60, serve))
-    return Scenario(rng.choice(POLICIES)(rng), rng.random() < 0.3, tuple(steps))
+    return Scenario(
+        rng.choice(POLICIES)(rng), rng.choice(PRIORITIES), rng.random() < 0.3, tuple(steps)
+    )
 
 
 def _receipt(rng: random.Random, sku: str, warehouse_id: str) -> ReceiveStock:
@@ -201,10 +211,11 @@ def _compare(
                 store=store,
                 clock=clock,
                 allocation_policy=scenario.policy,
+                backorder_priority=scenario.priority,
                 serve_backorders_on_receipt=scenario.on_receipt,
             )
             if name == "reference":
-                use_reference_serving(service)
+                use_reference_serving(service, scenario.priority)
             outcomes.append(_run(service, clock, scenario.steps))
             states.append(_state(service, store))
     assert outcomes[0] == outcomes[1]

@@ -1,10 +1,10 @@
 """Serving backorders: stock that arrived, allocated to the order lines waiting for it.
 
 ``AllocateBackorders`` — and, with ``bootstrap(serve_backorders_on_receipt=True)``, every receipt
-— serves the waiting orders in turn, oldest placement first. Each order's waiting lines are
-allocated by the service's policy from what the orders before it left, the plan is checked as
-every plan of a policy the service does not trust is, and reserved; each order served gets an
-``OrderAllocationChanged`` event.
+— serves the waiting orders in turn: oldest placement first, or in the order of the host's
+``backorder_priority``. Each order's waiting lines are allocated by the service's policy from
+what the orders before it left, the plan is checked as every plan of a policy the service does
+not trust is, and reserved; each order served gets an ``OrderAllocationChanged`` event.
 
 The work is shared across the orders: the stock of every SKU they wait for is read in one
 snapshot and locked once, in (SKU, warehouse) order (a
@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from operator import itemgetter
+from typing import Any
 
 from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.checks import require_id
@@ -27,28 +29,54 @@ from salesorders.domain.plan import AllocationRequest
 from salesorders.domain.snapshot import AvailableBatch, IncomingStock, StockSnapshot
 from salesorders.domain.stock import LowStock, StockDesk
 from salesorders.domain.stock.runs import ReservationRun
+from salesorders.errors import ValidationError
 from salesorders.ports import MAX_PAGE_SIZE, StockRepository, UnitOfWork
 from salesorders.service.commands import AllocateBackorders
 from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
 
-__all__ = ["MAX_WAITING", "Backorders"]
+__all__ = ["MAX_WAITING", "BackorderPriority", "Backorders"]
 
 #: Writes orders' events and stock alerts to the outbox, in one go.
 Publish = Callable[[UnitOfWork, Sequence[OrderEvent], Sequence[LowStock]], None]
 
-#: How many waiting orders one receipt serves at most (the repository's page limit).
+#: The host's priority of a waiting order: its sort key, lower served first.
+BackorderPriority = Callable[[Order], Any]
+
+#: How many waiting orders one receipt serves at most (the repository's page limit); with a
+#: priority, how many waiting orders are ranked.
 MAX_WAITING = MAX_PAGE_SIZE
 
 #: How many SKUs one snapshot statement reads.
 _SNAPSHOT_SKUS = 1_000
 
+_first = itemgetter(0)
+
 
 class Backorders:
-    """The backorder handlers, wired to the service's policy and outbox (built by ``Handlers``)."""
+    """The backorder handlers, wired to the service's policy and outbox (built by ``Handlers``).
 
-    def __init__(self, policy: AllocationPolicy, publish: Publish) -> None:
+    ``priority``: ``None`` serves waiting orders oldest placement first; a callable taking a
+    waiting :class:`~salesorders.domain.order.Order` (it must not change it) and returning a sort
+    key serves them by (key, placement time, id), lower keys first.
+    """
+
+    def __init__(
+        self,
+        policy: AllocationPolicy,
+        publish: Publish,
+        priority: BackorderPriority | None = None,
+    ) -> None:
+        if priority is not None and not callable(priority):
+            raise ValidationError(
+                "backorder_priority",
+                priority,
+                "must be a callable taking an Order and returning its sort key (lower first)",
+                "pass e.g. lambda order: 0 if order.customer_group == 'vip' else 1, or None "
+                "for placement order",
+            )
         self.policy = policy
+        self.priority = priority
         self._trusted = trusted(policy)
         self._publish = publish
 
@@ -66,7 +94,7 @@ class Backorders:
         ``limit`` waiting orders, in turn; the results of the orders served."""
         skus = None if sku is None else (sku,)
         requests: list[tuple[Order, AllocationRequest]] = []
-        for order in uow.orders.waiting(limit):
+        for order in self._waiting(uow, limit):
             request = order.backorder_request(skus)
             if request.lines:
                 requests.append((order, request))
@@ -132,6 +160,29 @@ class Backorders:
                 if not stocked:
                     break
         return served
+
+    def _waiting(self, uow: UnitOfWork, limit: int) -> Sequence[Order]:
+        """The waiting orders to serve, in turn: the repository's (oldest placement first), or,
+        with a priority, every waiting order ranked by (key, placement time, id)."""
+        priority = self.priority
+        if priority is None:
+            return uow.orders.waiting(limit)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_WAITING:
+            raise ValidationError("limit", limit, f"must be an int from 1 to {MAX_WAITING:,}")
+        ranked = [
+            ((priority(order), order.placed_at or order.created_at, order.id), order)
+            for order in uow.orders.waiting(MAX_WAITING)
+        ]
+        try:
+            ranked.sort(key=_first)
+        except TypeError as error:
+            raise ValidationError(
+                "backorder_priority",
+                priority,
+                f"returned sort keys that cannot be compared with each other ({error})",
+                "return keys of one type for every order, e.g. numbers or tuples of numbers",
+            ) from error
+        return [order for _, order in ranked[:limit]]
 
 
 def _snapshot(stock: StockRepository, skus: Sequence[str], on: dt.date) -> StockSnapshot:

@@ -38,7 +38,7 @@ from salesorders.ports import (
     UnitOfWork,
 )
 from salesorders.serialization import Serializer
-from salesorders.service.backorders import MAX_WAITING, Backorders
+from salesorders.service.backorders import MAX_WAITING, BackorderPriority, Backorders
 from salesorders.service.commands import (
     AdjustStock,
     AllocateBackorders,
@@ -119,6 +119,7 @@ class Handlers:
         carriers: Sequence[Carrier] = (),
         tracking_numbers: TrackingNumbers | None = None,
         serve_backorders_on_receipt: bool = False,
+        backorder_priority: BackorderPriority | None = None,
         workflows: Sequence[Workflow] = (),
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
@@ -164,7 +165,7 @@ class Handlers:
                 "pass e.g. salesorders.adapters.tracking.CourierTrackingNumbers()",
             )
         fulfilment = self.fulfilment = Fulfilment(known_carriers, self._published, tracking_numbers)
-        backorders = self.backorders = Backorders(policy, self._publish)
+        backorders = self.backorders = Backorders(policy, self._publish, backorder_priority)
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
