@@ -282,12 +282,6 @@ class _NotingUnitOfWork(WrappedUnitOfWork):
         return _NotesLocks(self._inner.stock, self._locked)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: AllocateBackorders locks the stock rows of each waiting order in turn (oldest "
-    "order first), not all of them in (SKU, warehouse) order; on PostgreSQL it deadlocks with "
-    "placements that lock the same SKUs in order (retried, at a deadlock timeout each)",
-)
 @pytest.mark.parametrize("kind", ["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_allocating_backorders_locks_stock_rows_in_sku_order(
     opened: Callable[[str], Opened], kind: str

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from moneyed import Money
 
+from salesorders.domain.order import Order
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import ValidationError
 from salesorders.service import (
@@ -44,11 +45,13 @@ def _service(store: Any, clock: ManualClock, **options: Any) -> SalesService:
     return service
 
 
-def _order(service: SalesService, clock: ManualClock, sku: str, quantity: int) -> str:
+def _order(
+    service: SalesService, clock: ManualClock, sku: str, quantity: int, customer: str = "C-1"
+) -> str:
     clock.advance(dt.timedelta(minutes=1))
     result = service.handle(
         PlaceOrder(
-            customer_id="C-1",
+            customer_id=customer,
             currency="EUR",
             lines=(LineSpec(sku, quantity, Money("2.00", "EUR")),),
             confirm=True,
@@ -111,6 +114,63 @@ def test_cancelled_orders_wait_no_more_and_bad_input_is_refused(store: Any) -> N
     with pytest.raises(ValidationError) as caught:
         service.handle(AllocateBackorders(sku="S" * 101))
     assert caught.value.field == "sku"
+    with pytest.raises(ValidationError) as caught:
+        service.handle(AllocateBackorders(limit=0))
+    assert caught.value.field == "limit"
+
+
+def _vip_first(order: Order) -> int:
+    return 0 if order.customer_id.startswith("VIP") else 1
+
+
+def test_a_host_priority_serves_by_its_key_then_by_placement(store: Any) -> None:
+    clock = ManualClock(T0)
+    service = _service(store, clock, backorder_priority=_vip_first)
+    oldest = _order(service, clock, "TEA", 2)
+    vip = _order(service, clock, "TEA", 2, customer="VIP-7")
+    other = _order(service, clock, "TEA", 1)
+    later_vip = _order(service, clock, "TEA", 1, customer="VIP-9")
+    service.handle(ReceiveStock(sku="TEA", warehouse_id="W1", quantity=4))
+    # limit looks at the first waiting orders by priority, not by age
+    served = service.handle(AllocateBackorders(limit=1))
+    assert [r.order_id for r in served] == [vip]
+    served = service.handle(AllocateBackorders())
+    assert [r.order_id for r in served] == [later_vip, oldest]
+    assert [r.allocation_status for r in served] == ["allocated", "partially_allocated"]
+    assert (_held(service, oldest), _held(service, other)) == (1, 0)
+    assert service.reconcile_stock() == ()
+
+
+def _largest_first(order: Order) -> Decimal:
+    return -sum((line.quantity for line in order.lines), Decimal(0))
+
+
+def test_a_host_priority_also_orders_what_a_receipt_serves(store: Any) -> None:
+    clock = ManualClock(T0)
+    service = _service(
+        store, clock, serve_backorders_on_receipt=True, backorder_priority=_largest_first
+    )
+    small = _order(service, clock, "MUG", 1)
+    large = _order(service, clock, "MUG", 3)
+    service.handle(ReceiveStock(sku="MUG", warehouse_id="W1", quantity=3))
+    assert (_held(service, small), _held(service, large)) == (0, 3)
+
+
+def test_a_priority_must_be_callable_and_give_keys_that_compare(store: Any) -> None:
+    clock = ManualClock(T0)
+    with pytest.raises(ValidationError) as caught:
+        bootstrap(store=store, clock=clock, backorder_priority="vip first")
+    assert caught.value.field == "backorder_priority"
+    keys = iter([1, "a"])
+    service = _service(store, clock, backorder_priority=lambda order: next(keys))
+    first = _order(service, clock, "TEA", 1)
+    second = _order(service, clock, "TEA", 1)
+    service.handle(ReceiveStock(sku="TEA", warehouse_id="W1", quantity=2))
+    with pytest.raises(ValidationError) as caught:
+        service.handle(AllocateBackorders())
+    assert caught.value.field == "backorder_priority"
+    assert "cannot be compared" in caught.value.problem
+    assert (_held(service, first), _held(service, second)) == (0, 0)  # nothing changed
     with pytest.raises(ValidationError) as caught:
         service.handle(AllocateBackorders(limit=0))
     assert caught.value.field == "limit"

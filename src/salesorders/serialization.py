@@ -16,7 +16,7 @@ import datetime as dt
 import enum
 import types
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import cattrs
@@ -36,6 +36,15 @@ T = TypeVar("T")
 
 
 def _structure_decimal(value: Any, _: type) -> Decimal:
+    if value.__class__ is str:
+        # The stored form (a plain decimal string) read at once; anything else takes the checks.
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            pass
+        else:
+            if result.is_finite():
+                return result
     if isinstance(value, float):
         raise ValueError("floats are not accepted; write the number as a string")
     if not isinstance(value, str | int) or isinstance(value, bool):

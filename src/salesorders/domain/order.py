@@ -75,6 +75,7 @@ from salesorders.errors import (
 __all__ = ["Address", "AuditEntry", "NewLine", "Order", "OrderLine", "Totals"]
 
 _ZERO = Decimal(0)
+_NOWHERE = Destination()
 _DEFAULT_PRICING = PricingPolicy()
 # The amounts of a line cancelled in full.
 _NOTHING_PRICED = PricedLine(_ZERO, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, ())
@@ -191,13 +192,15 @@ class Order(OrderFulfilment):
             if line.open_quantity > line.allocated
         )
 
+    @property
+    def destination(self) -> Destination:
+        """Where the order ships, as allocation sees it: its shipping address's region."""
+        address = self.shipping_address
+        return Destination(region=address.region or address.country) if address else _NOWHERE
+
     def allocation_request(self, *, all_or_nothing: bool = False) -> AllocationRequest:
         """What this order needs from stock, shipping to its shipping address's region."""
-        address = self.shipping_address
-        destination = (
-            Destination(region=address.region or address.country) if address else Destination()
-        )
-        return AllocationRequest(self.id, self.demand(), destination, all_or_nothing)
+        return AllocationRequest(self.id, self.demand(), self.destination, all_or_nothing)
 
     def pull_events(self) -> list[ev.OrderEvent]:
         """Hand over the events raised since the last call (the unit of work stores them)."""

@@ -31,6 +31,7 @@ from salesorders.errors import OrderError, ValidationError
 
 if TYPE_CHECKING:
     from salesorders.domain.pricing import Charge, Discount
+    from salesorders.domain.warehouse import Destination
     from salesorders.domain.workflow import Workflow
 
 __all__ = ["OrderFulfilment"]
@@ -61,6 +62,9 @@ class OrderFulfilment:
         def can(self, event: str) -> bool: ...
 
         def allocation_request(self, *, all_or_nothing: bool = False) -> AllocationRequest: ...
+
+        @property
+        def destination(self) -> Destination: ...
 
         order_discounts: tuple[Discount, ...]
         shipping: Charge | None
@@ -94,12 +98,13 @@ class OrderFulfilment:
     def backorder_request(self, skus: Collection[str] | None = None) -> AllocationRequest:
         """What the backordered lines (of ``skus``, or all) still need allocated."""
         lines = tuple(
-            DemandLine(line.line_id, line.sku, line.backordered)
-            for line in self.lines
-            if line.backordered > 0 and (skus is None or line.sku in skus)
+            [
+                DemandLine(line.line_id, line.sku, line.backordered)
+                for line in self.lines
+                if line.backordered > 0 and (skus is None or line.sku in skus)
+            ]
         )
-        destination = self.allocation_request().destination
-        return AllocationRequest(self.id, lines, destination)
+        return AllocationRequest(self.id, lines, self.destination)
 
     def allocate_backorders(
         self, plan: AllocationPlan, at: dt.datetime, *, actor: str = ""
@@ -115,7 +120,10 @@ class OrderFulfilment:
             raise ValidationError("plan.order_id", plan.order_id, f"is not order {self.id}")
         got: dict[str, Decimal] = {}
         for allocation in plan.allocations:
-            got[allocation.line_id] = got.get(allocation.line_id, _ZERO) + allocation.quantity
+            earlier = got.get(allocation.line_id)
+            got[allocation.line_id] = (
+                allocation.quantity if earlier is None else earlier + allocation.quantity
+            )
         by_id = {line.line_id: line for line in self.lines}
         for line_id, quantity in got.items():
             line = by_id.get(line_id)
@@ -129,17 +137,25 @@ class OrderFulfilment:
                 )
         if not got:
             return
-        self.lines = tuple(
-            with_allocation(
-                line,
-                line.allocated + got.get(line.line_id, _ZERO),
-                line.backordered - got.get(line.line_id, _ZERO),
-                line.backorder_expected,
-            )
-            if line.line_id in got
-            else line
-            for line in self.lines
-        )
+        lines = []
+        changed = []
+        waiting = []
+        for line in self.lines:
+            extra = got.get(line.line_id)
+            if extra is not None:
+                line = with_allocation(
+                    line,
+                    line.allocated + extra,
+                    line.backordered - extra,
+                    line.backorder_expected,
+                )
+                changed.append((line.line_id, str(line.allocated), str(line.backordered)))
+                if line.backordered:
+                    waiting.append(
+                        (line.line_id, str(line.backordered), _day(line.backorder_expected))
+                    )
+            lines.append(line)
+        self.lines = tuple(lines)
         self.updated_at = max(self.updated_at, at)
         self._raise(
             ev.OrderAllocationChanged(
@@ -148,16 +164,8 @@ class OrderFulfilment:
                 at,
                 actor,
                 "stock arrived for backordered lines",
-                lines=tuple(
-                    (line.line_id, str(line.allocated), str(line.backordered))
-                    for line in self.lines
-                    if line.line_id in got
-                ),
-                backorders=tuple(
-                    (line.line_id, str(line.backordered), _day(line.backorder_expected))
-                    for line in self.lines
-                    if line.line_id in got and line.backordered
-                ),
+                lines=tuple(changed),
+                backorders=tuple(waiting),
             )
         )
 
@@ -284,6 +292,8 @@ class OrderFulfilment:
     def fulfilment_status(self) -> FulfilmentStatus:
         """Derived from the shipments: unfulfilled, partially shipped, shipped, partially
         delivered or delivered."""
+        if not self.shipments:
+            return FulfilmentStatus.UNFULFILLED
         return fulfilment_status(
             {ln.line_id: ln.open_quantity for ln in self.lines}, self.shipments
         )

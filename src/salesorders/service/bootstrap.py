@@ -12,8 +12,10 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
+from salesorders.domain.order import Order
 from salesorders.domain.pricing import PriceBook
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import ValidationError
@@ -50,6 +52,7 @@ def bootstrap(
     carriers: Iterable[Carrier] = (),
     tracking_numbers: TrackingNumbers | None = None,
     serve_backorders_on_receipt: bool = False,
+    backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
     number_prefix: str = "SO",
     workflows: Iterable[Workflow] | None = None,
@@ -83,7 +86,11 @@ def bootstrap(
     without one, any tracking number passing the text checks is kept as given. With
     ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
-    ``AllocateBackorders`` does. ``workflows``: the workflows
+    ``AllocateBackorders`` does. ``backorder_priority``: which waiting orders are served first —
+    a callable taking a waiting :class:`~salesorders.domain.order.Order` and returning a sort key
+    (lower first; ties by placement time, then id); without one, oldest placement first. With
+    one, every waiting order (up to 10,000) is ranked before ``limit`` takes the first.
+    ``workflows``: the workflows
     new orders may name (their latest version is used; the default workflow is always available).
     Order numbers look like ``f"{number_prefix}-{year}-{n:06d}"``. ``max_retries``, ``rng`` and
     ``sleep`` drive the retries of conflicting units of work; the ``delivery_*`` settings drive
@@ -106,6 +113,7 @@ def bootstrap(
         carriers=tuple(carriers),
         tracking_numbers=tracking_numbers,
         serve_backorders_on_receipt=serve_backorders_on_receipt,
+        backorder_priority=backorder_priority,
         workflows=known,
         number_prefix=number_prefix,
     )

@@ -18,30 +18,17 @@ from typing import Any, TypeVar
 
 from moneyed import Money
 
-from salesorders.domain.allocation import (
-    AllocationPolicy,
-    FewestShipmentsPolicy,
-    NearestPolicy,
-    PriorityPolicy,
-    RankedPolicy,
-    plan_problems,
-)
+from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.catalog import Product
 from salesorders.domain.checks import ID_MAX_LENGTH, require_id, require_text
 from salesorders.domain.events import OrderEvent
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.order import NewLine, Order
-from salesorders.domain.plan import AllocationPlan, AllocationRequest
+from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
-from salesorders.domain.snapshot import StockSnapshot
 from salesorders.domain.stock import LedgerEntry, LowStock, StockDesk
 from salesorders.domain.workflow import CONSUME, RELEASE, RESERVE, Workflow, default_workflow
-from salesorders.errors import (
-    AllocationError,
-    InsufficientStockError,
-    NoPriceError,
-    ValidationError,
-)
+from salesorders.errors import InsufficientStockError, NoPriceError, ValidationError
 from salesorders.ports import (
     Carrier,
     Catalog,
@@ -51,6 +38,7 @@ from salesorders.ports import (
     UnitOfWork,
 )
 from salesorders.serialization import Serializer
+from salesorders.service.backorders import MAX_WAITING, BackorderPriority, Backorders
 from salesorders.service.commands import (
     AdjustStock,
     AllocateBackorders,
@@ -76,6 +64,7 @@ from salesorders.service.commands import (
     WriteOffStock,
 )
 from salesorders.service.fulfilment import Fulfilment
+from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
 
 __all__ = ["Handlers", "Route"]
@@ -98,15 +87,6 @@ _DRAFT_FIELDS = (
 )
 
 
-_BUILT_IN_POLICIES = (PriorityPolicy, NearestPolicy, RankedPolicy, FewestShipmentsPolicy)
-
-
-def _policy_name(policy: object) -> str:
-    name = getattr(policy, "name", None)
-    kind = type(policy).__name__
-    return f"{kind} ({name!r})" if isinstance(name, str) and name else kind
-
-
 def _flag(value: object, field: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(field, value, "must be True or False")
@@ -119,9 +99,6 @@ _DEFAULT_PRICE = "catalogue default price"
 
 
 _T = TypeVar("_T")
-
-#: How many waiting orders one receipt serves at most (the repository's page limit).
-MAX_WAITING = 10_000
 
 
 def _new_order_id() -> str:
@@ -142,6 +119,7 @@ class Handlers:
         carriers: Sequence[Carrier] = (),
         tracking_numbers: TrackingNumbers | None = None,
         serve_backorders_on_receipt: bool = False,
+        backorder_priority: BackorderPriority | None = None,
         workflows: Sequence[Workflow] = (),
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
@@ -154,7 +132,7 @@ class Handlers:
             )
         self.serve_backorders_on_receipt = serve_backorders_on_receipt
         # The built-in policies are proven by the policy kit; any other plan is checked.
-        self._trusted_policy = type(policy) in _BUILT_IN_POLICIES
+        self._trusted_policy = trusted(policy)
         self.serializer = serializer
         self.price_book = price_book
         self.exchange_rates = exchange_rates
@@ -192,6 +170,7 @@ class Handlers:
                 "pass e.g. salesorders.adapters.tracking.CourierTrackingNumbers()",
             )
         fulfilment = self.fulfilment = Fulfilment(known_carriers, self._published, tracking_numbers)
+        backorders = self.backorders = Backorders(policy, self._publish, backorder_priority)
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
@@ -207,7 +186,7 @@ class Handlers:
             AdjustStock: (self.adjust_stock, LedgerEntry),
             WriteOffStock: (self.write_off_stock, LedgerEntry),
             TransferStock: (self.transfer_stock, tuple[LedgerEntry, ...]),
-            AllocateBackorders: (self.allocate_backorders, tuple[OrderResult, ...]),
+            AllocateBackorders: (backorders.allocate_backorders, tuple[OrderResult, ...]),
             ShipOrder: (fulfilment.ship_order, OrderResult),
             RecordShipmentEvent: (fulfilment.record_shipment_event, OrderResult),
             DeliverOrder: (fulfilment.deliver_order, OrderResult),
@@ -433,7 +412,7 @@ class Handlers:
     def _received(self, uow: UnitOfWork, sku: str, actor: str, now: dt.datetime) -> None:
         """Stock of ``sku`` arrived: serve its backorders now if the service is set up to."""
         if self.serve_backorders_on_receipt:
-            self._serve_backorders(uow, sku, MAX_WAITING, actor, now)
+            self.backorders.serve(uow, sku, MAX_WAITING, actor, now)
 
     def register_warehouse(
         self, uow: UnitOfWork, command: RegisterWarehouse, now: dt.datetime
@@ -455,43 +434,6 @@ class Handlers:
 
     def expect_stock(self, uow: UnitOfWork, command: ExpectStock, now: dt.datetime) -> None:
         StockDesk(uow.stock).expect(command.incoming)
-
-    # ------------------------------------------------------------------ backorders
-
-    def allocate_backorders(
-        self, uow: UnitOfWork, command: AllocateBackorders, now: dt.datetime
-    ) -> tuple[OrderResult, ...]:
-        if command.sku is not None:
-            require_id(command.sku, "sku")
-        return self._serve_backorders(uow, command.sku, command.limit, command.actor, now)
-
-    def _serve_backorders(
-        self, uow: UnitOfWork, sku: str | None, limit: int, actor: str, now: dt.datetime
-    ) -> tuple[OrderResult, ...]:
-        """Allocate and reserve stock for waiting lines, oldest placement first, with the
-        service's policy; each order served gets an ``OrderAllocationChanged`` event."""
-        desk = StockDesk(uow.stock)
-        served: list[OrderResult] = []
-        exhausted: set[str] = set()
-        for order in uow.orders.waiting(limit):
-            request = order.backorder_request(None if sku is None else (sku,))
-            wanted = [line for line in request.lines if line.sku not in exhausted]
-            if not wanted:
-                continue
-            request = AllocationRequest(request.order_id, tuple(wanted), request.destination)
-            snapshot = uow.stock.snapshot(dict.fromkeys(ln.sku for ln in wanted), now.date())
-            exhausted.update(ln.sku for ln in wanted if not snapshot.total_available(ln.sku))
-            plan = self.policy.allocate(request, snapshot)
-            if not self._trusted_policy:
-                self._check_plan(request, snapshot, plan)
-            if not plan.allocations:
-                continue
-            desk.reserve_plan(plan, now, actor, warehouses=snapshot.warehouses)
-            order.allocate_backorders(plan, now, actor=actor)
-            uow.orders.save(order)
-            served.append(self._published(uow, order))
-        self._publish(uow, (), desk.alerts)
-        return tuple(served)
 
     # ------------------------------------------------------------------ steps
 
@@ -682,7 +624,7 @@ class Handlers:
         snapshot = uow.stock.snapshot(dict.fromkeys(line.sku for line in request.lines), now.date())
         plan = self.policy.allocate(request, snapshot)
         if not self._trusted_policy:
-            self._check_plan(request, snapshot, plan)
+            check_plan(self.policy, request, snapshot, plan)
         if plan.shortages:
             raise InsufficientStockError(plan.shortages, order.id, order_created=not new_order)
         desk = StockDesk(uow.stock)
@@ -694,24 +636,6 @@ class Handlers:
                     raise
                 raise InsufficientStockError(error.shortages, order_created=False) from error
         return plan, desk.alerts
-
-    def _check_plan(
-        self, request: AllocationRequest, snapshot: StockSnapshot, plan: AllocationPlan
-    ) -> None:
-        """Refuse a plan that breaks the allocation rules, naming the policy."""
-        if not isinstance(plan, AllocationPlan):
-            raise AllocationError(
-                f"allocation policy {_policy_name(self.policy)} returned "
-                f"{type(plan).__name__}, not an AllocationPlan; fix the policy"
-            )
-        problems = plan_problems(request, snapshot, plan)
-        if problems:
-            listing = "; ".join(f"[{p.rule}] {p.message}" for p in problems)
-            raise AllocationError(
-                f"allocation policy {_policy_name(self.policy)} made a plan for order "
-                f"{request.order_id} that breaks the rules, so nothing was reserved: {listing}; "
-                "fix the policy, or allocate with a built-in policy"
-            )
 
     def _published(
         self, uow: UnitOfWork, order: Order, alerts: Sequence[LowStock] = ()

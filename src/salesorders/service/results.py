@@ -55,11 +55,15 @@ class OrderResult:
             Money(order.totals.grand_total, order.currency),
             order.allocation_status,
             order.fulfilment_status.value,
-            tuple(s.id for s in order.shipments),
+            tuple([s.id for s in order.shipments]),
             tuple(
-                BackorderedLine(line.line_id, line.sku, line.backordered, line.backorder_expected)
-                for line in order.lines
-                if line.backordered
+                [
+                    BackorderedLine(
+                        line.line_id, line.sku, line.backordered, line.backorder_expected
+                    )
+                    for line in order.lines
+                    if line.backordered
+                ]
             ),
         )
 

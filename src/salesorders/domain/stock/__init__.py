@@ -9,6 +9,8 @@
 * :mod:`~salesorders.domain.stock.reports` — the allocation snapshot and the stock reports;
 * :mod:`~salesorders.domain.stock.desk` — :class:`StockDesk`, the one place that runs lock →
   operation → apply over a store's rows;
+* :mod:`~salesorders.domain.stock.runs` — :class:`ReservationRun`, the plans of many orders
+  reserved in turn against one lock and stored as one change (the desk builds it);
 * :mod:`~salesorders.domain.stock.tables` — :class:`StockTables`, stock rows in memory;
 * :mod:`~salesorders.domain.stock.book` — :class:`StockBook`, stock in memory for scripts and tests.
 """
@@ -45,6 +47,7 @@ from salesorders.domain.stock.reports import (
     reservable_batches,
 )
 from salesorders.domain.stock.reservations import find_shortages
+from salesorders.domain.stock.runs import ReservationRun
 from salesorders.domain.stock.tables import StockTables
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
     "LowStock",
     "Movement",
     "Reservation",
+    "ReservationRun",
     "ReservedRow",
     "StockBook",
     "StockChange",

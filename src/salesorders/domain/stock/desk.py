@@ -33,6 +33,7 @@ from salesorders.domain.stock.model import (
     StockItem,
     to_level,
 )
+from salesorders.domain.stock.runs import ReservationRun
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import NotFoundError, ReservationError, ValidationError
 
@@ -247,6 +248,13 @@ class StockDesk:
         )
         self._apply(change, numbered=False)
         return change.reservations
+
+    def reservation_run(self, snapshot: StockSnapshot) -> ReservationRun:
+        """Reserve the plans of many orders in turn: the items ``snapshot`` lists stock of are
+        locked once, each plan is reserved against what the plans before it left, and
+        :meth:`ReservationRun.apply` stores them all as one change (its alerts land in
+        :attr:`alerts`). See :mod:`salesorders.domain.stock.runs`."""
+        return ReservationRun(self.repo, self.places, self._apply, snapshot)
 
     def release_order(
         self, order_id: str, at: dt.datetime, reason: str = "", actor: str = ""

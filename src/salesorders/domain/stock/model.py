@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -389,6 +390,36 @@ class StockChange:
         ):
             setter(change, value)
         return change
+
+    @classmethod
+    def of_reservation_run(cls, changes: Sequence[StockChange]) -> StockChange:
+        """Reservations computed one after another on the same locked items, as one change.
+
+        The items and batches are the locked objects themselves, so the last state of each is
+        the one kept; reservations, ledger entries and alerts follow in the order made.
+        """
+        if len(changes) == 1:
+            return changes[0]
+        items: dict[ItemKey, StockItem] = {}
+        batches: dict[BucketKey, tuple[str, str, Batch]] = {}
+        reservations: list[Reservation] = []
+        ledger: list[LedgerEntry] = []
+        alerts: list[LowStock] = []
+        for change in changes:
+            for item in change.items:
+                items[(item.sku, item.warehouse_id)] = item
+            for sku, wh, batch in change.batches:
+                batches[(sku, wh, batch.batch_id)] = (sku, wh, batch)
+            reservations.extend(change.reservations)
+            ledger.extend(change.ledger)
+            alerts.extend(change.alerts)
+        return cls.of_reservations(
+            tuple(items.values()),
+            tuple(batches.values()),
+            tuple(reservations),
+            tuple(ledger),
+            tuple(alerts),
+        )
 
     def followed_by(self, then: StockChange) -> StockChange:
         """This change and then ``then`` (computed on the same locked items), as one change."""

@@ -30,6 +30,7 @@ __all__ = [
     "incoming_by_date",
     "reservable_batches",
     "reserved_vs_on_hand",
+    "snapshot_entry",
 ]
 
 _ZERO: Final = Decimal(0)
@@ -108,6 +109,20 @@ def usable_available(item: StockItem, on: dt.date | None) -> Decimal:
     return free if free > 0 else _ZERO
 
 
+def snapshot_entry(
+    item: StockItem, on: dt.date | None = None
+) -> tuple[Decimal, tuple[AvailableBatch, ...]]:
+    """What a snapshot for day ``on`` lists of ``item``: its available stock (zero: the item is
+    not listed) and its reservable batches (see :func:`build_snapshot`)."""
+    if not item.batches:
+        free = item.on_hand - item.reserved - item.safety_stock
+        return (free, ()) if free > 0 else (_ZERO, ())
+    free = usable_available(item, on)
+    if free > 0:
+        return free, reservable_batches(item, free, on)
+    return _ZERO, ()
+
+
 def build_snapshot(
     warehouses: Mapping[str, Warehouse],
     items: Iterable[StockItem],
@@ -126,17 +141,12 @@ def build_snapshot(
     for item in items:
         if item.sku not in wanted:
             continue
-        if item.batches:
-            free = usable_available(item, on)
-        else:
-            free = item.on_hand - item.reserved - item.safety_stock
+        free, lots = snapshot_entry(item, on)
         if free > 0:
             key = (item.sku, item.warehouse_id)
             available[key] = free
-            if item.batches:
-                lots = reservable_batches(item, free, on)
-                if lots:
-                    batches[key] = lots
+            if lots:
+                batches[key] = lots
     grouped: dict[str, list[IncomingStock]] = {}
     for shipment in incoming:
         if shipment.sku in wanted:
