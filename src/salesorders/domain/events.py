@@ -16,6 +16,7 @@ import attrs
 
 __all__ = [
     "EVENT_TYPES",
+    "DeliveryPromised",
     "OrderAllocationChanged",
     "OrderCancelled",
     "OrderCompleted",
@@ -168,6 +169,15 @@ class ShipmentTracked(OrderEvent):
     note: str = ""
 
 
+@attrs.frozen(slots=True)
+class DeliveryPromised(OrderEvent):
+    """The customer was promised delivery by ``promised_date`` (ISO 8601; empty: no promise)."""
+
+    event_type: ClassVar[str] = "DeliveryPromised"
+
+    promised_date: str = ""
+
+
 _BY_WORKFLOW_EVENT: dict[str, type[OrderEvent]] = {
     "confirm": OrderConfirmed,
     "ship": OrderShipped,
@@ -191,6 +201,7 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         OrderLinesCancelled,
         ShipmentDispatched,
         ShipmentTracked,
+        DeliveryPromised,
     )
 }
 

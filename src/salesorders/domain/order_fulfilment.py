@@ -310,11 +310,44 @@ class OrderFulfilment:
         """The shipment with that id; raises NotFoundError if there is none."""
         return shipment_of(self.shipments, shipment_id)
 
-    def promise(self, day: dt.date | None) -> None:
-        """Set the delivery date promised to the customer (``None``: no promise)."""
+    def promise(
+        self,
+        day: dt.date | None,
+        at: dt.datetime | None = None,
+        *,
+        actor: str = "",
+        reason: str = "",
+    ) -> None:
+        """Set the delivery date promised to the customer (``None``: no promise). Shipments made
+        from now on carry it, and say whether they arrived on time against it.
+
+        With ``at`` (when it was promised) a ``DeliveryPromised`` event records the promise.
+        Refused, changing nothing: a day that is not a ``datetime.date``, an order in a final
+        state.
+        """
         if day is not None and (isinstance(day, dt.datetime) or not isinstance(day, dt.date)):
             raise ValidationError("promised_date", day, "must be a datetime.date or None")
+        if self.state in self.workflow.finals:
+            raise OrderError(
+                self.id, f"order {self.id}: is {self.state}; its delivery date can no longer change"
+            )
+        if at is not None:
+            aware_time(at)
+            check_name(actor, "actor")
+            check_text(reason, "reason")
         self.promised_date = day
+        if at is not None:
+            self.updated_at = max(self.updated_at, at)
+            self._raise(
+                ev.DeliveryPromised(
+                    self.id,
+                    self.event_sequence + 1,
+                    at,
+                    actor,
+                    reason,
+                    promised_date=_day(day),
+                )
+            )
 
     def add_shipment(self, shipment: Shipment, *, actor: str = "", reason: str = "") -> None:
         """Record goods that left a warehouse. When every line has shipped in full, the order

@@ -45,6 +45,7 @@ __all__ = [
     "HoldOrder",
     "LineSpec",
     "PlaceOrder",
+    "PromiseDelivery",
     "ReceiveExpected",
     "ReceiveStock",
     "RecordShipmentEvent",
@@ -397,6 +398,19 @@ class TransitionOrder:
 
 
 @attrs.frozen(slots=True)
+class PromiseDelivery:
+    """Promise the customer delivery by ``promised_date`` (``None`` withdraws the promise).
+    Shipments made afterwards carry it and say whether they arrived on time; the logistics
+    listings find the late ones."""
+
+    order_id: str
+    promised_date: dt.date | None
+    reason: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
 class CancelLine:
     """``quantity`` of order line ``line_id`` to cancel (``None``: all of it not yet shipped)."""
 
@@ -442,6 +456,7 @@ Command = (
     | CompleteOrder
     | TransitionOrder
     | CancelLines
+    | PromiseDelivery
 )
 
 

@@ -33,6 +33,7 @@ from salesorders.service.commands import (
     CancelLines,
     CompleteOrder,
     DeliverOrder,
+    PromiseDelivery,
     RecordShipmentEvent,
     ShipLine,
     ShipOrder,
@@ -240,6 +241,14 @@ class Fulfilment:
             raise ValidationError(
                 "occurred_at", command.occurred_at, error.problem, error.hint
             ) from error
+        uow.orders.save(order)
+        return self._publish(uow, order, ())
+
+    def promise_delivery(
+        self, uow: UnitOfWork, command: PromiseDelivery, now: dt.datetime
+    ) -> OrderResult:
+        order = uow.orders.get(command.order_id)
+        order.promise(command.promised_date, now, actor=command.actor, reason=command.reason)
         uow.orders.save(order)
         return self._publish(uow, order, ())
 

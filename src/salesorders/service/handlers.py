@@ -52,6 +52,7 @@ from salesorders.service.commands import (
     HoldOrder,
     LineSpec,
     PlaceOrder,
+    PromiseDelivery,
     ReceiveExpected,
     ReceiveStock,
     RecordShipmentEvent,
@@ -193,6 +194,7 @@ class Handlers:
             CompleteOrder: (fulfilment.complete_order, OrderResult),
             TransitionOrder: (self.transition_order, OrderResult),
             CancelLines: (fulfilment.cancel_lines, OrderResult),
+            PromiseDelivery: (fulfilment.promise_delivery, OrderResult),
         }
 
     # ------------------------------------------------------------------ order use cases

@@ -31,6 +31,7 @@ from salesorders.service.commands import (
     ExpectStock,
     HoldOrder,
     PlaceOrder,
+    PromiseDelivery,
     ReceiveExpected,
     ReceiveStock,
     RecordShipmentEvent,
@@ -100,7 +101,8 @@ class SalesService:
         | DeliverOrder
         | CompleteOrder
         | TransitionOrder
-        | CancelLines,
+        | CancelLines
+        | PromiseDelivery,
     ) -> OrderResult: ...
 
     @overload
