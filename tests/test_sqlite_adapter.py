@@ -389,6 +389,26 @@ def test_bad_settings_are_refused() -> None:
         SQLiteStore(busy_timeout="soon")  # type: ignore[arg-type]
     with pytest.raises(errors.ValidationError, match="quantity_places"):
         SQLiteStore(quantity_places=-1)
+    with pytest.raises(errors.ValidationError, match="durability"):
+        SQLiteStore(durability="fast")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("durability", "synchronous"), [("normal", 1), ("full", 2)])
+def test_durability_sets_how_often_the_log_is_synced(
+    tmp_path: Path, durability: str, synchronous: int
+) -> None:
+    store = SQLiteStore(tmp_path / f"{durability}.db", durability=durability)  # type: ignore[arg-type]
+    try:
+        connection = store._acquire()
+        try:
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert connection.execute("PRAGMA synchronous").fetchone()[0] == synchronous
+        finally:
+            store._release()
+        assert in_uow(store.unit_of_work, lambda uow: uow.numbers.next_number("SO-2026")) == 1
+    finally:
+        store.close()
+    assert SQLiteStore().durability == "normal"
 
 
 # --------------------------------------------------------------------------- error translation
