@@ -19,10 +19,13 @@
   statement (an ``UPDATE ... FROM (VALUES ...)`` and multi-row inserts as data-modifying
   ``WITH`` queries). Quantities are ``NUMERIC``; documents are ``JSONB``.
 * Statements use PostgreSQL's numbered parameters and are prepared by the driver once used
-  often; in pipeline mode (the default) writes whose result is not needed travel with the next
-  statement that needs an answer. A place-and-confirm costs four round trips (six with an
-  idempotency key). A unit of work that changed nothing ends without ``ROLLBACK``, which would
-  make the driver forget the connection's prepared statements.
+  often; in pipeline mode (the default) ``BEGIN`` and the writes whose result is not needed
+  travel with the next statement that needs an answer, and ``COMMIT`` with the last writes
+  (the store holds its pooled connections in autocommit mode and sends ``BEGIN`` itself). A
+  place-and-confirm costs four round trips, five with an idempotency key: the key's lookup
+  waits for a concurrent command with the same key (an advisory lock), so its record is
+  stored without waiting for an answer. A unit of work that changed nothing ends without
+  ``ROLLBACK``, which would make the driver forget the connection's prepared statements.
 * Driver errors become :class:`~salesorders.errors.StorageError` subclasses by their PEP 249 name;
   serialization failures, deadlocks and lock timeouts are
   :class:`~salesorders.errors.OperationalError`, which the service layer retries.
@@ -537,7 +540,11 @@ class PostgresStore:
         # Pipelined units of work send their own BEGIN (see _PostgresSession), so the driver
         # must not send one: the connection is in autocommit mode while the store holds it.
         if connection.autocommit != self._pipelined:
-            connection.autocommit = self._pipelined
+            try:
+                connection.autocommit = self._pipelined
+            except psycopg.Error as error:  # e.g. your pool handed out a busy connection
+                self._pool.putconn(connection)
+                raise translate_error(error) from error
         return connection
 
     def _checkin(self, connection: Connection) -> None:
