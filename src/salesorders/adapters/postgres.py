@@ -19,10 +19,13 @@
   statement (an ``UPDATE ... FROM (VALUES ...)`` and multi-row inserts as data-modifying
   ``WITH`` queries). Quantities are ``NUMERIC``; documents are ``JSONB``.
 * Statements use PostgreSQL's numbered parameters and are prepared by the driver once used
-  often; in pipeline mode (the default) writes whose result is not needed travel with the next
-  statement that needs an answer. A place-and-confirm costs four round trips (six with an
-  idempotency key). A unit of work that changed nothing ends without ``ROLLBACK``, which would
-  make the driver forget the connection's prepared statements.
+  often; in pipeline mode (the default) ``BEGIN`` and the writes whose result is not needed
+  travel with the next statement that needs an answer, and ``COMMIT`` with the last writes
+  (the store holds its pooled connections in autocommit mode and sends ``BEGIN`` itself). A
+  place-and-confirm costs four round trips, five with an idempotency key: the key's lookup
+  waits for a concurrent command with the same key (an advisory lock), so its record is
+  stored without waiting for an answer. A unit of work that changed nothing ends without
+  ``ROLLBACK``, which would make the driver forget the connection's prepared statements.
 * Driver errors become :class:`~salesorders.errors.StorageError` subclasses by their PEP 249 name;
   serialization failures, deadlocks and lock timeouts are
   :class:`~salesorders.errors.OperationalError`, which the service layer retries.
@@ -60,6 +63,8 @@ from salesorders.adapters._sql import (
     schema_version,
     translate_error,
 )
+from salesorders.adapters._sql.outbox import SqlIdempotencyStore
+from salesorders.ports import IdempotencyRecord
 from salesorders.serialization import Serializer
 
 __all__ = ["PostgresDialect", "PostgresStore", "PostgresUnitOfWork"]
@@ -71,11 +76,22 @@ _IDLE = psycopg.pq.TransactionStatus.IDLE
 Connection = psycopg.Connection[Any]
 
 
-def _translate(error: psycopg.Error) -> errors.SalesOrdersError:
+def _translate(error: psycopg.Error, puts: dict[str, str] | None = None) -> errors.SalesOrdersError:
     """The library's error for a driver error; an id or number already stored for an order is a
-    :class:`~salesorders.errors.ConflictError` even when it surfaces at a later statement, and a
-    value too large for an index (SQLSTATE class 54) a :class:`~salesorders.errors.DataError`,
-    not an ``OperationalError`` the service would retry."""
+    :class:`~salesorders.errors.ConflictError` even when it surfaces at a later statement, a key
+    already stored by an idempotency ``put`` of this transaction (``puts``: key -> command) an
+    :class:`~salesorders.errors.IdempotencyConflictError`, and a value too large for an index
+    (SQLSTATE class 54) a :class:`~salesorders.errors.DataError`, not an ``OperationalError`` the
+    service would retry."""
+    if (
+        puts
+        and isinstance(error, psycopg.errors.UniqueViolation)
+        and error.diag.table_name == "idempotency"
+    ):
+        key, command = _refused_key(error, puts)
+        refused = errors.IdempotencyConflictError(key, command)
+        refused.__cause__ = error
+        return refused
     if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "orders":
         conflict = errors.ConflictError(
             f"an order with this id or number is already stored ({error.diag.message_detail}); "
@@ -91,6 +107,32 @@ def _translate(error: psycopg.Error) -> errors.SalesOrdersError:
         too_large.__cause__ = error
         return too_large
     return translate_error(error)
+
+
+def _refused_key(error: psycopg.Error, puts: dict[str, str]) -> tuple[str, str]:
+    """The key (and its command) among ``puts`` that the unique violation ``error`` names; the
+    only one when the transaction put one key, as a command does."""
+    if len(puts) == 1:
+        return next(iter(puts.items()))
+    detail = error.diag.message_detail or ""
+    for key, command in puts.items():
+        if f"=({key})" in detail:
+            return key, command
+    key, command = next(reversed(puts.items()))
+    return key, command
+
+
+def _begin_statement(connection: Connection) -> str:
+    """``BEGIN`` with the connection's isolation level and access mode, as the driver says it."""
+    parts = ["BEGIN"]
+    if connection.isolation_level is not None:
+        level = psycopg.IsolationLevel(connection.isolation_level)
+        parts.append("ISOLATION LEVEL " + level.name.replace("_", " "))
+    if connection.read_only is not None:
+        parts.append("READ ONLY" if connection.read_only else "READ WRITE")
+    if connection.deferrable is not None:
+        parts.append("DEFERRABLE" if connection.deferrable else "NOT DEFERRABLE")
+    return " ".join(parts)
 
 
 class PostgresDialect(Dialect):
@@ -141,26 +183,43 @@ class PostgresDialect(Dialect):
 class _PostgresSession(Session):
     """A transaction on one psycopg connection.
 
-    In pipeline mode (the default) statements whose result is not needed — the writes of
-    ``reserve``, inserting an order, appending to the outbox — are sent without waiting, and
-    travel to the server together with the next statement that needs an answer (or the commit).
-    A place-and-confirm then costs four round trips instead of eight. An error of a write sent
-    ahead is raised by that next statement (or by ``commit``), as the same error type.
+    In pipeline mode (the default) statements whose result is not needed — ``BEGIN``, the
+    writes of ``reserve``, inserting an order, appending to the outbox, storing the idempotency
+    record — are sent without waiting, and travel to the server together with the next
+    statement that needs an answer (or the commit). An error of a write sent ahead is raised by
+    that next statement (or by ``commit``), as the same error type.
+
+    With ``begin`` (the connection is then in autocommit mode) the session starts the
+    transaction itself, so ``BEGIN`` travels with the first statement instead of costing a
+    round trip of its own, as the driver's implicit ``BEGIN`` does in pipeline mode.
     """
 
-    __slots__ = ("_connection", "_cursor", "_pipeline", "_pipeline_block")
+    __slots__ = ("_began", "_connection", "_cursor", "_pipeline", "_pipeline_block", "puts")
     driver_error = psycopg.Error
 
-    def __init__(self, connection: Connection, pipelined: bool) -> None:
+    def __init__(self, connection: Connection, pipelined: bool, begin: str = "") -> None:
         super().__init__()
         self._connection = connection
         self._pipeline_block: AbstractContextManager[psycopg.Pipeline] | None = None
         self._pipeline: psycopg.Pipeline | None = None
+        #: Keys (-> command) this transaction stored idempotency records under, sent unchecked.
+        self.puts: dict[str, str] = {}
         if pipelined:
             block = connection.pipeline()
             self._pipeline = block.__enter__()
             self._pipeline_block = block
         self._cursor = psycopg.RawCursor(connection)
+        self._began = bool(begin)
+        if begin:
+            self._cursor.execute(begin, prepare=False)
+
+    def queue(self, sql: str, params: Sequence[Any]) -> None:
+        """Send a statement that changes no data (a lock) without waiting for its answer."""
+        self._start(writes=False)
+        try:
+            self._cursor.execute(sql, params)
+        except psycopg.Error as error:
+            raise self.failure(error) from error
 
     def control(self, sql: str) -> None:
         """Transaction control (savepoints, the migration's lock): not counted, never prepared."""
@@ -179,7 +238,7 @@ class _PostgresSession(Session):
             if self._pipeline is None:
                 self._connection.commit()
             else:
-                if self._connection.pgconn.transaction_status != _IDLE:
+                if self._began or self._connection.pgconn.transaction_status != _IDLE:
                     self._cursor.execute("COMMIT", prepare=False)
                 self._leave_pipeline()
         except psycopg.Error as error:
@@ -212,7 +271,9 @@ class _PostgresSession(Session):
                 block.__exit__(None, None, None)
 
     def translate(self, error: Exception) -> errors.SalesOrdersError:
-        return _translate(error) if isinstance(error, psycopg.Error) else translate_error(error)
+        if isinstance(error, psycopg.Error):
+            return _translate(error, self.puts)
+        return translate_error(error)
 
     def _run(self, sql: str, params: Sequence[Any]) -> None:
         self._cursor.execute(sql, params)
@@ -227,12 +288,54 @@ class _PostgresSession(Session):
         return cursor.rowcount
 
 
+class _PostgresIdempotency(SqlIdempotencyStore):
+    """Idempotency records that cost no round trip of their own when a command stores one.
+
+    ``get`` first takes a transaction-level advisory lock on the key, sent in the same round trip
+    as the read: a concurrent command with the same key waits at its ``get`` until the first one
+    ends, then reads its record (each statement reads the data committed before it started). So
+    ``put`` needs no answer: it is sent without waiting, with the commit. A key already stored
+    and not expired is refused by the statement itself (a unique violation, raised by the next
+    statement that waits or by ``commit`` as :class:`~salesorders.errors.IdempotencyConflictError`).
+    """
+
+    __slots__ = ("_lock_sql", "_pg", "_put_sql")
+
+    def __init__(
+        self, session: _PostgresSession, config: StoreConfig, lock_sql: str, put_sql: str
+    ) -> None:
+        super().__init__(session, config)
+        self._pg = session
+        self._lock_sql = lock_sql
+        self._put_sql = put_sql
+
+    def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None:
+        if isinstance(key, str):
+            self._pg.queue(self._lock_sql, (key,))
+        return super().get(key, now)
+
+    def put(self, record: IdempotencyRecord) -> None:
+        params = self._put_params(record)
+        self._pg.puts[record.key] = record.command
+        self._pg.run(self._put_sql, params)
+
+
 class PostgresUnitOfWork(SqlUnitOfWork):
     """One transaction of a :class:`PostgresStore` (a savepoint inside a host's transaction)."""
 
     def __init__(self, store: PostgresStore) -> None:
         super().__init__(store._config)
         self._store = store
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        session = self._session
+        assert isinstance(session, _PostgresSession)
+        store = self._store
+        self.idempotency = _PostgresIdempotency(
+            session, store._config, store._key_lock_sql, store._put_sql
+        )
+        return self
 
     def _begin(self) -> Session:
         return self._store._begin()
@@ -309,6 +412,21 @@ class PostgresStore:
             )
         self.schema = schema
         self._config = StoreConfig(PostgresDialect(f'"{schema}".'), serializer, quantity_places)
+        dialect = self._config.dialect
+        # A transaction-level advisory lock per idempotency key (the two-int4 key space, which
+        # never meets the one-bigint one; the first int is this schema's, the second the key's).
+        self._key_lock_sql = dialect.render(
+            f"SELECT pg_advisory_xact_lock(hashtext('salesorders idempotency {schema}'), "
+            "hashtext(?))"
+        )
+        # The shared upsert, and a plain insert of the same key when it stored nothing: that
+        # one fails with a unique violation on the stored, unexpired record.
+        # Both parts number the same six parameters $1 .. $6.
+        self._put_sql = f"WITH put AS ({self._config.sql.idempotency_put}) " + dialect.render(
+            "INSERT INTO {p}idempotency (key, command, fingerprint, result, created_at, "
+            "expires_at) SELECT ?, ?, ?, CAST(? AS {json}), ?, ? "
+            "WHERE NOT EXISTS (SELECT 1 FROM put)"
+        )
         self._timeout = float(timeout)
         self._pipelined = bool(pipeline)
         self._host = connection
@@ -323,7 +441,7 @@ class PostgresStore:
                 dsn,
                 min_size=min_size,
                 max_size=max_size,
-                kwargs={"autocommit": False},
+                kwargs={"autocommit": self._pipelined},
                 open=False,
                 name=f"salesorders-{schema}",
             )
@@ -419,8 +537,14 @@ class PostgresStore:
             connection: Connection = self._pool.getconn(timeout=self._timeout)
         except psycopg.Error as error:
             raise translate_error(error) from error
-        if connection.autocommit:
-            connection.autocommit = False
+        # Pipelined units of work send their own BEGIN (see _PostgresSession), so the driver
+        # must not send one: the connection is in autocommit mode while the store holds it.
+        if connection.autocommit != self._pipelined:
+            try:
+                connection.autocommit = self._pipelined
+            except psycopg.Error as error:  # e.g. your pool handed out a busy connection
+                self._pool.putconn(connection)
+                raise translate_error(error) from error
         return connection
 
     def _checkin(self, connection: Connection) -> None:
@@ -429,12 +553,18 @@ class PostgresStore:
             self._host_lock.release()
             return
         assert self._pool is not None
+        if connection.autocommit and not self._owns_pool:
+            # a connection of your pool goes back as it came: out of autocommit mode
+            with contextlib.suppress(psycopg.Error):
+                connection.autocommit = False
         self._pool.putconn(connection)
 
     def _begin(self) -> _PostgresSession:
         connection = self._checkout()
         try:
-            session = _PostgresSession(connection, self._pipelined)
+            own = self._host is None and self._pipelined
+            begin = _begin_statement(connection) if own else ""
+            session = _PostgresSession(connection, self._pipelined, begin)
         except psycopg.Error as error:
             self._checkin(connection)
             raise translate_error(error) from error

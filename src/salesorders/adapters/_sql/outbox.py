@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from salesorders import errors
 from salesorders.adapters._sql.dialect import _chunks, _json, _json_text, _opt_time, _time
@@ -144,10 +144,16 @@ class SqlIdempotencyStore:
         )
 
     def put(self, record: IdempotencyRecord) -> None:
+        params = self._put_params(record)
+        if not self._session.rows(self._sql.idempotency_put, params, writes=True):
+            raise errors.IdempotencyConflictError(record.key, record.command)
+
+    def _put_params(self, record: IdempotencyRecord) -> tuple[Any, ...]:
+        """The parameters of ``idempotency_put`` for ``record``, checked."""
         if not isinstance(record, IdempotencyRecord):
             raise errors.ValidationError("record", record, "must be an IdempotencyRecord")
         d = self._d
-        params = (
+        return (
             require_text(record.key, "record.key"),
             record.command,
             record.fingerprint,
@@ -155,8 +161,6 @@ class SqlIdempotencyStore:
             d.time(aware_time(record.created_at, "record.created_at")),
             d.time(aware_time(record.expires_at, "record.expires_at")),
         )
-        if not self._session.rows(self._sql.idempotency_put, params, writes=True):
-            raise errors.IdempotencyConflictError(record.key, record.command)
 
     def purge_expired(self, now: dt.datetime) -> int:
         return self._session.count(
