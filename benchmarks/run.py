@@ -27,6 +27,7 @@ from workloads_domain import (
     price_order_3_lines,
     workflow_transition,
 )
+from workloads_payments import capture_memory
 from workloads_service import (
     place_confirm_memory,
     place_confirm_postgres,
@@ -55,6 +56,7 @@ WORKLOADS: dict[str, Workload] = {
     "ship_deliver_postgres": ship_deliver_postgres,
     "allocate_backorders_memory": allocate_backorders_memory,
     "allocate_backorders_sqlite": allocate_backorders_sqlite,
+    "capture_memory": capture_memory,
 }
 
 
