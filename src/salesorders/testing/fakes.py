@@ -21,6 +21,7 @@ decline, fail, time out and answer twice.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Final
@@ -249,6 +250,7 @@ class FakePaymentGateway:
         self._refunded: dict[str, Decimal] = {}
         self._order_of: dict[str, str] = {}
         self._faults: list[str] = []
+        self._lock = threading.RLock()  # commands in several threads share one gateway
 
     # ------------------------------------------------------------------ failures
 
@@ -335,6 +337,16 @@ class FakePaymentGateway:
     # ------------------------------------------------------------------ internals
 
     def _call(
+        self,
+        kind: str,
+        request: tuple[object, ...],
+        key: str,
+        act: Callable[[str], GatewayTransaction],
+    ) -> GatewayTransaction:
+        with self._lock:
+            return self._locked_call(kind, request, key, act)
+
+    def _locked_call(
         self,
         kind: str,
         request: tuple[object, ...],
