@@ -6,6 +6,7 @@ gateway answers whose database attempt rolled back."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -434,3 +435,64 @@ def test_the_paid_guard_keeps_a_prepaid_order_from_shipping_until_paid(
     service.handle(AuthorizePayment(order_id=order_id, amount="20.00"))
     service.handle(CapturePayment(order_id=order_id, payment_id="P1"))
     assert service.handle(ShipOrder(order_id=order_id)).state == "shipped"
+
+
+# --------------------------------------------------------------------------- double payments
+
+
+def test_concurrent_captures_under_one_key_charge_and_record_once(
+    service: SalesService, store: Any, gateway: FakePaymentGateway
+) -> None:
+    """Saleor #14926 and Medusa #6745 recorded a payment twice when the same request arrived
+    twice at once: here both deliveries of one capture run together, and the money moves once."""
+    order_id = _order(service)
+    service.handle(AuthorizePayment(order_id=order_id, amount="20.00"))
+    command = CapturePayment(
+        order_id=order_id, payment_id="P1", amount="12.00", idempotency_key="webhook-9"
+    )
+    barrier = threading.Barrier(2)
+    results: list[OrderResult] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        results.append(service.handle(command))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2 and results[0] == results[1]
+    assert results[0].balance_due == _usd("8.00")
+    assert gateway.captured(order_id) == Decimal("12.00")
+    payment = service.get_order(order_id).payment("P1")
+    assert [op.kind for op in payment.operations] == ["authorize", "capture"]
+    assert _types(store, order_id).count("PaymentCaptured") == 1
+
+
+def test_two_captures_at_once_without_keys_are_two_captures_never_a_lost_one(
+    service: SalesService, gateway: FakePaymentGateway
+) -> None:
+    """Without a key, two captures sent at once are two requests: both are recorded, and the
+    gateway's figures agree with the order's."""
+    order_id = _order(service)
+    service.handle(AuthorizePayment(order_id=order_id, amount="20.00"))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def capture() -> None:
+        barrier.wait()
+        try:
+            service.handle(CapturePayment(order_id=order_id, payment_id="P1", amount="7.00"))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=capture) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    order = service.get_order(order_id)
+    assert order.payment("P1").captured == Decimal("14.00") == gateway.captured(order_id)
+    assert service.unrecorded_payments(order_id) == ()

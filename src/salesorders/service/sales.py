@@ -16,7 +16,7 @@ from salesorders.domain.logistics_queries import (
 )
 from salesorders.domain.order import Order
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
-from salesorders.errors import IdempotencyConflictError, ValidationError
+from salesorders.errors import IdempotencyConflictError, SalesOrdersError, ValidationError
 from salesorders.ports import (
     Clock,
     GatewayTransaction,
@@ -198,6 +198,15 @@ class SalesService:
                 return self.retrier.run(attempt)
             except _LostRace:
                 continue  # the next attempt finds the winner's record and returns its result
+            except SalesOrdersError:
+                # A duplicate running at the same time as the first delivery can read the key
+                # before the first commits and the order after: it is then refused because of
+                # the first's own change. If the first has committed, its result is the answer.
+                with self.uow_factory() as uow:
+                    record = uow.idempotency.get(key, self.clock.now())
+                if record is None:
+                    raise
+                return keeper.replay(record, command, fingerprint, result_type)
         raise IdempotencyConflictError(key, type(command).__name__)
 
     def purge_expired_idempotency(self) -> int:
