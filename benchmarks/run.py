@@ -27,7 +27,7 @@ from workloads_domain import (
     price_order_3_lines,
     workflow_transition,
 )
-from workloads_payments import capture_memory
+from workloads_payments import capture_memory, capture_sqlite
 from workloads_service import (
     place_confirm_memory,
     place_confirm_postgres,
@@ -57,6 +57,7 @@ WORKLOADS: dict[str, Workload] = {
     "allocate_backorders_memory": allocate_backorders_memory,
     "allocate_backorders_sqlite": allocate_backorders_sqlite,
     "capture_memory": capture_memory,
+    "capture_sqlite": capture_sqlite,
 }
 
 
