@@ -407,10 +407,12 @@ def test_net_terms_give_a_due_date_and_the_overdue_query_finds_unpaid_orders(
     assert service.get_order(late).payment_due_date == due
     service.handle(RecordPayment(order_id=paid, method="cash", amount="20.00", reference="R1"))
     service.handle(ApprovePayment(order_id=paid, payment_id="P1", actor="finance"))
+    assert service.overdue_orders(T0.date()) == ()  # the deposit is due on the placement day
     [deposit_due] = service.overdue_orders(due - dt.timedelta(days=1))
     assert (deposit_due.order_id, deposit_due.overdue) == (deposit, _usd("5.00"))  # 25 % of 20
     assert deposit_due.balance_due == _usd("20.00")
-    overdue = service.overdue_orders(due)
+    assert [o.order_id for o in service.overdue_orders(due)] == [deposit]  # due today: not late
+    overdue = service.overdue_orders(due + dt.timedelta(days=1))
     assert [(o.order_id, o.overdue) for o in overdue] == [  # by the date everything is due
         (late, _usd("20.00")),
         (deposit, _usd("5.00")),

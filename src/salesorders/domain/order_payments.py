@@ -95,8 +95,8 @@ class OrderPayments:
         return payment_of(self.payments, self.id, payment_id)
 
     def overdue_amount(self, day: dt.date) -> Decimal:
-        """How much of what the terms made due by ``day`` is unpaid (zero for drafts and final
-        states)."""
+        """How much of what the terms made due before ``day`` is still unpaid on it (zero for
+        drafts and final states)."""
         if self.placed_at is None or self.state in self.workflow.finals:
             return _ZERO
         due = self.payment_terms.due_by(day, self.placed_at, self.totals.grand_total, self.currency)

@@ -303,11 +303,12 @@ class PaymentTerms:
     def due_by(
         self, day: dt.date, placed_at: dt.datetime | None, grand_total: Decimal, currency: str
     ) -> Decimal:
-        """How much should have been paid by the end of ``day``."""
+        """How much should have been paid before ``day``: what is unpaid of it on ``day`` is
+        overdue (money due on a date is overdue from the next day)."""
         due = self.due_date(placed_at)
-        if due is None or placed_at is None or day < placed_at.date():
+        if due is None or placed_at is None or day <= placed_at.date():
             return _ZERO
-        if day >= due:
+        if day > due:
             return grand_total
         return self.deposit_amount(grand_total, currency)
 

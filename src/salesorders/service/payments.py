@@ -55,7 +55,8 @@ class AwaitingReview:
 
 @attrs.frozen(slots=True)
 class OverdueOrder:
-    """An order whose terms made ``overdue`` due by now that is still unpaid."""
+    """An order with ``overdue`` unpaid past the date its terms made it due (``due_date`` is when
+    everything is due)."""
 
     order_id: str
     number: str | None
@@ -288,7 +289,7 @@ def awaiting_review(uow: UnitOfWork, limit: int) -> tuple[AwaitingReview, ...]:
 
 
 def overdue_orders(uow: UnitOfWork, day: dt.date, limit: int) -> tuple[OverdueOrder, ...]:
-    """Orders with money their terms made due by ``day`` still unpaid, earliest due first."""
+    """Orders with money their terms made due before ``day`` still unpaid, earliest due first."""
     page_limit(limit)
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
         raise ValidationError("on", day, "must be a datetime.date")

@@ -298,8 +298,9 @@ class SalesService:
     def overdue_orders(
         self, on: dt.date | None = None, *, limit: int = 50
     ) -> tuple[OverdueOrder, ...]:
-        """Orders with money their payment terms made due by ``on`` (by default the service
-        clock's date) still unpaid, earliest due date first."""
+        """Orders with money their payment terms made due before ``on`` (by default the service
+        clock's date) still unpaid on it, earliest due date first. Money due on a date is
+        overdue from the next day."""
         day = self.clock.now().date() if on is None else on
         with self.uow_factory() as uow:
             return overdue_orders(uow, day, limit)
