@@ -27,6 +27,7 @@ from workloads_domain import (
     price_order_3_lines,
     workflow_transition,
 )
+from workloads_payments import capture_memory, capture_sqlite
 from workloads_scaling import growth_postgres, growth_sqlite, lines_memory
 from workloads_service import (
     place_confirm_memory,
@@ -59,6 +60,8 @@ WORKLOADS: dict[str, Workload] = {
     "lines_memory": lines_memory,
     "growth_sqlite": growth_sqlite,
     "growth_postgres": growth_postgres,
+    "capture_memory": capture_memory,
+    "capture_sqlite": capture_sqlite,
 }
 
 

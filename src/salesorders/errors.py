@@ -27,6 +27,8 @@ host can react programmatically, and a message that says what to do about it.
     │   ├── UnknownStockItemError
     │   └── ReservationError            release or consume more than is reserved, unknown id
     ├── AllocationError                 a policy returned an impossible plan
+    ├── PaymentGatewayError             the payment gateway refused or failed a call
+    │   └── PaymentDeclinedError        the gateway declined the authorisation, capture or refund
     ├── NotFoundError                   no such order (by id or number)
     ├── ConflictError
     │   ├── ConcurrencyConflictError    the order changed since it was read (optimistic version)
@@ -75,6 +77,8 @@ __all__ = [
     "OperationalError",
     "OrderError",
     "OrderNotEditableError",
+    "PaymentDeclinedError",
+    "PaymentGatewayError",
     "PricingError",
     "ProgrammingError",
     "ReservationError",
@@ -398,6 +402,26 @@ class ReservationError(InventoryError):
 
 class AllocationError(SalesOrdersError):
     """An allocation policy produced a plan that breaks the allocation rules."""
+
+
+# --------------------------------------------------------------------------- payments
+
+
+class PaymentGatewayError(SalesOrdersError):
+    """The payment gateway refused or failed a call; the order is unchanged.
+
+    ``operation`` is ``authorize``, ``capture``, ``void`` or ``refund``. A gateway that timed out
+    raises :class:`OperationalError` instead (the service retries it with the same idempotency
+    key, so the gateway answers the retry without moving money twice).
+    """
+
+    def __init__(self, operation: str, message: str) -> None:
+        self.operation = operation
+        super().__init__(f"payment gateway {operation}: {message}")
+
+
+class PaymentDeclinedError(PaymentGatewayError):
+    """The gateway declined: ask the customer for another payment method."""
 
 
 # --------------------------------------------------------------------------- storage

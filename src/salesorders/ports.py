@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import attrs
+from moneyed import Money
 
 from salesorders.domain.catalog import Product
 from salesorders.domain.checks import MAX_PAGE_SIZE, aware_time, check_text, optional_id
@@ -43,6 +44,7 @@ __all__ = [
     "Catalog",
     "Clock",
     "ExchangeRates",
+    "GatewayTransaction",
     "IdempotencyRecord",
     "IdempotencyStore",
     "Notifier",
@@ -52,6 +54,7 @@ __all__ = [
     "OrderRepository",
     "OutboxMessage",
     "OutboxStore",
+    "PaymentGateway",
     "StockRepository",
     "Store",
     "TrackingNumbers",
@@ -330,6 +333,55 @@ class Carrier(Protocol):
     def cancel(self, shipment: Shipment, booking: CarrierBooking) -> None: ...
 
     def status_of(self, code: str) -> ShipmentStatus: ...
+
+
+@attrs.frozen(slots=True)
+class GatewayTransaction:
+    """One answer of a payment gateway: ``kind`` is ``authorize``, ``capture``, ``void`` or
+    ``refund``; ``gateway_id`` is the authorisation's id at the gateway (for an authorisation,
+    its ``transaction_id`` too); ``amount`` what it moved (for a void, what it released)."""
+
+    kind: str
+    order_id: str
+    gateway_id: str
+    transaction_id: str
+    amount: Money
+    idempotency_key: str
+
+
+class PaymentGateway(Protocol):
+    """A card payment gateway (``bootstrap(payment_gateway=...)``).
+
+    Contract: each call carries ``idempotency_key``. A call repeated with a key already answered
+    is answered again with the same :class:`GatewayTransaction` and moves no money: the service
+    derives the keys from the command's idempotency key (or from the order's state), so a retried
+    command — after a timeout, or after its database attempt rolled back — never charges twice.
+    ``authorize`` holds ``amount`` on the customer's card for ``order_id``; ``capture`` takes part
+    or all of what an authorisation holds (several captures may follow each other); ``void``
+    releases what it still holds; ``refund`` gives back part or all of what was captured. A
+    refusal raises :class:`~salesorders.errors.PaymentDeclinedError` (or another
+    :class:`~salesorders.errors.PaymentGatewayError`) and moves nothing; a timeout raises
+    :class:`~salesorders.errors.OperationalError` (the service retries the command with the same
+    keys). ``transactions(order_id)`` lists every transaction made for the order, oldest first:
+    the reconciliation query compares it with what the order recorded. None of them may change
+    the caller's unit of work.
+    """
+
+    def authorize(
+        self, order_id: str, amount: Money, *, reference: str, idempotency_key: str
+    ) -> GatewayTransaction: ...
+
+    def capture(
+        self, gateway_id: str, amount: Money, *, idempotency_key: str
+    ) -> GatewayTransaction: ...
+
+    def void(self, gateway_id: str, *, idempotency_key: str) -> GatewayTransaction: ...
+
+    def refund(
+        self, gateway_id: str, amount: Money, *, idempotency_key: str
+    ) -> GatewayTransaction: ...
+
+    def transactions(self, order_id: str) -> Sequence[GatewayTransaction]: ...
 
 
 class TrackingNumbers(Protocol):

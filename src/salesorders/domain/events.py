@@ -29,6 +29,15 @@ __all__ = [
     "OrderResumed",
     "OrderShipped",
     "OrderTransitioned",
+    "PaymentApproved",
+    "PaymentAuthorized",
+    "PaymentCaptured",
+    "PaymentEvent",
+    "PaymentRecorded",
+    "PaymentRefunded",
+    "PaymentRejected",
+    "PaymentTermsSet",
+    "PaymentVoided",
     "ShipmentDispatched",
     "ShipmentTracked",
     "event_class_for",
@@ -178,6 +187,79 @@ class DeliveryPromised(OrderEvent):
     promised_date: str = ""
 
 
+@attrs.frozen(slots=True)
+class PaymentEvent(OrderEvent):
+    """A payment of the order changed. ``amount`` is what this change moved (as text, exact in the
+    order's currency); ``payment_status`` and ``balance_due`` are the order's after it."""
+
+    event_type: ClassVar[str] = "PaymentEvent"
+
+    payment_id: str = ""
+    method: str = ""
+    amount: str = "0"
+    currency: str = ""
+    transaction_id: str = ""
+    payment_status: str = ""
+    balance_due: str = "0"
+
+
+@attrs.frozen(slots=True)
+class PaymentAuthorized(PaymentEvent):
+    event_type: ClassVar[str] = "PaymentAuthorized"
+
+
+@attrs.frozen(slots=True)
+class PaymentCaptured(PaymentEvent):
+    event_type: ClassVar[str] = "PaymentCaptured"
+
+
+@attrs.frozen(slots=True)
+class PaymentVoided(PaymentEvent):
+    """The authorisation was released; ``amount`` is what it still held."""
+
+    event_type: ClassVar[str] = "PaymentVoided"
+
+
+@attrs.frozen(slots=True)
+class PaymentRefunded(PaymentEvent):
+    event_type: ClassVar[str] = "PaymentRefunded"
+
+
+@attrs.frozen(slots=True)
+class PaymentRecorded(PaymentEvent):
+    """A manual payment (bank transfer, cash, cheque) was recorded and awaits review."""
+
+    event_type: ClassVar[str] = "PaymentRecorded"
+
+    reference: str = ""
+
+
+@attrs.frozen(slots=True)
+class PaymentApproved(PaymentEvent):
+    """A reviewer (``actor``) accepted a manual payment, saying why in ``reason``."""
+
+    event_type: ClassVar[str] = "PaymentApproved"
+
+
+@attrs.frozen(slots=True)
+class PaymentRejected(PaymentEvent):
+    """A reviewer (``actor``) rejected a manual payment, saying why in ``reason``."""
+
+    event_type: ClassVar[str] = "PaymentRejected"
+
+
+@attrs.frozen(slots=True)
+class PaymentTermsSet(OrderEvent):
+    """The order's payment terms; ``due_date`` is ISO 8601 (empty before placement)."""
+
+    event_type: ClassVar[str] = "PaymentTermsSet"
+
+    kind: str = ""
+    days: int = 0
+    deposit_percent: str = "0"
+    due_date: str = ""
+
+
 _BY_WORKFLOW_EVENT: dict[str, type[OrderEvent]] = {
     "confirm": OrderConfirmed,
     "ship": OrderShipped,
@@ -202,6 +284,14 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         ShipmentDispatched,
         ShipmentTracked,
         DeliveryPromised,
+        PaymentAuthorized,
+        PaymentCaptured,
+        PaymentVoided,
+        PaymentRefunded,
+        PaymentRecorded,
+        PaymentApproved,
+        PaymentRejected,
+        PaymentTermsSet,
     )
 }
 

@@ -39,6 +39,7 @@ from salesorders.domain.money import (
 )
 from salesorders.domain.order_allocation import planned_lines, released_lines, short_shipped
 from salesorders.domain.order_fulfilment import OrderFulfilment
+from salesorders.domain.order_payments import OrderPayments
 from salesorders.domain.order_values import (
     Address,
     AuditEntry,
@@ -49,6 +50,7 @@ from salesorders.domain.order_values import (
     priced_line,
     with_prices,
 )
+from salesorders.domain.payments import Payment, PaymentTerms
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
 from salesorders.domain.pricing import (
     Charge,
@@ -77,6 +79,7 @@ __all__ = ["Address", "AuditEntry", "NewLine", "Order", "OrderLine", "Totals"]
 _ZERO = Decimal(0)
 _NOWHERE = Destination()
 _DEFAULT_PRICING = PricingPolicy()
+_DUE_NOW = PaymentTerms()
 # The amounts of a line cancelled in full.
 _NOTHING_PRICED = PricedLine(_ZERO, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, ())
 
@@ -88,7 +91,7 @@ def _no_totals(currency: str) -> Totals:
 
 
 @attrs.define(slots=True, eq=True)
-class Order(OrderFulfilment):
+class Order(OrderFulfilment, OrderPayments):
     """The order aggregate root. Build one with :meth:`Order.create`."""
 
     id: str
@@ -115,6 +118,8 @@ class Order(OrderFulfilment):
     audit: tuple[AuditEntry, ...] = ()
     shipments: tuple[Shipment, ...] = ()
     promised_date: dt.date | None = None
+    payments: tuple[Payment, ...] = ()
+    payment_terms: PaymentTerms = _DUE_NOW
     next_line_number: int = 1
     event_sequence: int = 0
     version: int = 0

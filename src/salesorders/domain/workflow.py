@@ -14,7 +14,8 @@ A :class:`Workflow` is built once by a :class:`WorkflowBuilder` (or is the
 Guards are named predicates over the subject (the order). Guards named ``held_from:<state>`` are
 built into every workflow: they pass when ``subject.held_from == <state>``, so an order put on
 hold resumes to the state it was held from. The built-in guard ``nothing_shipped`` passes while
-the subject has no shipments.
+the subject has no shipments; ``paid`` passes once nothing of its grand total is left to pay (put
+it on ``ship`` for prepaid terms).
 
 Effects are the stock side of a transition, bound to it by name (:data:`EFFECTS`): ``reserve``
 allocates and reserves the order's lines, ``release`` releases what the order holds, ``consume``
@@ -52,6 +53,7 @@ __all__ = [
     "EFFECTS",
     "HELD_FROM",
     "NOTHING_SHIPPED",
+    "PAID",
     "RELEASE",
     "RESERVE",
     "Guard",
@@ -86,15 +88,26 @@ EFFECTS: Final[Mapping[str, str]] = {
 NOTHING_SHIPPED: Final = "nothing_shipped"
 """Built-in guard: passes while ``subject.shipments`` is empty (or the subject has none)."""
 
+PAID: Final = "paid"
+"""Built-in guard: passes when ``subject.payment_figures.balance_due`` is zero (nothing left to
+pay; a subject without payment figures never passes)."""
+
 # Built-in guards other than held_from:<state>, with the hint a refusal gives.
 _BUILT_IN_HINTS: Final[Mapping[str, str]] = {
     NOTHING_SHIPPED: "goods have already shipped: cancel the remaining quantities with "
     "CancelLines, or take shipped goods back through a return",
+    PAID: "the order is not paid in full: capture its payment (CapturePayment), or record a "
+    "payment (RecordPayment) and have it approved (ApprovePayment)",
 }
 
 
 def _nothing_shipped(subject: Any) -> bool:
     return not getattr(subject, "shipments", ())
+
+
+def _paid(subject: Any) -> bool:
+    figures = getattr(subject, "payment_figures", None)
+    return figures is not None and not figures.balance_due
 
 
 # (guard name, predicate) pairs of one candidate transition, checked in order.
@@ -637,6 +650,8 @@ def _resolve_guards(
                 resolved[name] = _held_from(name[len(HELD_FROM) :])
             elif name == NOTHING_SHIPPED:
                 resolved[name] = _nothing_shipped
+            elif name == PAID:
+                resolved[name] = _paid
             else:
                 resolved[name] = defined[name]
     return resolved

@@ -41,6 +41,17 @@ from salesorders.service.commands import (
 from salesorders.service.handlers import Handlers
 from salesorders.service.idempotency import IdempotencyKeeper, command_fingerprint
 from salesorders.service.outbox import OutboxDispatcher
+from salesorders.service.payment_commands import (
+    ApprovePayment,
+    AuthorizePayment,
+    CapturePayment,
+    RecordPayment,
+    RefundPayment,
+    RejectPayment,
+    SetPaymentTerms,
+    VoidPayment,
+)
+from salesorders.service.payments import AwaitingReview, OverdueOrder
 from salesorders.service.results import BackorderedLine, DispatchReport, OrderResult
 from salesorders.service.retry import RETRYABLE, Retrier
 from salesorders.service.sales import SalesService
@@ -49,10 +60,14 @@ __all__ = [
     "RETRYABLE",
     "AdjustStock",
     "AllocateBackorders",
+    "ApprovePayment",
+    "AuthorizePayment",
+    "AwaitingReview",
     "BackorderedLine",
     "CancelLine",
     "CancelLines",
     "CancelOrder",
+    "CapturePayment",
     "Command",
     "CompleteOrder",
     "ConfirmOrder",
@@ -67,21 +82,27 @@ __all__ = [
     "ManualClock",
     "OrderResult",
     "OutboxDispatcher",
+    "OverdueOrder",
     "PlaceOrder",
     "PromiseDelivery",
     "ReceiveExpected",
     "ReceiveStock",
+    "RecordPayment",
     "RecordShipmentEvent",
+    "RefundPayment",
     "RegisterWarehouse",
+    "RejectPayment",
     "ResumeOrder",
     "Retrier",
     "SalesService",
+    "SetPaymentTerms",
     "SetStockLevels",
     "ShipLine",
     "ShipOrder",
     "SystemClock",
     "TransferStock",
     "TransitionOrder",
+    "VoidPayment",
     "WriteOffStock",
     "bootstrap",
     "command_fingerprint",

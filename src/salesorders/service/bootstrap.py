@@ -25,6 +25,7 @@ from salesorders.ports import (
     Clock,
     ExchangeRates,
     Notifier,
+    PaymentGateway,
     Store,
     TrackingNumbers,
     UnitOfWorkFactory,
@@ -51,6 +52,8 @@ def bootstrap(
     catalog: Catalog | None = None,
     carriers: Iterable[Carrier] = (),
     tracking_numbers: TrackingNumbers | None = None,
+    payment_gateway: PaymentGateway | None = None,
+    distinct_approver: bool = False,
     serve_backorders_on_receipt: bool = False,
     backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
@@ -83,7 +86,10 @@ def bootstrap(
     name. ``tracking_numbers``: a :class:`~salesorders.ports.TrackingNumbers` that checks (and
     normalises) every tracking number ``ShipOrder`` is given or a carrier books, e.g.
     :class:`salesorders.adapters.tracking.CourierTrackingNumbers` (``salesorders[tracking]``);
-    without one, any tracking number passing the text checks is kept as given. With
+    without one, any tracking number passing the text checks is kept as given.
+    ``payment_gateway``: the :class:`~salesorders.ports.PaymentGateway` card payments go through
+    (``AuthorizePayment`` and the rest need one). With ``distinct_approver``, a manual payment
+    must be approved or rejected by someone other than who recorded it. With
     ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
     ``AllocateBackorders`` does. ``backorder_priority``: which waiting orders are served first —
@@ -112,6 +118,8 @@ def bootstrap(
         catalog=catalog,
         carriers=tuple(carriers),
         tracking_numbers=tracking_numbers,
+        payment_gateway=payment_gateway,
+        distinct_approver=distinct_approver,
         serve_backorders_on_receipt=serve_backorders_on_receipt,
         backorder_priority=backorder_priority,
         workflows=known,

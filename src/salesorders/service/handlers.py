@@ -34,6 +34,7 @@ from salesorders.ports import (
     Catalog,
     ExchangeRates,
     OutboxMessage,
+    PaymentGateway,
     TrackingNumbers,
     UnitOfWork,
 )
@@ -65,6 +66,17 @@ from salesorders.service.commands import (
     WriteOffStock,
 )
 from salesorders.service.fulfilment import Fulfilment
+from salesorders.service.payment_commands import (
+    ApprovePayment,
+    AuthorizePayment,
+    CapturePayment,
+    RecordPayment,
+    RefundPayment,
+    RejectPayment,
+    SetPaymentTerms,
+    VoidPayment,
+)
+from salesorders.service.payments import Payments
 from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
 
@@ -122,6 +134,8 @@ class Handlers:
         serve_backorders_on_receipt: bool = False,
         backorder_priority: BackorderPriority | None = None,
         workflows: Sequence[Workflow] = (),
+        payment_gateway: PaymentGateway | None = None,
+        distinct_approver: bool = False,
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
     ) -> None:
@@ -172,6 +186,9 @@ class Handlers:
             )
         fulfilment = self.fulfilment = Fulfilment(known_carriers, self._published, tracking_numbers)
         backorders = self.backorders = Backorders(policy, self._publish, backorder_priority)
+        payments = self.payments = Payments(
+            payment_gateway, self._published, distinct_approver=distinct_approver
+        )
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
@@ -195,6 +212,14 @@ class Handlers:
             TransitionOrder: (self.transition_order, OrderResult),
             CancelLines: (fulfilment.cancel_lines, OrderResult),
             PromiseDelivery: (fulfilment.promise_delivery, OrderResult),
+            AuthorizePayment: (payments.authorize_payment, OrderResult),
+            CapturePayment: (payments.capture_payment, OrderResult),
+            VoidPayment: (payments.void_payment, OrderResult),
+            RefundPayment: (payments.refund_payment, OrderResult),
+            RecordPayment: (payments.record_payment, OrderResult),
+            ApprovePayment: (payments.approve_payment, OrderResult),
+            RejectPayment: (payments.reject_payment, OrderResult),
+            SetPaymentTerms: (payments.set_payment_terms, OrderResult),
         }
 
     # ------------------------------------------------------------------ order use cases

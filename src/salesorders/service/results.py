@@ -31,6 +31,10 @@ class OrderResult:
     ``"backordered"``; ``fulfilment_status`` is ``"unfulfilled"``, ``"partially_shipped"``,
     ``"shipped"``, ``"partially_delivered"`` or ``"delivered"``; ``shipment_ids`` names the order's
     shipments; ``backorders`` are the lines waiting for stock, with the date it is expected.
+    ``payment_status`` is ``"unpaid"``, ``"authorized"``, ``"partially_paid"``, ``"paid"``,
+    ``"overpaid"``, ``"partially_refunded"`` or ``"refunded"``; ``balance_due`` is what is left to
+    pay and ``customer_credit`` what was paid beyond the grand total (``None`` in results stored
+    before payments existed).
     Stored under the command's idempotency key and returned again for a retry.
     """
 
@@ -43,10 +47,14 @@ class OrderResult:
     fulfilment_status: str = "unfulfilled"
     shipment_ids: tuple[str, ...] = ()
     backorders: tuple[BackorderedLine, ...] = ()
+    payment_status: str = "unpaid"
+    balance_due: Money | None = None
+    customer_credit: Money | None = None
 
     @classmethod
     def of(cls, order: Order) -> OrderResult:
         """The result describing ``order`` as it is now."""
+        figures = order.payment_figures
         return cls(
             order.id,
             order.number,
@@ -65,6 +73,9 @@ class OrderResult:
                     if line.backordered
                 ]
             ),
+            figures.status.value,
+            Money(figures.balance_due, order.currency),
+            Money(figures.customer_credit, order.currency),
         )
 
 

@@ -16,8 +16,15 @@ from salesorders.domain.logistics_queries import (
 )
 from salesorders.domain.order import Order
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
-from salesorders.errors import IdempotencyConflictError, ValidationError
-from salesorders.ports import Clock, OrderPage, OrderQuery, UnitOfWork, UnitOfWorkFactory
+from salesorders.errors import IdempotencyConflictError, SalesOrdersError, ValidationError
+from salesorders.ports import (
+    Clock,
+    GatewayTransaction,
+    OrderPage,
+    OrderQuery,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from salesorders.service import compensation
 from salesorders.service.commands import (
     AdjustStock,
@@ -47,6 +54,23 @@ from salesorders.service.commands import (
 from salesorders.service.handlers import Handlers, Route
 from salesorders.service.idempotency import IdempotencyKeeper
 from salesorders.service.outbox import OutboxDispatcher
+from salesorders.service.payment_commands import (
+    ApprovePayment,
+    AuthorizePayment,
+    CapturePayment,
+    RecordPayment,
+    RefundPayment,
+    RejectPayment,
+    SetPaymentTerms,
+    VoidPayment,
+)
+from salesorders.service.payments import (
+    AwaitingReview,
+    OverdueOrder,
+    awaiting_review,
+    overdue_orders,
+    unrecorded_transactions,
+)
 from salesorders.service.results import OrderResult
 from salesorders.service.retry import Retrier
 
@@ -102,7 +126,15 @@ class SalesService:
         | CompleteOrder
         | TransitionOrder
         | CancelLines
-        | PromiseDelivery,
+        | PromiseDelivery
+        | AuthorizePayment
+        | CapturePayment
+        | VoidPayment
+        | RefundPayment
+        | RecordPayment
+        | ApprovePayment
+        | RejectPayment
+        | SetPaymentTerms,
     ) -> OrderResult: ...
 
     @overload
@@ -166,6 +198,15 @@ class SalesService:
                 return self.retrier.run(attempt)
             except _LostRace:
                 continue  # the next attempt finds the winner's record and returns its result
+            except SalesOrdersError:
+                # A duplicate running at the same time as the first delivery can read the key
+                # before the first commits and the order after: it is then refused because of
+                # the first's own change. If the first has committed, its result is the answer.
+                with self.uow_factory() as uow:
+                    record = uow.idempotency.get(key, self.clock.now())
+                if record is None:
+                    raise
+                return keeper.replay(record, command, fingerprint, result_type)
         raise IdempotencyConflictError(key, type(command).__name__)
 
     def purge_expired_idempotency(self) -> int:
@@ -246,6 +287,40 @@ class SalesService:
         query = LeadTimeQuery(placed_from, placed_to, limit, after)
         with self.uow_factory() as uow:
             return uow.orders.lead_times(query)
+
+    # ------------------------------------------------------------------ payments
+
+    def payments_awaiting_review(self, *, limit: int = 50) -> tuple[AwaitingReview, ...]:
+        """Manual payments waiting for a reviewer, oldest recorded first."""
+        with self.uow_factory() as uow:
+            return awaiting_review(uow, limit)
+
+    def overdue_orders(
+        self, on: dt.date | None = None, *, limit: int = 50
+    ) -> tuple[OverdueOrder, ...]:
+        """Orders with money their payment terms made due before ``on`` (by default the service
+        clock's date) still unpaid on it, earliest due date first. Money due on a date is
+        overdue from the next day."""
+        day = self.clock.now().date() if on is None else on
+        with self.uow_factory() as uow:
+            return overdue_orders(uow, day, limit)
+
+    def unrecorded_payments(self, order_id: str) -> tuple[GatewayTransaction, ...]:
+        """Reconciliation: the payment gateway's transactions for the order (captures above all)
+        that the order does not record — a gateway answer whose database attempt rolled back and
+        was never retried to success. Empty when the gateway and the order agree."""
+        require_id(order_id, "order_id")
+        gateway = self.handlers.payments.gateway
+        if gateway is None:
+            raise ValidationError(
+                "payment_gateway",
+                None,
+                "is needed to reconcile payments",
+                "bootstrap the service with payment_gateway=...",
+            )
+        with self.uow_factory() as uow:
+            order = uow.orders.get(order_id)
+        return unrecorded_transactions(order, gateway)
 
     # ------------------------------------------------------------------ stock
 

@@ -13,21 +13,33 @@ record of what it booked, and can be told to fail::
     carrier.fail_next(after=1)   # the booking after the next one fails
     carrier.fail_always(error)   # every booking raises ``error`` until ...
     carrier.recover()            # ... bookings succeed again
+
+:class:`FakePaymentGateway` is a :class:`~salesorders.ports.PaymentGateway` that authorises,
+captures, voids and refunds in memory, answers a repeated idempotency key from its record, and can
+decline, fail, time out and answer twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Final
 
 import attrs
+from moneyed import Money
 
 from salesorders.domain.checks import require_id
 from salesorders.domain.fulfilment import Shipment, ShipmentStatus
-from salesorders.errors import OperationalError, ValidationError
-from salesorders.ports import CarrierBooking
+from salesorders.errors import (
+    OperationalError,
+    PaymentDeclinedError,
+    PaymentGatewayError,
+    ValidationError,
+)
+from salesorders.ports import CarrierBooking, GatewayTransaction
 
-__all__ = ["DEFAULT_STATUS_CODES", "BookedShipment", "FakeCarrier"]
+__all__ = ["DEFAULT_STATUS_CODES", "BookedShipment", "FakeCarrier", "FakePaymentGateway"]
 
 #: A carrier's own status codes and what they mean, as many carriers spell them.
 DEFAULT_STATUS_CODES: Final[Mapping[str, ShipmentStatus]] = {
@@ -205,3 +217,191 @@ def _checked_error(error: Exception | None) -> Exception | None:
     if error is not None and not isinstance(error, Exception):
         raise ValidationError("error", error, "must be an exception instance")
     return error
+
+
+class FakePaymentGateway:
+    """A :class:`~salesorders.ports.PaymentGateway` held in memory, honest about money.
+
+    It keeps every authorisation (what it holds, what was captured and refunded) and refuses, with
+    :class:`~salesorders.errors.PaymentGatewayError`, a capture over what an authorisation still
+    holds or a refund over what was captured. A call whose ``idempotency_key`` was answered before
+    gets the same answer and moves nothing (a key reused for another request is refused).
+    Transaction ids are ``f"{prefix}{n:08d}"``. :attr:`transactions_made` lists every answer
+    given, :attr:`calls` counts every call (replays and failures included), and
+    :meth:`captured` / :meth:`refunded` say what moved for an order.
+
+    Failures::
+
+        gateway.decline_next()     # the next call is declined: PaymentDeclinedError, nothing moves
+        gateway.fail_next()        # the next call fails before doing anything (OperationalError)
+        gateway.time_out_next()    # the next call moves the money, then its answer is lost
+                                   # (OperationalError): the service's retry gets it by its key
+        gateway.answer_twice_next()  # the next call is delivered twice (a network duplicate):
+                                   # the second is answered from its key, nothing moves twice
+    """
+
+    def __init__(self, *, prefix: str = "GW") -> None:
+        self.prefix = prefix
+        self.calls = 0
+        self.transactions_made: list[GatewayTransaction] = []
+        self._by_key: dict[str, tuple[tuple[object, ...], GatewayTransaction]] = {}
+        self._held: dict[str, Decimal] = {}
+        self._captured: dict[str, Decimal] = {}
+        self._refunded: dict[str, Decimal] = {}
+        self._order_of: dict[str, str] = {}
+        self._faults: list[str] = []
+        self._lock = threading.RLock()  # commands in several threads share one gateway
+
+    # ------------------------------------------------------------------ failures
+
+    def decline_next(self, times: int = 1) -> None:
+        self._faults.extend(["decline"] * times)
+
+    def fail_next(self, times: int = 1) -> None:
+        self._faults.extend(["fail"] * times)
+
+    def time_out_next(self, times: int = 1) -> None:
+        self._faults.extend(["timeout"] * times)
+
+    def answer_twice_next(self) -> None:
+        self._faults.append("twice")
+
+    # ------------------------------------------------------------------ what moved
+
+    def captured(self, order_id: str) -> Decimal:
+        return sum(
+            (v for g, v in self._captured.items() if self._order_of[g] == order_id), Decimal(0)
+        )
+
+    def refunded(self, order_id: str) -> Decimal:
+        return sum(
+            (v for g, v in self._refunded.items() if self._order_of[g] == order_id), Decimal(0)
+        )
+
+    def transactions(self, order_id: str) -> tuple[GatewayTransaction, ...]:
+        return tuple(t for t in self.transactions_made if t.order_id == order_id)
+
+    # ------------------------------------------------------------------ the port
+
+    def authorize(
+        self, order_id: str, amount: Money, *, reference: str, idempotency_key: str
+    ) -> GatewayTransaction:
+        def act(transaction_id: str) -> GatewayTransaction:
+            self._held[transaction_id] = amount.amount
+            self._captured[transaction_id] = Decimal(0)
+            self._refunded[transaction_id] = Decimal(0)
+            self._order_of[transaction_id] = order_id
+            return GatewayTransaction(
+                "authorize", order_id, transaction_id, transaction_id, amount, idempotency_key
+            )
+
+        return self._call("authorize", (order_id, amount, reference), idempotency_key, act)
+
+    def capture(
+        self, gateway_id: str, amount: Money, *, idempotency_key: str
+    ) -> GatewayTransaction:
+        def act(transaction_id: str) -> GatewayTransaction:
+            held = self._authorisation(gateway_id, "capture")
+            if amount.amount > held:
+                raise PaymentGatewayError("capture", f"{amount} is more than {gateway_id} holds")
+            self._held[gateway_id] = held - amount.amount
+            self._captured[gateway_id] += amount.amount
+            return self._answer("capture", gateway_id, transaction_id, amount, idempotency_key)
+
+        return self._call("capture", (gateway_id, amount), idempotency_key, act)
+
+    def void(self, gateway_id: str, *, idempotency_key: str) -> GatewayTransaction:
+        def act(transaction_id: str) -> GatewayTransaction:
+            held = self._authorisation(gateway_id, "void")
+            self._held[gateway_id] = Decimal(0)
+            currency = self._currency(gateway_id)
+            return self._answer(
+                "void", gateway_id, transaction_id, Money(held, currency), idempotency_key
+            )
+
+        return self._call("void", (gateway_id,), idempotency_key, act)
+
+    def refund(self, gateway_id: str, amount: Money, *, idempotency_key: str) -> GatewayTransaction:
+        def act(transaction_id: str) -> GatewayTransaction:
+            self._authorisation(gateway_id, "refund")
+            left = self._captured[gateway_id] - self._refunded[gateway_id]
+            if amount.amount > left:
+                raise PaymentGatewayError(
+                    "refund", f"{amount} is more than was captured on {gateway_id}"
+                )
+            self._refunded[gateway_id] += amount.amount
+            return self._answer("refund", gateway_id, transaction_id, amount, idempotency_key)
+
+        return self._call("refund", (gateway_id, amount), idempotency_key, act)
+
+    # ------------------------------------------------------------------ internals
+
+    def _call(
+        self,
+        kind: str,
+        request: tuple[object, ...],
+        key: str,
+        act: Callable[[str], GatewayTransaction],
+    ) -> GatewayTransaction:
+        with self._lock:
+            return self._locked_call(kind, request, key, act)
+
+    def _locked_call(
+        self,
+        kind: str,
+        request: tuple[object, ...],
+        key: str,
+        act: Callable[[str], GatewayTransaction],
+    ) -> GatewayTransaction:
+        self.calls += 1
+        fault = self._faults.pop(0) if self._faults else None
+        if fault == "decline":
+            raise PaymentDeclinedError(kind, "declined by the card issuer")
+        if fault == "fail":
+            raise OperationalError(f"payment gateway {kind}: unavailable")
+        answer = self._once(kind, request, key, act)
+        if fault == "twice":
+            self.calls += 1
+            answer = self._once(kind, request, key, act)
+        if fault == "timeout":
+            raise OperationalError(f"payment gateway {kind}: timed out")
+        return answer
+
+    def _once(
+        self,
+        kind: str,
+        request: tuple[object, ...],
+        key: str,
+        act: Callable[[str], GatewayTransaction],
+    ) -> GatewayTransaction:
+        require_id(key, "idempotency_key")
+        seen = self._by_key.get(key)
+        if seen is not None:
+            if seen[0] != (kind, *request):
+                raise PaymentGatewayError(
+                    kind, f"idempotency key {key!r} was used for another request"
+                )
+            return seen[1]
+        answer = act(f"{self.prefix}{len(self.transactions_made) + 1:08d}")
+        self._by_key[key] = ((kind, *request), answer)
+        self.transactions_made.append(answer)
+        return answer
+
+    def _authorisation(self, gateway_id: str, kind: str) -> Decimal:
+        held = self._held.get(gateway_id)
+        if held is None:
+            raise PaymentGatewayError(kind, f"no authorisation {gateway_id!r}")
+        return held
+
+    def _currency(self, gateway_id: str) -> str:
+        for t in self.transactions_made:
+            if t.transaction_id == gateway_id:
+                return t.amount.currency.code
+        raise PaymentGatewayError("void", f"no authorisation {gateway_id!r}")
+
+    def _answer(
+        self, kind: str, gateway_id: str, transaction_id: str, amount: Money, key: str
+    ) -> GatewayTransaction:
+        return GatewayTransaction(
+            kind, self._order_of[gateway_id], gateway_id, transaction_id, amount, key
+        )
