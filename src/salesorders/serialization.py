@@ -8,17 +8,25 @@
   :class:`~salesorders.domain.workflow.WorkflowRegistry` on the way in.
 * Unknown keys are refused, and every bad field is reported at once, with its path, in one
   :class:`~salesorders.errors.DeserializationError` (``$.lines[3].quantity: ...``).
+
+Dumping is compiled: for each class, :func:`compile_dumper` writes one function that builds the
+whole nested data in a single expression, the fields of nested attrs classes, optionals, sequences,
+money and enums written inline, where the converter would call one hook per value. The converter
+stays the reference: a compiled dumper gives exactly the converter's data (a property test checks
+it on generated orders, commands and events).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import types
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, Union, get_args, get_origin
 
+import attrs
 import cattrs
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
@@ -30,7 +38,7 @@ from salesorders.domain.order import Order
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import DeserializationError, FieldProblem, SalesOrdersError, Shortage
 
-__all__ = ["Serializer", "make_converter"]
+__all__ = ["Serializer", "compile_dumper", "make_converter"]
 
 T = TypeVar("T")
 
@@ -88,6 +96,18 @@ def _structure_shortage(value: Any, _: type) -> Shortage:
         _structure_decimal(value["requested"], Decimal),
         _structure_decimal(value["available"], Decimal),
     )
+
+
+def _unstructure_money(money: Money) -> dict[str, Any]:
+    return {"amount": str(money.amount), "currency": money.currency.code}
+
+
+def _unstructure_enum(member: enum.Enum) -> Any:
+    return member.value
+
+
+# Fields left out of a class's data (the converter's overrides, which the compiler follows too).
+_OMITTED: dict[type, frozenset[str]] = {Order: frozenset({"events"})}
 
 
 def _explained(exc: BaseException, target: type | None) -> str:
@@ -168,9 +188,7 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     conv.register_structure_hook(dt.datetime, _structure_datetime)
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_structure_hook(dt.date, _structure_date)
-    conv.register_unstructure_hook(
-        Money, lambda m: {"amount": str(m.amount), "currency": m.currency.code}
-    )
+    conv.register_unstructure_hook(Money, _unstructure_money)
     # sets become sorted lists, so the data is JSON-compatible and the same on every run
     conv.register_unstructure_hook_func(
         lambda t: t in (frozenset, set) or getattr(t, "__origin__", None) in (frozenset, set),
@@ -183,7 +201,7 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     )
     conv.register_structure_hook(Shortage, _structure_shortage)
     conv.register_unstructure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _unstructure_enum
     )
 
     def unstructure_workflow(workflow: Workflow) -> dict[str, Any]:
@@ -203,7 +221,8 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     conv.register_unstructure_hook(Workflow, unstructure_workflow)
     conv.register_structure_hook(Workflow, structure_workflow)
     conv.register_unstructure_hook(
-        Order, make_dict_unstructure_fn(Order, conv, events=override(omit=True))
+        Order,
+        make_dict_unstructure_fn(Order, conv, events=override(omit=True)),  # as in _OMITTED
     )
     conv.register_structure_hook(
         Order,
@@ -214,26 +233,142 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     return conv
 
 
+_LEAN_OPTIONAL = "_register_lean_hooks.<locals>.optional.<locals>.unstructure_optional"
+_LEAN_SEQUENCE = "_register_lean_hooks.<locals>.sequence.<locals>.unstructure_sequence"
+
+
+class _DumpWriter:
+    """Writes the one expression that dumps a value of a type, following the converter's hooks.
+
+    Hooks it knows (pass-through, money, enums, this module's optionals and sequences, cattrs'
+    generated hooks for attrs classes) are written inline; any other hook is called as it is.
+    """
+
+    def __init__(self, converter: cattrs.Converter) -> None:
+        self.converter = converter
+        self.names: dict[str, Any] = {}
+        self._counter = itertools.count()
+        self._open: list[type] = []
+
+    def call(self, hook: Callable[[Any], Any], src: str) -> str:
+        name = f"_h{next(self._counter)}"
+        self.names[name] = hook
+        return f"{name}({src})"
+
+    def value(
+        self, t: Any, hook: Callable[[Any], Any], src: str, omit: frozenset[str] = frozenset()
+    ) -> str:
+        """The expression that gives ``hook(src)`` for ``src`` of type ``t``; an attrs class
+        written inline leaves the fields named in ``omit`` out."""
+        if hook is identity:
+            return src
+        if hook is _unstructure_money:
+            return f"{{'amount': str({src}.amount), 'currency': {src}.currency.code}}"
+        if hook is _unstructure_enum:
+            return f"{src}.value"
+        qualname = getattr(hook, "__qualname__", "")
+        if qualname == _LEAN_OPTIONAL:
+            args = get_args(t)
+            inner = args[0] if args[1] is type(None) else args[1]
+            item = self.value(inner, self.converter.get_unstructure_hook(inner), src)
+            return f"(None if {src} is None else {item})"
+        if qualname == _LEAN_SEQUENCE:
+            inner = get_args(t)[0]
+            var = f"_v{next(self._counter)}"
+            item = self.value(inner, self.converter.get_unstructure_hook(inner), var)
+            return f"[{item} for {var} in {src}]"
+        if (
+            isinstance(t, type)
+            and attrs.has(t)
+            and t not in self._open
+            and getattr(hook, "__name__", None) == f"unstructure_{t.__name__}"
+        ):
+            return self.fields(t, src, omit)
+        return self.call(hook, src)
+
+    def fields(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
+        """A dict literal with the fields of the attrs class ``cls``, as cattrs' generated hook."""
+        attrs.resolve_types(cls)
+        omitted = omit | _OMITTED.get(cls, frozenset())
+        use_alias = getattr(self.converter, "use_alias", False)
+        self._open.append(cls)
+        items = []
+        for field in attrs.fields(cls):
+            if field.name in omitted or not field.init:
+                continue
+            key = field.alias if use_alias else field.name
+            get = f"{src}.{field.name}"
+            if field.type is None or isinstance(field.type, TypeVar):
+                items.append(f"{key!r}: {self.call(self.converter.unstructure, get)}")
+                continue
+            hook = self.converter.get_unstructure_hook(field.type)
+            items.append(f"{key!r}: {self.value(field.type, hook, get)}")
+        self._open.pop()
+        return "{" + ", ".join(items) + "}"
+
+
+def compile_dumper(
+    cls: type, converter: cattrs.Converter, omit: frozenset[str] = frozenset()
+) -> Callable[[Any], Any]:
+    """One compiled function that dumps instances of exactly ``cls`` as ``converter`` would.
+
+    ``omit`` names keys left out of the data (as ``dump`` then ``del``; the command fingerprint
+    leaves out the idempotency key). A class whose hook the compiler does not know gets that hook
+    itself.
+    """
+    hook = converter.get_unstructure_hook(cls)
+    writer = _DumpWriter(converter)
+    body = writer.value(cls, hook, "instance", omit)
+    if body == "_h0(instance)":
+        if not omit:
+            return hook
+        lines = ["    data = _h0(instance)", "    if isinstance(data, dict):"]
+        lines += [f"        data.pop({key!r}, None)" for key in sorted(omit)]
+        lines.append("    return data")
+        body = "\n".join(lines)
+    else:
+        body = f"    return {body}"
+    name = f"dump_{cls.__name__}"
+    source = f"def {name}(instance):\n{body}\n"
+    namespace: dict[str, Any] = dict(writer.names)
+    exec(compile(source, f"<compiled dump {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
+    dumper: Callable[[Any], Any] = namespace[name]
+    dumper.__doc__ = source
+    return dumper
+
+
 class Serializer:
     """Dump and load domain objects; a failed load raises one error listing every bad path.
 
-    Each class's dump function is fetched from ``converter`` once and kept, so register any
-    extra hooks on ``converter`` before the first dump.
+    Each class's dump function is compiled from ``converter``'s hooks once
+    (:func:`compile_dumper`) and kept, so register any extra hooks on ``converter`` before the
+    first dump. A hook made by cattrs for an attrs class is written inline field by field; give a
+    class a hook of your own (any other function) to have it called instead.
     """
 
     def __init__(self, registry: WorkflowRegistry | None = None) -> None:
         self.converter = make_converter(registry)
         self._dumpers: dict[type, Callable[[Any], Any]] = {}
+        self._partial_dumpers: dict[tuple[type, frozenset[str]], Callable[[Any], Any]] = {}
 
     def dump(self, obj: object) -> Any:
         """JSON-compatible data for ``obj`` (dicts, lists, strings, ints, booleans, None)."""
         return self.dumper(type(obj))(obj)
 
     def dumper(self, cls: type) -> Callable[[Any], Any]:
-        """The function that dumps instances of exactly ``cls``; fetched once per class."""
+        """The function that dumps instances of exactly ``cls``; compiled once per class."""
         dumper = self._dumpers.get(cls)
         if dumper is None:
-            dumper = self._dumpers[cls] = self.converter.get_unstructure_hook(cls)
+            dumper = self._dumpers[cls] = compile_dumper(cls, self.converter)
+        return dumper
+
+    def dumper_without(self, cls: type, omit: frozenset[str]) -> Callable[[Any], Any]:
+        """Like :meth:`dumper`, leaving the keys named in ``omit`` out of the data (as ``dump``
+        and then ``del``); compiled once per class and names."""
+        dumper = self._partial_dumpers.get((cls, omit))
+        if dumper is None:
+            dumper = compile_dumper(cls, self.converter, omit)
+            self._partial_dumpers[(cls, omit)] = dumper
         return dumper
 
     def load(self, data: Any, cls: type[T]) -> T:
