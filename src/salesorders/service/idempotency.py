@@ -24,6 +24,8 @@ from salesorders.serialization import Serializer
 
 __all__ = ["IdempotencyKeeper", "command_fingerprint"]
 
+_THE_KEY = frozenset({"idempotency_key"})
+
 
 def command_fingerprint(command: object, serializer: Serializer) -> str:
     """SHA-256 hex of the command's name and its canonical form without the idempotency key.
@@ -33,9 +35,7 @@ def command_fingerprint(command: object, serializer: Serializer) -> str:
     sets as sorted lists, so equal commands give equal text in every process (``repr`` of these
     types does not depend on the locale or on hash seeds). It costs half of sorted JSON.
     """
-    data = serializer.dumper(type(command))(command)
-    if isinstance(data, dict):
-        data.pop("idempotency_key", None)
+    data = serializer.dumper_without(type(command), _THE_KEY)(command)
     text = f"{type(command).__name__}\n{data!r}"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
