@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
+import re
 import types
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -238,22 +239,31 @@ _LEAN_SEQUENCE = "_register_lean_hooks.<locals>.sequence.<locals>.unstructure_se
 
 
 class _DumpWriter:
-    """Writes the one expression that dumps a value of a type, following the converter's hooks.
+    """Writes the code that dumps a value of a type, following the converter's hooks.
 
-    Hooks it knows (pass-through, money, enums, this module's optionals and sequences, cattrs'
-    generated hooks for attrs classes) are written inline; any other hook is called as it is.
+    Hooks it knows (pass-through, money, enums, unions of plain types, this module's optionals
+    and sequences, cattrs' generated hooks for attrs classes) are written inline; any other hook
+    is called as it is. The top level's nested objects are read once into locals.
     """
 
     def __init__(self, converter: cattrs.Converter) -> None:
         self.converter = converter
-        self.names: dict[str, Any] = {}
+        self.names: dict[str, Any] = {"_str": str}
+        self._by_id: dict[int, str] = {}
         self._counter = itertools.count()
         self._open: list[type] = []
+        self.statements: list[str] = []
+
+    def name(self, value: Any) -> str:
+        """A name for ``value`` in the generated code (a global of the generated function)."""
+        found = self._by_id.get(id(value))
+        if found is None:
+            found = self._by_id[id(value)] = f"_h{next(self._counter)}"
+            self.names[found] = value
+        return found
 
     def call(self, hook: Callable[[Any], Any], src: str) -> str:
-        name = f"_h{next(self._counter)}"
-        self.names[name] = hook
-        return f"{name}({src})"
+        return f"{self.name(hook)}({src})"
 
     def value(
         self, t: Any, hook: Callable[[Any], Any], src: str, omit: frozenset[str] = frozenset()
@@ -262,8 +272,10 @@ class _DumpWriter:
         written inline leaves the fields named in ``omit`` out."""
         if hook is identity:
             return src
+        if hook is str:
+            return f"_str({src})"
         if hook is _unstructure_money:
-            return f"{{'amount': str({src}.amount), 'currency': {src}.currency.code}}"
+            return f"{{'amount': _str({src}.amount), 'currency': {src}.currency.code}}"
         if hook is _unstructure_enum:
             return f"{src}.value"
         qualname = getattr(hook, "__qualname__", "")
@@ -276,7 +288,11 @@ class _DumpWriter:
             inner = get_args(t)[0]
             var = f"_v{next(self._counter)}"
             item = self.value(inner, self.converter.get_unstructure_hook(inner), var)
-            return f"[{item} for {var} in {src}]"
+            return f"([{item} for {var} in {src}] if {src} else [])"
+        if qualname.endswith("._unstructure_union") and getattr(hook, "__self__", None) is (
+            self.converter
+        ):
+            return self.union(t, hook, src)
         if (
             isinstance(t, type)
             and attrs.has(t)
@@ -286,8 +302,29 @@ class _DumpWriter:
             return self.fields(t, src, omit)
         return self.call(hook, src)
 
+    def union(self, t: Any, hook: Callable[[Any], Any], src: str) -> str:
+        """cattrs dispatches a union on the value's class: plain classes are tested inline."""
+        kept, as_text = [], []
+        for member in get_args(t):
+            if not isinstance(member, type):
+                continue
+            member_hook = self.converter.get_unstructure_hook(member)
+            if member_hook is identity:
+                kept.append(f"{src}.__class__ is {self.name(member)}")
+            elif member_hook is str:
+                as_text.append(f"{src}.__class__ is {self.name(member)}")
+        expr = self.call(hook, src)
+        if as_text:
+            expr = f"_str({src}) if {' or '.join(as_text)} else {expr}"
+        if kept:
+            expr = f"{src} if {' or '.join(kept)} else {expr}"
+        return f"({expr})"
+
     def fields(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
-        """A dict literal with the fields of the attrs class ``cls``, as cattrs' generated hook."""
+        """A dict literal with the fields of the attrs class ``cls``, as cattrs' generated hook.
+
+        At the top level (``src`` is ``instance``) a field read more than once is read into a
+        local first."""
         attrs.resolve_types(cls)
         omitted = omit | _OMITTED.get(cls, frozenset())
         use_alias = getattr(self.converter, "use_alias", False)
@@ -302,7 +339,16 @@ class _DumpWriter:
                 items.append(f"{key!r}: {self.call(self.converter.unstructure, get)}")
                 continue
             hook = self.converter.get_unstructure_hook(field.type)
-            items.append(f"{key!r}: {self.value(field.type, hook, get)}")
+            if src == "instance":
+                local = f"_f{next(self._counter)}"
+                expr = self.value(field.type, hook, local)
+                if len(re.findall(rf"\b{local}\b", expr)) > 1:
+                    self.statements.append(f"{local} = {get}")
+                else:
+                    expr = re.sub(rf"\b{local}\b", get, expr)
+            else:
+                expr = self.value(field.type, hook, get)
+            items.append(f"{key!r}: {expr}")
         self._open.pop()
         return "{" + ", ".join(items) + "}"
 
@@ -319,17 +365,17 @@ def compile_dumper(
     hook = converter.get_unstructure_hook(cls)
     writer = _DumpWriter(converter)
     body = writer.value(cls, hook, "instance", omit)
-    if body == "_h0(instance)":
+    called = writer.call(hook, "instance")
+    if body == called:
         if not omit:
             return hook
-        lines = ["    data = _h0(instance)", "    if isinstance(data, dict):"]
-        lines += [f"        data.pop({key!r}, None)" for key in sorted(omit)]
-        lines.append("    return data")
-        body = "\n".join(lines)
+        lines = [f"data = {called}", "if isinstance(data, dict):"]
+        lines += [f"    data.pop({key!r}, None)" for key in sorted(omit)]
+        lines.append("return data")
     else:
-        body = f"    return {body}"
+        lines = [*writer.statements, f"return {body}"]
     name = f"dump_{cls.__name__}"
-    source = f"def {name}(instance):\n{body}\n"
+    source = f"def {name}(instance):\n" + "".join(f"    {line}\n" for line in lines)
     namespace: dict[str, Any] = dict(writer.names)
     exec(compile(source, f"<compiled dump {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
     dumper: Callable[[Any], Any] = namespace[name]
