@@ -15,7 +15,12 @@ from moneyed import Money
 
 from salesorders.domain import events
 from salesorders.domain.order import Address, Order
-from salesorders.serialization import Serializer, compile_dumper, make_converter
+from salesorders.serialization import (
+    Serializer,
+    compile_canonical_text,
+    compile_dumper,
+    make_converter,
+)
 from salesorders.service.commands import ConfirmOrder, LineSpec, PlaceOrder
 from salesorders.service.idempotency import command_fingerprint
 from salesorders.service.results import BackorderedLine, OrderResult
@@ -38,6 +43,7 @@ def assert_compiled_as_generic(obj: object) -> None:
     compiled = S.dumper(type(obj))(obj)
     generic = S.converter.unstructure(obj)
     assert same_data(compiled, generic), (compiled, generic)
+    assert S.canonical_text(type(obj))(obj) == repr(generic)
 
 
 def _generic_fingerprint(command: object) -> str:
@@ -154,3 +160,16 @@ def test_keys_are_left_out_of_the_data_of_a_hook_of_the_hosts_own_too() -> None:
     inline = compile_dumper(ConfirmOrder, make_converter(), frozenset({"idempotency_key"}))
     data = inline(ConfirmOrder(order_id="O-1", idempotency_key="k"))
     assert "idempotency_key" not in data and data["order_id"] == "O-1"
+
+
+def test_the_canonical_text_of_a_hook_of_the_hosts_own_is_its_repr() -> None:
+    conv = make_converter()
+    conv.register_unstructure_hook(Address, lambda a: {"city": a.city})
+    address = Address("Li Lei", "1 Nanjing Rd", "Shanghai", "CN")
+    command = PlaceOrder(customer_id="C-1", currency="USD", shipping_address=address)
+    text = compile_canonical_text(PlaceOrder, conv, frozenset({"idempotency_key"}))(command)
+    expected = conv.unstructure(command)
+    del expected["idempotency_key"]
+    assert text == repr(expected)
+    assert "'shipping_address': {'city': 'Shanghai'}" in text
+    assert compile_canonical_text(Address, conv)(address) == "{'city': 'Shanghai'}"

@@ -39,7 +39,7 @@ from salesorders.domain.order import Order
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import DeserializationError, FieldProblem, SalesOrdersError, Shortage
 
-__all__ = ["Serializer", "compile_dumper", "make_converter"]
+__all__ = ["Serializer", "compile_canonical_text", "compile_dumper", "make_converter"]
 
 T = TypeVar("T")
 
@@ -353,6 +353,126 @@ class _DumpWriter:
         return "{" + ", ".join(items) + "}"
 
 
+class _TextWriter(_DumpWriter):
+    """Writes the code that gives ``repr`` of what a dump gives, without building the data.
+
+    Each value becomes an expression for its text: literals for keys and punctuation, ``repr``
+    for the leaves, ``", ".join`` for sequences; what the dump writer would only call is
+    dumped and then passed to ``repr``.
+    """
+
+    def __init__(self, converter: cattrs.Converter) -> None:
+        super().__init__(converter)
+        self.names.update({"_repr": repr, "_join": "".join, "_comma": ", ".join})
+
+    @staticmethod
+    def joined(parts: list[tuple[bool, str]]) -> str:
+        """One expression from ``(is_literal, text)`` parts, adjacent literals merged."""
+        merged: list[tuple[bool, str]] = []
+        for literal, text in parts:
+            if literal and merged and merged[-1][0]:
+                merged[-1] = (True, merged[-1][1] + text)
+            else:
+                merged.append((literal, text))
+        codes = [repr(text) if literal else text for literal, text in merged]
+        if len(codes) == 1:
+            return codes[0]
+        return f"_join(({', '.join(codes)}))"
+
+    def text(self, t: Any, hook: Callable[[Any], Any], src: str) -> str:
+        """The expression that gives ``repr(hook(src))`` for ``src`` of type ``t``."""
+        if hook is identity:
+            return f"_repr({src})"
+        if hook is str:
+            return f"_repr(_str({src}))"
+        if hook is _unstructure_money:
+            return self.joined(
+                [
+                    (True, "{'amount': "),
+                    (False, f"_repr(_str({src}.amount))"),
+                    (True, ", 'currency': "),
+                    (False, f"_repr({src}.currency.code)"),
+                    (True, "}"),
+                ]
+            )
+        if hook is _unstructure_enum:
+            return f"_repr({src}.value)"
+        qualname = getattr(hook, "__qualname__", "")
+        if qualname == _LEAN_OPTIONAL:
+            args = get_args(t)
+            inner = args[0] if args[1] is type(None) else args[1]
+            item = self.text(inner, self.converter.get_unstructure_hook(inner), src)
+            return f"('None' if {src} is None else {item})"
+        if qualname == _LEAN_SEQUENCE:
+            inner = get_args(t)[0]
+            var = f"_v{next(self._counter)}"
+            item = self.text(inner, self.converter.get_unstructure_hook(inner), var)
+            return f"('[' + _comma([{item} for {var} in {src}]) + ']' if {src} else '[]')"
+        if (
+            isinstance(t, type)
+            and attrs.has(t)
+            and t not in self._open
+            and getattr(hook, "__name__", None) == f"unstructure_{t.__name__}"
+        ):
+            return self.record(t, src)
+        return f"_repr({self.value(t, hook, src)})"
+
+    def record(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
+        """The text of the dict that :meth:`_DumpWriter.fields` would write."""
+        attrs.resolve_types(cls)
+        omitted = omit | _OMITTED.get(cls, frozenset())
+        use_alias = getattr(self.converter, "use_alias", False)
+        self._open.append(cls)
+        parts: list[tuple[bool, str]] = [(True, "{")]
+        for field in attrs.fields(cls):
+            if field.name in omitted or not field.init:
+                continue
+            key = field.alias if use_alias else field.name
+            if len(parts) > 1:
+                parts.append((True, ", "))
+            parts.append((True, f"{key!r}: "))
+            get = f"{src}.{field.name}"
+            if field.type is None or isinstance(field.type, TypeVar):
+                parts.append((False, f"_repr({self.call(self.converter.unstructure, get)})"))
+                continue
+            hook = self.converter.get_unstructure_hook(field.type)
+            if src == "instance":
+                local = f"_f{next(self._counter)}"
+                expr = self.text(field.type, hook, local)
+                if len(re.findall(rf"\b{local}\b", expr)) > 1:
+                    self.statements.append(f"{local} = {get}")
+                else:
+                    expr = re.sub(rf"\b{local}\b", get, expr)
+            else:
+                expr = self.text(field.type, hook, get)
+            parts.append((False, expr))
+        parts.append((True, "}"))
+        self._open.pop()
+        return self.joined(parts)
+
+
+def compile_canonical_text(
+    cls: type, converter: cattrs.Converter, omit: frozenset[str] = frozenset()
+) -> Callable[[Any], str]:
+    """One compiled function giving ``repr`` of what ``compile_dumper(cls, converter, omit)``
+    gives (the canonical text the command fingerprint hashes), without building the data."""
+    hook = converter.get_unstructure_hook(cls)
+    writer = _TextWriter(converter)
+    if attrs.has(cls) and getattr(hook, "__name__", None) == f"unstructure_{cls.__name__}":
+        body = writer.record(cls, "instance", omit)
+        lines = [*writer.statements, f"return {body}"]
+    else:
+        dump = compile_dumper(cls, converter, omit)
+        lines = [f"return _repr({writer.name(dump)}(instance))"]
+    name = f"text_{cls.__name__}"
+    source = f"def {name}(instance):\n" + "".join(f"    {line}\n" for line in lines)
+    namespace: dict[str, Any] = dict(writer.names)
+    exec(compile(source, f"<compiled text {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
+    function: Callable[[Any], str] = namespace[name]
+    function.__doc__ = source
+    return function
+
+
 def compile_dumper(
     cls: type, converter: cattrs.Converter, omit: frozenset[str] = frozenset()
 ) -> Callable[[Any], Any]:
@@ -396,6 +516,7 @@ class Serializer:
         self.converter = make_converter(registry)
         self._dumpers: dict[type, Callable[[Any], Any]] = {}
         self._partial_dumpers: dict[tuple[type, frozenset[str]], Callable[[Any], Any]] = {}
+        self._texts: dict[tuple[type, frozenset[str]], Callable[[Any], str]] = {}
 
     def dump(self, obj: object) -> Any:
         """JSON-compatible data for ``obj`` (dicts, lists, strings, ints, booleans, None)."""
@@ -416,6 +537,15 @@ class Serializer:
             dumper = compile_dumper(cls, self.converter, omit)
             self._partial_dumpers[(cls, omit)] = dumper
         return dumper
+
+    def canonical_text(self, cls: type, omit: frozenset[str] = frozenset()) -> Callable[[Any], str]:
+        """The function giving ``repr`` of :meth:`dumper_without`'s data for instances of
+        exactly ``cls`` (what the command fingerprint hashes), written without building the
+        data; compiled once per class and names."""
+        function = self._texts.get((cls, omit))
+        if function is None:
+            function = self._texts[(cls, omit)] = compile_canonical_text(cls, self.converter, omit)
+        return function
 
     def load(self, data: Any, cls: type[T]) -> T:
         """Build a ``cls`` from ``data`` or raise :class:`DeserializationError`."""
