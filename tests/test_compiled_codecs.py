@@ -173,3 +173,14 @@ def test_the_canonical_text_of_a_hook_of_the_hosts_own_is_its_repr() -> None:
     assert text == repr(expected)
     assert "'shipping_address': {'city': 'Shanghai'}" in text
     assert compile_canonical_text(Address, conv)(address) == "{'city': 'Shanghai'}"
+
+
+def test_the_serializer_keeps_one_dumper_per_class_and_names_left_out() -> None:
+    key = frozenset({"idempotency_key"})
+    dump = S.dumper_without(ConfirmOrder, key)
+    assert S.dumper_without(ConfirmOrder, key) is dump
+    command = ConfirmOrder(order_id="O-1", idempotency_key="k")
+    expected = S.dump(command)
+    del expected["idempotency_key"]
+    assert same_data(dump(command), expected)
+    assert S.canonical_text(ConfirmOrder, key)(command) == repr(expected)
