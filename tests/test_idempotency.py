@@ -102,6 +102,20 @@ def test_a_key_reused_for_another_order_conflicts_and_that_order_stays_unconfirm
     assert service.handle(ConfirmOrder(order_id="B", idempotency_key="K-B")).state == "confirmed"
 
 
+def test_a_retry_after_the_order_moved_on_returns_the_first_result(any_store: Any) -> None:
+    """The stored result is the first call's, not the order as it is at the retry: stores keep
+    only an order's latest version, so the record keeps the result itself."""
+    service, _, _ = make_service(any_store, stock=STOCK)
+    command = new_order(line("SKU-A", 2), confirm=True, idempotency_key="key-1")
+    first = service.handle(command)
+    assert (first.state, first.allocation_status) == ("confirmed", "allocated")
+    cancelled = service.handle(CancelOrder(order_id=first.order_id, reason="changed my mind"))
+    assert (cancelled.state, cancelled.version) != (first.state, first.version)
+    again = service.handle(command)
+    assert again == first
+    assert attrs.asdict(again) == attrs.asdict(first)
+
+
 def test_a_key_reused_with_another_all_or_nothing_choice_conflicts(any_store: Any) -> None:
     service, store, _ = make_service(any_store, stock=STOCK)
     service.handle(new_order(line("SKU-A", 12), order_id="A"))

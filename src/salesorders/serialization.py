@@ -8,17 +8,26 @@
   :class:`~salesorders.domain.workflow.WorkflowRegistry` on the way in.
 * Unknown keys are refused, and every bad field is reported at once, with its path, in one
   :class:`~salesorders.errors.DeserializationError` (``$.lines[3].quantity: ...``).
+
+Dumping is compiled: for each class, :func:`compile_dumper` writes one function that builds the
+whole nested data in a single expression, the fields of nested attrs classes, optionals, sequences,
+money and enums written inline, where the converter would call one hook per value. The converter
+stays the reference: a compiled dumper gives exactly the converter's data (a property test checks
+it on generated orders, commands and events).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
+import re
 import types
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, Union, get_args, get_origin
 
+import attrs
 import cattrs
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
@@ -30,7 +39,7 @@ from salesorders.domain.order import Order
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import DeserializationError, FieldProblem, SalesOrdersError, Shortage
 
-__all__ = ["Serializer", "make_converter"]
+__all__ = ["Serializer", "compile_canonical_text", "compile_dumper", "make_converter"]
 
 T = TypeVar("T")
 
@@ -88,6 +97,18 @@ def _structure_shortage(value: Any, _: type) -> Shortage:
         _structure_decimal(value["requested"], Decimal),
         _structure_decimal(value["available"], Decimal),
     )
+
+
+def _unstructure_money(money: Money) -> dict[str, Any]:
+    return {"amount": str(money.amount), "currency": money.currency.code}
+
+
+def _unstructure_enum(member: enum.Enum) -> Any:
+    return member.value
+
+
+# Fields left out of a class's data (the converter's overrides, which the compiler follows too).
+_OMITTED: dict[type, frozenset[str]] = {Order: frozenset({"events"})}
 
 
 def _explained(exc: BaseException, target: type | None) -> str:
@@ -168,9 +189,7 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     conv.register_structure_hook(dt.datetime, _structure_datetime)
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_structure_hook(dt.date, _structure_date)
-    conv.register_unstructure_hook(
-        Money, lambda m: {"amount": str(m.amount), "currency": m.currency.code}
-    )
+    conv.register_unstructure_hook(Money, _unstructure_money)
     # sets become sorted lists, so the data is JSON-compatible and the same on every run
     conv.register_unstructure_hook_func(
         lambda t: t in (frozenset, set) or getattr(t, "__origin__", None) in (frozenset, set),
@@ -183,7 +202,7 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     )
     conv.register_structure_hook(Shortage, _structure_shortage)
     conv.register_unstructure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _unstructure_enum
     )
 
     def unstructure_workflow(workflow: Workflow) -> dict[str, Any]:
@@ -203,7 +222,8 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     conv.register_unstructure_hook(Workflow, unstructure_workflow)
     conv.register_structure_hook(Workflow, structure_workflow)
     conv.register_unstructure_hook(
-        Order, make_dict_unstructure_fn(Order, conv, events=override(omit=True))
+        Order,
+        make_dict_unstructure_fn(Order, conv, events=override(omit=True)),  # as in _OMITTED
     )
     conv.register_structure_hook(
         Order,
@@ -214,27 +234,318 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
     return conv
 
 
+_LEAN_OPTIONAL = "_register_lean_hooks.<locals>.optional.<locals>.unstructure_optional"
+_LEAN_SEQUENCE = "_register_lean_hooks.<locals>.sequence.<locals>.unstructure_sequence"
+
+
+class _DumpWriter:
+    """Writes the code that dumps a value of a type, following the converter's hooks.
+
+    Hooks it knows (pass-through, money, enums, unions of plain types, this module's optionals
+    and sequences, cattrs' generated hooks for attrs classes) are written inline; any other hook
+    is called as it is. The top level's nested objects are read once into locals.
+    """
+
+    def __init__(self, converter: cattrs.Converter) -> None:
+        self.converter = converter
+        self.names: dict[str, Any] = {"_str": str}
+        self._by_id: dict[int, str] = {}
+        self._counter = itertools.count()
+        self._open: list[type] = []
+        self.statements: list[str] = []
+
+    def name(self, value: Any) -> str:
+        """A name for ``value`` in the generated code (a global of the generated function)."""
+        found = self._by_id.get(id(value))
+        if found is None:
+            found = self._by_id[id(value)] = f"_h{next(self._counter)}"
+            self.names[found] = value
+        return found
+
+    def call(self, hook: Callable[[Any], Any], src: str) -> str:
+        return f"{self.name(hook)}({src})"
+
+    def value(
+        self, t: Any, hook: Callable[[Any], Any], src: str, omit: frozenset[str] = frozenset()
+    ) -> str:
+        """The expression that gives ``hook(src)`` for ``src`` of type ``t``; an attrs class
+        written inline leaves the fields named in ``omit`` out."""
+        if hook is identity:
+            return src
+        if hook is str:
+            return f"_str({src})"
+        if hook is _unstructure_money:
+            return f"{{'amount': _str({src}.amount), 'currency': {src}.currency.code}}"
+        if hook is _unstructure_enum:
+            return f"{src}.value"
+        qualname = getattr(hook, "__qualname__", "")
+        if qualname == _LEAN_OPTIONAL:
+            args = get_args(t)
+            inner = args[0] if args[1] is type(None) else args[1]
+            item = self.value(inner, self.converter.get_unstructure_hook(inner), src)
+            return f"(None if {src} is None else {item})"
+        if qualname == _LEAN_SEQUENCE:
+            inner = get_args(t)[0]
+            var = f"_v{next(self._counter)}"
+            item = self.value(inner, self.converter.get_unstructure_hook(inner), var)
+            return f"([{item} for {var} in {src}] if {src} else [])"
+        if qualname.endswith("._unstructure_union") and getattr(hook, "__self__", None) is (
+            self.converter
+        ):
+            return self.union(t, hook, src)
+        if (
+            isinstance(t, type)
+            and attrs.has(t)
+            and t not in self._open
+            and getattr(hook, "__name__", None) == f"unstructure_{t.__name__}"
+        ):
+            return self.fields(t, src, omit)
+        return self.call(hook, src)
+
+    def union(self, t: Any, hook: Callable[[Any], Any], src: str) -> str:
+        """cattrs dispatches a union on the value's class: plain classes are tested inline."""
+        kept, as_text = [], []
+        for member in get_args(t):
+            if not isinstance(member, type):
+                continue
+            member_hook = self.converter.get_unstructure_hook(member)
+            if member_hook is identity:
+                kept.append(f"{src}.__class__ is {self.name(member)}")
+            elif member_hook is str:
+                as_text.append(f"{src}.__class__ is {self.name(member)}")
+        expr = self.call(hook, src)
+        if as_text:
+            expr = f"_str({src}) if {' or '.join(as_text)} else {expr}"
+        if kept:
+            expr = f"{src} if {' or '.join(kept)} else {expr}"
+        return f"({expr})"
+
+    def fields(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
+        """A dict literal with the fields of the attrs class ``cls``, as cattrs' generated hook.
+
+        At the top level (``src`` is ``instance``) a field read more than once is read into a
+        local first."""
+        attrs.resolve_types(cls)
+        omitted = omit | _OMITTED.get(cls, frozenset())
+        use_alias = getattr(self.converter, "use_alias", False)
+        self._open.append(cls)
+        items = []
+        for field in attrs.fields(cls):
+            if field.name in omitted or not field.init:
+                continue
+            key = field.alias if use_alias else field.name
+            get = f"{src}.{field.name}"
+            if field.type is None or isinstance(field.type, TypeVar):
+                items.append(f"{key!r}: {self.call(self.converter.unstructure, get)}")
+                continue
+            hook = self.converter.get_unstructure_hook(field.type)
+            if src == "instance":
+                local = f"_f{next(self._counter)}"
+                expr = self.value(field.type, hook, local)
+                if len(re.findall(rf"\b{local}\b", expr)) > 1:
+                    self.statements.append(f"{local} = {get}")
+                else:
+                    expr = re.sub(rf"\b{local}\b", get, expr)
+            else:
+                expr = self.value(field.type, hook, get)
+            items.append(f"{key!r}: {expr}")
+        self._open.pop()
+        return "{" + ", ".join(items) + "}"
+
+
+class _TextWriter(_DumpWriter):
+    """Writes the code that gives ``repr`` of what a dump gives, without building the data.
+
+    Each value becomes an expression for its text: literals for keys and punctuation, ``repr``
+    for the leaves, ``", ".join`` for sequences; what the dump writer would only call is
+    dumped and then passed to ``repr``.
+    """
+
+    def __init__(self, converter: cattrs.Converter) -> None:
+        super().__init__(converter)
+        self.names.update({"_repr": repr, "_join": "".join, "_comma": ", ".join})
+
+    @staticmethod
+    def joined(parts: list[tuple[bool, str]]) -> str:
+        """One expression from ``(is_literal, text)`` parts, adjacent literals merged."""
+        merged: list[tuple[bool, str]] = []
+        for literal, text in parts:
+            if literal and merged and merged[-1][0]:
+                merged[-1] = (True, merged[-1][1] + text)
+            else:
+                merged.append((literal, text))
+        codes = [repr(text) if literal else text for literal, text in merged]
+        if len(codes) == 1:
+            return codes[0]
+        return f"_join(({', '.join(codes)}))"
+
+    def text(self, t: Any, hook: Callable[[Any], Any], src: str) -> str:
+        """The expression that gives ``repr(hook(src))`` for ``src`` of type ``t``."""
+        if hook is identity:
+            return f"_repr({src})"
+        if hook is str:
+            return f"_repr(_str({src}))"
+        if hook is _unstructure_money:
+            return self.joined(
+                [
+                    (True, "{'amount': "),
+                    (False, f"_repr(_str({src}.amount))"),
+                    (True, ", 'currency': "),
+                    (False, f"_repr({src}.currency.code)"),
+                    (True, "}"),
+                ]
+            )
+        if hook is _unstructure_enum:
+            return f"_repr({src}.value)"
+        qualname = getattr(hook, "__qualname__", "")
+        if qualname == _LEAN_OPTIONAL:
+            args = get_args(t)
+            inner = args[0] if args[1] is type(None) else args[1]
+            item = self.text(inner, self.converter.get_unstructure_hook(inner), src)
+            return f"('None' if {src} is None else {item})"
+        if qualname == _LEAN_SEQUENCE:
+            inner = get_args(t)[0]
+            var = f"_v{next(self._counter)}"
+            item = self.text(inner, self.converter.get_unstructure_hook(inner), var)
+            return f"('[' + _comma([{item} for {var} in {src}]) + ']' if {src} else '[]')"
+        if (
+            isinstance(t, type)
+            and attrs.has(t)
+            and t not in self._open
+            and getattr(hook, "__name__", None) == f"unstructure_{t.__name__}"
+        ):
+            return self.record(t, src)
+        return f"_repr({self.value(t, hook, src)})"
+
+    def record(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
+        """The text of the dict that :meth:`_DumpWriter.fields` would write."""
+        attrs.resolve_types(cls)
+        omitted = omit | _OMITTED.get(cls, frozenset())
+        use_alias = getattr(self.converter, "use_alias", False)
+        self._open.append(cls)
+        parts: list[tuple[bool, str]] = [(True, "{")]
+        for field in attrs.fields(cls):
+            if field.name in omitted or not field.init:
+                continue
+            key = field.alias if use_alias else field.name
+            if len(parts) > 1:
+                parts.append((True, ", "))
+            parts.append((True, f"{key!r}: "))
+            get = f"{src}.{field.name}"
+            if field.type is None or isinstance(field.type, TypeVar):
+                parts.append((False, f"_repr({self.call(self.converter.unstructure, get)})"))
+                continue
+            hook = self.converter.get_unstructure_hook(field.type)
+            if src == "instance":
+                local = f"_f{next(self._counter)}"
+                expr = self.text(field.type, hook, local)
+                if len(re.findall(rf"\b{local}\b", expr)) > 1:
+                    self.statements.append(f"{local} = {get}")
+                else:
+                    expr = re.sub(rf"\b{local}\b", get, expr)
+            else:
+                expr = self.text(field.type, hook, get)
+            parts.append((False, expr))
+        parts.append((True, "}"))
+        self._open.pop()
+        return self.joined(parts)
+
+
+def compile_canonical_text(
+    cls: type, converter: cattrs.Converter, omit: frozenset[str] = frozenset()
+) -> Callable[[Any], str]:
+    """One compiled function giving ``repr`` of what ``compile_dumper(cls, converter, omit)``
+    gives (the canonical text the command fingerprint hashes), without building the data."""
+    hook = converter.get_unstructure_hook(cls)
+    writer = _TextWriter(converter)
+    if attrs.has(cls) and getattr(hook, "__name__", None) == f"unstructure_{cls.__name__}":
+        body = writer.record(cls, "instance", omit)
+        lines = [*writer.statements, f"return {body}"]
+    else:
+        dump = compile_dumper(cls, converter, omit)
+        lines = [f"return _repr({writer.name(dump)}(instance))"]
+    name = f"text_{cls.__name__}"
+    source = f"def {name}(instance):\n" + "".join(f"    {line}\n" for line in lines)
+    namespace: dict[str, Any] = dict(writer.names)
+    exec(compile(source, f"<compiled text {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
+    function: Callable[[Any], str] = namespace[name]
+    function.__doc__ = source
+    return function
+
+
+def compile_dumper(
+    cls: type, converter: cattrs.Converter, omit: frozenset[str] = frozenset()
+) -> Callable[[Any], Any]:
+    """One compiled function that dumps instances of exactly ``cls`` as ``converter`` would.
+
+    ``omit`` names keys left out of the data (as ``dump`` then ``del``; the command fingerprint
+    leaves out the idempotency key). A class whose hook the compiler does not know gets that hook
+    itself.
+    """
+    hook = converter.get_unstructure_hook(cls)
+    writer = _DumpWriter(converter)
+    body = writer.value(cls, hook, "instance", omit)
+    called = writer.call(hook, "instance")
+    if body == called:
+        if not omit:
+            return hook
+        lines = [f"data = {called}", "if isinstance(data, dict):"]
+        lines += [f"    data.pop({key!r}, None)" for key in sorted(omit)]
+        lines.append("return data")
+    else:
+        lines = [*writer.statements, f"return {body}"]
+    name = f"dump_{cls.__name__}"
+    source = f"def {name}(instance):\n" + "".join(f"    {line}\n" for line in lines)
+    namespace: dict[str, Any] = dict(writer.names)
+    exec(compile(source, f"<compiled dump {cls.__module__}.{cls.__qualname__}>", "exec"), namespace)
+    dumper: Callable[[Any], Any] = namespace[name]
+    dumper.__doc__ = source
+    return dumper
+
+
 class Serializer:
     """Dump and load domain objects; a failed load raises one error listing every bad path.
 
-    Each class's dump function is fetched from ``converter`` once and kept, so register any
-    extra hooks on ``converter`` before the first dump.
+    Each class's dump function is compiled from ``converter``'s hooks once
+    (:func:`compile_dumper`) and kept, so register any extra hooks on ``converter`` before the
+    first dump. A hook made by cattrs for an attrs class is written inline field by field; give a
+    class a hook of your own (any other function) to have it called instead.
     """
 
     def __init__(self, registry: WorkflowRegistry | None = None) -> None:
         self.converter = make_converter(registry)
         self._dumpers: dict[type, Callable[[Any], Any]] = {}
+        self._partial_dumpers: dict[tuple[type, frozenset[str]], Callable[[Any], Any]] = {}
+        self._texts: dict[tuple[type, frozenset[str]], Callable[[Any], str]] = {}
 
     def dump(self, obj: object) -> Any:
         """JSON-compatible data for ``obj`` (dicts, lists, strings, ints, booleans, None)."""
         return self.dumper(type(obj))(obj)
 
     def dumper(self, cls: type) -> Callable[[Any], Any]:
-        """The function that dumps instances of exactly ``cls``; fetched once per class."""
+        """The function that dumps instances of exactly ``cls``; compiled once per class."""
         dumper = self._dumpers.get(cls)
         if dumper is None:
-            dumper = self._dumpers[cls] = self.converter.get_unstructure_hook(cls)
+            dumper = self._dumpers[cls] = compile_dumper(cls, self.converter)
         return dumper
+
+    def dumper_without(self, cls: type, omit: frozenset[str]) -> Callable[[Any], Any]:
+        """Like :meth:`dumper`, leaving the keys named in ``omit`` out of the data (as ``dump``
+        and then ``del``); compiled once per class and names."""
+        dumper = self._partial_dumpers.get((cls, omit))
+        if dumper is None:
+            dumper = compile_dumper(cls, self.converter, omit)
+            self._partial_dumpers[(cls, omit)] = dumper
+        return dumper
+
+    def canonical_text(self, cls: type, omit: frozenset[str] = frozenset()) -> Callable[[Any], str]:
+        """The function giving ``repr`` of :meth:`dumper_without`'s data for instances of
+        exactly ``cls`` (what the command fingerprint hashes), written without building the
+        data; compiled once per class and names."""
+        function = self._texts.get((cls, omit))
+        if function is None:
+            function = self._texts[(cls, omit)] = compile_canonical_text(cls, self.converter, omit)
+        return function
 
     def load(self, data: Any, cls: type[T]) -> T:
         """Build a ``cls`` from ``data`` or raise :class:`DeserializationError`."""

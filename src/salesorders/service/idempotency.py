@@ -24,6 +24,8 @@ from salesorders.serialization import Serializer
 
 __all__ = ["IdempotencyKeeper", "command_fingerprint"]
 
+_THE_KEY = frozenset({"idempotency_key"})
+
 
 def command_fingerprint(command: object, serializer: Serializer) -> str:
     """SHA-256 hex of the command's name and its canonical form without the idempotency key.
@@ -31,12 +33,11 @@ def command_fingerprint(command: object, serializer: Serializer) -> str:
     The canonical form is the ``repr`` of the serialized command: only strings, numbers,
     booleans, ``None``, lists and dicts, the dicts' keys in the order of the command's fields and
     sets as sorted lists, so equal commands give equal text in every process (``repr`` of these
-    types does not depend on the locale or on hash seeds). It costs half of sorted JSON.
+    types does not depend on the locale or on hash seeds). The text is written by a function
+    compiled once per command class, without building the data it shows.
     """
-    data = serializer.dumper(type(command))(command)
-    if isinstance(data, dict):
-        data.pop("idempotency_key", None)
-    text = f"{type(command).__name__}\n{data!r}"
+    canonical = serializer.canonical_text(type(command), _THE_KEY)(command)
+    text = f"{type(command).__name__}\n{canonical}"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
