@@ -27,6 +27,9 @@ def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path) -> None:
     assert "stock arrived: LAMP-1 5 reserved, 0 backordered" in text
     assert "approve  awaiting_approval -> confirmed         by mgr:ana" in text
     assert "reserved on approval: MUG-6 x12 from NYC" in text
+    assert "bank_transfer $84.92 ref BANK-REF-55012 recorded by sales:bo" in text
+    assert "by finance:jo: seen on the bank statement" in text
+    assert "payment status paid, balance due $0.00" in text
     assert "JD0000000001" in text  # the carrier's tracking number
     assert "0 discrepancies" in text
     assert "感谢您的订购" in text and "Vielen Dank" in text and "ご注文" in text

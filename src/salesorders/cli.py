@@ -2,8 +2,8 @@
 
 * ``demo`` — seeds an embedded SQLite store, places, confirms and cancels orders in several
   currencies, ships one with a tracking number, serves a backorder when its stock arrives, runs
-  an order through an approval workflow, delivers the notifications through the outbox, and
-  prints a readable summary.
+  an order through an approval workflow, has finance review its bank transfer, delivers the
+  notifications through the outbox, and prints a readable summary.
 * ``orders`` — lists the orders of a store file.
 * ``stock`` — stock per SKU and warehouse of a store file, and the reconciliation check.
 
@@ -42,6 +42,7 @@ from salesorders.domain.workflow import RELEASE, RESERVE, Workflow, default_work
 from salesorders.errors import SalesOrdersError
 from salesorders.ports import OrderQuery, OutboxMessage
 from salesorders.service import (
+    ApprovePayment,
     CancelOrder,
     ConfirmOrder,
     ExpectStock,
@@ -50,6 +51,7 @@ from salesorders.service import (
     PlaceOrder,
     ReceiveExpected,
     ReceiveStock,
+    RecordPayment,
     RecordShipmentEvent,
     RegisterWarehouse,
     SalesService,
@@ -336,6 +338,28 @@ def _place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
         )
     )
     placed.append(acme.order_id)
+    # ACME pays by bank transfer: the payment waits for finance to check the bank statement.
+    clock.advance(dt.timedelta(hours=2))
+    grand_total = service.get_order(acme.order_id).grand_total
+    recorded = service.handle(
+        RecordPayment(
+            order_id=acme.order_id,
+            method="bank_transfer",
+            amount=grand_total,
+            reference="BANK-REF-55012",
+            actor="sales:bo",
+        )
+    )
+    assert recorded.payment_status == "unpaid"  # nothing counts until it is approved
+    (pending,) = service.payments_awaiting_review()
+    service.handle(
+        ApprovePayment(
+            order_id=acme.order_id,
+            payment_id=pending.payment.id,
+            reason="seen on the bank statement",
+            actor="finance:jo",
+        )
+    )
     # The lamps expected on PO-7001 arrive early: Smith's backorder is served in the receipt's
     # own transaction.
     clock.advance(dt.timedelta(days=1))
@@ -466,7 +490,7 @@ def _print_backorders(service: SalesService, order: Order, w: Callable[[str], ob
 
 def _print_approval(service: SalesService, order: Order, w: Callable[[str], object]) -> None:
     """The approval steps of an order on the approval workflow, and what approval reserved."""
-    w(f"\nApproval of {order.number} (workflow {order.workflow.name})\n")
+    w(f"\nApproval and payment of {order.number} (workflow {order.workflow.name})\n")
     for entry in order.audit:
         w(
             f"  {entry.at:%Y-%m-%d %H:%M} {entry.event:8} {entry.from_state:>17} -> "
@@ -477,6 +501,18 @@ def _print_approval(service: SalesService, order: Order, w: Callable[[str], obje
         f"{r.sku} x{r.quantity} from {r.warehouse_id}" for r in service.reservations(order.id)
     )
     w(f"  reserved on approval: {held or 'nothing'}\n")
+    for payment in order.payments:
+        amount = format_money(Money(payment.amount, payment.currency), "en_US")
+        w(
+            f"  payment {payment.id}: {payment.method.value} {amount} ref {payment.reference} "
+            f"recorded by {payment.recorded_by}, {payment.status.value}"
+            + (f" by {payment.decided_by}: {payment.decision_reason}" if payment.decided_by else "")
+            + "\n"
+        )
+    w(
+        f"  payment status {order.payment_status.value}, balance due "
+        f"{format_money(order.balance_due, 'en_US')}\n"
+    )
 
 
 def _orders(path: Path, out: TextIO) -> int:
