@@ -88,6 +88,10 @@ class Dialect(abc.ABC):
     max_params: ClassVar[int]
     #: ``reserve`` writes items, batches, reservations and ledger entries in one statement.
     writes_in_one_statement: ClassVar[bool] = False
+    #: The stock rows a snapshot read stay as read until the unit of work itself writes stock
+    #: (SQLite: the unit of work holds the database's one write lock from ``BEGIN IMMEDIATE``),
+    #: so a ``lock`` of them is answered from what the snapshot read, without a statement.
+    snapshot_rows_stay_current: ClassVar[bool] = False
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
@@ -147,6 +151,7 @@ class SQLiteDialect(Dialect):
     )
     position = "rowid"
     max_params = 32766
+    snapshot_rows_stay_current = True
 
     def dec(self, value: Decimal) -> Any:
         return str(value)
