@@ -74,7 +74,8 @@ class Dialect(abc.ABC):
     Statement templates use ``?`` for parameters, ``{p}`` for the table prefix (the schema) and
     ``{text}``, ``{dec}``, ``{int}``, ``{ts}``, ``{date}``, ``{json}`` for column types;
     ``{binary}`` follows a text column to compare it character by character (code point order,
-    as Python compares strings) where the database's own collation might not.
+    as Python compares strings) where the database's own collation might not; ``{filter_only}``
+    precedes a column whose condition filters the rows another index found.
     """
 
     name: ClassVar[str]
@@ -147,6 +148,9 @@ class SQLiteDialect(Dialect):
             "ledger_key": "INTEGER PRIMARY KEY",
             "position_column": "",
             "binary": "",
+            # SQLite plans without statistics: a unary + keeps it from choosing a column's
+            # index where another condition's index serves the query better
+            "filter_only": "+",
         }
     )
     position = "rowid"

@@ -356,7 +356,8 @@ class Statements:
         if customer:
             conditions.append("customer_id = ?")
         if state:
-            conditions.append("state = ?")
+            # a customer's orders come through the index by customer, in listing order
+            conditions.append("{filter_only}state = ?" if customer else "state = ?")
         if start:
             conditions.append("created_at >= ?")
         if end:
