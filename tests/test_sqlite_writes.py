@@ -6,6 +6,8 @@ refused with nothing changed."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import struct
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -124,6 +126,65 @@ def test_a_lock_after_a_stock_write_reads_the_database_again(tmp_path: Path) -> 
             uow.stock.lock([key])  # SKU-A is not among what the last snapshot read
             assert uow.statements == before + 1
             uow.commit()
+
+
+# --------------------------------------------------------------------------- B-trees written
+
+
+def _btrees_written(path: Path) -> set[str]:
+    """The B-trees (tables and indexes) whose pages the write-ahead log of ``path`` holds."""
+    wal = Path(f"{path}-wal").read_bytes()
+    page_size = struct.unpack(">I", wal[8:12])[0]
+    pages = {
+        struct.unpack(">I", wal[at : at + 4])[0] for at in range(32, len(wal) - 23, 24 + page_size)
+    }
+    with sqlite3.connect(path) as raw:
+        try:
+            owners = dict(raw.execute("SELECT pageno, name FROM dbstat"))
+        except sqlite3.OperationalError:
+            pytest.skip("this SQLite has no dbstat table")
+    raw.close()
+    return {owners.get(page, "the file header") for page in pages}
+
+
+@pytest.mark.parametrize("key", [True, False], ids=["idempotency-key", "no-key"])
+def test_place_and_confirm_writes_only_the_b_trees_it_needs(tmp_path: Path, key: bool) -> None:
+    """Each B-tree an order writes costs at least one page of log: the order row and the
+    indexes its listings use, its reservations (by id, order and open item), the ledger, the
+    outbox message (by event id, stream + sequence, and pending), the idempotency record (by
+    key and expiry), the three stock figures and the number series, and nothing else."""
+    path = tmp_path / "orders.db"
+    with SQLiteStore(path) as store:
+        service = _service(store)
+        service.handle(_order(3, key="K-0"))
+        with sqlite3.connect(path) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw.close()
+        service.handle(_order(3, key="K-1" if key else None))
+        written = _btrees_written(path)
+    expected = {
+        "orders",
+        "sqlite_autoindex_orders_1",  # id
+        "sqlite_autoindex_orders_2",  # number
+        "orders_by_created",
+        "orders_by_customer",
+        "orders_by_state",
+        "orders_by_placed",
+        "reservations",
+        "sqlite_autoindex_reservations_1",  # id
+        "reservations_by_order",
+        "reservations_open_by_item",
+        "stock_ledger",
+        "outbox",
+        "sqlite_autoindex_outbox_1",  # event id
+        "sqlite_autoindex_outbox_2",  # stream, sequence
+        "outbox_pending",
+        "stock_items",
+        "order_number_series",
+    }
+    if key:
+        expected |= {"idempotency", "sqlite_autoindex_idempotency_1", "idempotency_by_expiry"}
+    assert written - {"the file header", "sqlite_schema"} == expected
 
 
 # --------------------------------------------------------------------------- ids on every store
