@@ -4,9 +4,9 @@ A stored order document (:meth:`~salesorders.serialization.Serializer.document`)
 field whose dumped value equals the dumped value of its attrs default, when that default is empty:
 ``None``, ``False``, ``0``, ``""``, ``"0"`` (a zero ``Decimal``), ``[]`` or ``{}``. Loading fills a
 missing field from its default, so the object read back is the one written. Defaults that carry a
-meaning of their own (a workflow, a rounding rule, payment terms) are always written: a later
-version of the library may change such a default, and a stored document must keep saying what it
-said. Documents written in full, as before, load unchanged.
+meaning of their own (a price source, a rounding rule, a kind of payment terms) are always
+written: a later version of the library may change such a default, and a stored document must
+keep saying what it said. Documents written in full, as before, load unchanged.
 """
 
 from __future__ import annotations
