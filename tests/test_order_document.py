@@ -69,11 +69,15 @@ def test_empty_defaults_are_left_out_and_policies_are_kept() -> None:
 
 
 def test_a_value_equal_to_the_default_but_of_another_type_is_kept() -> None:
-    assert drop_defaults({"a": 0, "b": "0"}, {"a": False, "b": "0.00"}) == {
-        "a": False,
-        "b": "0.00",
+    drop = drop_defaults({"a": 0, "b": "0", "c": None, "d": False, "e": [], "f": {}, "g": ""})
+    kept = {"a": False, "b": "0.00", "c": 0, "d": 0, "e": (), "f": [], "g": "x"}
+    assert drop(dict(kept)) == kept
+    assert drop({"a": 0, "b": "0", "c": None, "d": False, "e": [], "f": {}, "g": ""}) == {}
+    assert drop({"a": 1, "b": "0", "c": None, "d": True, "e": [0], "f": {}, "g": ""}) == {
+        "a": 1,
+        "d": True,
+        "e": [0],
     }
-    assert drop_defaults({"a": 0, "b": "0"}, {"a": 0, "b": "0"}) == {}
 
 
 def test_only_empty_defaults_are_left_out() -> None:

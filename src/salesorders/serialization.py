@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 import itertools
 import re
 import types
@@ -358,7 +357,7 @@ class _DumpWriter:
         if self.compact:
             defaults = compact_defaults(cls, self.converter, omitted)
             if defaults:
-                return f"{self.name(functools.partial(drop_defaults, defaults))}({literal})"
+                return f"{self.name(drop_defaults(defaults))}({literal})"
         return literal
 
 

@@ -11,6 +11,7 @@ keep saying what it said. Documents written in full, as before, load unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
@@ -49,10 +50,23 @@ def compact_defaults(
     return found
 
 
-def drop_defaults(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` without the keys whose value is their default's (``defaults``)."""
+def _test(empty: Any) -> str:
+    """The condition that ``v`` is the empty value ``empty``, of its type."""
+    if empty is None or isinstance(empty, bool):
+        return f"v is {empty!r}"
+    if isinstance(empty, int):
+        return "v == 0 and v.__class__ is int"  # not False, which equals 0
+    return f"v == {empty!r}"  # only a str equals a str, a list a list, a dict a dict
+
+
+def drop_defaults(defaults: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A compiled function removing from a dict the keys whose value is their empty default
+    (``defaults``, from :func:`compact_defaults`), and returning the dict."""
+    lines = ["def drop(data):"]
     for key, empty in defaults.items():
-        value = data[key]
-        if value == empty and type(value) is type(empty):
-            del data[key]
-    return data
+        lines += [f"    v = data[{key!r}]", f"    if {_test(empty)}:", f"        del data[{key!r}]"]
+    lines.append("    return data")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), "<compiled drop of defaults>", "exec"), namespace)
+    drop: Callable[[dict[str, Any]], dict[str, Any]] = namespace["drop"]
+    return drop
