@@ -28,6 +28,7 @@ from salesorders.service import (
     ReceiveStock,
     RegisterWarehouse,
     SalesService,
+    SetStockLevels,
     bootstrap,
 )
 from support.stores import STORE_KINDS, fresh_store
@@ -93,20 +94,41 @@ def test_a_lock_after_a_snapshot_gives_what_the_database_holds(tmp_path: Path) -
     with SQLiteStore(tmp_path / "orders.db") as store:
         service = _service(store)
         service.handle(_order(3))
-        keys = [(sku, wh) for sku in SKUS for wh in ("W1", "W2")]
+        # batches (with and without expiry), reorder levels and a low-stock flag come through too
+        for batch, expiry in (("B1", dt.date(2026, 4, 1)), ("B2", None)):
+            service.handle(
+                ReceiveStock(
+                    sku="SKU-B", warehouse_id="W2", quantity=5, batch_id=batch, expiry=expiry
+                )
+            )
+        service.handle(
+            SetStockLevels(
+                sku="SKU-C",
+                warehouse_id="W1",
+                safety_stock=1,
+                reorder_point=500,
+                reorder_quantity=9,
+            )
+        )
+        keys = [(sku, wh) for sku in SKUS for wh in ("W1", "W2")] + [("SKU-X", "W1")]
         with store.unit_of_work() as uow:
             read = uow.stock.lock(keys).items
         with store.unit_of_work() as uow:
-            uow.stock.snapshot(SKUS)
+            uow.stock.snapshot([*SKUS, "SKU-X"])
             before = uow.statements
             answered = uow.stock.lock(keys).items
             assert uow.statements == before  # answered from the snapshot's rows
             assert answered == read
+            assert set(read[("SKU-B", "W2")].batches) == {"B1", "B2"}
+            assert read[("SKU-C", "W1")].reorder_point == Decimal(500)
+            assert read[("SKU-C", "W1")].low_stock
+            assert ("SKU-X", "W1") not in answered
             answered[keys[0]].reserved += 1  # a copy: the next lock does not see it
             assert uow.stock.lock(keys).items == read
             assert uow.statements == before
-            uow.stock.lock(keys, order_id="O-x")  # what an order holds is always read
-            assert uow.statements == before + 1
+            # what an order holds is always read: the items, then their batches
+            assert uow.stock.lock(keys, order_id="O-x").items == read
+            assert uow.statements == before + 2
 
 
 def test_a_lock_after_a_stock_write_reads_the_database_again(tmp_path: Path) -> None:
