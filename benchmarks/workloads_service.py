@@ -233,8 +233,9 @@ def _sqlite_baseline(path: Path, orders: int, frames: list[float] | None = None)
     return orders
 
 
-def _library_frames(path: Path, orders: int = _FRAME_ORDERS) -> float:
-    """WAL frames per order the library wrote, after seeding and a truncating checkpoint."""
+def _library_frames(path: Path, orders: int = _FRAME_ORDERS) -> tuple[float, int]:
+    """WAL frames per order the library wrote, after seeding and a truncating checkpoint, and
+    the bytes of the last order's stored document."""
     with SQLiteStore(path) as store:
         service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
         _seed(service)
@@ -242,8 +243,16 @@ def _library_frames(path: Path, orders: int = _FRAME_ORDERS) -> float:
         commands = [_order(n) for n in range(1, orders + 1)]
         _truncate_wal(path)
         for command in commands:
-            service.handle(command)
-        return _wal_frames(path) / orders
+            result = service.handle(command)
+        frames = _wal_frames(path) / orders
+    db = sqlite3.connect(path)
+    try:
+        (size,) = db.execute(
+            "SELECT length(CAST(doc AS BLOB)) FROM orders WHERE id = ?", (result.order_id,)
+        ).fetchone()
+    finally:
+        db.close()
+    return frames, int(size)
 
 
 def place_confirm_sqlite(quick: bool) -> Result:
@@ -275,7 +284,7 @@ def place_confirm_sqlite(quick: bool) -> Result:
         values.append(library())
         bases.append(baseline())
     value, base = max(values), max(bases)
-    lib_frames = _library_frames(folder / "frames-lib.sqlite3")
+    lib_frames, doc_bytes = _library_frames(folder / "frames-lib.sqlite3")
     raw_frames: list[float] = []
     _sqlite_baseline(folder / "frames-raw.sqlite3", _FRAME_ORDERS, raw_frames)
     return Result(
@@ -286,8 +295,13 @@ def place_confirm_sqlite(quick: bool) -> Result:
         target="≥ 0.6× raw sqlite3; ≤ 18 WAL frames per order",
         note="SQLite file, WAL, synchronous=NORMAL, one transaction per order; "
         "baseline: raw sqlite3, same writes; WAL frames per order: "
-        f"library {lib_frames:.1f}, baseline {raw_frames[0]:.1f}",
-        extra={"wal_frames": lib_frames, "baseline_wal_frames": raw_frames[0]},
+        f"library {lib_frames:.1f}, baseline {raw_frames[0]:.1f}; "
+        f"order document {doc_bytes} bytes",
+        extra={
+            "wal_frames": lib_frames,
+            "baseline_wal_frames": raw_frames[0],
+            "document_bytes": doc_bytes,
+        },
     )
 
 

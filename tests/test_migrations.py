@@ -9,6 +9,7 @@ exactly those rows.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import sqlite3
 import threading
@@ -284,7 +285,6 @@ def _assert_logistics_are_backfilled(factory: UnitOfWorkFactory) -> None:
 _INDEXES_SINCE = {
     "orders_by_created": 2,
     "outbox_pending": 2,
-    "orders_by_customer_state": 3,
     "reservations_open_by_item": 4,
     "orders_waiting": 5,
     "shipments_open": 6,
@@ -292,7 +292,7 @@ _INDEXES_SINCE = {
     "orders_by_placed": 6,
 }
 #: Indexes a migration dropped: (name, version that created it, version that dropped it).
-_INDEXES_DROPPED = (("stock_ledger_by_item", 2, 7),)
+_INDEXES_DROPPED = (("stock_ledger_by_item", 2, 7), ("orders_by_customer_state", 3, 8))
 _OLDER_VERSIONS = range(1, LATEST_VERSION)
 
 
@@ -387,9 +387,11 @@ def _sqlite_plan(path: Path, sql: str, params: list[Any]) -> str:
     return " / ".join(row[-1] for row in rows)
 
 
-def test_sqlite_lists_a_customers_orders_in_one_state_through_the_new_index(
+def test_sqlite_lists_a_customers_orders_in_one_state_through_the_index_by_customer(
     tmp_path: Path,
 ) -> None:
+    """Version 8 dropped the index by customer and state: the listing reads the customer's
+    orders through the index by customer, in listing order, and filters the state."""
     path = tmp_path / "listing.db"
     _sqlite_at_version(path, 2)
     statements = Statements(SQLiteDialect())
@@ -397,15 +399,35 @@ def test_sqlite_lists_a_customers_orders_in_one_state_through_the_new_index(
     next_page = statements.order_list(True, True, False, False, True)
     first_params: list[Any] = ["C-1", "placed", 50]
     next_params: list[Any] = ["C-1", "placed", SQLiteDialect().time(T0), "O-1", 50]
-    assert "orders_by_customer_state" not in _sqlite_plan(path, first_page, first_params)
-    with SQLiteStore(path) as store:
-        with store.unit_of_work() as uow:
-            page = uow.orders.list(OrderQuery(customer_id="C-1", state="placed"))
+    with SQLiteStore(path) as store, store.unit_of_work() as uow:
+        page = uow.orders.list(OrderQuery(customer_id="C-1", state="placed"))
         assert [order.id for order in page.orders] == ["O-1"]
+        assert uow.orders.list(OrderQuery(customer_id="C-1", state="draft")).orders == ()
+    assert "orders_by_customer_state" not in _sqlite_indexes(path)
     for sql, params in ((first_page, first_params), (next_page, next_params)):
         plan = _sqlite_plan(path, sql, params)
-        assert "USING INDEX orders_by_customer_state (customer_id=? AND state=?" in plan, plan
+        assert "USING INDEX orders_by_customer (customer_id=?" in plan, plan
         assert "TEMP B-TREE" not in plan, plan  # the index gives the listing order too
+
+
+@pytest.mark.parametrize("filters", list(itertools.product([False, True], repeat=5)))
+def test_sqlite_every_order_listing_searches_an_index_in_listing_order(
+    tmp_path: Path, filters: tuple[bool, bool, bool, bool, bool]
+) -> None:
+    """Each combination of customer, state, created from / to and cursor is read through an
+    index that also gives the listing order: no scan of the table, no sort."""
+    path = tmp_path / "plans.db"
+    SQLiteStore(path).close()
+    sql = Statements(SQLiteDialect()).order_list(*filters)
+    plan = _sqlite_plan(path, sql, ["x"] * sql.count("?"))
+    customer, state = filters[0], filters[1]
+    expected = (
+        "orders_by_customer" if customer else "orders_by_state" if state else "orders_by_created"
+    )
+    assert f"USING INDEX {expected}" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+    if any(filters):
+        assert plan.startswith("SEARCH"), plan
 
 
 def test_sqlite_reopening_applies_nothing_twice(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from salesorders.domain.money import check_currency, to_decimal
 from salesorders.domain.order import Order
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import DeserializationError, FieldProblem, SalesOrdersError, Shortage
+from salesorders.serialization_defaults import compact_defaults, drop_defaults
 
 __all__ = ["Serializer", "compile_canonical_text", "compile_dumper", "make_converter"]
 
@@ -246,8 +247,10 @@ class _DumpWriter:
     is called as it is. The top level's nested objects are read once into locals.
     """
 
-    def __init__(self, converter: cattrs.Converter) -> None:
+    def __init__(self, converter: cattrs.Converter, *, compact: bool = False) -> None:
         self.converter = converter
+        #: leave out of each attrs object the fields at an empty default (see compact_defaults)
+        self.compact = compact
         self.names: dict[str, Any] = {"_str": str}
         self._by_id: dict[int, str] = {}
         self._counter = itertools.count()
@@ -350,7 +353,12 @@ class _DumpWriter:
                 expr = self.value(field.type, hook, get)
             items.append(f"{key!r}: {expr}")
         self._open.pop()
-        return "{" + ", ".join(items) + "}"
+        literal = "{" + ", ".join(items) + "}"
+        if self.compact:
+            defaults = compact_defaults(cls, self.converter, omitted)
+            if defaults:
+                return f"{self.name(drop_defaults(defaults))}({literal})"
+        return literal
 
 
 class _TextWriter(_DumpWriter):
@@ -474,16 +482,22 @@ def compile_canonical_text(
 
 
 def compile_dumper(
-    cls: type, converter: cattrs.Converter, omit: frozenset[str] = frozenset()
+    cls: type,
+    converter: cattrs.Converter,
+    omit: frozenset[str] = frozenset(),
+    *,
+    compact: bool = False,
 ) -> Callable[[Any], Any]:
     """One compiled function that dumps instances of exactly ``cls`` as ``converter`` would.
 
     ``omit`` names keys left out of the data (as ``dump`` then ``del``; the command fingerprint
     leaves out the idempotency key). A class whose hook the compiler does not know gets that hook
-    itself.
+    itself. ``compact``: every attrs object written inline leaves out the fields whose data is
+    their empty default's (see :func:`~salesorders.serialization_defaults.compact_defaults`);
+    loading the data restores them.
     """
     hook = converter.get_unstructure_hook(cls)
-    writer = _DumpWriter(converter)
+    writer = _DumpWriter(converter, compact=compact)
     body = writer.value(cls, hook, "instance", omit)
     called = writer.call(hook, "instance")
     if body == called:
@@ -517,6 +531,7 @@ class Serializer:
         self._dumpers: dict[type, Callable[[Any], Any]] = {}
         self._partial_dumpers: dict[tuple[type, frozenset[str]], Callable[[Any], Any]] = {}
         self._texts: dict[tuple[type, frozenset[str]], Callable[[Any], str]] = {}
+        self._documents: dict[type, Callable[[Any], Any]] = {}
 
     def dump(self, obj: object) -> Any:
         """JSON-compatible data for ``obj`` (dicts, lists, strings, ints, booleans, None)."""
@@ -527,6 +542,16 @@ class Serializer:
         dumper = self._dumpers.get(cls)
         if dumper is None:
             dumper = self._dumpers[cls] = compile_dumper(cls, self.converter)
+        return dumper
+
+    def document(self, cls: type) -> Callable[[Any], Any]:
+        """The function that dumps instances of exactly ``cls`` as a stored document: like
+        :meth:`dumper`, without the fields left at an empty default (``None``, ``False``, zero,
+        an empty text or collection), which :meth:`load` restores; compiled once per class."""
+        dumper = self._documents.get(cls)
+        if dumper is None:
+            dumper = compile_dumper(cls, self.converter, compact=True)
+            self._documents[cls] = dumper
         return dumper
 
     def dumper_without(self, cls: type, omit: frozenset[str]) -> Callable[[Any], Any]:

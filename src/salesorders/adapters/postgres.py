@@ -150,6 +150,7 @@ class PostgresDialect(Dialect):
             "ledger_key": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
             "position_column": ", position BIGINT GENERATED ALWAYS AS IDENTITY",
             "binary": ' COLLATE "C"',
+            "filter_only": "",
         }
     )
     lock_items = " FOR UPDATE OF i"

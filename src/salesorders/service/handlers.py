@@ -249,7 +249,13 @@ class Handlers:
             plan = None
             if RESERVE in workflow.transition(placed, "confirm", order, order.id).effects:
                 plan, alerts = self._reserve(
-                    uow, order, command.all_or_nothing, command.actor, now, command.creates_order
+                    uow,
+                    order,
+                    command.all_or_nothing,
+                    command.actor,
+                    now,
+                    command.creates_order,
+                    fresh_id=self._made_id(command),
                 )
             self._place(uow, order, command.actor, now)
             order.confirm(now, plan=plan, actor=command.actor)
@@ -483,6 +489,11 @@ class Handlers:
                 )
         return command.order_id
 
+    def _made_id(self, command: PlaceOrder) -> bool:
+        """Whether the order ``command`` creates gets a random id made by the service (a
+        caller's id, or one from a host's ``new_order_id``, may be an order already stored)."""
+        return command.creates_order and not command.order_id and self.new_order_id is _new_order_id
+
     def _build(
         self, spec: CreateDraft | PlaceOrder, customer_id: str, currency: str, now: dt.datetime
     ) -> Order:
@@ -641,11 +652,14 @@ class Handlers:
         actor: str,
         now: dt.datetime,
         new_order: bool,
+        *,
+        fresh_id: bool = False,
     ) -> tuple[AllocationPlan, list[LowStock]]:
         """Allocate the order with the policy, check the plan, and reserve it atomically.
 
         A shortage of a ``new_order`` says that the order was not created (its unit of work
-        rolls back), rather than naming an order id that will not exist.
+        rolls back), rather than naming an order id that will not exist. ``fresh_id``: the
+        service made the order's id just now, so it holds no stock to read first.
         """
         request = order.allocation_request(all_or_nothing=all_or_nothing)
         snapshot = uow.stock.snapshot(dict.fromkeys(line.sku for line in request.lines), now.date())
@@ -657,7 +671,9 @@ class Handlers:
         desk = StockDesk(uow.stock)
         if plan.allocations:
             try:
-                desk.reserve_plan(plan, now, actor, warehouses=snapshot.warehouses)
+                desk.reserve_plan(
+                    plan, now, actor, warehouses=snapshot.warehouses, new_order=fresh_id
+                )
             except InsufficientStockError as error:
                 if not new_order:
                     raise

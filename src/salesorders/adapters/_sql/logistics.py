@@ -338,7 +338,7 @@ def backfill_logistics(session: Session, dialect: Dialect) -> None:
             shipments = [serializer.load(s, Shipment) for s in data.get("shipments", ())]
             ordered = {
                 line["line_id"]: Decimal(line["quantity"]) - Decimal(line.get("cancelled", 0))
-                for line in data["lines"]
+                for line in data.get("lines", ())
             }
             lead = lead_time_of(order_id, number, _time(placed_at), audit, ordered, shipments)
             values = _milestone_values(lead, dialect)

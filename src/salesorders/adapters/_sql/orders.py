@@ -85,7 +85,7 @@ class SqlOrderRepository:
         self._shipments: dict[str, tuple[Shipment, ...]] = {}
 
     def _document(self, order: Order, version: int) -> str:
-        data = self._serializer.dump(order)
+        data = self._serializer.document(Order)(order)
         data["version"] = version
         return _json_text(data)
 

@@ -209,6 +209,14 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         # reservation, receipt and shipment a write to three more pages.
         ("DROP INDEX {p}stock_ledger_by_item",),
     ),
+    Migration(
+        8,
+        "no index on orders by customer and state, which the index by customer serves",
+        # A customer's orders in one state are listed through orders_by_customer (customer,
+        # created, id): the customer's orders in listing order, filtered by state, no sort.
+        # The dropped index cost every new order, and every change of state, index pages.
+        ("DROP INDEX {p}orders_by_customer_state",),
+    ),
 )
 
 #: The schema version this library writes.

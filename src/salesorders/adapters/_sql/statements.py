@@ -218,12 +218,21 @@ class Statements:
 
     def _render_snapshot(self, count: int) -> str:
         skus = self.dialect.rows(("text",), count)
+        # Where the rows stay current, the items' other figures come too, so that ``lock`` can
+        # be answered from them (see Dialect.snapshot_rows_stay_current).
+        levels = (
+            ("reorder_point", "reorder_quantity", "low_stock", "batch_count")
+            if self.dialect.snapshot_rows_stay_current
+            else ("NULL", "NULL", "NULL", "NULL")
+        )
+        columns = ", ".join(name for name in levels if name != "NULL")
         return self.dialect.render(
-            "WITH locked AS (SELECT sku, warehouse_id, on_hand, reserved, safety_stock "
+            "WITH locked AS (SELECT sku, warehouse_id, on_hand, reserved, safety_stock"
+            f"{', ' + columns if columns else ''} "
             f"FROM {{p}}stock_items AS i WHERE sku IN ({skus}) ORDER BY sku, warehouse_id"
             f"{self.dialect.lock_items}) "
-            "SELECT 0, sku, warehouse_id, NULL, on_hand, reserved, safety_stock, NULL, NULL, "
-            "NULL, NULL, NULL FROM locked "
+            f"SELECT 0, sku, warehouse_id, NULL, on_hand, reserved, safety_stock, "
+            f"{', '.join(levels)}, NULL FROM locked "
             "UNION ALL SELECT 1, sku, warehouse_id, batch_id, on_hand, reserved, NULL, NULL, "
             f"NULL, NULL, expiry, NULL FROM {{p}}batches WHERE sku IN ({skus}) "
             "UNION ALL SELECT 2, sku, warehouse_id, id, quantity, NULL, NULL, batch_id, "
@@ -347,7 +356,8 @@ class Statements:
         if customer:
             conditions.append("customer_id = ?")
         if state:
-            conditions.append("state = ?")
+            # a customer's orders come through the index by customer, in listing order
+            conditions.append("{filter_only}state = ?" if customer else "state = ?")
         if start:
             conditions.append("created_at >= ?")
         if end:

@@ -108,13 +108,16 @@ def _ledger_entry(row: Row) -> LedgerEntry:
 class SqlStockRepository:
     """The stock port over SQL rows: lock, load, apply."""
 
-    __slots__ = ("_config", "_d", "_session", "_sql")
+    __slots__ = ("_config", "_d", "_read", "_session", "_sql")
 
     def __init__(self, session: Session, config: StoreConfig) -> None:
         self._session = session
         self._config = config
         self._sql = config.sql
         self._d = config.dialect
+        #: The SKUs the last snapshot read and its item and batch rows, while they stay current
+        #: (see Dialect.snapshot_rows_stay_current); any stock write of this unit of work drops it.
+        self._read: tuple[frozenset[str], list[Row], list[Row]] | None = None
 
     @property
     def quantity_places(self) -> int:
@@ -127,6 +130,7 @@ class SqlStockRepository:
         if not isinstance(warehouse, Warehouse):
             raise errors.ValidationError("warehouse", warehouse, "must be a Warehouse")
         require_id(warehouse.id, "warehouse.id")
+        self._read = None
         doc = _json_text(self._config.serializer.dump(warehouse))
         self._session.run(self._sql.warehouse_upsert, (warehouse.id, doc))
 
@@ -139,9 +143,24 @@ class SqlStockRepository:
     def lock(
         self, keys: Collection[ItemKey], *, order_id: str | None = None, create: bool = False
     ) -> LockedStock:
-        """The items of ``keys`` with their batches, row-locked in key order on PostgreSQL."""
+        """The items of ``keys`` with their batches, row-locked in key order on PostgreSQL.
+
+        On SQLite, a lock of items whose SKUs the unit of work's last snapshot read, with no
+        stock written since, is answered from the rows that snapshot read (they cannot have
+        changed: the unit of work holds the database's write lock); ``order_id`` and ``create``
+        always read the database.
+        """
         ordered = sorted(keys)
+        read = self._read
+        if (
+            read is not None
+            and order_id is None
+            and not create
+            and all(sku in read[0] for sku, _ in ordered)
+        ):
+            return LockedStock(_items_read(ordered, read[1], read[2]))
         if create:
+            self._read = None
             for sku, warehouse_id in ordered:
                 self._session.run(self._sql.item_create, (sku, warehouse_id))
         items, held = self._read_items(ordered, order_id)
@@ -191,6 +210,7 @@ class SqlStockRepository:
 
     def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]:
         """Write the change; with ``numbered``, return its ledger entries with their sequences."""
+        self._read = None
         d = self._d
         if (
             change.reservations
@@ -320,7 +340,9 @@ class SqlStockRepository:
         for row in lots:
             item = items.get((row[1], row[2]))
             if item is not None:
-                item.batches[row[3]] = Batch(row[3], _day(row[10]), _dec(row[4]), _dec(row[5]))
+                item.batches[row[3]] = _lot(row)
+        if d.snapshot_rows_stay_current:
+            self._read = (frozenset(wanted), [r for r in rows if r[0] == 0], lots)
         warehouses = self._config.warehouses.mapping(docs)
         return build_snapshot(warehouses, items.values(), expected, wanted, on)
 
@@ -444,6 +466,41 @@ class SqlStockRepository:
             )
             for e in entries
         ]
+
+
+def _lot(row: Row) -> Batch:
+    """A batch from a snapshot's row."""
+    return Batch(row[3], _day(row[10]), _dec(row[4]), _dec(row[5]))
+
+
+def _items_read(
+    keys: Sequence[ItemKey], rows: Sequence[Row], lots: Sequence[Row]
+) -> dict[ItemKey, StockItem]:
+    """Fresh items of ``keys`` (with their batches) from a snapshot's rows, as ``lock`` reads
+    them: keys with no row are missing, batches only for items that count some."""
+    wanted = set(keys)
+    items: dict[ItemKey, StockItem] = {}
+    batched: set[ItemKey] = set()
+    for row in rows:
+        key = (row[1], row[2])
+        if key in wanted:
+            if row[10]:
+                batched.add(key)
+            items[key] = StockItem(
+                row[1],
+                row[2],
+                _dec(row[4]),
+                _dec(row[5]),
+                _dec(row[6]),
+                _opt_dec(row[7]),
+                _opt_dec(row[8]),
+                bool(row[9]),
+            )
+    for row in lots:
+        key = (row[1], row[2])
+        if key in batched:
+            items[key].batches[row[3]] = _lot(row)
+    return {key: items[key] for key in keys if key in items}
 
 
 def _incoming(row: Row) -> IncomingStock:

@@ -230,12 +230,17 @@ class StockDesk:
         actor: str = "",
         *,
         warehouses: Collection[str] | None = None,
+        new_order: bool = False,
     ) -> tuple[Reservation, ...]:
-        """Reserve a whole plan or nothing (see :func:`.reservations.reserve`)."""
+        """Reserve a whole plan or nothing (see :func:`.reservations.reserve`).
+
+        ``new_order``: the plan's order was created in this unit of work under an id nothing
+        can hold stock for yet, so the reservations it already holds are not read.
+        """
         if not isinstance(plan, AllocationPlan):
             raise ValidationError("plan", plan, "must be an AllocationPlan")
         keys = sorted({(a.sku, a.warehouse_id) for a in plan.allocations})
-        locked = self.repo.lock(keys, order_id=plan.order_id)
+        locked = self.repo.lock(keys, order_id=None if new_order else plan.order_id)
         held = locked.reservations
         change = holds.reserve(
             locked.items,

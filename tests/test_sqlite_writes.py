@@ -1,0 +1,257 @@
+"""What placing and confirming an order writes on SQLite, counted (never timed): statements per
+order, and the reservation step answered from the rows its snapshot read; and, on every store,
+that an order id given by the caller (or a host's id factory) which is already stored is still
+refused with nothing changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import struct
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moneyed import Money
+
+from salesorders.adapters.sqlite import SQLiteStore
+from salesorders.domain.plan import Allocation, AllocationPlan
+from salesorders.domain.stock import StockDesk
+from salesorders.domain.warehouse import Warehouse
+from salesorders.errors import ConflictError
+from salesorders.service import (
+    LineSpec,
+    ManualClock,
+    PlaceOrder,
+    ReceiveStock,
+    RegisterWarehouse,
+    SalesService,
+    SetStockLevels,
+    bootstrap,
+)
+from support.stores import STORE_KINDS, fresh_store
+
+T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+SKUS = ("SKU-A", "SKU-B", "SKU-C")
+
+
+def _service(store: Any, **options: Any) -> SalesService:
+    service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0), **options)
+    for warehouse in ("W1", "W2"):
+        service.handle(RegisterWarehouse(warehouse=Warehouse(warehouse)))
+        for sku in SKUS:
+            service.handle(ReceiveStock(sku=sku, warehouse_id=warehouse, quantity=100))
+    return service
+
+
+def _order(lines: int = 3, *, key: str | None = None, **fields: Any) -> PlaceOrder:
+    return PlaceOrder(
+        customer_id="C-1",
+        currency="USD",
+        lines=tuple(LineSpec(SKUS[n % 3], 1 + n, Money("9.99", "USD")) for n in range(lines)),
+        confirm=True,
+        idempotency_key=key,
+        **fields,
+    )
+
+
+def _statements(store: SQLiteStore, service: SalesService, command: PlaceOrder) -> int:
+    before = store.statements
+    result = service.handle(command)
+    assert result.state == "confirmed"
+    return int(store.statements - before)
+
+
+# --------------------------------------------------------------------------- statements
+
+
+@pytest.mark.parametrize("lines", [1, 3, 10])
+def test_place_and_confirm_issues_9_statements_with_a_key_and_7_without(
+    tmp_path: Path, lines: int
+) -> None:
+    with SQLiteStore(tmp_path / "orders.db") as store:
+        service = _service(store)
+        service.handle(_order(1))  # creates the order-number series row
+        # idempotency lookup, snapshot, stock figures, reservations, ledger, number, order,
+        # outbox, idempotency record: no second read of the stock rows the snapshot read
+        assert _statements(store, service, _order(lines, key=f"K-{lines}")) == 9
+        assert _statements(store, service, _order(lines)) == 7
+
+
+def test_an_order_id_given_by_the_caller_costs_the_read_of_what_it_holds(
+    tmp_path: Path,
+) -> None:
+    with SQLiteStore(tmp_path / "orders.db") as store:
+        service = _service(store)
+        service.handle(_order(1))
+        assert _statements(store, service, _order(3, order_id="O-given")) == 8
+        assert _statements(store, service, _order(3)) == 7
+
+
+def test_a_lock_after_a_snapshot_gives_what_the_database_holds(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "orders.db") as store:
+        service = _service(store)
+        service.handle(_order(3))
+        # batches (with and without expiry), reorder levels and a low-stock flag come through too
+        for batch, expiry in (("B1", dt.date(2026, 4, 1)), ("B2", None)):
+            service.handle(
+                ReceiveStock(
+                    sku="SKU-B", warehouse_id="W2", quantity=5, batch_id=batch, expiry=expiry
+                )
+            )
+        service.handle(
+            SetStockLevels(
+                sku="SKU-C",
+                warehouse_id="W1",
+                safety_stock=1,
+                reorder_point=500,
+                reorder_quantity=9,
+            )
+        )
+        keys = [(sku, wh) for sku in SKUS for wh in ("W1", "W2")] + [("SKU-X", "W1")]
+        with store.unit_of_work() as uow:
+            read = uow.stock.lock(keys).items
+        with store.unit_of_work() as uow:
+            uow.stock.snapshot([*SKUS, "SKU-X"])
+            before = uow.statements
+            answered = uow.stock.lock(keys).items
+            assert uow.statements == before  # answered from the snapshot's rows
+            assert answered == read
+            assert set(read[("SKU-B", "W2")].batches) == {"B1", "B2"}
+            assert read[("SKU-C", "W1")].reorder_point == Decimal(500)
+            assert read[("SKU-C", "W1")].low_stock
+            assert ("SKU-X", "W1") not in answered
+            answered[keys[0]].reserved += 1  # a copy: the next lock does not see it
+            assert uow.stock.lock(keys).items == read
+            assert uow.statements == before
+            # what an order holds is always read: the items, then their batches
+            assert uow.stock.lock(keys, order_id="O-x").items == read
+            assert uow.statements == before + 2
+
+
+def test_a_lock_after_a_stock_write_reads_the_database_again(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "orders.db") as store:
+        _service(store)
+        key = ("SKU-A", "W1")
+        with store.unit_of_work() as uow:
+            snapshot = uow.stock.snapshot(["SKU-A"])
+            assert snapshot.available_at("SKU-A", "W1") == Decimal(100)
+            plan = AllocationPlan("O-1", (Allocation("L1", "SKU-A", "W1", Decimal(4)),))
+            StockDesk(uow.stock).reserve_plan(plan, T0, new_order=True)
+            before = uow.statements
+            assert uow.stock.lock([key]).items[key].reserved == Decimal(4)
+            assert uow.statements == before + 1
+            uow.stock.snapshot(["SKU-B"])
+            before = uow.statements
+            uow.stock.lock([key])  # SKU-A is not among what the last snapshot read
+            assert uow.statements == before + 1
+            uow.commit()
+
+
+# --------------------------------------------------------------------------- B-trees written
+
+
+def _btrees_written(path: Path) -> set[str]:
+    """The B-trees (tables and indexes) whose pages the write-ahead log of ``path`` holds."""
+    wal = Path(f"{path}-wal").read_bytes()
+    page_size = struct.unpack(">I", wal[8:12])[0]
+    pages = {
+        struct.unpack(">I", wal[at : at + 4])[0] for at in range(32, len(wal) - 23, 24 + page_size)
+    }
+    with sqlite3.connect(path) as raw:
+        try:
+            owners = dict(raw.execute("SELECT pageno, name FROM dbstat"))
+        except sqlite3.OperationalError:
+            pytest.skip("this SQLite has no dbstat table")
+    raw.close()
+    return {owners.get(page, "the file header") for page in pages}
+
+
+@pytest.mark.parametrize("key", [True, False], ids=["idempotency-key", "no-key"])
+def test_place_and_confirm_writes_only_the_b_trees_it_needs(tmp_path: Path, key: bool) -> None:
+    """Each B-tree an order writes costs at least one page of log: the order row and the
+    indexes its listings use, its reservations (by id, order and open item), the ledger, the
+    outbox message (by event id, stream + sequence, and pending), the idempotency record (by
+    key and expiry), the three stock figures and the number series, and nothing else."""
+    path = tmp_path / "orders.db"
+    with SQLiteStore(path) as store:
+        service = _service(store)
+        service.handle(_order(3, key="K-0"))
+        with sqlite3.connect(path) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw.close()
+        service.handle(_order(3, key="K-1" if key else None))
+        written = _btrees_written(path)
+    expected = {
+        "orders",
+        "sqlite_autoindex_orders_1",  # id
+        "sqlite_autoindex_orders_2",  # number
+        "orders_by_created",
+        "orders_by_customer",
+        "orders_by_state",
+        "orders_by_placed",
+        "reservations",
+        "sqlite_autoindex_reservations_1",  # id
+        "reservations_by_order",
+        "reservations_open_by_item",
+        "stock_ledger",
+        "outbox",
+        "sqlite_autoindex_outbox_1",  # event id
+        "sqlite_autoindex_outbox_2",  # stream, sequence
+        "outbox_pending",
+        "stock_items",
+        "order_number_series",
+    }
+    if key:
+        expected |= {"idempotency", "sqlite_autoindex_idempotency_1", "idempotency_by_expiry"}
+    assert written - {"the file header", "sqlite_schema"} == expected
+
+
+# --------------------------------------------------------------------------- ids on every store
+
+
+@pytest.fixture(params=STORE_KINDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with fresh_store(request, tmp_path) as store:
+        yield store
+
+
+def _stock(store: Any) -> tuple[Any, ...]:
+    with store.unit_of_work() as uow:
+        items = [(i.sku, i.warehouse_id, i.on_hand, i.reserved) for i in uow.stock.items()]
+        return (
+            items,
+            [(r.id, r.order_id, r.quantity) for r in uow.stock.reservations()],
+            len(uow.stock.ledger()),
+            [m.event_id for m in uow.outbox.messages()],
+        )
+
+
+def test_a_caller_order_id_already_stored_is_refused_and_changes_nothing(any_store: Any) -> None:
+    service = _service(any_store)
+    first = service.handle(_order(3, order_id="O-1"))
+    assert first.state == "confirmed"
+    before = _stock(any_store)
+    assert len(before[1]) == 3
+    with pytest.raises(ConflictError):
+        service.handle(_order(3, order_id="O-1"))
+    assert _stock(any_store) == before
+    service.handle(_order(3, order_id="O-2"))
+    with any_store.unit_of_work() as uow:
+        ids = [r.id for r in uow.stock.reservations("O-2")]
+    assert len(ids) == 3
+    assert all(rid.startswith("O-2/") and "#" not in rid for rid in ids), ids
+
+
+def test_an_id_factory_repeating_a_stored_id_is_refused_and_changes_nothing(
+    any_store: Any,
+) -> None:
+    service = _service(any_store)
+    service.handlers.new_order_id = lambda: "O-same"  # a host's factory, repeating itself
+    service.handle(_order(3))
+    before = _stock(any_store)
+    with pytest.raises(ConflictError):
+        service.handle(_order(2))
+    assert _stock(any_store) == before
