@@ -21,6 +21,7 @@ import attrs
 from moneyed import Money
 
 from salesorders.domain import events as ev
+from salesorders.domain.changes import ChangeRequest, Revision
 from salesorders.domain.checks import (
     aware_time,
     check_name,
@@ -38,6 +39,7 @@ from salesorders.domain.money import (
     to_quantity,
 )
 from salesorders.domain.order_allocation import planned_lines, released_lines, short_shipped
+from salesorders.domain.order_changes import OrderChanges
 from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_payments import OrderPayments
 from salesorders.domain.order_pricing import priced_order
@@ -86,7 +88,7 @@ def _no_totals(currency: str) -> Totals:
 
 
 @attrs.define(slots=True, eq=True)
-class Order(OrderFulfilment, OrderPayments):
+class Order(OrderFulfilment, OrderPayments, OrderChanges):
     """The order aggregate root. Build one with :meth:`Order.create`."""
 
     id: str
@@ -115,6 +117,9 @@ class Order(OrderFulfilment, OrderPayments):
     promised_date: dt.date | None = None
     payments: tuple[Payment, ...] = ()
     payment_terms: PaymentTerms = _DUE_NOW
+    changes: tuple[ChangeRequest, ...] = ()
+    revisions: tuple[Revision, ...] = ()
+    revision: int = 1
     next_line_number: int = 1
     event_sequence: int = 0
     version: int = 0

@@ -1,0 +1,699 @@
+"""The order's change verbs, kept beside the aggregate's core.
+
+:class:`OrderChanges` is a base of :class:`~salesorders.domain.order.Order`: request a change of a
+placed order (previewed at once), approve it (applied in one step: re-priced, its stock adjusted
+as the plan the service reserved says, the revision moved on with the old one kept), decline or
+cancel it, and read the order at any revision. Only what has not shipped can change. Like every
+verb of the order, each checks everything first and raises an event; a verb that raises changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final
+
+import attrs
+from moneyed import Money
+
+from salesorders.domain import events as ev
+from salesorders.domain.changes import (
+    ChangeAction,
+    ChangeKind,
+    ChangePreview,
+    ChangeRequest,
+    ChangeStatus,
+    Revision,
+    SkuQuantity,
+)
+from salesorders.domain.checks import aware_time, check_name, check_text, require_id, require_name
+from salesorders.domain.money import to_quantity
+from salesorders.domain.order_pricing import priced_order
+from salesorders.domain.order_values import Address, NewLine, OrderLine, Totals, with_allocation
+from salesorders.domain.payments import payment_figures
+from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
+from salesorders.domain.pricing import Charge, Discount, check_unit_price
+from salesorders.errors import (
+    CurrencyMismatchError,
+    InsufficientStockError,
+    OrderError,
+    Shortage,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from salesorders.domain.order_values import LineFields
+    from salesorders.domain.payments import Payment, PaymentFigures
+    from salesorders.domain.pricing import LineToPrice, PricingPolicy
+    from salesorders.domain.warehouse import Destination
+    from salesorders.domain.workflow import Workflow
+
+__all__ = ["ON_SHORTAGE", "OrderChanges"]
+
+_ZERO: Final = Decimal(0)
+#: What approval does with an increase the stock cannot serve: refuse it, or backorder it.
+ON_SHORTAGE: Final = ("refuse", "backorder")
+
+
+@attrs.frozen(slots=True)
+class _Planned:
+    """A change worked out against the order as it is: the priced result and its stock."""
+
+    lines: tuple[OrderLine, ...]
+    order_discounts: tuple[Discount, ...]
+    shipping: Charge | None
+    shipping_address: Address | None
+    totals: Totals
+    increases: dict[str, tuple[str, Decimal]]  # line id -> (sku, quantity to reserve)
+    freed: dict[str, Decimal]  # line id -> allocated quantity to release
+    freed_skus: dict[str, Decimal]
+    next_line_number: int
+
+
+class OrderChanges:
+    """Change requests, review and revisions of the order (a base class of ``Order``)."""
+
+    if not TYPE_CHECKING:
+        __slots__ = ()  # Order keeps its fields in slots; this base adds none
+
+    if TYPE_CHECKING:
+        id: str
+        state: str
+        currency: str
+        workflow: Workflow
+        lines: tuple[OrderLine, ...]
+        order_discounts: tuple[Discount, ...]
+        shipping: Charge | None
+        shipping_address: Address | None
+        totals: Totals
+        pricing: PricingPolicy
+        payments: tuple[Payment, ...]
+        changes: tuple[ChangeRequest, ...]
+        revisions: tuple[Revision, ...]
+        revision: int
+        next_line_number: int
+        updated_at: dt.datetime
+        event_sequence: int
+
+        @property
+        def payment_figures(self) -> PaymentFigures: ...
+
+        @property
+        def destination(self) -> Destination: ...
+
+        def shipped_quantities(self) -> dict[str, Decimal]: ...
+
+        def _build_line(
+            self, new: NewLine, number: int, used: set[str]
+        ) -> tuple[LineFields, LineToPrice]: ...
+
+        def _own_amount(self, amount: Money | Decimal | str | int, field: str) -> Decimal: ...
+
+        def _raise(self, event: ev.OrderEvent) -> None: ...
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def holds_stock(self) -> bool:
+        """True once the order's lines were allocated (reserved or backordered)."""
+        return any(line.allocated or line.backordered for line in self.lines)
+
+    def change(self, change_id: str) -> ChangeRequest:
+        for change in self.changes:
+            if change.id == change_id:
+                return change
+        raise ValidationError(
+            "change_id", change_id, f"is not a change of order {self.id}", "check the change id"
+        )
+
+    def next_change_id(self) -> str:
+        return f"C{len(self.changes) + 1}"
+
+    def at_revision(self, number: int) -> Revision:
+        """The order's lines, discounts, shipping, address and totals as they were at revision
+        ``number`` (1 is the order as placed; :attr:`revision` is now)."""
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ValidationError("revision", number, "must be an int")
+        if number == self.revision:
+            return Revision(
+                number,
+                self.lines,
+                self.order_discounts,
+                self.shipping,
+                self.shipping_address,
+                self.totals,
+            )
+        for kept in self.revisions:
+            if kept.number == number:
+                return kept
+        raise ValidationError(
+            "revision", number, f"is not a revision of order {self.id} (1 to {self.revision})"
+        )
+
+    # ------------------------------------------------------------------ verbs
+
+    def request_change(
+        self,
+        actions: Sequence[ChangeAction],
+        at: dt.datetime,
+        *,
+        actor: str,
+        reason: str,
+        change_id: str | None = None,
+    ) -> ChangeRequest:
+        """Ask for ``actions`` to be made to the order; it awaits review. The request keeps a
+        preview of the re-priced order, the stock needed or freed, and the balance after it."""
+        aware_time(at)
+        require_name(actor, "actor")
+        _require_reason(reason, "request a change")
+        change_id = self.next_change_id() if change_id is None else require_id(change_id, "id")
+        if any(c.id == change_id for c in self.changes):
+            raise ValidationError("change_id", change_id, "is already a change of this order")
+        if self.state == self.workflow.initial:
+            raise OrderError(
+                self.id, f"order {self.id}: is a draft; edit it directly instead of a change"
+            )
+        self._require_changeable("request a change")
+        if not isinstance(actions, (tuple, list)) or not actions:
+            raise ValidationError(
+                "actions", actions, "must list at least one ChangeAction", "say what changes"
+            )
+        checked = tuple(actions)
+        planned = self._planned(checked)
+        change = ChangeRequest(
+            change_id, checked, reason, actor, at, self.revision, self._preview(planned)
+        )
+        self.changes = (*self.changes, change)
+        self.updated_at = max(self.updated_at, at)
+        self._change_event(ev.ChangeRequested, change, change.preview, at, actor, reason)
+        return change
+
+    def change_demand(
+        self, change_id: str, *, actor: str, distinct_approver: bool = False
+    ) -> AllocationRequest:
+        """What approving the change must reserve: its increases, for an order that holds stock
+        (nothing otherwise). Refuses a change that cannot be approved now."""
+        change = self._decidable(change_id, actor, distinct_approver, "approve")
+        planned = self._planned(change.actions)
+        lines = tuple(
+            DemandLine(line_id, sku, quantity)
+            for line_id, (sku, quantity) in planned.increases.items()
+        )
+        return AllocationRequest(self.id, lines, self.destination)
+
+    def approve_change(
+        self,
+        change_id: str,
+        at: dt.datetime,
+        *,
+        actor: str,
+        reason: str = "",
+        plan: AllocationPlan | None = None,
+        on_shortage: str = "refuse",
+        distinct_approver: bool = False,
+    ) -> dict[str, Decimal]:
+        """Apply the change: re-price, record ``plan`` (what the service reserved for the
+        increases; the rest is backordered or refused as ``on_shortage`` says) and move the order
+        to the next revision. Returns, per line, the reserved quantity the change frees: the
+        caller releases it."""
+        aware_time(at)
+        check_text(reason, "reason")
+        if on_shortage not in ON_SHORTAGE:
+            raise ValidationError("on_shortage", on_shortage, "must be 'refuse' or 'backorder'")
+        change = self._decidable(change_id, actor, distinct_approver, "approve")
+        planned = self._planned(change.actions)
+        lines, backorders = self._with_plan(planned, plan, on_shortage)
+        settlement = self._preview(planned)
+        kept = Revision(
+            self.revision,
+            self.lines,
+            self.order_discounts,
+            self.shipping,
+            self.shipping_address,
+            self.totals,
+            change.id,
+            at,
+            change.actions,
+        )
+        self.lines = lines
+        self.order_discounts = planned.order_discounts
+        self.shipping = planned.shipping
+        self.shipping_address = planned.shipping_address
+        self.totals = planned.totals
+        self.next_line_number = planned.next_line_number
+        self.revisions = (*self.revisions, kept)
+        self.revision += 1
+        decided = attrs.evolve(
+            change,
+            status=ChangeStatus.APPROVED,
+            decided_by=actor,
+            decided_at=at,
+            decision_reason=reason,
+            on_shortage=on_shortage,
+            revision=self.revision,
+            preview=settlement,
+        )
+        self._store_change(decided, at)
+        self._raise(
+            ev.ChangeApproved(
+                self.id,
+                self.event_sequence + 1,
+                at,
+                actor,
+                reason,
+                on_shortage=on_shortage,
+                backorders=backorders,
+                revision=self.revision,
+                **_amounts(decided, settlement),
+            )
+        )
+        return planned.freed
+
+    def decline_change(
+        self,
+        change_id: str,
+        at: dt.datetime,
+        *,
+        actor: str,
+        reason: str,
+        distinct_approver: bool = False,
+    ) -> ChangeRequest:
+        """Refuse the change (the order stays as it is); ``reason`` says why."""
+        aware_time(at)
+        _require_reason(reason, "decline a change")
+        change = self._decidable(change_id, actor, distinct_approver, "decline", final_ok=True)
+        return self._closed(change, ChangeStatus.DECLINED, ev.ChangeDeclined, at, actor, reason)
+
+    def cancel_change(
+        self, change_id: str, at: dt.datetime, *, actor: str, reason: str = ""
+    ) -> ChangeRequest:
+        """Withdraw a change awaiting review; only whoever requested it may."""
+        aware_time(at)
+        check_text(reason, "reason")
+        change = self._decidable(change_id, actor, False, "cancel", final_ok=True)
+        if actor != change.requested_by:
+            raise ValidationError(
+                "actor",
+                actor,
+                f"did not request change {change.id} ({change.requested_by} did) and may not "
+                "cancel it",
+                "a reviewer declines it instead (DeclineChange)",
+            )
+        return self._closed(change, ChangeStatus.CANCELLED, ev.ChangeCancelled, at, actor, reason)
+
+    # ------------------------------------------------------------------ internals
+
+    def _closed(
+        self,
+        change: ChangeRequest,
+        status: ChangeStatus,
+        cls: type[ev.ChangeEvent],
+        at: dt.datetime,
+        actor: str,
+        reason: str,
+    ) -> ChangeRequest:
+        decided = attrs.evolve(
+            change, status=status, decided_by=actor, decided_at=at, decision_reason=reason
+        )
+        self._store_change(decided, at)
+        self._change_event(cls, decided, decided.preview, at, actor, reason)
+        return decided
+
+    def _decidable(
+        self,
+        change_id: str,
+        actor: str,
+        distinct_approver: bool,
+        decision: str,
+        *,
+        final_ok: bool = False,
+    ) -> ChangeRequest:
+        """The change, if ``actor`` may take ``decision`` on it now."""
+        change = self.change(change_id)
+        if not isinstance(actor, str) or not actor.strip():
+            raise ValidationError(
+                "actor", actor, f"is required to {decision} a change", "say who decides"
+            )
+        check_name(actor, "actor")
+        if not change.awaiting_review:
+            raise OrderError(
+                self.id,
+                f"order {self.id}: change {change.id} is {change.status.value}, not awaiting "
+                f"review; it cannot be {decision}d",
+            )
+        if distinct_approver and actor == change.requested_by:
+            raise ValidationError(
+                "actor",
+                actor,
+                f"requested change {change.id} and may not {decision} it too",
+                "ask another person to review it",
+            )
+        if not final_ok:
+            self._require_changeable(f"{decision} a change")
+            if change.base_revision != self.revision:
+                raise OrderError(
+                    self.id,
+                    f"order {self.id}: change {change.id} was requested on revision "
+                    f"{change.base_revision}, and the order is at revision {self.revision} "
+                    "now; decline it and request the change again",
+                )
+        return change
+
+    def _require_changeable(self, action: str) -> None:
+        if self.state in self.workflow.finals:
+            raise OrderError(self.id, f"order {self.id}: is {self.state}; cannot {action}")
+        shipped = self.shipped_quantities()
+        if shipped and all(
+            shipped.get(line.line_id, _ZERO) >= line.open_quantity for line in self.lines
+        ):
+            raise OrderError(
+                self.id,
+                f"order {self.id}: everything has shipped; cannot {action} (shipped goods come "
+                "back through a return)",
+            )
+
+    def _store_change(self, change: ChangeRequest, at: dt.datetime) -> None:
+        self.changes = tuple(change if c.id == change.id else c for c in self.changes)
+        self.updated_at = max(self.updated_at, at)
+
+    def _planned(self, actions: Sequence[ChangeAction]) -> _Planned:
+        """``actions`` worked out against the order as it is now, every field checked (an
+        error names ``actions[i].field``), then priced."""
+        work = _Work(self)
+        for index, action in enumerate(actions):
+            if not isinstance(action, ChangeAction):
+                raise ValidationError(f"actions[{index}]", action, "must be a ChangeAction")
+            try:
+                work.take(action)
+            except ValidationError as error:
+                raise error.under(f"actions[{index}]") from error
+        return work.planned()
+
+    def _preview(self, planned: _Planned) -> ChangePreview:
+        before: PaymentFigures = self.payment_figures
+        after = payment_figures(self.payments, planned.totals.grand_total)
+        needed: dict[str, Decimal] = {}
+        for sku, quantity in planned.increases.values():
+            needed[sku] = needed.get(sku, _ZERO) + quantity
+        return ChangePreview(
+            self.currency,
+            self.totals.grand_total,
+            planned.totals,
+            before.balance_due,
+            after.balance_due,
+            after.customer_credit,
+            _sku_quantities(needed),
+            _sku_quantities(planned.freed_skus),
+            planned.lines,
+        )
+
+    def _with_plan(
+        self, planned: _Planned, plan: AllocationPlan | None, on_shortage: str
+    ) -> tuple[tuple[OrderLine, ...], tuple[tuple[str, str], ...]]:
+        """The planned lines with what ``plan`` reserved for the increases, and the rest
+        backordered (or refused)."""
+        got: dict[str, Decimal] = {}
+        if plan is not None:
+            if not isinstance(plan, AllocationPlan) or plan.order_id != self.id:
+                raise ValidationError("plan", plan, f"must be an AllocationPlan for {self.id}")
+            for allocation in plan.allocations:
+                got[allocation.line_id] = got.get(allocation.line_id, _ZERO) + allocation.quantity
+        for line_id, quantity in got.items():
+            wanted = planned.increases.get(line_id)
+            if wanted is None or quantity > wanted[1]:
+                raise ValidationError(
+                    "plan.allocations", line_id, "allocates more than the change adds to the line"
+                )
+        shortages = []
+        backorders = []
+        lines = []
+        for line in planned.lines:
+            increase = planned.increases.get(line.line_id)
+            if increase is not None:
+                reserved = got.get(line.line_id, _ZERO)
+                rest = increase[1] - reserved
+                if rest:
+                    shortages.append(Shortage(line.sku, increase[1], reserved))
+                    backorders.append((line.line_id, str(rest)))
+                line = with_allocation(
+                    line,
+                    line.allocated + reserved,
+                    line.backordered + rest,
+                    line.backorder_expected,
+                )
+            lines.append(line)
+        if shortages and on_shortage == "refuse":
+            raise InsufficientStockError(shortages, self.id)
+        return tuple(lines), tuple(backorders)
+
+    def _change_event(
+        self,
+        cls: type[ev.ChangeEvent],
+        change: ChangeRequest,
+        preview: ChangePreview,
+        at: dt.datetime,
+        actor: str,
+        reason: str,
+    ) -> None:
+        fields: dict[str, object] = dict(_amounts(change, preview), revision=self.revision)
+        if cls is ev.ChangeRequested:
+            fields["actions"] = tuple(a.kind.value for a in change.actions)
+        self._raise(cls(self.id, self.event_sequence + 1, at, actor, reason, **fields))  # type: ignore[arg-type]
+
+
+class _Work:
+    """One change being worked out: the order's lines, discounts, shipping and address as the
+    actions so far leave them, and the stock they need and free."""
+
+    def __init__(self, order: OrderChanges) -> None:
+        self.order = order
+        self.holds = order.holds_stock
+        self.shipped = order.shipped_quantities()
+        self.lines = {line.line_id: line for line in order.lines}
+        self.removed: set[str] = set()
+        self.quantity_set: set[str] = set()
+        self.price_set: set[str] = set()
+        self.added: list[tuple[LineFields, LineToPrice]] = []
+        self.number = order.next_line_number
+        self.order_discounts = order.order_discounts
+        self.shipping = order.shipping
+        self.address = order.shipping_address
+        self.increases: dict[str, tuple[str, Decimal]] = {}
+        self.freed: dict[str, Decimal] = {}
+        self.freed_skus: dict[str, Decimal] = {}
+
+    def take(self, action: ChangeAction) -> None:
+        kind = action.kind
+        if kind is ChangeKind.SET_QUANTITY or kind is ChangeKind.REMOVE_LINE:
+            self._quantity(action, kind is ChangeKind.REMOVE_LINE)
+        elif kind is ChangeKind.ADD_LINE:
+            self._add(action)
+        elif kind is ChangeKind.CHANGE_UNIT_PRICE:
+            self._price(action)
+        elif kind is ChangeKind.CHANGE_DISCOUNTS:
+            self._discounts(action)
+        elif kind is ChangeKind.SHIPPING_ADDRESS:
+            if not isinstance(action.address, Address):
+                raise ValidationError("address", action.address, "must be an Address")
+            self.address = action.address
+        elif kind is ChangeKind.SHIPPING_CHARGE:
+            value = self.order._own_amount(_given(self._money(action, "amount")), "amount")
+            if value < 0:
+                raise ValidationError("amount", str(value), "must not be negative")
+            self.shipping = Charge(value, action.taxes) if value else None
+        else:
+            raise ValidationError(
+                "kind", kind, "is not a change kind", "use one of the ChangeAction class methods"
+            )
+
+    def _line(self, line_id: str) -> OrderLine:
+        line = self.lines.get(line_id) if isinstance(line_id, str) else None
+        if line is None or line_id in self.removed:
+            raise ValidationError(
+                "line_id", line_id, f"is not a line of order {self.order.id}", "check the line id"
+            )
+        return line
+
+    def _quantity(self, action: ChangeAction, remove: bool) -> None:
+        line = self._line(action.line_id)
+        if line.line_id in self.quantity_set:
+            raise ValidationError(
+                "line_id", line.line_id, "has its quantity changed twice", "change it once"
+            )
+        shipped = self.shipped.get(line.line_id, _ZERO)
+        if remove:
+            if shipped:
+                raise ValidationError(
+                    "line_id",
+                    line.line_id,
+                    f"has {shipped} shipped and cannot be removed",
+                    "set its quantity to what has shipped instead",
+                )
+            wanted = _ZERO
+        else:
+            wanted = to_quantity(action.quantity, "quantity", line.quantity_precision)
+            if wanted < shipped:
+                raise ValidationError(
+                    "quantity",
+                    str(wanted),
+                    f"is less than the {shipped} of line {line.line_id} already shipped",
+                    "only unshipped quantities can change; shipped goods come back through a "
+                    "return",
+                )
+            if wanted == line.open_quantity:
+                raise ValidationError(
+                    "quantity", str(wanted), f"is already line {line.line_id}'s quantity"
+                )
+        self.quantity_set.add(line.line_id)
+        difference = wanted - line.open_quantity
+        allocated, backordered = line.allocated, line.backordered
+        if self.holds and difference > 0:
+            self.increases[line.line_id] = (line.sku, difference)
+        elif self.holds:
+            less = -difference
+            from_backorder = min(less, backordered)
+            from_allocated = less - from_backorder
+            backordered -= from_backorder
+            allocated -= from_allocated
+            if from_allocated:
+                self.freed[line.line_id] = from_allocated
+                self.freed_skus[line.sku] = self.freed_skus.get(line.sku, _ZERO) + from_allocated
+        if remove:
+            self.removed.add(line.line_id)
+            return
+        self.lines[line.line_id] = attrs.evolve(
+            line,
+            quantity=line.cancelled + wanted,
+            allocated=allocated,
+            backordered=backordered,
+            backorder_expected=line.backorder_expected if backordered else None,
+        )
+
+    def _unshipped(self, line: OrderLine, field: str) -> None:
+        shipped = self.shipped.get(line.line_id, _ZERO)
+        if shipped:
+            raise ValidationError(
+                field,
+                line.line_id,
+                f"line {line.line_id} has {shipped} shipped; its price can no longer change",
+                "change the price of lines nothing has shipped from",
+            )
+
+    def _price(self, action: ChangeAction) -> None:
+        line = self._line(action.line_id)
+        self._unshipped(line, "line_id")
+        if line.line_id in self.price_set:
+            raise ValidationError("line_id", line.line_id, "has its price changed twice")
+        note = action.note
+        if not isinstance(note, str) or not note.strip():
+            raise ValidationError(
+                "note", note, "is required to change a unit price", "say why the price changes"
+            )
+        check_text(note, "note")
+        price = check_unit_price(_given(self._money(action, "unit_price")), self.order.currency)
+        self.price_set.add(line.line_id)
+        self.lines[line.line_id] = attrs.evolve(
+            line, unit_price=price, price_source=f"changed: {note}"
+        )
+
+    def _discounts(self, action: ChangeAction) -> None:
+        discounts = action.discounts
+        if not isinstance(discounts, tuple):
+            raise ValidationError("discounts", discounts, "must be a tuple of Discount")
+        for index, discount in enumerate(discounts):
+            if not isinstance(discount, Discount):
+                raise ValidationError(f"discounts[{index}]", discount, "must be a Discount")
+        if not action.line_id:
+            self.order_discounts = discounts
+            return
+        line = self._line(action.line_id)
+        self._unshipped(line, "line_id")
+        self.lines[line.line_id] = attrs.evolve(line, discounts=discounts)
+
+    def _add(self, action: ChangeAction) -> None:
+        price = _given(self._money(action, "unit_price"), "unit_price")
+        new = NewLine(
+            action.sku,
+            _given(action.quantity, "quantity"),
+            price,
+            action.description,
+            action.discounts,
+            action.taxes,
+        )
+        used = set(self.lines) | {fields[0] for fields, _ in self.added}
+        fields, to_price = self.order._build_line(new, self.number, used)
+        self.added.append((fields, to_price))
+        self.number += 1
+        if self.holds:
+            self.increases[fields[0]] = (fields[1], fields[2])
+
+    def _money(self, action: ChangeAction, field: str) -> tuple[Decimal | None, str]:
+        """The action's ``field`` (``unit_price`` or ``amount``), whose currency must be the
+        order's."""
+        value: Decimal | None = getattr(action, field)
+        currency = self.order.currency
+        if action.currency and action.currency != currency:
+            shown = value if value is None else Money(value, action.currency)
+            raise CurrencyMismatchError(field, shown, currency)
+        return value, field
+
+    def planned(self) -> _Planned:
+        kept = tuple(line for key, line in self.lines.items() if key not in self.removed)
+        if not any(line.open_quantity for line in kept) and not self.added:
+            raise ValidationError(
+                "actions",
+                "",
+                "would leave nothing on the order",
+                "cancel the order instead (CancelOrder)",
+            )
+        lines, totals = priced_order(
+            self.order.currency,
+            self.order.pricing,
+            kept,
+            self.order_discounts,
+            self.shipping,
+            self.added,
+        )
+        return _Planned(
+            lines,
+            self.order_discounts,
+            self.shipping,
+            self.address,
+            totals,
+            self.increases,
+            self.freed,
+            self.freed_skus,
+            self.number,
+        )
+
+
+def _given(value: Decimal | tuple[Decimal | None, str] | None, field: str = "") -> Decimal:
+    """A value the action must have: refused, naming ``field``, when it is missing."""
+    if isinstance(value, tuple):
+        value, field = value
+    if value is None:
+        raise ValidationError(field, None, "is required for this kind of change")
+    return value
+
+
+def _require_reason(reason: str, action: str) -> None:
+    check_text(reason, "reason")
+    if not reason.strip():
+        raise ValidationError("reason", reason, f"is required to {action}", "say why")
+
+
+def _sku_quantities(quantities: dict[str, Decimal]) -> tuple[SkuQuantity, ...]:
+    return tuple(SkuQuantity(sku, quantities[sku]) for sku in sorted(quantities))
+
+
+def _amounts(change: ChangeRequest, preview: ChangePreview) -> dict[str, str]:
+    return {
+        "change_id": change.id,
+        "currency": preview.currency,
+        "grand_total": str(preview.totals.grand_total),
+        "difference": str(preview.totals.grand_total - preview.grand_total_before),
+        "balance_due": str(preview.balance_due),
+        "refund_due": str(preview.refund_due),
+    }
