@@ -100,7 +100,9 @@ def test_an_increase_of_a_confirmed_order_needs_its_plan_or_a_backorder() -> Non
     order = _confirmed()
     order.request_change([ChangeAction.set_quantity("L1", 5)], T0, actor="ann", reason="r")
     demand = order.change_demand("C1", actor="bob")
-    assert [(d.line_id, d.sku, d.quantity) for d in demand.lines] == [("L1", "TEA", Decimal(3))]
+    assert [(d.line_id, d.sku, d.quantity) for d in demand.request.lines] == [
+        ("L1", "TEA", Decimal(3))
+    ]
     with pytest.raises(InsufficientStockError):
         order.approve_change("C1", T0, actor="bob")
     assert order.revision == 1

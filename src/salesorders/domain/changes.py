@@ -23,10 +23,12 @@ from moneyed import Money
 
 from salesorders.domain.money import to_decimal
 from salesorders.domain.order_values import Address, OrderLine, Totals
+from salesorders.domain.plan import AllocationRequest
 from salesorders.domain.pricing import Charge, Discount, TaxComponent
 
 __all__ = [
     "ChangeAction",
+    "ChangeDemand",
     "ChangeKind",
     "ChangePreview",
     "ChangeRequest",
@@ -178,7 +180,6 @@ class ChangePreview:
     refund_due: Decimal
     stock_needed: tuple[SkuQuantity, ...] = ()
     stock_freed: tuple[SkuQuantity, ...] = ()
-    lines: tuple[OrderLine, ...] = ()
 
     @property
     def grand_total(self) -> Money:
@@ -199,6 +200,18 @@ class ChangePreview:
     def refund(self) -> Money:
         """What to refund through the payment flow after the change (``refund_due``)."""
         return Money(self.refund_due, self.currency)
+
+
+@attrs.frozen(slots=True, eq=False)
+class ChangeDemand:
+    """What approving a change must reserve (``request``: its increases, none for an order that
+    holds no stock), worked out on the order at ``event_sequence``; hand it back to
+    ``Order.approve_change`` so the change is not worked out twice."""
+
+    change_id: str
+    event_sequence: int
+    request: AllocationRequest
+    worked: object = attrs.field(repr=False)
 
 
 @attrs.frozen(slots=True)

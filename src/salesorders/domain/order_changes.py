@@ -21,6 +21,7 @@ from moneyed import Money
 from salesorders.domain import events as ev
 from salesorders.domain.changes import (
     ChangeAction,
+    ChangeDemand,
     ChangeKind,
     ChangePreview,
     ChangeRequest,
@@ -192,7 +193,7 @@ class OrderChanges:
 
     def change_demand(
         self, change_id: str, *, actor: str, distinct_approver: bool = False
-    ) -> AllocationRequest:
+    ) -> ChangeDemand:
         """What approving the change must reserve: its increases, for an order that holds stock
         (nothing otherwise). Refuses a change that cannot be approved now."""
         change = self._decidable(change_id, actor, distinct_approver, "approve")
@@ -201,7 +202,8 @@ class OrderChanges:
             DemandLine(line_id, sku, quantity)
             for line_id, (sku, quantity) in planned.increases.items()
         )
-        return AllocationRequest(self.id, lines, self.destination)
+        request = AllocationRequest(self.id, lines, self.destination)
+        return ChangeDemand(change.id, self.event_sequence, request, planned)
 
     def approve_change(
         self,
@@ -213,17 +215,27 @@ class OrderChanges:
         plan: AllocationPlan | None = None,
         on_shortage: str = "refuse",
         distinct_approver: bool = False,
+        demand: ChangeDemand | None = None,
     ) -> dict[str, Decimal]:
         """Apply the change: re-price, record ``plan`` (what the service reserved for the
         increases; the rest is backordered or refused as ``on_shortage`` says) and move the order
         to the next revision. Returns, per line, the reserved quantity the change frees: the
-        caller releases it."""
+        caller releases it. ``demand`` is what :meth:`change_demand` said just before, if
+        nothing changed since (else the change is worked out again)."""
         aware_time(at)
         check_text(reason, "reason")
         if on_shortage not in ON_SHORTAGE:
             raise ValidationError("on_shortage", on_shortage, "must be 'refuse' or 'backorder'")
         change = self._decidable(change_id, actor, distinct_approver, "approve")
-        planned = self._planned(change.actions)
+        worked = None if demand is None else demand.worked
+        if (
+            isinstance(worked, _Planned)
+            and demand is not None
+            and (demand.change_id, demand.event_sequence) == (change.id, self.event_sequence)
+        ):
+            planned = worked
+        else:
+            planned = self._planned(change.actions)
         lines, backorders = self._with_plan(planned, plan, on_shortage)
         settlement = self._preview(planned)
         kept = Revision(
@@ -406,7 +418,6 @@ class OrderChanges:
             after.customer_credit,
             _sku_quantities(needed),
             _sku_quantities(planned.freed_skus),
-            planned.lines,
         )
 
     def _with_plan(

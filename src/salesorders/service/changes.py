@@ -102,9 +102,10 @@ class Changes:
             raise ValidationError(
                 "on_shortage", command.on_shortage, "must be 'refuse' or 'backorder'"
             )
-        request = order.change_demand(
+        demand = order.change_demand(
             command.change_id, actor=command.actor, distinct_approver=self.distinct_approver
         )
+        request = demand.request
         plan = None
         snapshot = None
         if request.lines:
@@ -121,6 +122,7 @@ class Changes:
             plan=plan,
             on_shortage=command.on_shortage,
             distinct_approver=self.distinct_approver,
+            demand=demand,
         )
         desk = StockDesk(uow.stock)
         if plan is not None and plan.allocations and snapshot is not None:
