@@ -33,12 +33,20 @@ from pathlib import Path
 from typing import Any
 
 from harness import Result, per_call_us
-from workloads_service import PRICE, SKUS, T0, WAREHOUSES, _order, _seed
+from workloads_service import PRICE, SKUS, T0, WAREHOUSES, _seed
 
 from salesorders.adapters.memory import MemoryStore
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.domain.changes import ChangeAction
-from salesorders.service import ApproveChange, ManualClock, RequestChange, SalesService, bootstrap
+from salesorders.service import (
+    ApproveChange,
+    LineSpec,
+    ManualClock,
+    PlaceOrder,
+    RequestChange,
+    SalesService,
+    bootstrap,
+)
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -54,14 +62,10 @@ def _requested(service: SalesService, count: int) -> list[str]:
     _seed(service)
     ids = []
     for n in range(count):
-        placed = service.handle(_order(n, lines=LINES))
-        order = service.get_order(placed.order_id)
-        # The benchmark order has 1 unit a line: bring every line to 2 before the timed change.
-        doubled = tuple(ChangeAction.set_quantity(ln.line_id, 2) for ln in order.lines)
-        service.handle(
-            RequestChange(order_id=placed.order_id, actions=doubled, reason="setup", actor="a")
+        lines = tuple(LineSpec(SKUS[(n * 7 + i * 13) % len(SKUS)], 2, PRICE) for i in range(LINES))
+        placed = service.handle(
+            PlaceOrder(customer_id=f"C-{n % 50}", currency="USD", lines=lines, confirm=True)
         )
-        service.handle(ApproveChange(order_id=placed.order_id, change_id="C1", actor="b"))
         service.handle(
             RequestChange(order_id=placed.order_id, actions=ACTIONS, reason="bench", actor="a")
         )
@@ -71,7 +75,7 @@ def _requested(service: SalesService, count: int) -> list[str]:
 
 def _approve(order_id: str) -> ApproveChange:
     return ApproveChange(
-        order_id=order_id, change_id="C2", actor="b", idempotency_key=f"approve-{uuid.uuid4().hex}"
+        order_id=order_id, change_id="C1", actor="b", idempotency_key=f"approve-{uuid.uuid4().hex}"
     )
 
 
@@ -104,7 +108,7 @@ def change_approval_memory(quick: bool) -> Result:
                 reservations.setdefault(order_id, []).append(
                     {"line": f"L{i + 1}", "sku": sku, "wh": "W1", "qty": Decimal(2), "rel": ZERO}
                 )
-            orders[order_id] = {"lines": lines, "version": 3, "sequence": 5, "revisions": []}
+            orders[order_id] = {"lines": lines, "version": 2, "sequence": 3, "revisions": []}
             work.append((order_id, f"approve-{uuid.uuid4().hex}"))
         it = iter(work)
         price = PRICE.amount
@@ -155,7 +159,7 @@ def change_approval_memory(quick: bool) -> Result:
             order["version"] += 1
             outbox.append(
                 (order_id, order["sequence"], "ChangeApproved",
-                 {"change_id": "C2", "grand_total": str(total), "balance_due": str(total)})
+                 {"change_id": "C1", "grand_total": str(total), "balance_due": str(total)})
             )  # fmt: skip
             return {"order_id": order_id, "grand_total": total, "version": order["version"]}
 
@@ -251,7 +255,7 @@ def _raw_approve(db: sqlite3.Connection, order_id: str, key: str) -> None:
             db.execute(
                 "INSERT INTO stock_ledger (movement, sku, warehouse_id, on_hand_delta, "
                 "reserved_delta, at, batch_id, actor, reason, order_id, line_id, return_id, "
-                "reservation_id) VALUES (?, ?, ?, '0', ?, ?, NULL, 'b', 'change C2', ?, ?, NULL, ?)",
+                "reservation_id) VALUES (?, ?, ?, '0', ?, ?, NULL, 'b', 'change C1', ?, ?, NULL, ?)",
                 (movement, sku, warehouse, reserved_delta, AT_TEXT, order_id, line_id,
                  reservation),
             )  # fmt: skip
@@ -267,7 +271,7 @@ def _raw_approve(db: sqlite3.Connection, order_id: str, key: str) -> None:
         )
         if cursor.rowcount != 1:
             raise RuntimeError(f"order {order_id} changed meanwhile")
-        payload = {"change_id": "C2", "grand_total": str(total), "balance_due": str(total)}
+        payload = {"change_id": "C1", "grand_total": str(total), "balance_due": str(total)}
         db.execute(
             "INSERT INTO outbox (event_id, stream_id, sequence, event_type, payload, occurred_at, "
             "attempts, status) VALUES (?, ?, ?, ?, ?, ?, 0, 'pending')",

@@ -242,8 +242,8 @@ class ChangeRequest:
 @attrs.frozen(slots=True)
 class Revision:
     """The order as it was at revision ``number``: lines, discounts, shipping, address and
-    totals, and the change (``change_id``, with its ``actions``) that ended the revision at
-    ``ended_at`` (empty for the order's current revision)."""
+    totals, and the change (``change_id``: ``order.change(change_id).actions`` say what it did)
+    that ended the revision at ``ended_at`` (empty for the order's current revision)."""
 
     number: int
     lines: tuple[OrderLine, ...]
@@ -253,7 +253,6 @@ class Revision:
     totals: Totals
     change_id: str = ""
     ended_at: dt.datetime | None = None
-    actions: tuple[ChangeAction, ...] = ()
 
     @property
     def grand_total(self) -> Money:

@@ -247,7 +247,6 @@ class OrderChanges:
             self.totals,
             change.id,
             at,
-            change.actions,
         )
         self.lines = lines
         self.order_discounts = planned.order_discounts
