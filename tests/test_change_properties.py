@@ -3,7 +3,9 @@ approvals, declines and partial shipments,
 
 * the order's totals equal a fresh pricing of its resulting lines, discounts and shipping;
 * the stock reserved for each line equals its unshipped quantity (stock is plentiful here);
-* the balance due − customer credit == grand total − net paid;
+* the balance due − customer credit == grand total − net paid, and a credit a change left is
+  refunded exactly;
+* stock and the ledger agree;
 * ``at_revision(n)`` gives back the totals the order had at each revision;
 * a refused step changes nothing.
 
@@ -36,6 +38,7 @@ from salesorders.service import (
     DeclineChange,
     ManualClock,
     ReceiveStock,
+    RefundPayment,
     RegisterWarehouse,
     RequestChange,
     SalesService,
@@ -52,7 +55,7 @@ SKUS = ("SKU-A", "SKU-B", "SKU-C")
 PRICES = ("0.99", "3.33", "10.00", "12.345")
 # One step: (kind, line index, number, decide)
 Step = tuple[str, int, int, str]
-KINDS = ("quantity", "add", "remove", "price", "discount", "shipping", "ship", "pay")
+KINDS = ("quantity", "add", "remove", "price", "discount", "shipping", "ship", "pay", "refund")
 
 
 def _service(store: Any) -> SalesService:
@@ -101,6 +104,7 @@ def _check(service: SalesService, order_id: str, seen: dict[int, Decimal]) -> No
     assert figures.balance_due - figures.customer_credit == (
         order.totals.grand_total - figures.net_paid
     )
+    assert service.reconcile_stock() == ()  # stock and the ledger agree
     seen[order.revision] = order.totals.grand_total
     for number, total in seen.items():
         assert order.at_revision(number).totals.grand_total == total
@@ -124,6 +128,20 @@ def _action(order: Order, kind: str, index: int, number: int) -> ChangeAction | 
     return ChangeAction.change_unit_price(target.line_id, PRICES[number % 4], "renegotiated")
 
 
+def _refund_credit(service: SalesService, order: Order) -> None:
+    """Give back what the customer paid beyond the grand total (after a change lowered it)."""
+    credit = order.customer_credit.amount
+    for payment in order.payments:
+        take = min(credit, payment.refundable)
+        if take > 0:
+            service.handle(
+                RefundPayment(order_id=order.id, payment_id=payment.id, amount=take, reason="C")
+            )
+            credit -= take
+    if order.customer_credit.amount:
+        assert service.get_order(order.id).customer_credit == Money(0, order.currency)
+
+
 def _run(service: SalesService, steps: list[Step]) -> None:
     placed = service.handle(new_order(line("SKU-A", 2), line("SKU-B", 3, "4.50"), confirm=True))
     order_id = placed.order_id
@@ -135,6 +153,8 @@ def _run(service: SalesService, steps: list[Step]) -> None:
             if kind == "ship":
                 target = order.lines[index % len(order.lines)]
                 service.handle(ShipOrder(order_id=order_id, lines=(ShipLine(target.line_id, 1),)))
+            elif kind == "refund":
+                _refund_credit(service, order)
             elif kind == "pay":
                 amount = Money(f"{1 + number % 20}.25", "USD")
                 paid = service.handle(AuthorizePayment(order_id=order_id, amount=amount))
