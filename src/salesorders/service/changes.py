@@ -6,7 +6,8 @@ says what stock the increases need; the service's allocation policy plans it (a 
 the service does not trust is checked); the order applies the change with that plan (refusing a
 shortage, or backordering it, as the command says) before anything is reserved; then the plan
 is reserved and what the change frees is released — the newest reservations first — through the
-stock engine, and the order, its events and the stock's alerts are saved together.
+stock engine (every item either touches locked first, in (SKU, warehouse) order), and the order,
+its events and the stock's alerts are saved together.
 """
 
 from __future__ import annotations
@@ -125,17 +126,18 @@ class Changes:
             demand=demand,
         )
         desk = StockDesk(uow.stock)
-        if plan is not None and plan.allocations and snapshot is not None:
+        allocations = () if plan is None else plan.allocations
+        parts = _latest_first(freed, uow.stock.reservations(order.id)) if freed else []
+        if allocations and parts:
+            # Every item reserved from or released to is locked at once, in (SKU, warehouse)
+            # order, so two approvals moving the same SKUs the other way round cannot deadlock.
+            keys = {(a.sku, a.warehouse_id) for a in allocations}
+            uow.stock.lock(sorted(keys | {r.item_key for r, _ in parts}))
+        if plan is not None and allocations and snapshot is not None:
             desk.reserve_plan(plan, now, command.actor, warehouses=snapshot.warehouses)
-        if freed:
+        if parts:
             reason = command.reason or f"change {command.change_id}"
-            desk.release_parts(
-                order.id,
-                _latest_first(freed, uow.stock.reservations(order.id)),
-                now,
-                reason=reason,
-                actor=command.actor,
-            )
+            desk.release_parts(order.id, parts, now, reason=reason, actor=command.actor)
         return self._saved(uow, order, command.change_id, desk.alerts)
 
     def decline_change(
