@@ -8,14 +8,22 @@ import copy
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moneyed import Money
 
 from salesorders.domain import events as ev
 from salesorders.domain.changes import ChangeAction, ChangeKind, ChangeStatus
 from salesorders.domain.order import Order
 from salesorders.domain.plan import Allocation, AllocationPlan
-from salesorders.errors import InsufficientStockError, OrderError, ValidationError
+from salesorders.errors import (
+    InsufficientStockError,
+    OrderError,
+    SalesOrdersError,
+    ValidationError,
+)
 from salesorders.serialization import Serializer
+from salesorders.testing import strategies as sst
 from test_fulfilment import HOUR, T0
 
 
@@ -150,3 +158,30 @@ def test_a_changed_order_survives_the_serializer() -> None:
         ChangeKind.ADD_LINE,
         ChangeKind.CHANGE_UNIT_PRICE,
     ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    order=sst.orders(currency="USD"),
+    actions=st.lists(sst.change_actions("USD"), min_size=1, max_size=3),
+)
+def test_any_request_is_previewed_exactly_or_refused_changing_nothing(
+    order: Order, actions: list[ChangeAction]
+) -> None:
+    before = copy.deepcopy(order)
+    try:
+        change = order.request_change(actions, T0, actor="ann", reason="r")
+    except SalesOrdersError:
+        assert order == before
+        return
+    figures = order.payment_figures
+    assert change.preview.grand_total_before == before.totals.grand_total
+    assert change.preview.balance_due == max(
+        change.preview.totals.grand_total - figures.net_paid, Decimal(0)
+    )
+    assert (order.lines, order.totals, order.revision) == (before.lines, before.totals, 1)
+    if order.state in order.workflow.finals:
+        return
+    order.approve_change(change.id, T0, actor="bob", on_shortage="backorder")
+    assert order.totals == change.preview.totals
+    assert order.at_revision(1).totals == before.totals
