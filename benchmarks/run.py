@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Result
 from workloads_backorders import allocate_backorders_memory, allocate_backorders_sqlite
+from workloads_changes import change_approval_memory, change_approval_sqlite
 from workloads_domain import (
     allocate_3_lines_3_warehouses,
     allocate_scaling,
@@ -62,6 +63,8 @@ WORKLOADS: dict[str, Workload] = {
     "growth_postgres": growth_postgres,
     "capture_memory": capture_memory,
     "capture_sqlite": capture_sqlite,
+    "change_approval_memory": change_approval_memory,
+    "change_approval_sqlite": change_approval_sqlite,
 }
 
 

@@ -26,7 +26,12 @@ def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path) -> None:
     assert "confirmed: LAMP-1 3 backordered, expected 2026-12-09" in text
     assert "stock arrived: LAMP-1 5 reserved, 0 backordered" in text
     assert "approve  awaiting_approval -> confirmed         by mgr:ana" in text
-    assert "reserved on approval: MUG-6 x12 from NYC" in text
+    assert "reserved on approval, then by changes: MUG-6 x12 from NYC, MUG-6 x3 from NYC" in text
+    assert (
+        "change C1 requested by cs:yuki: three more for the new office; approved by mgr:ana" in text
+    )
+    assert "revision 2, total $106.15, difference due $21.23" in text
+    assert "bank_transfer $21.23 ref BANK-REF-55077" in text
     assert "bank_transfer $84.92 ref BANK-REF-55012 recorded by sales:bo" in text
     assert "by finance:jo: seen on the bank statement" in text
     assert "payment status paid, balance due $0.00" in text

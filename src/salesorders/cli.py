@@ -24,6 +24,7 @@ from typing import TextIO
 from moneyed import Money
 
 from salesorders.adapters.sqlite import SQLiteStore
+from salesorders.domain.changes import ChangeAction
 from salesorders.domain.money import format_money
 from salesorders.domain.order import Address, Order
 from salesorders.domain.pricing import (
@@ -42,6 +43,7 @@ from salesorders.domain.workflow import RELEASE, RESERVE, Workflow, default_work
 from salesorders.errors import SalesOrdersError
 from salesorders.ports import OrderQuery, OutboxMessage
 from salesorders.service import (
+    ApproveChange,
     ApprovePayment,
     CancelOrder,
     ConfirmOrder,
@@ -54,6 +56,7 @@ from salesorders.service import (
     RecordPayment,
     RecordShipmentEvent,
     RegisterWarehouse,
+    RequestChange,
     SalesService,
     SetStockLevels,
     ShipOrder,
@@ -360,6 +363,39 @@ def _place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
             actor="finance:jo",
         )
     )
+    # After paying, ACME asks for three more mugs: the change is reviewed, the extra mugs are
+    # reserved, and only the difference is due — paid by a second transfer.
+    clock.advance(dt.timedelta(hours=1))
+    service.handle(
+        RequestChange(
+            order_id=acme.order_id,
+            actions=(ChangeAction.set_quantity("L1", 15),),
+            reason="three more for the new office",
+            actor="cs:yuki",
+        )
+    )
+    changed = service.handle(
+        ApproveChange(
+            order_id=acme.order_id, change_id="C1", reason="stock checked", actor="mgr:ana"
+        )
+    )
+    service.handle(
+        RecordPayment(
+            order_id=acme.order_id,
+            method="bank_transfer",
+            amount=changed.preview.difference_due,
+            reference="BANK-REF-55077",
+            actor="sales:bo",
+        )
+    )
+    service.handle(
+        ApprovePayment(
+            order_id=acme.order_id,
+            payment_id="P2",
+            reason="seen on the bank statement",
+            actor="finance:jo",
+        )
+    )
     # The lamps expected on PO-7001 arrive early: Smith's backorder is served in the receipt's
     # own transaction.
     clock.advance(dt.timedelta(days=1))
@@ -500,7 +536,14 @@ def _print_approval(service: SalesService, order: Order, w: Callable[[str], obje
     held = ", ".join(
         f"{r.sku} x{r.quantity} from {r.warehouse_id}" for r in service.reservations(order.id)
     )
-    w(f"  reserved on approval: {held or 'nothing'}\n")
+    w(f"  reserved on approval, then by changes: {held or 'nothing'}\n")
+    for change in order.changes:
+        w(
+            f"  change {change.id} requested by {change.requested_by}: {change.reason}; "
+            f"{change.status.value} by {change.decided_by or '-'}: {change.decision_reason}; "
+            f"revision {change.revision}, total {format_money(change.preview.grand_total, 'en_US')}"
+            f", difference due {format_money(change.preview.difference_due, 'en_US')}\n"
+        )
     for payment in order.payments:
         amount = format_money(Money(payment.amount, payment.currency), "en_US")
         w(

@@ -263,7 +263,7 @@ class OrderNotEditableError(OrderError):
         super().__init__(
             order_id,
             f"order {order_id}: cannot {action} in state {state!r}; only draft orders are "
-            "editable, request a modification instead",
+            "editable, request a change instead (RequestChange)",
         )
 
 

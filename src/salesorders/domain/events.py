@@ -16,6 +16,11 @@ import attrs
 
 __all__ = [
     "EVENT_TYPES",
+    "ChangeApproved",
+    "ChangeCancelled",
+    "ChangeDeclined",
+    "ChangeEvent",
+    "ChangeRequested",
     "DeliveryPromised",
     "OrderAllocationChanged",
     "OrderCancelled",
@@ -260,6 +265,57 @@ class PaymentTermsSet(OrderEvent):
     due_date: str = ""
 
 
+@attrs.frozen(slots=True)
+class ChangeEvent(OrderEvent):
+    """A change request of the order moved on. The amounts are text, exact in ``currency``:
+    the grand total with the change, its ``difference`` to the grand total without it, and the
+    ``balance_due`` and ``refund_due`` that follow; ``revision`` is the order's after the event."""
+
+    event_type: ClassVar[str] = "ChangeEvent"
+
+    change_id: str = ""
+    revision: int = 0
+    currency: str = ""
+    grand_total: str = "0"
+    difference: str = "0"
+    balance_due: str = "0"
+    refund_due: str = "0"
+
+
+@attrs.frozen(slots=True)
+class ChangeRequested(ChangeEvent):
+    """A change was requested (``actions`` are its kinds); the amounts are its preview."""
+
+    event_type: ClassVar[str] = "ChangeRequested"
+
+    actions: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class ChangeApproved(ChangeEvent):
+    """A reviewer (``actor``) approved a change and it was applied; ``backorders`` are
+    ``(line id, quantity)`` of increases left waiting for stock."""
+
+    event_type: ClassVar[str] = "ChangeApproved"
+
+    on_shortage: str = ""
+    backorders: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen(slots=True)
+class ChangeDeclined(ChangeEvent):
+    """A reviewer (``actor``) declined a change, saying why in ``reason``."""
+
+    event_type: ClassVar[str] = "ChangeDeclined"
+
+
+@attrs.frozen(slots=True)
+class ChangeCancelled(ChangeEvent):
+    """Whoever requested a change withdrew it."""
+
+    event_type: ClassVar[str] = "ChangeCancelled"
+
+
 _BY_WORKFLOW_EVENT: dict[str, type[OrderEvent]] = {
     "confirm": OrderConfirmed,
     "ship": OrderShipped,
@@ -292,6 +348,10 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         PaymentApproved,
         PaymentRejected,
         PaymentTermsSet,
+        ChangeRequested,
+        ChangeApproved,
+        ChangeDeclined,
+        ChangeCancelled,
     )
 }
 

@@ -21,6 +21,7 @@ import attrs
 from moneyed import Money
 
 from salesorders.domain import events as ev
+from salesorders.domain.changes import ChangeRequest, Revision
 from salesorders.domain.checks import (
     aware_time,
     check_name,
@@ -38,8 +39,10 @@ from salesorders.domain.money import (
     to_quantity,
 )
 from salesorders.domain.order_allocation import planned_lines, released_lines, short_shipped
+from salesorders.domain.order_changes import OrderChanges
 from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_payments import OrderPayments
+from salesorders.domain.order_pricing import priced_order
 from salesorders.domain.order_values import (
     Address,
     AuditEntry,
@@ -47,8 +50,6 @@ from salesorders.domain.order_values import (
     NewLine,
     OrderLine,
     Totals,
-    priced_line,
-    with_prices,
 )
 from salesorders.domain.payments import Payment, PaymentTerms
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
@@ -57,13 +58,11 @@ from salesorders.domain.pricing import (
     Discount,
     ExchangeRate,
     LineToPrice,
-    PricedLine,
     PriceQuote,
     PricingPolicy,
     TaxComponent,
     check_unit_price,
     line_to_price,
-    price_document,
 )
 from salesorders.domain.warehouse import Destination
 from salesorders.domain.workflow import Workflow, default_workflow
@@ -80,8 +79,6 @@ _ZERO = Decimal(0)
 _NOWHERE = Destination()
 _DEFAULT_PRICING = PricingPolicy()
 _DUE_NOW = PaymentTerms()
-# The amounts of a line cancelled in full.
-_NOTHING_PRICED = PricedLine(_ZERO, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, ())
 
 
 @functools.cache
@@ -91,7 +88,7 @@ def _no_totals(currency: str) -> Totals:
 
 
 @attrs.define(slots=True, eq=True)
-class Order(OrderFulfilment, OrderPayments):
+class Order(OrderFulfilment, OrderPayments, OrderChanges):
     """The order aggregate root. Build one with :meth:`Order.create`."""
 
     id: str
@@ -120,6 +117,9 @@ class Order(OrderFulfilment, OrderPayments):
     promised_date: dt.date | None = None
     payments: tuple[Payment, ...] = ()
     payment_terms: PaymentTerms = _DUE_NOW
+    changes: tuple[ChangeRequest, ...] = ()
+    revisions: tuple[Revision, ...] = ()
+    revision: int = 1
     next_line_number: int = 1
     event_sequence: int = 0
     version: int = 0
@@ -642,45 +642,11 @@ class Order(OrderFulfilment, OrderPayments):
         ``added`` are new lines (checked by :meth:`_build_line`) that follow ``lines``; each is
         built once, with its prices.
         """
-        # Lines cancelled in full are kept on the order at zero; the rest are priced together.
-        open_lines = [line for line in lines if line.open_quantity]
-        to_price = [
-            LineToPrice(line.open_quantity, line.unit_price, line.discounts, line.taxes)
-            for line in open_lines
-        ]
-        to_price.extend(line for _, line in added)
-        document = price_document(
-            self.currency,
-            to_price,
-            order_discounts=order_discounts,
-            shipping=shipping,
-            policy=self.pricing,
-        )
-        priced = document.lines
-        kept = len(open_lines)
-        if kept == len(lines):
-            repriced = tuple(map(with_prices, lines, priced))
-        else:
-            by_line = dict(zip(map(id, open_lines), priced, strict=True))
-            repriced = tuple(
-                with_prices(line, by_line.get(id(line), _NOTHING_PRICED)) for line in lines
-            )
-        self.lines = (
-            *repriced,
-            *map(priced_line, [fields for fields, _ in added], priced[kept:]),
+        self.lines, self.totals = priced_order(
+            self.currency, self.pricing, lines, order_discounts, shipping, added
         )
         self.order_discounts = order_discounts
         self.shipping = shipping
-        self.totals = Totals(
-            self.currency,
-            document.subtotal,
-            document.discount_total,
-            document.net_total,
-            document.tax_total,
-            document.shipping_net,
-            document.shipping_tax,
-            document.grand_total,
-        )
         self.updated_at = at
 
 

@@ -9,6 +9,13 @@ Build a service with :func:`bootstrap` over a store and send it commands::
 """
 
 from salesorders.service.bootstrap import bootstrap
+from salesorders.service.change_commands import (
+    ApproveChange,
+    CancelChange,
+    DeclineChange,
+    RequestChange,
+)
+from salesorders.service.changes import ChangeAwaitingReview, ChangeResult
 from salesorders.service.clock import ManualClock, SystemClock
 from salesorders.service.commands import (
     AdjustStock,
@@ -60,18 +67,23 @@ __all__ = [
     "RETRYABLE",
     "AdjustStock",
     "AllocateBackorders",
+    "ApproveChange",
     "ApprovePayment",
     "AuthorizePayment",
     "AwaitingReview",
     "BackorderedLine",
+    "CancelChange",
     "CancelLine",
     "CancelLines",
     "CancelOrder",
     "CapturePayment",
+    "ChangeAwaitingReview",
+    "ChangeResult",
     "Command",
     "CompleteOrder",
     "ConfirmOrder",
     "CreateDraft",
+    "DeclineChange",
     "DeliverOrder",
     "DispatchReport",
     "ExpectStock",
@@ -92,6 +104,7 @@ __all__ = [
     "RefundPayment",
     "RegisterWarehouse",
     "RejectPayment",
+    "RequestChange",
     "ResumeOrder",
     "Retrier",
     "SalesService",

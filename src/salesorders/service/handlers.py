@@ -40,6 +40,13 @@ from salesorders.ports import (
 )
 from salesorders.serialization import Serializer
 from salesorders.service.backorders import MAX_WAITING, BackorderPriority, Backorders
+from salesorders.service.change_commands import (
+    ApproveChange,
+    CancelChange,
+    DeclineChange,
+    RequestChange,
+)
+from salesorders.service.changes import ChangeResult, Changes
 from salesorders.service.commands import (
     AdjustStock,
     AllocateBackorders,
@@ -189,6 +196,9 @@ class Handlers:
         payments = self.payments = Payments(
             payment_gateway, self._published, distinct_approver=distinct_approver
         )
+        changes = self.changes = Changes(
+            policy, self._published, distinct_approver=payments.distinct_approver
+        )
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
@@ -220,6 +230,10 @@ class Handlers:
             ApprovePayment: (payments.approve_payment, OrderResult),
             RejectPayment: (payments.reject_payment, OrderResult),
             SetPaymentTerms: (payments.set_payment_terms, OrderResult),
+            RequestChange: (changes.request_change, ChangeResult),
+            ApproveChange: (changes.approve_change, ChangeResult),
+            DeclineChange: (changes.decline_change, ChangeResult),
+            CancelChange: (changes.cancel_change, ChangeResult),
         }
 
     # ------------------------------------------------------------------ order use cases

@@ -26,6 +26,13 @@ from salesorders.ports import (
     UnitOfWorkFactory,
 )
 from salesorders.service import compensation
+from salesorders.service.change_commands import (
+    ApproveChange,
+    CancelChange,
+    DeclineChange,
+    RequestChange,
+)
+from salesorders.service.changes import ChangeAwaitingReview, ChangeResult, changes_awaiting_review
 from salesorders.service.commands import (
     AdjustStock,
     AllocateBackorders,
@@ -144,6 +151,11 @@ class SalesService:
 
     @overload
     def handle(self, command: TransferStock) -> tuple[LedgerEntry, ...]: ...
+
+    @overload
+    def handle(
+        self, command: RequestChange | ApproveChange | DeclineChange | CancelChange
+    ) -> ChangeResult: ...
 
     @overload
     def handle(self, command: AllocateBackorders) -> tuple[OrderResult, ...]: ...
@@ -294,6 +306,11 @@ class SalesService:
         """Manual payments waiting for a reviewer, oldest recorded first."""
         with self.uow_factory() as uow:
             return awaiting_review(uow, limit)
+
+    def changes_awaiting_review(self, *, limit: int = 50) -> tuple[ChangeAwaitingReview, ...]:
+        """Order changes waiting for a reviewer, oldest requested first."""
+        with self.uow_factory() as uow:
+            return changes_awaiting_review(uow, limit)
 
     def overdue_orders(
         self, on: dt.date | None = None, *, limit: int = 50

@@ -44,6 +44,7 @@ __all__ = [
     "allocation_cases",
     "allocation_requests",
     "amounts",
+    "change_actions",
     "currencies",
     "destinations",
     "discounts",
@@ -256,6 +257,7 @@ def _rate(base: str, quote: str, rate: Decimal, as_of: dt.datetime, source: str)
 # Orders, stock and allocation inputs have their own modules; they are gathered here so every
 # domain type's strategy is reachable from ``salesorders.testing.strategies``.
 
+from salesorders.testing.change_strategies import change_actions  # noqa: E402
 from salesorders.testing.order_strategies import (  # noqa: E402
     addresses,
     draft_orders,
