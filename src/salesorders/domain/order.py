@@ -40,6 +40,8 @@ from salesorders.domain.money import (
 from salesorders.domain.order_allocation import planned_lines, released_lines, short_shipped
 from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_payments import OrderPayments
+from salesorders.domain.order_repairs import OrderRepairs
+from salesorders.domain.order_returns import OrderReturns
 from salesorders.domain.order_values import (
     Address,
     AuditEntry,
@@ -65,6 +67,8 @@ from salesorders.domain.pricing import (
     line_to_price,
     price_document,
 )
+from salesorders.domain.repairs import Repair
+from salesorders.domain.returns import CreditNote, OrderReturn
 from salesorders.domain.warehouse import Destination
 from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
@@ -91,7 +95,7 @@ def _no_totals(currency: str) -> Totals:
 
 
 @attrs.define(slots=True, eq=True)
-class Order(OrderFulfilment, OrderPayments):
+class Order(OrderFulfilment, OrderPayments, OrderReturns, OrderRepairs):
     """The order aggregate root. Build one with :meth:`Order.create`."""
 
     id: str
@@ -120,6 +124,9 @@ class Order(OrderFulfilment, OrderPayments):
     promised_date: dt.date | None = None
     payments: tuple[Payment, ...] = ()
     payment_terms: PaymentTerms = _DUE_NOW
+    returns: tuple[OrderReturn, ...] = ()
+    credit_notes: tuple[CreditNote, ...] = ()
+    repairs: tuple[Repair, ...] = ()
     next_line_number: int = 1
     event_sequence: int = 0
     version: int = 0

@@ -65,12 +65,15 @@ class OrderPayments:
 
         def _raise(self, event: ev.OrderEvent) -> None: ...
 
+        @property
+        def amount_owed(self) -> Decimal: ...
+
     # ------------------------------------------------------------------ queries
 
     @property
     def payment_figures(self) -> PaymentFigures:
         """Paid, refunded, still authorised, balance due, customer credit and status."""
-        return payment_figures(self.payments, self.totals.grand_total)
+        return payment_figures(self.payments, self.amount_owed)
 
     @property
     def payment_status(self) -> PaymentStatus:
