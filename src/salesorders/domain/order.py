@@ -38,10 +38,10 @@ from salesorders.domain.money import (
     to_quantity,
 )
 from salesorders.domain.order_allocation import planned_lines, released_lines, short_shipped
+from salesorders.domain.order_exchanges import OrderExchanges
 from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_payments import OrderPayments
 from salesorders.domain.order_repairs import OrderRepairs
-from salesorders.domain.order_returns import OrderReturns
 from salesorders.domain.order_values import (
     Address,
     AuditEntry,
@@ -95,7 +95,7 @@ def _no_totals(currency: str) -> Totals:
 
 
 @attrs.define(slots=True, eq=True)
-class Order(OrderFulfilment, OrderPayments, OrderReturns, OrderRepairs):
+class Order(OrderFulfilment, OrderPayments, OrderExchanges, OrderRepairs):
     """The order aggregate root. Build one with :meth:`Order.create`."""
 
     id: str

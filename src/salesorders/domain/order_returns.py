@@ -3,15 +3,15 @@
 :class:`OrderReturns` is a base of :class:`~salesorders.domain.order.Order`: request a return of
 delivered units (checked against the return policy), approve or reject it (who, when, why),
 receive and inspect the goods and issue the credit note — refunded to the original payments or
-kept as store credit — and the derived figures: ``return_status``, ``returned_quantities()``,
-``credited`` and ``amount_owed``. Like every verb of the order, each checks everything first and
-raises events; a verb that raises changes nothing.
+kept as store credit. The derived figures are in
+:mod:`~salesorders.domain.order_return_figures`. Like every verb of the order, each checks
+everything first and raises events; a verb that raises changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
@@ -19,14 +19,11 @@ import attrs
 
 from salesorders.domain import events as ev
 from salesorders.domain.checks import aware_time, check_name, check_text, require_id
-from salesorders.domain.fulfilment import Shipment, ShipmentStatus
 from salesorders.domain.money import to_quantity
-from salesorders.domain.order_values import NewLine, priced_line, with_allocation
-from salesorders.domain.pricing import price_document
+from salesorders.domain.order_return_figures import OrderReturnFigures
 from salesorders.domain.return_policy import ReturnPolicy, return_reason
 from salesorders.domain.returns import (
     CreditNote,
-    CreditNoteLine,
     Inspection,
     InspectionOutcome,
     LineEligibility,
@@ -34,19 +31,13 @@ from salesorders.domain.returns import (
     RefundShare,
     ReturnLine,
     ReturnState,
-    ReturnStatus,
     Settlement,
-    credit_note_lines,
-    line_eligibility,
-    shipping_shares,
 )
 from salesorders.errors import InvalidQuantityError, OrderError, ReturnWindowError, ValidationError
 
 if TYPE_CHECKING:
-    from salesorders.domain.order_values import LineFields, OrderLine, Totals
-    from salesorders.domain.payments import Payment, PaymentFigures
-    from salesorders.domain.pricing import LineToPrice, PricingPolicy
-    from salesorders.domain.repairs import Repair
+    from salesorders.domain.order_values import OrderLine, Totals
+    from salesorders.domain.payments import Payment
 
 __all__ = ["GatewayRefund", "OrderReturns", "RequestedLine"]
 
@@ -58,8 +49,8 @@ RequestedLine = tuple[str, object, object]
 GatewayRefund = tuple[str, Decimal, str, str]
 
 
-class OrderReturns:
-    """Return verbs and derived return figures of the order (a base class of ``Order``)."""
+class OrderReturns(OrderReturnFigures):
+    """Return verbs of the order (a base class of ``Order``)."""
 
     if not TYPE_CHECKING:
         __slots__ = ()  # Order keeps its fields in slots; this base adds none
@@ -69,29 +60,17 @@ class OrderReturns:
         state: str
         currency: str
         lines: tuple[OrderLine, ...]
-        shipments: tuple[Shipment, ...]
-        payments: tuple[Payment, ...]
         returns: tuple[OrderReturn, ...]
         credit_notes: tuple[CreditNote, ...]
-        repairs: tuple[Repair, ...]
         totals: Totals
-        pricing: PricingPolicy
-        next_line_number: int
         updated_at: dt.datetime
         event_sequence: int
 
         def _raise(self, event: ev.OrderEvent) -> None: ...
 
-        def _build_line(
-            self, new: NewLine, number: int, used: set[str]
-        ) -> tuple[LineFields, LineToPrice]: ...
-
         def line(self, line_id: str) -> OrderLine: ...
 
         def delivered_quantities(self) -> dict[str, Decimal]: ...
-
-        @property
-        def payment_figures(self) -> PaymentFigures: ...
 
         def check_refund(
             self, payment_id: str, amount: Decimal | None
@@ -108,124 +87,6 @@ class OrderReturns:
             actor: str = "",
             reason: str = "",
         ) -> Payment: ...
-
-    # ------------------------------------------------------------------ queries
-
-    def returned_quantities(self) -> dict[str, Decimal]:
-        """Units of each line that came back (received or exchanged returns)."""
-        return _sum_quantities(r for r in self.returns if r.came_back)
-
-    def _in_returns(self) -> dict[str, Decimal]:
-        """Units of each line in open or received returns (not rejected ones)."""
-        return _sum_quantities(r for r in self.returns if r.state is not ReturnState.REJECTED)
-
-    @property
-    def return_status(self) -> ReturnStatus:
-        back = self.returned_quantities()
-        if not back:
-            if any(r.open for r in self.returns):
-                return ReturnStatus.REQUESTED
-            return ReturnStatus.NONE
-        delivered = self.delivered_quantities()
-        replacements = self._replacement_ids()
-        complete = all(
-            back.get(line_id, _ZERO) >= quantity
-            for line_id, quantity in delivered.items()
-            if line_id not in replacements
-        )
-        return ReturnStatus.RETURNED if complete else ReturnStatus.PARTIALLY_RETURNED
-
-    @property
-    def credited(self) -> Decimal:
-        """What the order's credit notes credited the customer, in all."""
-        return sum((note.amount for note in self.credit_notes), _ZERO)
-
-    @property
-    def repairs_charged(self) -> Decimal:
-        """What closed repairs charged the customer, in all."""
-        return sum((repair.charged for repair in self.repairs), _ZERO)
-
-    @property
-    def amount_owed(self) -> Decimal:
-        """What the customer owes for the order: the grand total, less the credit notes, plus the
-        repairs charged to them. The balance due and the customer credit are counted from it."""
-        return self.totals.grand_total - self.credited + self.repairs_charged
-
-    def order_return(self, return_id: str) -> OrderReturn:
-        for found in self.returns:
-            if found.id == return_id:
-                return found
-        raise ValidationError(
-            "return_id", return_id, f"is not a return of order {self.id}", "check the return id"
-        )
-
-    def credit_note(self, number: str) -> CreditNote:
-        for note in self.credit_notes:
-            if note.number == number:
-                return note
-        raise ValidationError("number", number, f"is not a credit note of order {self.id}")
-
-    def next_return_id(self) -> str:
-        return f"R{len(self.returns) + 1}"
-
-    def return_eligibility(
-        self, policy: ReturnPolicy, at: dt.datetime
-    ) -> tuple[LineEligibility, ...]:
-        """What ``policy`` lets come back of each line at ``at``, and why not."""
-        aware_time(at)
-        delivered = self.delivered_quantities()
-        in_returns = self._in_returns()
-        replacements = self._replacement_ids()
-        return tuple(
-            line_eligibility(
-                line,
-                delivered.get(line.line_id, _ZERO),
-                self._delivered_at(line.line_id),
-                in_returns.get(line.line_id, _ZERO),
-                policy,
-                at,
-            )
-            for line in self.lines
-            if line.line_id not in replacements
-        )
-
-    def refund_for(
-        self, returned: Sequence[ReturnLine], policy: ReturnPolicy
-    ) -> tuple[CreditNoteLine, ...]:
-        """The exact refund of ``returned`` units after what was credited already."""
-        shares = shipping_shares(
-            self.lines,
-            self.totals.shipping_net + self.totals.shipping_tax,
-            self.currency,
-            self._replacement_ids(),
-        )
-        credited: dict[str, Decimal] = {}
-        for note in self.credit_notes:
-            for item in note.lines:
-                credited[item.line_id] = credited.get(item.line_id, _ZERO) + item.quantity
-        by_id = {line.line_id: line for line in self.lines}
-        return credit_note_lines(self.currency, by_id, shares, credited, returned, policy)
-
-    def refund_shares(
-        self, credit: Decimal, settlement: Settlement, added: Decimal = _ZERO
-    ) -> tuple[RefundShare, ...]:
-        """What a credit of ``credit`` (with ``added`` owed for a replacement) pays back to which
-        payment: nothing for store credit; otherwise what the customer would have paid beyond
-        what they owe after it (never more than ``credit``), from the most recent payment back."""
-        if settlement is Settlement.STORE_CREDIT:
-            return ()
-        figures = self.payment_figures
-        owed_after = self.amount_owed + added - credit
-        left = min(credit, figures.net_paid - owed_after)
-        shares = []
-        for payment in reversed(self.payments):
-            if left <= 0:
-                break
-            take = min(payment.refundable, left)
-            if take > 0:
-                shares.append(RefundShare(payment.id, take))
-                left -= take
-        return tuple(shares)
 
     # ------------------------------------------------------------------ verbs
 
@@ -365,73 +226,6 @@ class OrderReturns:
         check_text(reason, "reason")
         note = self._credit_note(found, number, at, policy, settlement, refunds, actor)
         self._settle(found, checked, note, refunds, at, actor, reason, ReturnState.RECEIVED)
-        return note
-
-    def replacement_line(self, replacement: NewLine) -> OrderLine:
-        """The replacement line an exchange would add: built and priced on its own (order
-        discounts and shipping of the original sale stay as they were)."""
-        if not isinstance(replacement, NewLine):
-            raise ValidationError("replacement", replacement, "must be a NewLine")
-        used = {line.line_id for line in self.lines}
-        try:
-            fields, to_price = self._build_line(replacement, self.next_line_number, used)
-        except ValidationError as error:
-            raise error.under("replacement") from error
-        document = price_document(self.currency, [to_price], policy=self.pricing)
-        return priced_line(fields, document.lines[0])
-
-    def exchange_return(
-        self,
-        return_id: str,
-        inspections: Sequence[Inspection],
-        replacement: NewLine,
-        at: dt.datetime,
-        *,
-        number: str,
-        policy: ReturnPolicy,
-        settlement: Settlement,
-        allocated: Decimal = _ZERO,
-        refunds: Sequence[GatewayRefund] = (),
-        actor: str = "",
-        reason: str = "",
-    ) -> CreditNote:
-        """Receive an approved return and add ``replacement`` in its place (``allocated`` of it
-        was reserved by the service). The credit note credits the returned units; the
-        replacement adds its gross to what is owed: the difference is due from the customer, or
-        credited to them (refunded per ``settlement``)."""
-        found, checked = self.check_receipt(return_id, inspections)
-        aware_time(at)
-        check_name(actor, "actor")
-        check_text(reason, "reason")
-        line = self.replacement_line(replacement)
-        if not _ZERO <= allocated <= line.quantity:
-            raise ValidationError("allocated", str(allocated), "must be from 0 to the quantity")
-        added = line.gross
-        note = self._credit_note(found, number, at, policy, settlement, refunds, actor, added)
-        totals = self.totals
-        self.lines = (*self.lines, with_allocation(line, allocated, line.quantity - allocated))
-        self.next_line_number += 1
-        self.totals = attrs.evolve(
-            totals,
-            subtotal=totals.subtotal + line.amount,
-            discount_total=totals.discount_total + line.line_discount,
-            net_total=totals.net_total + line.net,
-            tax_total=totals.tax_total + line.tax,
-            grand_total=totals.grand_total + line.gross,
-        )
-        state = ReturnState.EXCHANGED
-        done = self._settle(found, checked, note, refunds, at, actor, reason, state, line.line_id)
-        self._return_event(
-            ev.ReturnExchanged,
-            done,
-            at,
-            actor,
-            reason,
-            replacement_line_id=line.line_id,
-            replacement_sku=line.sku,
-            difference=str(added - note.amount),
-            currency=self.currency,
-        )
         return note
 
     # ------------------------------------------------------------------ internals
@@ -663,28 +457,6 @@ class OrderReturns:
                 **fields,
             )
         )
-
-    def _replacement_ids(self) -> frozenset[str]:
-        return frozenset(r.replacement_line_id for r in self.returns if r.replacement_line_id)
-
-    def _delivered_at(self, line_id: str) -> dt.datetime | None:
-        """When the line's last delivered shipment was delivered (its window starts then)."""
-        found = [
-            s.delivered_at
-            for s in self.shipments
-            if s.delivered_at is not None
-            and s.status is not ShipmentStatus.RETURNED_TO_SENDER
-            and any(x.line_id == line_id for x in s.lines)
-        ]
-        return max(found) if found else None
-
-
-def _sum_quantities(returns: Iterable[OrderReturn]) -> dict[str, Decimal]:
-    found: dict[str, Decimal] = {}
-    for item in returns:
-        for line_id, quantity in item.quantities().items():
-            found[line_id] = found.get(line_id, _ZERO) + quantity
-    return found
 
 
 def _outcome(value: object, field: str) -> InspectionOutcome:
