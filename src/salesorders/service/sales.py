@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, overload
 
-from salesorders.domain.checks import require_id
+from salesorders.domain.checks import aware_time, require_id
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.logistics_queries import (
     LateShipmentQuery,
@@ -357,7 +357,7 @@ class SalesService:
         """Which lines of the order may be returned at ``at`` (by default now), how many units,
         until when (no-reason and seller-fault windows), at what restocking fee, and why not."""
         require_id(order_id, "order_id")
-        when = self.clock.now() if at is None else at
+        when = self.clock.now() if at is None else aware_time(at)
         with self.uow_factory() as uow:
             order = uow.orders.get(order_id)
         return order.return_eligibility(self.handlers.returns.policy, when)
