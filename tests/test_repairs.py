@@ -120,7 +120,11 @@ def test_a_repair_under_warranty_costs_the_customer_nothing(
         (AdvanceRepair(order_id="", repair_id="RP1", stage="repairing"), OrderError, None),
         (AdvanceRepair(order_id="", repair_id="RP1", stage="closed"), ValidationError, "stage"),
         (AdvanceRepair(order_id="", repair_id="RP1", stage="fixed"), ValidationError, "stage"),
-        (AdvanceRepair(order_id="", repair_id="RP9", stage="diagnosing"), ValidationError, "repair_id"),
+        (
+            AdvanceRepair(order_id="", repair_id="RP9", stage="diagnosing"),
+            ValidationError,
+            "repair_id",
+        ),
         (CloseRepair(order_id="", repair_id="RP1", cost="5"), OrderError, None),
         (RecordRepairNote(order_id="", repair_id="RP1", note="  "), ValidationError, "note"),
         (OpenRepair(order_id="", line_id="L1", quantity=3), InvalidQuantityError, "quantity"),

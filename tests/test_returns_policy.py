@@ -95,7 +95,10 @@ def test_a_skus_window_comes_before_its_categorys_and_the_default() -> None:
         (lambda: ReturnWindow(7, 30, Decimal("150")), "restocking_fee"),
         (lambda: StandardReturnPolicy(by_sku={"SKU-A": 7}), "windows[SKU-A]"),
         (lambda: StandardReturnPolicy(categories={"SKU-A": ""}), "categories[SKU-A]"),
-        (lambda: StandardReturnPolicy(refund_shipping_without_reason="yes"), "refund_shipping_without_reason"),
+        (
+            lambda: StandardReturnPolicy(refund_shipping_without_reason="yes"),
+            "refund_shipping_without_reason",
+        ),
     ],
 )
 def test_a_bad_policy_is_refused_naming_the_field(build: Any, field: str) -> None:
@@ -265,4 +268,4 @@ def test_the_kit_refuses_unknown_rules_and_no_skus() -> None:
 
 def test_eligibility_needs_an_aware_time(service: SalesService) -> None:
     with pytest.raises(ValidationError):
-        service.return_eligibility("nope", dt.datetime(2026, 1, 1))  # noqa: DTZ001
+        service.return_eligibility("nope", dt.datetime(2026, 1, 1))
