@@ -10,7 +10,7 @@ returned units, and where a refund goes among the payments.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
@@ -123,9 +123,10 @@ class OrderReturnFigures:
         return f"R{len(self.returns) + 1}"
 
     def return_eligibility(
-        self, policy: ReturnPolicy, at: dt.datetime
+        self, policy: ReturnPolicy, at: dt.datetime, line_ids: Collection[str] | None = None
     ) -> tuple[LineEligibility, ...]:
-        """What ``policy`` lets come back of each line at ``at``, and why not."""
+        """What ``policy`` lets come back of each line (of ``line_ids``, or all) at ``at``, and
+        why not."""
         aware_time(at)
         delivered = self.delivered_quantities()
         in_returns = self._in_returns()
@@ -140,7 +141,7 @@ class OrderReturnFigures:
                 at,
             )
             for line in self.lines
-            if line.line_id not in replacements
+            if line.line_id not in replacements and (line_ids is None or line.line_id in line_ids)
         )
 
     def refund_for(

@@ -284,7 +284,10 @@ def cumulative_share(amount: Decimal, done: Decimal, total: Decimal, exponent: i
         return amount - amount
     if done >= total:
         return amount
-    return allocate_decimal(amount, [done, total - done], exponent)[0]
+    weights: list[Decimal | int] = [done, total - done]
+    if done == done.to_integral_value() and total == total.to_integral_value():
+        weights = [int(done), int(total - done)]  # the same ratio, without scaling decimals
+    return allocate_decimal(amount, weights, exponent)[0]
 
 
 def shipping_shares(
@@ -293,10 +296,14 @@ def shipping_shares(
     """The shipping charge's gross spread over ``lines`` in proportion to their gross (lines in
     ``excluded`` — replacements added by exchanges — carry none)."""
     left_out = set(excluded)
-    weights = [_ZERO if line.line_id in left_out else line.gross for line in lines]
+    exponent = currency_exponent(currency)
+    # Each gross in minor units: the same ratios as the amounts, as plain ints.
+    weights: list[Decimal | int] = [
+        0 if line.line_id in left_out else int(line.gross.scaleb(exponent)) for line in lines
+    ]
     if not shipping_gross or not any(weights):
         return {line.line_id: _ZERO for line in lines}
-    parts = allocate_decimal(shipping_gross, weights, currency_exponent(currency))
+    parts = allocate_decimal(shipping_gross, weights, exponent)
     return {line.line_id: part for line, part in zip(lines, parts, strict=True)}
 
 
