@@ -148,6 +148,7 @@ def test_a_return_is_requested_approved_received_and_refunded_to_the_cent(
     )
     assert order.returned_quantities() == {"L1": Decimal(2)}
     assert order.return_status is ReturnStatus.PARTIALLY_RETURNED
+    assert result.return_status == "partially_returned"
     assert order.amount_owed == Decimal("15.00")
     assert (result.payment_status, result.balance_due, result.customer_credit) == (
         "paid",

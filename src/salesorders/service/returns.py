@@ -16,13 +16,11 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import attrs
-from moneyed import Money
 
 from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.checks import page_limit
 from salesorders.domain.order import NewLine, Order
 from salesorders.domain.order_returns import GatewayRefund
-from salesorders.domain.payments import GATEWAY_METHODS
 from salesorders.domain.plan import AllocationRequest, DemandLine
 from salesorders.domain.return_policy import ReturnPolicy, StandardReturnPolicy
 from salesorders.domain.returns import (
@@ -37,7 +35,7 @@ from salesorders.domain.stock import LowStock, StockDesk
 from salesorders.errors import InsufficientStockError, ValidationError
 from salesorders.ports import UnitOfWork
 from salesorders.service.commands import LineSpec
-from salesorders.service.payments import Payments, Publish, _check_answer, _gateway_id, _orders
+from salesorders.service.payments import Payments, Publish, orders_oldest_first
 from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
 from salesorders.service.return_commands import (
@@ -313,13 +311,7 @@ class Returns:
                 key = f"{command_key}:{payment.id}:refund"
             else:
                 key = f"{order.id}:{return_id}:{payment.id}:refund"
-            transaction_id = ""
-            if payment.method in GATEWAY_METHODS:
-                answer = self.payments._gateway().refund(
-                    _gateway_id(payment), Money(share.amount, order.currency), idempotency_key=key
-                )
-                _check_answer(answer, "refund", order, share.amount)
-                transaction_id = answer.transaction_id
+            transaction_id = self.payments.gateway_refund(order, payment, share.amount, key)
             done.append((payment.id, share.amount, transaction_id, key))
         return tuple(done)
 
@@ -332,7 +324,7 @@ def returns_awaiting_review(uow: UnitOfWork, limit: int) -> tuple[ReturnAwaiting
     page_limit(limit)
     found = [
         ReturnAwaitingReview(order.id, order.number, item)
-        for order in _orders(uow)
+        for order in orders_oldest_first(uow)
         for item in order.returns
         if item.awaiting_review
     ]
