@@ -470,3 +470,31 @@ def test_a_replayed_receipt_refunds_and_numbers_once(
     assert service.handle(command) == first
     assert gateway.refunded(order_id) == Decimal("10.00")
     assert len(service.get_order(order_id).credit_notes) == 1
+
+
+def test_an_order_with_returns_credit_notes_and_repairs_round_trips_through_its_codec(
+    service: SalesService, clock: ManualClock
+) -> None:
+    from salesorders.domain.order import Order
+    from salesorders.service import AdvanceRepair, CloseRepair, OpenRepair
+
+    order_id = delivered_order(
+        service, clock, (spec("SKU-A", 3, "10.00"),), discounts=(Discount.percentage("5"),)
+    )
+    return_id = _approved(service, order_id, ReturnItem("L1", 1, "damaged"))
+    service.handle(
+        ReceiveReturn(order_id=order_id, return_id=return_id, inspections=(restock("L1", 1),))
+    )
+    service.handle(RequestReturn(order_id=order_id, lines=(ReturnItem("L1", 1, "no_reason"),)))
+    service.handle(OpenRepair(order_id=order_id, line_id="L1", problem="hinge"))
+    for stage in ("diagnosing", "repairing", "returned"):
+        service.handle(AdvanceRepair(order_id=order_id, repair_id="RP1", stage=stage))
+    service.handle(CloseRepair(order_id=order_id, repair_id="RP1", cost="2.50"))
+    order = service.get_order(order_id)
+    serializer = service.handlers.serializer
+    compiled = serializer.dumper(Order)(order)
+    assert compiled == serializer.converter.unstructure(order)
+    again = serializer.load(compiled, Order)
+    assert again == order
+    assert (len(again.returns), len(again.credit_notes), len(again.repairs)) == (2, 1, 1)
+    assert again.amount_owed == order.amount_owed == Decimal("21.50")  # 28.50 - 9.50 + 2.50
