@@ -122,6 +122,7 @@ def _run(service: SalesService, clock: ManualClock, case: Case, finish: bool) ->
         assert refunded <= paid
         assert order.payment_figures.net_paid == paid - refunded
         assert order.balance_due.amount == 0
+    assert service.reconcile_stock() == ()  # restocks went through the stock engine and ledger
     if finish:
         order = service.get_order(order_id)
         assert refunded == paid
