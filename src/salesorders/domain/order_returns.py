@@ -114,7 +114,7 @@ class OrderReturns(OrderReturnFigures):
             raise ValidationError("return_id", return_id, "is already a return of this order")
         if isinstance(lines, str | bytes) or not isinstance(lines, Sequence) or not lines:
             raise ValidationError("lines", lines, "must name at least one line to return")
-        asked_ids = {item[0] for item in lines if isinstance(item, tuple) and item}
+        asked_ids = {i[0] for i in lines if isinstance(i, tuple) and i and isinstance(i[0], str)}
         eligibility = {e.line_id: e for e in self.return_eligibility(policy, at, asked_ids)}
         asked: list[ReturnLine] = []
         for index, item in enumerate(lines):
