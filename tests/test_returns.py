@@ -356,6 +356,7 @@ def test_a_return_outside_the_window_is_refused_naming_the_line(
             "lines[1].line_id",
         ),
         ((), ValidationError, "lines"),
+        ((ReturnItem(["L1"], 1, "defective"),), ValidationError, "lines[0].line_id"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_return_requests_are_refused_and_change_nothing(
@@ -498,3 +499,19 @@ def test_an_order_with_returns_credit_notes_and_repairs_round_trips_through_its_
     assert again == order
     assert (len(again.returns), len(again.credit_notes), len(again.repairs)) == (2, 1, 1)
     assert again.amount_owed == order.amount_owed == Decimal("21.50")  # 28.50 - 9.50 + 2.50
+
+
+def test_a_decision_needs_a_reviewer_and_a_rejection_a_reason(
+    service: SalesService, store: Any, clock: ManualClock
+) -> None:
+    order_id = delivered_order(service, clock, (spec("SKU-A", 2, "10.00"),))
+    service.handle(RequestReturn(order_id=order_id, lines=(ReturnItem("L1", 1, "defective"),)))
+    for command in (
+        ApproveReturn(order_id=order_id, return_id="R1"),
+        RejectReturn(order_id=order_id, return_id="R1", reason="no", actor=" "),
+    ):
+        assert _refused(service, store, order_id, command, ValidationError).field == "actor"
+    no_reason = RejectReturn(order_id=order_id, return_id="R1", reason=" ", actor="lee")
+    assert _refused(service, store, order_id, no_reason, ValidationError).field == "reason"
+    unknown = ApproveReturn(order_id=order_id, return_id="R9", actor="lee")
+    assert _refused(service, store, order_id, unknown, ValidationError).field == "return_id"
