@@ -12,14 +12,20 @@ import pytest
 from moneyed import Money
 
 from salesorders.domain.returns import ReturnState, Settlement
+from salesorders.domain.workflow import CONSUME, default_workflow
 from salesorders.errors import CurrencyMismatchError, InsufficientStockError
 from salesorders.service import (
     ApproveReturn,
+    AuthorizePayment,
+    CapturePayment,
+    DeliverOrder,
     ExchangeReturn,
     ManualClock,
+    PlaceOrder,
     RequestReturn,
     ReturnItem,
     SalesService,
+    ShipOrder,
 )
 from salesorders.testing.fakes import FakePaymentGateway
 from support.returns import T0, delivered_order, on_hand, restock, returns_service, spec
@@ -139,3 +145,42 @@ def test_a_replacement_priced_in_another_currency_is_refused(
     command = _exchange(order_id, spec("SKU-B", 1, "40.00", currency="EUR"))
     error = _refused(service, store, order_id, command, CurrencyMismatchError)
     assert error.field == "replacement.unit_price"
+
+
+SHIPS_AFTER_DELIVERY = (
+    default_workflow()
+    .extend("ships-after-delivery")
+    .add_transition("ship", "delivered", "delivered", effects=[CONSUME])
+    .build()
+)
+
+
+def test_a_replacement_ships_from_its_reservation_when_the_workflow_ships_after_delivery(
+    store: Any, clock: ManualClock, gateway: FakePaymentGateway
+) -> None:
+    service = returns_service(store, clock, gateway, workflows=[SHIPS_AFTER_DELIVERY])
+    placed = service.handle(
+        PlaceOrder(
+            customer_id="C-1",
+            currency="USD",
+            lines=(spec("SKU-A", 2, "30.00"),),
+            workflow=SHIPS_AFTER_DELIVERY.name,
+            confirm=True,
+        )
+    )
+    order_id = placed.order_id
+    service.handle(AuthorizePayment(order_id=order_id, amount=placed.grand_total))
+    service.handle(CapturePayment(order_id=order_id, payment_id="P1"))
+    service.handle(ShipOrder(order_id=order_id, tracking_number="T-1"))
+    service.handle(DeliverOrder(order_id=order_id))
+    service.handle(RequestReturn(order_id=order_id, lines=(ReturnItem("L1", 1, "wrong_item"),)))
+    service.handle(ApproveReturn(order_id=order_id, return_id="R1", actor="lee"))
+    service.handle(_exchange(order_id, spec("SKU-B", 1, "30.00")))
+    stock_b = on_hand(service, "SKU-B")
+    shipped = service.handle(ShipOrder(order_id=order_id, tracking_number="T-2"))
+    assert len(shipped.shipment_ids) == 2
+    assert on_hand(service, "SKU-B") == stock_b - 1  # consumed from the replacement's reservation
+    assert sum(r.open for r in service.reservations(order_id)) == 0
+    order = service.get_order(order_id)
+    assert order.shipped_quantities()["L2"] == 1
+    assert (order.state, order.balance_due) == ("delivered", _usd("0.00"))
