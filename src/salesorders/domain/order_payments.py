@@ -81,12 +81,13 @@ class OrderPayments:
 
     @property
     def balance_due(self) -> Money:
-        """What the customer still owes: grand total less net paid, never below zero."""
+        """What the customer still owes: the amount owed (the grand total, less credit notes,
+        plus repairs charged) less net paid, never below zero."""
         return Money(self.payment_figures.balance_due, self.currency)
 
     @property
     def customer_credit(self) -> Money:
-        """What the customer paid beyond the grand total (kept as credit, never lost)."""
+        """What the customer paid beyond what they owe (kept as credit, never lost)."""
         return Money(self.payment_figures.customer_credit, self.currency)
 
     @property
