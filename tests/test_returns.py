@@ -515,3 +515,17 @@ def test_a_decision_needs_a_reviewer_and_a_rejection_a_reason(
     assert _refused(service, store, order_id, no_reason, ValidationError).field == "reason"
     unknown = ApproveReturn(order_id=order_id, return_id="R9", actor="lee")
     assert _refused(service, store, order_id, unknown, ValidationError).field == "return_id"
+
+
+def test_a_credit_note_lowers_what_is_overdue(service: SalesService, clock: ManualClock) -> None:
+    order_id = delivered_order(service, clock, (spec("SKU-A", 2, "10.00"),), pay=False)
+    return_id = _approved(service, order_id, ReturnItem("L1", 1, "defective"))
+    service.handle(
+        ReceiveReturn(order_id=order_id, return_id=return_id, inspections=(restock("L1", 1),))
+    )
+    (overdue,) = service.overdue_orders(clock.now().date() + DAY)
+    assert (overdue.order_id, overdue.overdue, overdue.balance_due) == (
+        order_id,
+        _usd("10.00"),
+        _usd("10.00"),
+    )

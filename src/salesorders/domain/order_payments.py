@@ -103,7 +103,7 @@ class OrderPayments:
         drafts and final states)."""
         if self.placed_at is None or self.state in self.workflow.finals:
             return _ZERO
-        due = self.payment_terms.due_by(day, self.placed_at, self.totals.grand_total, self.currency)
+        due = self.payment_terms.due_by(day, self.placed_at, self.amount_owed, self.currency)
         late = due - self.payment_figures.net_paid
         return late if late > 0 else _ZERO
 
