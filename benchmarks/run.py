@@ -29,6 +29,7 @@ from workloads_domain import (
     workflow_transition,
 )
 from workloads_payments import capture_memory, capture_sqlite
+from workloads_returns import return_refund_memory, return_refund_sqlite
 from workloads_scaling import growth_postgres, growth_sqlite, lines_memory
 from workloads_service import (
     place_confirm_memory,
@@ -65,6 +66,8 @@ WORKLOADS: dict[str, Workload] = {
     "capture_sqlite": capture_sqlite,
     "change_approval_memory": change_approval_memory,
     "change_approval_sqlite": change_approval_sqlite,
+    "return_refund_memory": return_refund_memory,
+    "return_refund_sqlite": return_refund_sqlite,
 }
 
 

@@ -35,6 +35,10 @@ def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path) -> None:
     assert "bank_transfer $84.92 ref BANK-REF-55012 recorded by sales:bo" in text
     assert "by finance:jo: seen on the bank statement" in text
     assert "payment status paid, balance due $0.00" in text
+    assert "return R1: TEA-100 x1 (damaged) requested by cs:mia, received" in text
+    assert "credit note CN-2026-000001: 11,71\xa0€" in text
+    assert "refunded to P1 11,71\xa0€" in text
+    assert "balance due 0,00\xa0€" in text
     assert "JD0000000001" in text  # the carrier's tracking number
     assert "0 discrepancies" in text
     assert "感谢您的订购" in text and "Vielen Dank" in text and "ご注文" in text

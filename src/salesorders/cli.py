@@ -2,8 +2,9 @@
 
 * ``demo`` — seeds an embedded SQLite store, places, confirms and cancels orders in several
   currencies, ships one with a tracking number, serves a backorder when its stock arrives, runs
-  an order through an approval workflow, has finance review its bank transfer, delivers the
-  notifications through the outbox, and prints a readable summary.
+  an order through an approval workflow, has finance review its bank transfer, takes an item
+  back and refunds it to the cent, delivers the notifications through the outbox, and prints a
+  readable summary.
 * ``orders`` — lists the orders of a store file.
 * ``stock`` — stock per SKU and warehouse of a store file, and the reconciliation check.
 
@@ -24,6 +25,7 @@ from typing import TextIO
 from moneyed import Money
 
 from salesorders.adapters.sqlite import SQLiteStore
+from salesorders.cli_returns import print_return, return_one_item
 from salesorders.domain.changes import ChangeAction
 from salesorders.domain.money import format_money
 from salesorders.domain.order import Address, Order
@@ -400,6 +402,8 @@ def _place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
     # own transaction.
     clock.advance(dt.timedelta(days=1))
     service.handle(ReceiveExpected(incoming_id="PO-7001", reason="PO-7001 delivered", actor="dock"))
+    # Anna's parcel arrives with a dented tin: it comes back, and she is refunded to the cent.
+    return_one_item(service, clock, anna.order_id)
     return placed
 
 
@@ -459,6 +463,7 @@ def _print_summary(
             f"{format_money(Money(line.gross, anna.currency), 'de_DE'):>12}"
             f"  ({line.price_source})\n"
         )
+    print_return(anna, "de_DE", w)
     w(f"\nShipments of {anna.number}\n")
     for shipment in anna.shipments:
         lines = ", ".join(f"{line.sku} x{line.quantity}" for line in shipment.lines)

@@ -11,6 +11,7 @@ host can react programmatically, and a message that says what to do about it.
     │   ├── InvalidQuantityError        zero, negative, or more decimal places than the unit allows
     │   ├── UnknownCurrencyError        not an ISO 4217 code
     │   ├── CurrencyMismatchError       amounts in two currencies were combined
+    │   ├── ReturnWindowError           a return the return policy does not accept (window, SKU)
     │   └── DeserializationError        data that does not fit a type; lists every bad path
     ├── OrderError                      a command an order refused; the order is unchanged
     │   ├── InvalidTransitionError      the event is not allowed in the order's current state
@@ -82,6 +83,7 @@ __all__ = [
     "PricingError",
     "ProgrammingError",
     "ReservationError",
+    "ReturnWindowError",
     "SalesOrdersError",
     "Shortage",
     "StorageError",
@@ -171,6 +173,15 @@ class CurrencyMismatchError(ValidationError):
             f"currency differs from the document currency {expected}",
             "convert the amount first with an exchange rate",
         )
+
+
+class ReturnWindowError(ValidationError):
+    """A line asked back outside its return window, or of a SKU the return policy does not take
+    back for that reason. ``line_id`` names the line."""
+
+    def __init__(self, field: str, line_id: str, problem: str, hint: str = "") -> None:
+        self.line_id = line_id
+        super().__init__(field, line_id, problem, hint)
 
 
 class FieldProblem:

@@ -30,6 +30,7 @@ from salesorders.domain.logistics_queries import (
 )
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import ExchangeRate
+from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.stock import (
     LedgerEntry,
@@ -55,6 +56,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStore",
     "PaymentGateway",
+    "ReturnPolicy",
     "StockRepository",
     "Store",
     "TrackingNumbers",

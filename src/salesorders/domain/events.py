@@ -21,6 +21,7 @@ __all__ = [
     "ChangeDeclined",
     "ChangeEvent",
     "ChangeRequested",
+    "CreditNoteIssued",
     "DeliveryPromised",
     "OrderAllocationChanged",
     "OrderCancelled",
@@ -43,6 +44,17 @@ __all__ = [
     "PaymentRejected",
     "PaymentTermsSet",
     "PaymentVoided",
+    "RepairAdvanced",
+    "RepairClosed",
+    "RepairEvent",
+    "RepairNoted",
+    "RepairOpened",
+    "ReturnApproved",
+    "ReturnEvent",
+    "ReturnExchanged",
+    "ReturnReceived",
+    "ReturnRejected",
+    "ReturnRequested",
     "ShipmentDispatched",
     "ShipmentTracked",
     "event_class_for",
@@ -316,6 +328,122 @@ class ChangeCancelled(ChangeEvent):
     event_type: ClassVar[str] = "ChangeCancelled"
 
 
+@attrs.frozen(slots=True)
+class ReturnEvent(OrderEvent):
+    """A return of the order changed. ``lines`` are ``(line id, quantity, reason)`` as text;
+    ``return_status`` is the order's after the change."""
+
+    event_type: ClassVar[str] = "ReturnEvent"
+
+    return_id: str = ""
+    lines: tuple[tuple[str, str, str], ...] = ()
+    return_status: str = ""
+
+
+@attrs.frozen(slots=True)
+class ReturnRequested(ReturnEvent):
+    """A return was requested; ``estimate`` is the refund it would give (text, order currency)."""
+
+    event_type: ClassVar[str] = "ReturnRequested"
+
+    estimate: str = "0"
+    currency: str = ""
+
+
+@attrs.frozen(slots=True)
+class ReturnApproved(ReturnEvent):
+    """A reviewer (``actor``) approved a return, saying why in ``reason``."""
+
+    event_type: ClassVar[str] = "ReturnApproved"
+
+
+@attrs.frozen(slots=True)
+class ReturnRejected(ReturnEvent):
+    """A reviewer (``actor``) rejected a return, saying why in ``reason``."""
+
+    event_type: ClassVar[str] = "ReturnRejected"
+
+
+@attrs.frozen(slots=True)
+class ReturnReceived(ReturnEvent):
+    """The goods came back: ``restocked`` are ``(line id, quantity, warehouse id)``,
+    ``written_off`` are ``(line id, quantity)``, as text."""
+
+    event_type: ClassVar[str] = "ReturnReceived"
+
+    restocked: tuple[tuple[str, str, str], ...] = ()
+    written_off: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen(slots=True)
+class ReturnExchanged(ReturnEvent):
+    """A replacement line was added for a return. ``difference`` is the replacement's gross less
+    the credit for the returned units: positive, the customer owes it; negative, it is credited."""
+
+    event_type: ClassVar[str] = "ReturnExchanged"
+
+    replacement_line_id: str = ""
+    replacement_sku: str = ""
+    difference: str = "0"
+    currency: str = ""
+
+
+@attrs.frozen(slots=True)
+class CreditNoteIssued(OrderEvent):
+    """A credit note was issued for a return: ``amount`` credited, ``refunded`` of it paid back
+    to the original payments (the rest is store credit); the order's figures after it."""
+
+    event_type: ClassVar[str] = "CreditNoteIssued"
+
+    number: str = ""
+    return_id: str = ""
+    amount: str = "0"
+    refunded: str = "0"
+    currency: str = ""
+    settlement: str = ""
+    balance_due: str = "0"
+    customer_credit: str = "0"
+
+
+@attrs.frozen(slots=True)
+class RepairEvent(OrderEvent):
+    """A repair of an order line changed; ``stage`` is where it is after the change."""
+
+    event_type: ClassVar[str] = "RepairEvent"
+
+    repair_id: str = ""
+    line_id: str = ""
+    stage: str = ""
+
+
+@attrs.frozen(slots=True)
+class RepairOpened(RepairEvent):
+    event_type: ClassVar[str] = "RepairOpened"
+
+
+@attrs.frozen(slots=True)
+class RepairAdvanced(RepairEvent):
+    event_type: ClassVar[str] = "RepairAdvanced"
+
+
+@attrs.frozen(slots=True)
+class RepairNoted(RepairEvent):
+    event_type: ClassVar[str] = "RepairNoted"
+
+    note: str = ""
+
+
+@attrs.frozen(slots=True)
+class RepairClosed(RepairEvent):
+    """A repair was closed; ``cost`` (text) is borne by ``charge_to`` (customer or warranty)."""
+
+    event_type: ClassVar[str] = "RepairClosed"
+
+    cost: str = "0"
+    currency: str = ""
+    charge_to: str = ""
+
+
 _BY_WORKFLOW_EVENT: dict[str, type[OrderEvent]] = {
     "confirm": OrderConfirmed,
     "ship": OrderShipped,
@@ -352,6 +480,16 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         ChangeApproved,
         ChangeDeclined,
         ChangeCancelled,
+        ReturnRequested,
+        ReturnApproved,
+        ReturnRejected,
+        ReturnReceived,
+        ReturnExchanged,
+        CreditNoteIssued,
+        RepairOpened,
+        RepairAdvanced,
+        RepairNoted,
+        RepairClosed,
     )
 }
 

@@ -40,9 +40,11 @@ from salesorders.domain.money import (
 )
 from salesorders.domain.order_allocation import planned_lines, released_lines, short_shipped
 from salesorders.domain.order_changes import OrderChanges
+from salesorders.domain.order_exchanges import OrderExchanges
 from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_payments import OrderPayments
 from salesorders.domain.order_pricing import priced_order
+from salesorders.domain.order_repairs import OrderRepairs
 from salesorders.domain.order_values import (
     Address,
     AuditEntry,
@@ -64,6 +66,8 @@ from salesorders.domain.pricing import (
     check_unit_price,
     line_to_price,
 )
+from salesorders.domain.repairs import Repair
+from salesorders.domain.returns import CreditNote, OrderReturn
 from salesorders.domain.warehouse import Destination
 from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
@@ -88,7 +92,7 @@ def _no_totals(currency: str) -> Totals:
 
 
 @attrs.define(slots=True, eq=True)
-class Order(OrderFulfilment, OrderPayments, OrderChanges):
+class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderRepairs):
     """The order aggregate root. Build one with :meth:`Order.create`."""
 
     id: str
@@ -120,6 +124,9 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges):
     changes: tuple[ChangeRequest, ...] = ()
     revisions: tuple[Revision, ...] = ()
     revision: int = 1
+    returns: tuple[OrderReturn, ...] = ()
+    credit_notes: tuple[CreditNote, ...] = ()
+    repairs: tuple[Repair, ...] = ()
     next_line_number: int = 1
     event_sequence: int = 0
     version: int = 0

@@ -65,12 +65,15 @@ class OrderPayments:
 
         def _raise(self, event: ev.OrderEvent) -> None: ...
 
+        @property
+        def amount_owed(self) -> Decimal: ...
+
     # ------------------------------------------------------------------ queries
 
     @property
     def payment_figures(self) -> PaymentFigures:
         """Paid, refunded, still authorised, balance due, customer credit and status."""
-        return payment_figures(self.payments, self.totals.grand_total)
+        return payment_figures(self.payments, self.amount_owed)
 
     @property
     def payment_status(self) -> PaymentStatus:
@@ -78,12 +81,13 @@ class OrderPayments:
 
     @property
     def balance_due(self) -> Money:
-        """What the customer still owes: grand total less net paid, never below zero."""
+        """What the customer still owes: the amount owed (the grand total, less credit notes,
+        plus repairs charged) less net paid, never below zero."""
         return Money(self.payment_figures.balance_due, self.currency)
 
     @property
     def customer_credit(self) -> Money:
-        """What the customer paid beyond the grand total (kept as credit, never lost)."""
+        """What the customer paid beyond what they owe (kept as credit, never lost)."""
         return Money(self.payment_figures.customer_credit, self.currency)
 
     @property
@@ -99,7 +103,7 @@ class OrderPayments:
         drafts and final states)."""
         if self.placed_at is None or self.state in self.workflow.finals:
             return _ZERO
-        due = self.payment_terms.due_by(day, self.placed_at, self.totals.grand_total, self.currency)
+        due = self.payment_terms.due_by(day, self.placed_at, self.amount_owed, self.currency)
         late = due - self.payment_figures.net_paid
         return late if late > 0 else _ZERO
 

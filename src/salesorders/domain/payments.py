@@ -12,6 +12,9 @@ figures (:func:`payment_figures`) satisfy, always::
     paid - refunded == net_paid == sum(p.net for p in payments)
     balance_due - customer_credit == grand_total - net_paid
 
+where the order passes as ``grand_total`` what it is owed: its grand total, less its credit
+notes, plus the repairs charged to the customer (``Order.amount_owed``).
+
 An overpayment is never lost: it is the ``customer_credit``. :class:`PaymentTerms` say when the
 money is due (now, net N days, or a deposit now and the rest in N days).
 """

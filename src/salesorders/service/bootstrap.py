@@ -17,6 +17,7 @@ from typing import Any
 from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import PriceBook
+from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import ValidationError
 from salesorders.ports import (
@@ -54,6 +55,7 @@ def bootstrap(
     tracking_numbers: TrackingNumbers | None = None,
     payment_gateway: PaymentGateway | None = None,
     distinct_approver: bool = False,
+    return_policy: ReturnPolicy | None = None,
     serve_backorders_on_receipt: bool = False,
     backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
@@ -89,7 +91,12 @@ def bootstrap(
     without one, any tracking number passing the text checks is kept as given.
     ``payment_gateway``: the :class:`~salesorders.ports.PaymentGateway` card payments go through
     (``AuthorizePayment`` and the rest need one). With ``distinct_approver``, a manual payment
-    must be approved or rejected by someone other than who recorded it. With
+    must be approved or rejected by someone other than who recorded it, and a return by someone
+    other than who requested it. ``return_policy``: the
+    :class:`~salesorders.domain.return_policy.ReturnPolicy` that says which delivered lines may
+    come back, until when and at what fee (by default
+    :class:`~salesorders.domain.return_policy.StandardReturnPolicy`: 7 days without a reason,
+    30 for the seller's fault, no fee). With
     ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
     ``AllocateBackorders`` does. ``backorder_priority``: which waiting orders are served first —
@@ -120,6 +127,7 @@ def bootstrap(
         tracking_numbers=tracking_numbers,
         payment_gateway=payment_gateway,
         distinct_approver=distinct_approver,
+        return_policy=return_policy,
         serve_backorders_on_receipt=serve_backorders_on_receipt,
         backorder_priority=backorder_priority,
         workflows=known,

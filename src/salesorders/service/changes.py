@@ -32,7 +32,7 @@ from salesorders.service.change_commands import (
     RequestChange,
 )
 from salesorders.service.fulfilment import _latest_first
-from salesorders.service.payments import _orders
+from salesorders.service.payments import orders_oldest_first
 from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
 
@@ -172,7 +172,7 @@ def changes_awaiting_review(uow: UnitOfWork, limit: int) -> tuple[ChangeAwaiting
     page_limit(limit)
     found = [
         ChangeAwaitingReview(order.id, order.number, change)
-        for order in _orders(uow)
+        for order in orders_oldest_first(uow)
         for change in order.changes
         if change.awaiting_review
     ]

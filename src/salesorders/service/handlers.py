@@ -26,6 +26,7 @@ from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.order import NewLine, Order
 from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
+from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.stock import LedgerEntry, LowStock, StockDesk
 from salesorders.domain.workflow import CONSUME, RELEASE, RESERVE, Workflow, default_workflow
 from salesorders.errors import InsufficientStockError, NoPriceError, ValidationError
@@ -86,6 +87,18 @@ from salesorders.service.payment_commands import (
 from salesorders.service.payments import Payments
 from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
+from salesorders.service.return_commands import (
+    AdvanceRepair,
+    ApproveReturn,
+    CloseRepair,
+    ExchangeReturn,
+    OpenRepair,
+    ReceiveReturn,
+    RecordRepairNote,
+    RejectReturn,
+    RequestReturn,
+)
+from salesorders.service.returns import Returns
 
 __all__ = ["Handlers", "Route"]
 
@@ -143,6 +156,7 @@ class Handlers:
         workflows: Sequence[Workflow] = (),
         payment_gateway: PaymentGateway | None = None,
         distinct_approver: bool = False,
+        return_policy: ReturnPolicy | None = None,
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
     ) -> None:
@@ -199,6 +213,14 @@ class Handlers:
         changes = self.changes = Changes(
             policy, self._published, distinct_approver=payments.distinct_approver
         )
+        returns = self.returns = Returns(
+            return_policy,
+            payments,
+            policy,
+            lambda order, spec: self._new_line(order, spec, self._products([spec.sku])),
+            self._published,
+            distinct_approver=payments.distinct_approver,
+        )
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
@@ -234,6 +256,15 @@ class Handlers:
             ApproveChange: (changes.approve_change, ChangeResult),
             DeclineChange: (changes.decline_change, ChangeResult),
             CancelChange: (changes.cancel_change, ChangeResult),
+            RequestReturn: (returns.request_return, OrderResult),
+            ApproveReturn: (returns.approve_return, OrderResult),
+            RejectReturn: (returns.reject_return, OrderResult),
+            ReceiveReturn: (returns.receive_return, OrderResult),
+            ExchangeReturn: (returns.exchange_return, OrderResult),
+            OpenRepair: (returns.open_repair, OrderResult),
+            AdvanceRepair: (returns.advance_repair, OrderResult),
+            RecordRepairNote: (returns.record_repair_note, OrderResult),
+            CloseRepair: (returns.close_repair, OrderResult),
         }
 
     # ------------------------------------------------------------------ order use cases

@@ -38,7 +38,13 @@ from salesorders.service.payment_commands import (
 )
 from salesorders.service.results import OrderResult
 
-__all__ = ["AwaitingReview", "OverdueOrder", "Payments", "unrecorded_transactions"]
+__all__ = [
+    "AwaitingReview",
+    "OverdueOrder",
+    "Payments",
+    "orders_oldest_first",
+    "unrecorded_transactions",
+]
 
 #: Writes an order's new events to the outbox; returns the command's result.
 Publish = Callable[[UnitOfWork, Order, Sequence[LowStock]], OrderResult]
@@ -168,13 +174,7 @@ class Payments:
         order = uow.orders.get(command.order_id)
         payment, amount = order.check_refund(command.payment_id, command.amount)
         key = _key(command.idempotency_key, order, payment.id, "refund")
-        transaction_id = ""
-        if payment.method in GATEWAY_METHODS:
-            answer = self._gateway().refund(
-                _gateway_id(payment), Money(amount, order.currency), idempotency_key=key
-            )
-            _check_answer(answer, "refund", order, amount)
-            transaction_id = answer.transaction_id
+        transaction_id = self.gateway_refund(order, payment, amount, key)
         order.refund_payment(
             payment.id,
             amount,
@@ -185,6 +185,17 @@ class Payments:
             reason=command.reason,
         )
         return self._saved(uow, order)
+
+    def gateway_refund(self, order: Order, payment: Payment, amount: Decimal, key: str) -> str:
+        """Give ``amount`` back through the gateway for a card payment (its transaction id); a
+        manual payment is paid back by hand, without a gateway call (an empty id)."""
+        if payment.method not in GATEWAY_METHODS:
+            return ""
+        answer = self._gateway().refund(
+            _gateway_id(payment), Money(amount, order.currency), idempotency_key=key
+        )
+        _check_answer(answer, "refund", order, amount)
+        return answer.transaction_id
 
     # ------------------------------------------------------------------ manual payments
 
@@ -264,7 +275,7 @@ class Payments:
 # ---------------------------------------------------------------------- queries
 
 
-def _orders(uow: UnitOfWork) -> Iterator[Order]:
+def orders_oldest_first(uow: UnitOfWork) -> Iterator[Order]:
     """Every stored order, page by page, oldest first."""
     after: str | None = None
     while True:
@@ -280,7 +291,7 @@ def awaiting_review(uow: UnitOfWork, limit: int) -> tuple[AwaitingReview, ...]:
     page_limit(limit)
     found = [
         AwaitingReview(order.id, order.number, payment)
-        for order in _orders(uow)
+        for order in orders_oldest_first(uow)
         for payment in order.payments
         if payment.awaiting_review
     ]
@@ -294,7 +305,7 @@ def overdue_orders(uow: UnitOfWork, day: dt.date, limit: int) -> tuple[OverdueOr
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
         raise ValidationError("on", day, "must be a datetime.date")
     found = []
-    for order in _orders(uow):
+    for order in orders_oldest_first(uow):
         late = order.overdue_amount(day)
         due = order.payment_due_date
         if late and due is not None:

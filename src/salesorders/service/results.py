@@ -34,7 +34,8 @@ class OrderResult:
     ``payment_status`` is ``"unpaid"``, ``"authorized"``, ``"partially_paid"``, ``"paid"``,
     ``"overpaid"``, ``"partially_refunded"`` or ``"refunded"``; ``balance_due`` is what is left to
     pay and ``customer_credit`` what was paid beyond the grand total (``None`` in results stored
-    before payments existed).
+    before payments existed). ``return_status`` is ``"none"``, ``"requested"``,
+    ``"partially_returned"`` or ``"returned"``.
     Stored under the command's idempotency key and returned again for a retry.
     """
 
@@ -50,6 +51,7 @@ class OrderResult:
     payment_status: str = "unpaid"
     balance_due: Money | None = None
     customer_credit: Money | None = None
+    return_status: str = "none"
 
     @classmethod
     def of(cls, order: Order) -> OrderResult:
@@ -76,6 +78,7 @@ class OrderResult:
             figures.status.value,
             Money(figures.balance_due, order.currency),
             Money(figures.customer_credit, order.currency),
+            order.return_status.value,
         )
 
 

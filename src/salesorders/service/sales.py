@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, overload
 
-from salesorders.domain.checks import require_id
+from salesorders.domain.checks import aware_time, require_id
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.logistics_queries import (
     LateShipmentQuery,
@@ -15,6 +15,7 @@ from salesorders.domain.logistics_queries import (
     ShipmentQuery,
 )
 from salesorders.domain.order import Order
+from salesorders.domain.returns import LineEligibility
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
 from salesorders.errors import IdempotencyConflictError, SalesOrdersError, ValidationError
 from salesorders.ports import (
@@ -80,6 +81,18 @@ from salesorders.service.payments import (
 )
 from salesorders.service.results import OrderResult
 from salesorders.service.retry import Retrier
+from salesorders.service.return_commands import (
+    AdvanceRepair,
+    ApproveReturn,
+    CloseRepair,
+    ExchangeReturn,
+    OpenRepair,
+    ReceiveReturn,
+    RecordRepairNote,
+    RejectReturn,
+    RequestReturn,
+)
+from salesorders.service.returns import ReturnAwaitingReview, returns_awaiting_review
 
 __all__ = ["SalesService"]
 
@@ -141,7 +154,16 @@ class SalesService:
         | RecordPayment
         | ApprovePayment
         | RejectPayment
-        | SetPaymentTerms,
+        | SetPaymentTerms
+        | RequestReturn
+        | ApproveReturn
+        | RejectReturn
+        | ReceiveReturn
+        | ExchangeReturn
+        | OpenRepair
+        | AdvanceRepair
+        | RecordRepairNote
+        | CloseRepair,
     ) -> OrderResult: ...
 
     @overload
@@ -338,6 +360,24 @@ class SalesService:
         with self.uow_factory() as uow:
             order = uow.orders.get(order_id)
         return unrecorded_transactions(order, gateway)
+
+    # ------------------------------------------------------------------ returns
+
+    def returns_awaiting_review(self, *, limit: int = 50) -> tuple[ReturnAwaitingReview, ...]:
+        """Requested returns waiting for a reviewer, oldest requested first."""
+        with self.uow_factory() as uow:
+            return returns_awaiting_review(uow, limit)
+
+    def return_eligibility(
+        self, order_id: str, at: dt.datetime | None = None
+    ) -> tuple[LineEligibility, ...]:
+        """Which lines of the order may be returned at ``at`` (by default now), how many units,
+        until when (no-reason and seller-fault windows), at what restocking fee, and why not."""
+        require_id(order_id, "order_id")
+        when = self.clock.now() if at is None else aware_time(at)
+        with self.uow_factory() as uow:
+            order = uow.orders.get(order_id)
+        return order.return_eligibility(self.handlers.returns.policy, when)
 
     # ------------------------------------------------------------------ stock
 
