@@ -74,6 +74,7 @@ from salesorders.service.return_commands import (
     ReturnItem,
 )
 from salesorders.service.returns import ReturnAwaitingReview
+from salesorders.service.reviews import ReviewItem, ReviewKind
 from salesorders.service.sales import SalesService
 
 __all__ = [
@@ -131,6 +132,8 @@ __all__ = [
     "Retrier",
     "ReturnAwaitingReview",
     "ReturnItem",
+    "ReviewItem",
+    "ReviewKind",
     "SalesService",
     "SetPaymentTerms",
     "SetStockLevels",

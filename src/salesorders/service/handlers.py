@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from moneyed import Money
 
 from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.catalog import Product
-from salesorders.domain.checks import ID_MAX_LENGTH, require_id, require_text
+from salesorders.domain.checks import ID_MAX_LENGTH, require_text
 from salesorders.domain.events import OrderEvent
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.order import NewLine, Order
@@ -74,6 +73,7 @@ from salesorders.service.commands import (
     WriteOffStock,
 )
 from salesorders.service.fulfilment import Fulfilment
+from salesorders.service.line_input import at_path, line_skus, optional_decimal, quantity_precision
 from salesorders.service.payment_commands import (
     ApprovePayment,
     AuthorizePayment,
@@ -419,7 +419,7 @@ class Handlers:
             lambda desk: desk.receive_expected(
                 command.incoming_id,
                 now,
-                quantity=_optional_decimal(command.quantity, "quantity"),
+                quantity=optional_decimal(command.quantity, "quantity"),
                 batch_id=command.batch_id,
                 expiry=command.expiry,
                 actor=command.actor,
@@ -503,9 +503,9 @@ class Handlers:
             lambda desk: desk.set_levels(
                 command.sku,
                 command.warehouse_id,
-                safety_stock=_optional_decimal(command.safety_stock, "safety_stock"),
-                reorder_point=_optional_decimal(command.reorder_point, "reorder_point"),
-                reorder_quantity=_optional_decimal(command.reorder_quantity, "reorder_quantity"),
+                safety_stock=optional_decimal(command.safety_stock, "safety_stock"),
+                reorder_point=optional_decimal(command.reorder_point, "reorder_point"),
+                reorder_quantity=optional_decimal(command.reorder_quantity, "reorder_quantity"),
                 at=now,
             ),
         )
@@ -556,19 +556,19 @@ class Handlers:
         )
         if spec.exchange_rate_base is not None:
             order.use_exchange_rate(self._rate(spec.exchange_rate_base, currency, now), now)
-        products = None if self.catalog is None else self._products(_line_skus(spec.lines))
+        products = None if self.catalog is None else self._products(line_skus(spec.lines))
         new_lines = []
         for index, line in enumerate(spec.lines):
             try:
                 new_lines.append(self._new_line(order, line, products))
             except ValidationError as error:
-                raise _at_path(error, f"lines[{index}]") from error
+                raise at_path(error, f"lines[{index}]") from error
         order.add_lines(new_lines, now)
         for index, discount in enumerate(spec.discounts):
             try:
                 order.apply_discount(discount, now)
             except ValidationError as error:
-                raise _at_path(error, f"discounts[{index}]") from error
+                raise at_path(error, f"discounts[{index}]") from error
         if spec.shipping is not None:
             order.set_shipping(spec.shipping, now, taxes=spec.shipping_taxes)
         return order
@@ -595,7 +595,7 @@ class Handlers:
         if not isinstance(line, LineSpec):
             raise ValidationError("line", line, "must be a LineSpec")
         product = None if products is None else products[line.sku]
-        precision = _quantity_precision(line, product)
+        precision = quantity_precision(line, product)
         if line.unit_price is not None:
             return NewLine(
                 line.sku,
@@ -772,36 +772,3 @@ class Handlers:
                 )
             )
         return messages
-
-
-def _line_skus(lines: Sequence[object]) -> list[str]:
-    """The SKU of every line, each checked before the catalogue sees it, naming its line."""
-    skus = []
-    for index, line in enumerate(lines):
-        if not isinstance(line, LineSpec):
-            raise ValidationError(f"lines[{index}]", line, "must be a LineSpec")
-        skus.append(require_id(line.sku, f"lines[{index}].sku"))
-    return skus
-
-
-def _quantity_precision(line: LineSpec, product: Product | None) -> int:
-    """The line's quantity precision: the product's when the catalogue knows it."""
-    if product is None or line.quantity_precision == product.quantity_precision:
-        return line.quantity_precision
-    if line.quantity_precision != 0:
-        raise ValidationError(
-            "quantity_precision",
-            line.quantity_precision,
-            f"differs from the catalogue's {product.quantity_precision} for {product.sku}",
-            "leave it at 0 to use the catalogue's",
-        )
-    return product.quantity_precision
-
-
-def _optional_decimal(value: object, field: str) -> Decimal | None:
-    return None if value is None else to_decimal(value, field)
-
-
-def _at_path(error: ValidationError, prefix: str) -> ValidationError:
-    """The same error with its field under ``prefix`` (``quantity`` → ``lines[2].quantity``)."""
-    return error.under(prefix)

@@ -93,6 +93,7 @@ from salesorders.service.return_commands import (
     RequestReturn,
 )
 from salesorders.service.returns import ReturnAwaitingReview, returns_awaiting_review
+from salesorders.service.reviews import ReviewItem, ReviewKind, items_awaiting_review, review_kind
 
 __all__ = ["SalesService"]
 
@@ -360,6 +361,17 @@ class SalesService:
         with self.uow_factory() as uow:
             order = uow.orders.get(order_id)
         return unrecorded_transactions(order, gateway)
+
+    # ------------------------------------------------------------------ reviews
+
+    def awaiting_review(
+        self, kind: ReviewKind | str | None = None, *, limit: int = 50
+    ) -> tuple[ReviewItem, ...]:
+        """Everything waiting for a reviewer — manual payments, order changes, returns — or only
+        those of ``kind`` (``"payment"``, ``"change"``, ``"return"``), oldest request first."""
+        wanted = review_kind(kind)
+        with self.uow_factory() as uow:
+            return items_awaiting_review(uow, wanted, limit)
 
     # ------------------------------------------------------------------ returns
 
