@@ -1,5 +1,6 @@
 """Model-based checks of payments: after every step of any sequence of authorisations, captures,
-voids, refunds and manual payments (accepted or refused),
+voids, refunds and manual payments (accepted or refused) — and, through the service, interleaved
+with order changes before shipment and returns after delivery —
 
 * paid − refunded == the sum of the payments' net amounts;
 * balance due − customer credit == grand total − net paid (exactly, in the order's currency);
@@ -23,21 +24,33 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from salesorders.domain.changes import ChangeAction
 from salesorders.domain.money import currency_exponent
 from salesorders.domain.order import Order
 from salesorders.domain.payments import PaymentMethod
+from salesorders.domain.returns import Inspection, InspectionOutcome
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import SalesOrdersError
 from salesorders.service import (
+    ApproveChange,
     ApprovePayment,
+    ApproveReturn,
     AuthorizePayment,
     CapturePayment,
+    DeclineChange,
+    DeliverOrder,
     ManualClock,
+    ReceiveReturn,
     ReceiveStock,
     RecordPayment,
     RefundPayment,
     RegisterWarehouse,
     RejectPayment,
+    RejectReturn,
+    RequestChange,
+    RequestReturn,
+    ReturnItem,
+    ShipOrder,
     VoidPayment,
     bootstrap,
 )
@@ -194,3 +207,166 @@ def test_random_payment_sequences_through_the_service_stay_exact(store: Any, see
         )
         assert gateway.captured(order_id) - gateway.refunded(order_id) == net_card
     assert accepted >= 5  # the sequence did move money
+
+
+# --------------------------------------------------------------------------- every flow, every store
+
+
+def _after_sales_service(store: Any, clock: ManualClock, gateway: FakePaymentGateway) -> Any:
+    service = bootstrap(store=store, clock=clock, payment_gateway=gateway, sleep=lambda _s: None)
+    service.handle(RegisterWarehouse(warehouse=Warehouse("W1")))
+    service.handle(RegisterWarehouse(warehouse=Warehouse("W2")))
+    for sku in ("SKU-A", "SKU-B"):
+        service.handle(ReceiveStock(sku=sku, warehouse_id="W1", quantity=60))
+    return service
+
+
+def _pick(rng: random.Random, known: list[str], prefix: str) -> str:
+    """Mostly an id the order has, sometimes one it may not have."""
+    return rng.choice(known) if known and rng.random() < 0.85 else f"{prefix}{rng.randint(1, 4)}"
+
+
+def _payment_step(rng: random.Random, service: Any, order_id: str) -> Any:
+    pid = _pick(rng, [p.id for p in service.get_order(order_id).payments], "P")
+    amount = None if rng.random() < 0.3 else str(Decimal(rng.randint(1, 3000)).scaleb(-2))
+    return rng.choice(
+        [
+            AuthorizePayment(order_id=order_id, amount=amount or "20.00"),
+            CapturePayment(order_id=order_id, payment_id=pid, amount=amount),
+            CapturePayment(order_id=order_id, payment_id=pid),
+            VoidPayment(order_id=order_id, payment_id=pid),
+            RefundPayment(order_id=order_id, payment_id=pid, amount=amount),
+            RefundPayment(order_id=order_id, payment_id=pid),
+            RecordPayment(order_id=order_id, method="cash", amount=amount or "5.00", reference="R"),
+            ApprovePayment(order_id=order_id, payment_id=pid, actor="finance"),
+            RejectPayment(order_id=order_id, payment_id=pid, reason="no", actor="finance"),
+        ]
+    )
+
+
+def _change_step(rng: random.Random, service: Any, order_id: str) -> Any:
+    cid = _pick(rng, [c.id for c in service.get_order(order_id).changes], "C")
+    line_id = rng.choice(["L1", "L2"])
+    action = rng.choice(
+        [
+            ChangeAction.set_quantity(line_id, rng.randint(0, 6)),
+            ChangeAction.change_unit_price(line_id, f"{rng.randint(100, 2500) / 100:.2f}", "deal"),
+            ChangeAction.shipping_charge(f"{rng.randint(0, 900) / 100:.2f}"),
+        ]
+    )
+    return rng.choice(
+        [
+            RequestChange(order_id=order_id, actions=(action,), reason="asked", actor="sales"),
+            ApproveChange(order_id=order_id, change_id=cid, actor="manager"),
+            DeclineChange(order_id=order_id, change_id=cid, reason="no", actor="manager"),
+        ]
+    )
+
+
+def _return_step(rng: random.Random, service: Any, order_id: str) -> Any:
+    order = service.get_order(order_id)
+    rid = _pick(rng, [r.id for r in order.returns], "R")
+    line_id = rng.choice(["L1", "L2"])
+    choices: list[Any] = [
+        RequestReturn(
+            order_id=order_id,
+            lines=(ReturnItem(line_id, rng.randint(1, 2), rng.choice(["no_reason", "defective"])),),
+            actor="cs",
+        ),
+        ApproveReturn(order_id=order_id, return_id=rid, reason="ok", actor="cs:lead"),
+        RejectReturn(order_id=order_id, return_id=rid, reason="worn", actor="cs:lead"),
+    ]
+    for order_return in order.returns:
+        if order_return.id == rid:
+            inspections = tuple(
+                Inspection(
+                    line.line_id,
+                    line.quantity,
+                    rng.choice([InspectionOutcome.RESTOCK, InspectionOutcome.WRITE_OFF]),
+                    "W2",
+                )
+                if rng.random() < 0.5
+                else Inspection(line.line_id, line.quantity, InspectionOutcome.RESTOCK, "W1")
+                for line in order_return.lines
+            )
+            choices.append(
+                ReceiveReturn(
+                    order_id=order_id,
+                    return_id=rid,
+                    inspections=inspections,
+                    refund_to=rng.choice(["original_payment", "store_credit"]),
+                    actor="dock",
+                )
+            )
+    return rng.choice(choices)
+
+
+def _check_everything(service: Any, gateway: FakePaymentGateway, order_id: str) -> None:
+    order = service.get_order(order_id)
+    figures = order.payment_figures
+    assert figures.paid - figures.refunded == sum((p.net for p in order.payments), Decimal(0))
+    assert figures.balance_due - figures.customer_credit == order.amount_owed - figures.net_paid
+    assert order.amount_owed == (
+        order.totals.grand_total - sum((n.amount for n in order.credit_notes), Decimal(0))
+    )
+    net_card = sum((p.net for p in order.payments if p.method is PaymentMethod.CARD), Decimal(0))
+    assert gateway.captured(order_id) - gateway.refunded(order_id) == net_card
+    assert service.reconcile_stock() == ()
+    shipped = order.shipped_quantities()
+    held: dict[str, Decimal] = {}
+    for reservation in service.reservations(order_id):
+        held[reservation.line_id] = held.get(reservation.line_id, Decimal(0)) + reservation.open
+    for order_line in order.lines:
+        unshipped = order_line.open_quantity - shipped.get(order_line.line_id, Decimal(0))
+        assert held.get(order_line.line_id, Decimal(0)) == unshipped - order_line.backordered
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_payments_changes_and_returns_interleaved_stay_exact(store: Any, seed: int) -> None:
+    """Random payments and changes on a confirmed order, then shipment and delivery, then random
+    payments and returns: after every accepted step the money and the stock agree, and a refused
+    step changes nothing."""
+    gateway = FakePaymentGateway()
+    clock = ManualClock(T0)
+    service = _after_sales_service(store, clock, gateway)
+    order_id = service.handle(
+        new_order(line("SKU-A", 3, "13.37"), line("SKU-B", 2, "4.99"), confirm=True)
+    ).order_id
+    rng = random.Random(seed)
+    accepted: dict[str, int] = {}
+
+    def attempt(command: Any) -> None:
+        clock.advance(dt.timedelta(minutes=1))
+        before = service.get_order(order_id)
+        try:
+            service.handle(command)
+        except SalesOrdersError:
+            assert service.get_order(order_id) == before
+            return
+        kind = type(command).__name__
+        accepted[kind] = accepted.get(kind, 0) + 1
+        _check_everything(service, gateway, order_id)
+
+    for _ in range(60):
+        attempt(
+            _payment_step(rng, service, order_id)
+            if rng.random() < 0.5
+            else _change_step(rng, service, order_id)
+        )
+    for change in service.get_order(order_id).changes:
+        if change.awaiting_review:
+            attempt(DeclineChange(order_id=order_id, change_id=change.id, reason="shipping"))
+    attempt(ShipOrder(order_id=order_id, tracking_number="T-1"))
+    attempt(DeliverOrder(order_id=order_id))
+    assert service.get_order(order_id).state == "delivered"
+    for _ in range(60):
+        attempt(
+            _payment_step(rng, service, order_id)
+            if rng.random() < 0.4
+            else _return_step(rng, service, order_id)
+        )
+    # every flow moved: money, changes and returns were accepted in the same sequence
+    assert accepted.get("CapturePayment", 0) + accepted.get("ApprovePayment", 0) >= 1
+    assert accepted.get("ApproveChange", 0) >= 1
+    assert accepted.get("RefundPayment", 0) + accepted.get("ReceiveReturn", 0) >= 2, accepted
+    assert accepted.get("ReceiveReturn", 0) >= 1, accepted
