@@ -28,6 +28,7 @@ from salesorders.errors import (
 from salesorders.service import (
     ApproveChange,
     CancelChange,
+    CancelOrder,
     ChangeResult,
     ConfirmOrder,
     DeclineChange,
@@ -465,3 +466,26 @@ def test_bad_decisions_are_refused(service: SalesService, store: Any) -> None:
         ),
     ]:
         assert _refused(service, store, order_id, command, ValidationError).field == field
+
+
+def test_cancelling_the_order_withdraws_its_pending_changes(store: Any, clock: ManualClock) -> None:
+    service = bootstrap(store=store, clock=clock, sleep=lambda _s: None)
+    service.handle(RegisterWarehouse(warehouse=Warehouse("W1")))
+    service.handle(ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=20))
+    order_id = service.handle(new_order(line("SKU-A", 2, "5.00"), confirm=True)).order_id
+    service.handle(
+        RequestChange(
+            order_id=order_id,
+            actions=(ChangeAction.set_quantity("L1", 3),),
+            reason="one more",
+            actor="sales",
+        )
+    )
+    assert [r.change.id for r in service.changes_awaiting_review()] == ["C1"]
+    service.handle(CancelOrder(order_id=order_id, reason="customer left", actor="cs"))
+    change = service.get_order(order_id).changes[0]
+    assert change.status is ChangeStatus.CANCELLED
+    assert (change.decided_by, change.decision_reason) == ("cs", "the order was cancelled")
+    assert service.changes_awaiting_review() == ()
+    assert service.reconcile_stock() == ()
+    assert _types(store, order_id)[-2:] == ["OrderCancelled", "ChangeCancelled"]

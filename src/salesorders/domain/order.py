@@ -519,6 +519,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
                 self.id, self.event_sequence + 1, at, actor, reason, cancelled_from=source
             )
         )
+        self.withdraw_pending_changes(at, actor)
 
     def transition(
         self,

@@ -49,6 +49,7 @@ __all__ = ["ON_SHORTAGE", "OrderChanges"]
 _ZERO: Final = Decimal(0)
 #: What approval does with an increase the stock cannot serve: refuse it, or backorder it.
 ON_SHORTAGE: Final = ("refuse", "backorder")
+_ORDER_CANCELLED: Final = "the order was cancelled"
 
 
 class OrderChanges:
@@ -291,6 +292,15 @@ class OrderChanges:
                 "a reviewer declines it instead (DeclineChange)",
             )
         return self._closed(change, ChangeStatus.CANCELLED, ev.ChangeCancelled, at, actor, reason)
+
+    def withdraw_pending_changes(self, at: dt.datetime, actor: str) -> None:
+        """Close every change still awaiting review as cancelled, because the order was
+        cancelled: nothing is left on a reviewer's desk for an order that will not change."""
+        for change in self.changes:
+            if change.awaiting_review:
+                self._closed(
+                    change, ChangeStatus.CANCELLED, ev.ChangeCancelled, at, actor, _ORDER_CANCELLED
+                )
 
     # ------------------------------------------------------------------ internals
 
