@@ -28,10 +28,11 @@ from salesorders.domain.changes import (
     ChangeStatus,
     Revision,
 )
-from salesorders.domain.checks import aware_time, check_name, check_text, require_id, require_name
+from salesorders.domain.checks import aware_time, check_text, require_id, require_name
 from salesorders.domain.order_values import Address, NewLine, OrderLine, Totals
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
 from salesorders.domain.pricing import Charge, Discount
+from salesorders.domain.review import check_reviewer
 from salesorders.errors import (
     OrderError,
     ValidationError,
@@ -331,24 +332,16 @@ class OrderChanges:
     ) -> ChangeRequest:
         """The change, if ``actor`` may take ``decision`` on it now."""
         change = self.change(change_id)
-        if not isinstance(actor, str) or not actor.strip():
-            raise ValidationError(
-                "actor", actor, f"is required to {decision} a change", "say who decides"
-            )
-        check_name(actor, "actor")
-        if not change.awaiting_review:
-            raise OrderError(
-                self.id,
-                f"order {self.id}: change {change.id} is {change.status.value}, not awaiting "
-                f"review; it cannot be {decision}d",
-            )
-        if distinct_approver and actor == change.requested_by:
-            raise ValidationError(
-                "actor",
-                actor,
-                f"requested change {change.id} and may not {decision} it too",
-                "ask another person to review it",
-            )
+        check_reviewer(
+            self.id,
+            f"change {change.id}",
+            change.status.value,
+            change.awaiting_review,
+            actor=actor,
+            requested_by=change.requested_by,
+            decision=decision,
+            distinct_approver=distinct_approver,
+        )
         if not final_ok:
             self._require_changeable(f"{decision} a change")
             if change.base_revision != self.revision:

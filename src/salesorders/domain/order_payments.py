@@ -33,6 +33,7 @@ from salesorders.domain.payments import (
     payment_figures,
     payment_of,
 )
+from salesorders.domain.review import check_reviewer
 from salesorders.errors import CurrencyMismatchError, OrderError, ValidationError
 
 if TYPE_CHECKING:
@@ -453,23 +454,17 @@ class OrderPayments:
     ) -> Payment:
         payment = self.payment(payment_id)
         self._check_step(at, actor, reason, "reason")
-        if not isinstance(actor, str) or not actor.strip():
-            raise ValidationError(
-                "actor", actor, f"is required to {decision} a payment", "say who decides"
-            )
-        if not payment.awaiting_review:
-            raise OrderError(
-                self.id,
-                f"order {self.id}: payment {payment_id} is {payment.status.value}, not awaiting "
-                f"review; it cannot be {decision}d",
-            )
-        if distinct_approver and actor == payment.recorded_by:
-            raise ValidationError(
-                "actor",
-                actor,
-                f"recorded payment {payment_id} and may not {decision} it too",
-                "ask another person to review it",
-            )
+        check_reviewer(
+            self.id,
+            f"payment {payment_id}",
+            payment.status.value,
+            payment.awaiting_review,
+            actor=actor,
+            requested_by=payment.recorded_by,
+            decision=decision,
+            distinct_approver=distinct_approver,
+            asked="recorded",
+        )
         return payment
 
     def _require_open(self, action: str) -> None:

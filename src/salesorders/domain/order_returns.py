@@ -33,6 +33,7 @@ from salesorders.domain.returns import (
     ReturnState,
     Settlement,
 )
+from salesorders.domain.review import check_reviewer
 from salesorders.errors import InvalidQuantityError, OrderError, ReturnWindowError, ValidationError
 
 if TYPE_CHECKING:
@@ -287,25 +288,17 @@ class OrderReturns(OrderReturnFigures):
     ) -> OrderReturn:
         found = self.order_return(return_id)
         aware_time(at)
-        check_name(actor, "actor")
         check_text(reason, "reason")
-        if not isinstance(actor, str) or not actor.strip():
-            raise ValidationError(
-                "actor", actor, f"is required to {decision} a return", "say who decides"
-            )
-        if not found.awaiting_review:
-            raise OrderError(
-                self.id,
-                f"order {self.id}: return {return_id} is {found.state.value}, not awaiting "
-                f"review; it cannot be {decision}d",
-            )
-        if distinct_approver and actor == found.requested_by:
-            raise ValidationError(
-                "actor",
-                actor,
-                f"requested return {return_id} and may not {decision} it too",
-                "ask another person to review it",
-            )
+        check_reviewer(
+            self.id,
+            f"return {return_id}",
+            found.state.value,
+            found.awaiting_review,
+            actor=actor,
+            requested_by=found.requested_by,
+            decision=decision,
+            distinct_approver=distinct_approver,
+        )
         return found
 
     def _decided(
