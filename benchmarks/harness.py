@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gc
+import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -86,3 +90,32 @@ def concurrent_rate(work: Callable[[Sequence[int]], None], total: int, workers: 
     if failures:
         raise failures[0]
     return total / elapsed
+
+
+# --------------------------------------------------------------------------- raw SQLite baselines
+
+
+def raw_sqlite_connect(path: Path) -> sqlite3.Connection:
+    """A raw connection set up like the store's: WAL, synchronous=NORMAL, same checkpoints."""
+    db = sqlite3.connect(path, isolation_level=None, cached_statements=512)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA wal_autocheckpoint=10000")
+    return db
+
+
+def raw_record_key(
+    db: sqlite3.Connection,
+    key: str,
+    command: str,
+    fingerprint: str,
+    result: dict[str, Any],
+    at: str,
+    expires: str,
+) -> None:
+    """A raw baseline's idempotency record, written as the store writes it."""
+    db.execute(
+        "INSERT INTO idempotency (key, command, fingerprint, result, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (key, command, fingerprint, json.dumps({"value": result}), at, expires),
+    )

@@ -24,13 +24,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from harness import Result, per_call_us
+from harness import Result, per_call_us, raw_sqlite_connect
 from workloads_service import (
     PRICE,
     T0,
     WAREHOUSES,
 )
-from workloads_shipping import ZERO, _sqlite_connect
+from workloads_shipping import ZERO
 
 from salesorders.adapters.memory import MemoryStore
 from salesorders.adapters.sqlite import SQLiteStore
@@ -287,7 +287,7 @@ class _RawBackorders:
         for doc, version in rows:
             data = json.loads(doc)
             order_id = data["id"]
-            wanted = [line for line in data["lines"] if Decimal(line["backordered"]) > 0]
+            wanted = [line for line in data["lines"] if Decimal(line.get("backordered", "0")) > 0]
             if not wanted:
                 continue
             skus = sorted({line["sku"] for line in wanted})
@@ -314,7 +314,7 @@ class _RawBackorders:
             changed = []
             for line in wanted:
                 line_id, sku = line["line_id"], line["sku"]
-                need = Decimal(line["backordered"])
+                need = Decimal(line.get("backordered", "0"))
                 got = ZERO
                 for place in free.get(sku, ()):
                     if place[2] <= 0:
@@ -332,7 +332,7 @@ class _RawBackorders:
                     if not need:
                         break
                 if got:
-                    allocated = Decimal(line["allocated"]) + got
+                    allocated = Decimal(line.get("allocated", "0")) + got
                     line["allocated"], line["backordered"] = str(allocated), str(need)
                     changed.append([line_id, line["allocated"], line["backordered"]])
             if not changed:
@@ -354,9 +354,9 @@ class _RawBackorders:
                 ledger,
             )
             data["updated_at"] = max(data["updated_at"], now_iso)
-            sequence = data["event_sequence"] = data["event_sequence"] + 1
+            sequence = data["event_sequence"] = data.get("event_sequence", 0) + 1
             data["version"] = version + 1
-            waiting = int(any(Decimal(line["backordered"]) > 0 for line in data["lines"]))
+            waiting = int(any(Decimal(line.get("backordered", "0")) > 0 for line in data["lines"]))
             cursor = db.execute(
                 "UPDATE orders SET state = ?, version = ?, doc = ?, waiting = ? "
                 "WHERE id = ? AND version = ?",
@@ -426,7 +426,7 @@ def allocate_backorders_sqlite(quick: bool) -> Result:
     def baseline() -> float:
         path = prepared()
         raw = _RawBackorders(now)
-        db = _sqlite_connect(path)
+        db = raw_sqlite_connect(path)
         try:
             start = time.perf_counter()
             served = raw.run(db)

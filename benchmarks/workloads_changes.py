@@ -32,7 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from harness import Result, per_call_us
+from harness import Result, per_call_us, raw_record_key, raw_sqlite_connect
 from workloads_service import PRICE, SKUS, T0, WAREHOUSES, _seed
 
 from salesorders.adapters.memory import MemoryStore
@@ -259,11 +259,13 @@ def _raw_approve(db: sqlite3.Connection, order_id: str, key: str) -> None:
                 (movement, sku, warehouse, reserved_delta, AT_TEXT, order_id, line_id,
                  reservation),
             )  # fmt: skip
-        data["revisions"].append({"number": 1, "lines": old_lines, "totals": data["totals"]})
+        data.setdefault("revisions", []).append(
+            {"number": 1, "lines": old_lines, "totals": data["totals"]}
+        )
         data["lines"] = lines
         data["totals"] = {**data["totals"], "grand_total": str(total), "net_total": str(total)}
         data["revision"] = 2
-        sequence = data["event_sequence"] = data["event_sequence"] + 1
+        sequence = data["event_sequence"] = data.get("event_sequence", 0) + 1
         data["version"] = version + 1
         cursor = db.execute(
             "UPDATE orders SET version = ?, doc = ? WHERE id = ? AND version = ?",
@@ -280,11 +282,7 @@ def _raw_approve(db: sqlite3.Connection, order_id: str, key: str) -> None:
         )  # fmt: skip
         result = {"order_id": order_id, "grand_total": str(total), "version": version + 1}
         fingerprint = hashlib.sha256(f"ApproveChange{order_id}".encode()).hexdigest()
-        db.execute(
-            "INSERT INTO idempotency (key, command, fingerprint, result, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (key, "ApproveChange", fingerprint, json.dumps({"value": result}), AT_TEXT, EXPIRES),
-        )
+        raw_record_key(db, key, "ApproveChange", fingerprint, result, AT_TEXT, EXPIRES)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -317,10 +315,7 @@ def change_approval_sqlite(quick: bool) -> Result:
 
     def baseline() -> float:
         path, ids = prepared()
-        db = sqlite3.connect(path, isolation_level=None, cached_statements=512)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA wal_autocheckpoint=10000")
+        db = raw_sqlite_connect(path)
         try:
             keys = [uuid.uuid4().hex for _ in ids]
             start = time.perf_counter()

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from harness import Result, per_call_us
+from harness import Result, per_call_us, raw_record_key, raw_sqlite_connect
 from workloads_service import T0, _order, _seed
 
 from salesorders.adapters.memory import MemoryStore
@@ -165,16 +165,16 @@ def _raw_capture(db: sqlite3.Connection, gateway: dict[str, Any], order_id: str,
         ).fetchone()
         data = json.loads(doc)
         payment = data["payments"][0]
-        amount = Decimal(payment["amount"]) - Decimal(payment["captured"])
+        amount = Decimal(payment["amount"]) - Decimal(payment.get("captured", "0"))
         if amount <= 0:
             raise RuntimeError("nothing left to capture")
         gateway_key = f"{key}:capture"
         answer = gateway.get(gateway_key)
         if answer is None:
             answer = gateway[gateway_key] = {"id": f"T{len(gateway)}", "amount": amount}
-        payment["captured"] = str(Decimal(payment["captured"]) + amount)
+        payment["captured"] = str(Decimal(payment.get("captured", "0")) + amount)
         payment["status"] = "captured"
-        payment["operations"].append(
+        payment.setdefault("operations", []).append(
             {
                 "kind": "capture",
                 "amount": str(amount),
@@ -185,9 +185,12 @@ def _raw_capture(db: sqlite3.Connection, gateway: dict[str, Any], order_id: str,
                 "idempotency_key": gateway_key,
             }
         )
-        paid = sum(Decimal(p["captured"]) - Decimal(p["refunded"]) for p in data["payments"])
+        paid = sum(
+            Decimal(p.get("captured", "0")) - Decimal(p.get("refunded", "0"))
+            for p in data["payments"]
+        )
         balance = max(Decimal(data["totals"]["grand_total"]) - paid, ZERO)
-        sequence = data["event_sequence"] = data["event_sequence"] + 1
+        sequence = data["event_sequence"] = data.get("event_sequence", 0) + 1
         data["version"] = version + 1
         cursor = db.execute(
             "UPDATE orders SET version = ?, doc = ? WHERE id = ? AND version = ?",
@@ -210,11 +213,7 @@ def _raw_capture(db: sqlite3.Connection, gateway: dict[str, Any], order_id: str,
         )
         result = {"order_id": order_id, "balance_due": str(balance), "version": version + 1}
         fingerprint = hashlib.sha256(f"CapturePayment{order_id}".encode()).hexdigest()
-        db.execute(
-            "INSERT INTO idempotency (key, command, fingerprint, result, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (key, "CapturePayment", fingerprint, json.dumps({"value": result}), AT_TEXT, EXPIRES),
-        )
+        raw_record_key(db, key, "CapturePayment", fingerprint, result, AT_TEXT, EXPIRES)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -256,10 +255,7 @@ def capture_sqlite(quick: bool) -> Result:
 
     def baseline() -> float:
         path, ids, _ = prepared()
-        db = sqlite3.connect(path, isolation_level=None, cached_statements=512)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA wal_autocheckpoint=10000")
+        db = raw_sqlite_connect(path)
         gateway: dict[str, Any] = {}
         try:
             keys = [uuid.uuid4().hex for _ in ids]

@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from harness import Result, per_call_us
+from harness import Result, per_call_us, raw_record_key, raw_sqlite_connect
 from moneyed import Money
 
 from salesorders.adapters.memory import MemoryStore
@@ -286,8 +286,8 @@ def _raw_return(db: sqlite3.Connection, gateway: dict[str, int], order_id: str) 
             ).fetchone()
             data = json.loads(doc)
             events = change(data)
-            first = data["event_sequence"] + 1
-            data["event_sequence"] += len(events)
+            first = data.get("event_sequence", 0) + 1
+            data["event_sequence"] = first - 1 + len(events)
             data["version"] = version + 1
             cursor = db.execute(
                 "UPDATE orders SET version = ?, doc = ? WHERE id = ? AND version = ?",
@@ -309,11 +309,7 @@ def _raw_return(db: sqlite3.Connection, gateway: dict[str, int], order_id: str) 
                     ),
                 )
             result = {"order_id": order_id, "version": version + 1}
-            db.execute(
-                "INSERT INTO idempotency (key, command, fingerprint, result, created_at, "
-                "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (f"{key}:{step}", step, key, json.dumps({"value": result}), AT_TEXT, EXPIRES),
-            )
+            raw_record_key(db, f"{key}:{step}", step, key, result, AT_TEXT, EXPIRES)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -323,7 +319,10 @@ def _raw_return(db: sqlite3.Connection, gateway: dict[str, int], order_id: str) 
     def refund_of(data: dict[str, Any]) -> int:
         gross = [int(Decimal(line["gross"]) * 100) for line in data["lines"]]
         shipping = int(
-            (Decimal(data["totals"]["shipping_net"]) + Decimal(data["totals"]["shipping_tax"]))
+            (
+                Decimal(data["totals"].get("shipping_net", "0"))
+                + Decimal(data["totals"].get("shipping_tax", "0"))
+            )
             * 100
         )
         return _refund(gross, shipping, 3, 0, 1, 3)
@@ -344,7 +343,7 @@ def _raw_return(db: sqlite3.Connection, gateway: dict[str, int], order_id: str) 
         amount = refund_of(data)
         gateway[order_id] = gateway.get(order_id, 0) + amount
         payment = data["payments"][0]
-        payment["refunded"] = str(Decimal(payment["refunded"]) + Decimal(amount) / 100)
+        payment["refunded"] = str(Decimal(payment.get("refunded", "0")) + Decimal(amount) / 100)
         db.execute(
             "UPDATE stock_items SET on_hand = on_hand + 1 WHERE sku = ? AND warehouse_id = 'W1'",
             (SKUS[3],),
@@ -405,10 +404,7 @@ def return_refund_sqlite(quick: bool) -> Result:
 
     def baseline() -> float:
         path, ids, _ = prepared()
-        db = sqlite3.connect(path, isolation_level=None, cached_statements=512)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA wal_autocheckpoint=10000")
+        db = raw_sqlite_connect(path)
         gateway: dict[str, int] = {}
         try:
             _raw_return(db, gateway, ids[0])

@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-import sqlite3
 import tempfile
 import time
 import uuid
@@ -26,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from harness import Result, per_call_us
+from harness import Result, per_call_us, raw_sqlite_connect
 from workloads_service import (
     DSN,
     SKUS,
@@ -265,7 +264,7 @@ def _shipping_plan(
     """Which open reservations ``(id, line_id, sku, warehouse_id, quantity, released, consumed)``
     ship each line's rest, by warehouse."""
     shipped: dict[str, Decimal] = {}
-    for shipment in data["shipments"]:
+    for shipment in data.get("shipments", ()):
         for line in shipment["lines"]:
             shipped[line["line_id"]] = shipped.get(line["line_id"], ZERO) + Decimal(
                 line["quantity"]
@@ -288,7 +287,7 @@ def _shipping_plan(
 
 
 def _event(data: dict[str, Any], event_type: str, payload: dict[str, Any]) -> tuple[Any, ...]:
-    sequence = data["event_sequence"] = data["event_sequence"] + 1
+    sequence = data["event_sequence"] = data.get("event_sequence", 0) + 1
     order_id = data["id"]
     body = {"order_id": order_id, "sequence": sequence, "at": AT_ISO, "actor": "", "reason": ""}
     body.update(payload)
@@ -296,7 +295,7 @@ def _event(data: dict[str, Any], event_type: str, payload: dict[str, Any]) -> tu
 
 
 def _audit(data: dict[str, Any], event: str, to_state: str) -> None:
-    data["audit"].append(
+    data.setdefault("audit", []).append(
         {
             "event": event,
             "from_state": data["state"],
@@ -462,7 +461,7 @@ class _RawShipping:
             raise RuntimeError(f"order {order_id} changed meanwhile")
         rows: list[Any] = []
         for shipment in shipments:
-            status = shipment["events"][-1]["status"] if shipment["events"] else "shipped"
+            status = shipment["events"][-1]["status"] if shipment.get("events") else "shipped"
             rows.extend((order_id, shipment["id"], shipment["warehouse_id"], "", "", None))
             rows.extend((self.now, None, status, delivered))
         db.execute(self.bulk("shipments", len(shipments)), rows)
@@ -523,7 +522,7 @@ class _RawShipping:
         consumed: list[Any] = []
         ledger: list[Any] = []
         events = []
-        count = len(data["shipments"])
+        count = len(data.setdefault("shipments", []))
         skus = {line["line_id"]: line["sku"] for line in data["lines"]}
         for wh, parts in plan.items():
             count += 1
@@ -550,8 +549,8 @@ class _RawShipping:
                     "service_level": "",
                     "tracking_number": None,
                     "label_ref": None,
-                    "shipping_address": data["shipping_address"],
-                    "promised_date": data["promised_date"],
+                    "shipping_address": data.get("shipping_address"),
+                    "promised_date": data.get("promised_date"),
                     "events": [],
                 }
             )
@@ -577,7 +576,7 @@ class _RawShipping:
             "order_id": order_id,
             "state": "shipped",
             "version": version + 1,
-            "shipment_ids": [s["id"] for s in data["shipments"]],
+            "shipment_ids": [s["id"] for s in data.get("shipments", ())],
         }
         new = data["shipments"][-len(plan) :]
         self._finish(db, "ShipOrder", key, data, version, events, result, new)
@@ -591,10 +590,10 @@ class _RawShipping:
             raise RuntimeError(f"cannot deliver a {data['state']} order")
         events = []
         changed = []
-        for shipment in data["shipments"]:
-            if not any(e["status"] == "delivered" for e in shipment["events"]):
+        for shipment in data.get("shipments", ()):
+            if not any(e["status"] == "delivered" for e in shipment.get("events", ())):
                 changed.append(shipment)
-                shipment["events"].append(
+                shipment.setdefault("events", []).append(
                     {"status": "delivered", "at": AT_ISO, "location": "", "note": ""}
                 )
                 events.append(
@@ -616,15 +615,6 @@ class _RawShipping:
 
 
 # --------------------------------------------------------------------------- SQLite
-
-
-def _sqlite_connect(path: Path) -> sqlite3.Connection:
-    """A raw connection set up like the store's: WAL, synchronous=NORMAL, same checkpoints."""
-    db = sqlite3.connect(path, isolation_level=None, cached_statements=512)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA wal_autocheckpoint=10000")
-    return db
 
 
 def ship_deliver_sqlite(quick: bool) -> Result:
@@ -654,7 +644,7 @@ def ship_deliver_sqlite(quick: bool) -> Result:
     def baseline() -> float:
         path, ids = prepared()
         raw = _RawShipping(postgres=False)
-        db = _sqlite_connect(path)
+        db = raw_sqlite_connect(path)
         try:
             keys = [(f"ship-{uuid.uuid4().hex}", f"deliver-{uuid.uuid4().hex}") for _ in ids]
             start = time.perf_counter()
