@@ -311,3 +311,30 @@ def test_a_placed_order_is_the_one_the_verbs_build() -> None:
     assert order.totals == reference.totals
     assert repr(order.totals) == repr(reference.totals)
     assert order.next_line_number == reference.next_line_number == 3
+
+
+def test_a_plan_from_a_built_in_policy_is_not_checked_again(monkeypatch: Any) -> None:
+    """The built-in policies are proven by the policy kit: their plans go straight to the
+    reservation. A host's own policy has every plan checked before anything is reserved."""
+    import salesorders.service.handlers as handlers
+    from salesorders.domain.allocation import PriorityPolicy
+
+    checked: list[str] = []
+    real = handlers.check_plan
+
+    def counting(policy: Any, request: Any, snapshot: Any, plan: Any) -> None:
+        checked.append(request.order_id)
+        real(policy, request, snapshot, plan)
+
+    monkeypatch.setattr(handlers, "check_plan", counting)
+
+    class HostPolicy(PriorityPolicy):
+        """A host's policy (a subclass is not a built-in one)."""
+
+    for policy, expected in ((PriorityPolicy(), []), (HostPolicy(), ["O-2"])):
+        service = bootstrap(store=MemoryStore(), allocation_policy=policy)
+        service.handle(RegisterWarehouse(warehouse=Warehouse("W1")))
+        service.handle(ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=10))
+        checked.clear()
+        service.handle(new_order(line("SKU-A", 1), order_id="O-2", confirm=True))
+        assert checked == expected
