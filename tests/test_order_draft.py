@@ -338,3 +338,28 @@ def test_a_plan_from_a_built_in_policy_is_not_checked_again(monkeypatch: Any) ->
         checked.clear()
         service.handle(new_order(line("SKU-A", 1), order_id="O-2", confirm=True))
         assert checked == expected
+
+
+def test_any_refusal_is_the_verbs_refusal() -> None:
+    """Even input no check expects (a pricing policy that is not one) fails as the verbs fail."""
+    fields = {
+        "order_id": "O-1",
+        "customer_id": "C-1",
+        "currency": "USD",
+        "at": T0,
+        "customer_group": None,
+        "pricing": "fast",
+        "shipping_address": None,
+        "exchange_rate": None,
+        "lines": [NewLine("SKU-A", 0, Decimal("1.00"))],
+        "discounts": [],
+        "shipping": None,
+        "shipping_taxes": (),
+    }
+    raised = []
+    for build in (_in_one_pass, _by_verbs):
+        with pytest.raises(Exception) as caught:
+            build(fields)
+        raised.append((type(caught.value), str(caught.value)))
+    assert raised[0] == raised[1]
+    assert raised[0][0].__name__ == "InvalidQuantityError"

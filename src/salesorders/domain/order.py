@@ -328,9 +328,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         self, new: NewLine, number: int, used: set[str]
     ) -> tuple[LineFields, LineToPrice]:
         """The new line's fields and what pricing needs of it (see :func:`build_line`)."""
-        return build_line(
-            new, number, used, self.currency, self.exchange_rate, self.pricing.rounding
-        )
+        return build_line(new, number, used, self.currency, self.exchange_rate, self.pricing)
 
     def add_quoted_line(
         self,
@@ -396,7 +394,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         """Charge shipping (in the order's tax mode); zero removes the charge."""
         self._require_draft("set shipping")
         aware_time(at)
-        charge = shipping_charge(amount, self.currency, self.pricing.rounding, taxes)
+        charge = shipping_charge(amount, self.currency, self.pricing, taxes)
         self._reprice(self.lines, self.order_discounts, charge, at)
 
     def set_addresses(
@@ -611,14 +609,14 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         self.events.append(event)
 
     def _own_amount(self, amount: Money | Decimal | str | int, field: str) -> Decimal:
-        return own_amount(amount, field, self.currency, self.pricing.rounding)
+        return own_amount(amount, field, self.currency, self.pricing)
 
     def _unit_price(
         self, unit_price: Money | Decimal | str | int, source: str, precision: int | None
     ) -> tuple[Decimal, str]:
         """The unit price in the order currency (converted with the frozen rate if need be)."""
         return unit_price_in(
-            unit_price, source, precision, self.currency, self.exchange_rate, self.pricing.rounding
+            unit_price, source, precision, self.currency, self.exchange_rate, self.pricing
         )
 
     def _reprice(

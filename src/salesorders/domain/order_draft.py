@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 from moneyed import Money
 
 from salesorders.domain.checks import aware_time, check_text, optional_id, require_id
-from salesorders.domain.money import Rounding, check_currency, quantize, to_decimal, to_quantity
+from salesorders.domain.money import check_currency, quantize, to_decimal, to_quantity
 from salesorders.domain.order_pricing import priced_order
 from salesorders.domain.order_values import Address, LineFields, NewLine
 from salesorders.domain.pricing import (
@@ -40,7 +40,7 @@ from salesorders.domain.pricing import (
 )
 from salesorders.domain.pricing.checks import _DOCUMENT_LIMIT
 from salesorders.domain.workflow import Workflow, default_workflow
-from salesorders.errors import CurrencyMismatchError, SalesOrdersError, ValidationError
+from salesorders.errors import CurrencyMismatchError, ValidationError
 
 if TYPE_CHECKING:
     from salesorders.domain.order import Order
@@ -88,7 +88,7 @@ def unit_price_in(
     precision: int | None,
     currency: str,
     rate: ExchangeRate | None,
-    rounding: Rounding,
+    policy: PricingPolicy,
 ) -> tuple[Decimal, str]:
     """The unit price in ``currency`` (converted with the frozen ``rate`` if need be), and the
     price source saying so."""
@@ -102,7 +102,7 @@ def unit_price_in(
         return value, source
     if rate is None or rate.base != code:
         raise CurrencyMismatchError("unit_price", unit_price, currency)
-    converted = rate.convert(value, rounding)
+    converted = rate.convert(value, policy.rounding)
     return converted, f"{source}; converted from {code} at {rate.rate}"
 
 
@@ -112,14 +112,14 @@ def build_line(
     used: set[str],
     currency: str,
     rate: ExchangeRate | None,
-    rounding: Rounding,
+    policy: PricingPolicy,
 ) -> tuple[LineFields, LineToPrice]:
     """A new line's fields and what pricing needs of it, every input checked here (once),
     where the caller knows the line's path; the line itself is built once priced."""
     require_id(new.sku, "sku")
     qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
     price, source = unit_price_in(
-        new.unit_price, new.price_source, new.price_precision, currency, rate, rounding
+        new.unit_price, new.price_source, new.price_precision, currency, rate, policy
     )
     to_price = line_to_price(qty, price, new.discounts, new.taxes)  # pricing's limits
     check_text(new.description, "description")
@@ -143,7 +143,7 @@ def build_line(
 
 
 def own_amount(
-    amount: Money | Decimal | str | int, field: str, currency: str, rounding: Rounding
+    amount: Money | Decimal | str | int, field: str, currency: str, policy: PricingPolicy
 ) -> Decimal:
     """An amount in ``currency`` at its precision (a Money must be in that currency)."""
     if isinstance(amount, Money):
@@ -151,7 +151,7 @@ def own_amount(
             raise CurrencyMismatchError(field, amount, currency)
         return to_decimal(amount.amount, field)
     value = to_decimal(amount, field)
-    if quantize(value, currency, rounding) != value:
+    if quantize(value, currency, policy.rounding) != value:
         raise ValidationError(field, amount, f"has more decimal places than {currency} allows")
     return value
 
@@ -159,11 +159,11 @@ def own_amount(
 def shipping_charge(
     amount: Money | Decimal | str | int,
     currency: str,
-    rounding: Rounding,
+    policy: PricingPolicy,
     taxes: Sequence[TaxComponent] = (),
 ) -> Charge | None:
     """The shipping charge of ``amount`` with ``taxes``; ``None`` for zero (no charge)."""
-    value = own_amount(amount, "shipping", currency, rounding)
+    value = own_amount(amount, "shipping", currency, policy)
     if value < 0:
         raise ValidationError("shipping", amount, "must not be negative")
     return Charge(value, tuple(taxes)) if value else None
@@ -195,7 +195,7 @@ def order_from_draft(
     )  # fmt: skip
     try:
         return draft.in_one_pass()
-    except SalesOrdersError as refused:
+    except Exception as refused:  # any refusal: the verbs name it their way
         draft.by_verbs()  # raises the verbs' own error for the first bad input
         raise refused  # pragma: no cover - the one pass refuses only what the verbs refuse
 
@@ -247,7 +247,6 @@ class _Draft:
         currency, at, rate = self.currency, self.at, self.exchange_rate
         check_new_order(self.order_id, self.customer_id, currency, at, self.customer_group)
         policy = self.pricing or _DEFAULT_PRICING
-        rounding = policy.rounding
         if rate is not None:
             check_rate(rate, currency)
         added: list[tuple[LineFields, LineToPrice]] = []
@@ -257,7 +256,7 @@ class _Draft:
             if new.__class__ is not NewLine and not isinstance(new, NewLine):
                 raise ValidationError(f"lines[{index}]", new, "must be a NewLine")
             try:
-                line = build_line(new, number, used, currency, rate, rounding)
+                line = build_line(new, number, used, currency, rate, policy)
             except ValidationError as error:
                 raise error.under(f"lines[{index}]") from error
             added.append(line)
@@ -269,7 +268,7 @@ class _Draft:
                 raise ValidationError(f"discounts[{index}]", discount, "must be a Discount")
         charge = None
         if self.shipping is not None:
-            charge = shipping_charge(self.shipping, currency, rounding, self.shipping_taxes)
+            charge = shipping_charge(self.shipping, currency, policy, self.shipping_taxes)
         priced, totals = priced_order(currency, policy, (), discounts, charge, added)
         if discounts and _may_reach_limit(totals.subtotal, added):
             return self.by_verbs()
