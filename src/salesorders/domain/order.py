@@ -26,20 +26,25 @@ from salesorders.domain.checks import (
     aware_time,
     check_name,
     check_text,
-    optional_id,
     require_id,
 )
 from salesorders.domain.fulfilment import (
     Shipment,
 )
 from salesorders.domain.money import (
-    check_currency,
-    quantize,
-    to_decimal,
     to_quantity,
 )
 from salesorders.domain.order_allocation import planned_lines, released_lines, short_shipped
 from salesorders.domain.order_changes import OrderChanges
+from salesorders.domain.order_draft import (
+    build_line,
+    check_new_order,
+    check_rate,
+    order_from_draft,
+    own_amount,
+    shipping_charge,
+    unit_price_in,
+)
 from salesorders.domain.order_exchanges import OrderExchanges
 from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_payments import OrderPayments
@@ -63,15 +68,12 @@ from salesorders.domain.pricing import (
     PriceQuote,
     PricingPolicy,
     TaxComponent,
-    check_unit_price,
-    line_to_price,
 )
 from salesorders.domain.repairs import Repair
 from salesorders.domain.returns import CreditNote, OrderReturn
 from salesorders.domain.warehouse import Destination
 from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
-    CurrencyMismatchError,
     LineNotFoundError,
     OrderNotEditableError,
     ValidationError,
@@ -149,11 +151,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         shipping_address: Address | None = None,
     ) -> Order:
         """A new draft order (a quotation) in ``currency`` following ``workflow``."""
-        require_id(order_id, "order_id")
-        require_id(customer_id, "customer_id")
-        optional_id(customer_group, "customer_group")
-        check_currency(currency)
-        aware_time(at)
+        check_new_order(order_id, customer_id, currency, at, customer_group)
         flow = workflow or default_workflow()
         return cls(
             id=order_id,
@@ -169,6 +167,36 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
             shipping_address=shipping_address,
             totals=_no_totals(currency),
         )
+
+    @classmethod
+    def from_draft(
+        cls,
+        order_id: str,
+        customer_id: str,
+        currency: str,
+        at: dt.datetime,
+        *,
+        lines: Sequence[NewLine] = (),
+        workflow: Workflow | None = None,
+        customer_group: str | None = None,
+        pricing: PricingPolicy | None = None,
+        billing_address: Address | None = None,
+        shipping_address: Address | None = None,
+        exchange_rate: ExchangeRate | None = None,
+        discounts: Sequence[Discount] = (),
+        shipping: Money | Decimal | str | int | None = None,
+        shipping_taxes: Sequence[TaxComponent] = (),
+    ) -> Order:
+        """A new priced draft in one call: what :meth:`create`, :meth:`use_exchange_rate`,
+        :meth:`add_lines`, :meth:`apply_discount` per discount and :meth:`set_shipping` build,
+        with the same errors (``lines[2].quantity``, ``discounts[0].discount``), priced once.
+        See :mod:`salesorders.domain.order_draft`."""
+        return order_from_draft(
+            cls, order_id, customer_id, currency, at, lines=lines, workflow=workflow,
+            customer_group=customer_group, pricing=pricing, billing_address=billing_address,
+            shipping_address=shipping_address, exchange_rate=exchange_rate,
+            discounts=discounts, shipping=shipping, shipping_taxes=shipping_taxes,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ queries
 
@@ -225,8 +253,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         """Freeze ``rate`` on the order: prices in ``rate.base`` are converted with it, forever."""
         self._require_draft("set the exchange rate")
         aware_time(at)
-        if rate.quote != self.currency:
-            raise CurrencyMismatchError("exchange_rate.quote", rate.quote, self.currency)
+        check_rate(rate, self.currency)
         if self.exchange_rate is not None and self.exchange_rate != rate and self.lines:
             raise ValidationError(
                 "exchange_rate",
@@ -300,30 +327,8 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
     def _build_line(
         self, new: NewLine, number: int, used: set[str]
     ) -> tuple[LineFields, LineToPrice]:
-        """The new line's fields and what pricing needs of it, every input checked here (once),
-        where the caller knows the line's path; the line itself is built once priced."""
-        require_id(new.sku, "sku")
-        qty = to_quantity(new.quantity, "quantity", new.quantity_precision)
-        price, source = self._unit_price(new.unit_price, new.price_source, new.price_precision)
-        to_price = line_to_price(qty, price, new.discounts, new.taxes)  # pricing's limits
-        check_text(new.description, "description")
-        check_text(source, "price_source")
-        given = new.line_id
-        line_id = f"L{number}" if given is None else require_id(given, "line_id")
-        if line_id in used:
-            raise ValidationError("line_id", line_id, "is already used on this order")
-        fields: LineFields = (
-            line_id,
-            new.sku,
-            qty,
-            price,
-            new.description,
-            to_price.discounts,
-            to_price.taxes,
-            new.quantity_precision,
-            source,
-        )
-        return fields, to_price
+        """The new line's fields and what pricing needs of it (see :func:`build_line`)."""
+        return build_line(new, number, used, self.currency, self.exchange_rate, self.pricing)
 
     def add_quoted_line(
         self,
@@ -389,10 +394,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         """Charge shipping (in the order's tax mode); zero removes the charge."""
         self._require_draft("set shipping")
         aware_time(at)
-        value = self._own_amount(amount, "shipping")
-        if value < 0:
-            raise ValidationError("shipping", amount, "must not be negative")
-        charge = Charge(value, tuple(taxes)) if value else None
+        charge = shipping_charge(amount, self.currency, self.pricing, taxes)
         self._reprice(self.lines, self.order_discounts, charge, at)
 
     def set_addresses(
@@ -608,34 +610,15 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         self.events.append(event)
 
     def _own_amount(self, amount: Money | Decimal | str | int, field: str) -> Decimal:
-        if isinstance(amount, Money):
-            if amount.currency.code != self.currency:
-                raise CurrencyMismatchError(field, amount, self.currency)
-            return to_decimal(amount.amount, field)
-        value = to_decimal(amount, field)
-        if quantize(value, self.currency, self.pricing.rounding) != value:
-            raise ValidationError(
-                field, amount, f"has more decimal places than {self.currency} allows"
-            )
-        return value
+        return own_amount(amount, field, self.currency, self.pricing)
 
     def _unit_price(
         self, unit_price: Money | Decimal | str | int, source: str, precision: int | None
     ) -> tuple[Decimal, str]:
         """The unit price in the order currency (converted with the frozen rate if need be)."""
-        if isinstance(unit_price, Money):
-            code = unit_price.currency.code
-            value = check_unit_price(unit_price.amount, code, precision)
-        else:
-            code = self.currency
-            value = check_unit_price(unit_price, code, precision)
-        if code == self.currency:
-            return value, source
-        rate = self.exchange_rate
-        if rate is None or rate.base != code:
-            raise CurrencyMismatchError("unit_price", unit_price, self.currency)
-        converted = rate.convert(value, self.pricing.rounding)
-        return converted, f"{source}; converted from {code} at {rate.rate}"
+        return unit_price_in(
+            unit_price, source, precision, self.currency, self.exchange_rate, self.pricing
+        )
 
     def _reprice(
         self,

@@ -15,20 +15,19 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from moneyed import Money
-
 from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.catalog import Product
 from salesorders.domain.checks import ID_MAX_LENGTH, require_text
 from salesorders.domain.events import OrderEvent
-from salesorders.domain.money import to_decimal, to_quantity
+from salesorders.domain.money import to_decimal
 from salesorders.domain.order import NewLine, Order
+from salesorders.domain.order_draft import check_new_order, check_rate
 from salesorders.domain.plan import AllocationPlan
-from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
+from salesorders.domain.pricing import ExchangeRate, PriceBook
 from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.stock import LedgerEntry, LowStock, StockDesk
 from salesorders.domain.workflow import CONSUME, RELEASE, RESERVE, Workflow, default_workflow
-from salesorders.errors import InsufficientStockError, NoPriceError, ValidationError
+from salesorders.errors import InsufficientStockError, ValidationError
 from salesorders.ports import (
     Carrier,
     Catalog,
@@ -72,8 +71,9 @@ from salesorders.service.commands import (
     TransitionOrder,
     WriteOffStock,
 )
+from salesorders.service.draft_input import new_line
 from salesorders.service.fulfilment import Fulfilment
-from salesorders.service.line_input import at_path, line_skus, optional_decimal, quantity_precision
+from salesorders.service.line_input import at_path, line_skus, optional_decimal
 from salesorders.service.payment_commands import (
     ApprovePayment,
     AuthorizePayment,
@@ -128,7 +128,6 @@ def _flag(value: object, field: str) -> bool:
 
 # An order number is f"{prefix}-{year}-{n:06d}": the prefix leaves room for the rest in an id.
 _PREFIX_MAX_LENGTH = ID_MAX_LENGTH // 2
-_DEFAULT_PRICE = "catalogue default price"
 
 
 _T = TypeVar("_T")
@@ -542,36 +541,33 @@ class Handlers:
     def _build(
         self, spec: CreateDraft | PlaceOrder, customer_id: str, currency: str, now: dt.datetime
     ) -> Order:
-        """A new draft from a command's fields: lines priced, discounts and shipping applied."""
-        order = Order.create(
-            spec.order_id or self.new_order_id(),
-            customer_id,
-            currency,
-            now,
-            workflow=self._workflow(spec.workflow),
-            customer_group=spec.customer_group,
-            pricing=spec.pricing,
-            billing_address=spec.billing_address,
-            shipping_address=spec.shipping_address,
-        )
+        """A new draft from a command's fields, in one domain call fed with what it needs
+        fetched first (workflow, exchange rate, products, quotes): lines priced, discounts and
+        shipping applied. Inputs are refused in the order the draft's verbs take them."""
+        order_id = spec.order_id or self.new_order_id()
+        workflow = self._workflow(spec.workflow)
+        group = spec.customer_group
+        if spec.exchange_rate_base is not None or self.catalog is not None:
+            # Refused before the rate and the products are fetched, as the verbs refuse it.
+            check_new_order(order_id, customer_id, currency, now, group)
+        rate = None
         if spec.exchange_rate_base is not None:
-            order.use_exchange_rate(self._rate(spec.exchange_rate_base, currency, now), now)
+            rate = self._rate(spec.exchange_rate_base, currency, now)
+            check_rate(rate, currency)
         products = None if self.catalog is None else self._products(line_skus(spec.lines))
+        book = self.price_book
         new_lines = []
         for index, line in enumerate(spec.lines):
             try:
-                new_lines.append(self._new_line(order, line, products))
+                new_lines.append(new_line(line, products, book, currency, rate, group))
             except ValidationError as error:
                 raise at_path(error, f"lines[{index}]") from error
-        order.add_lines(new_lines, now)
-        for index, discount in enumerate(spec.discounts):
-            try:
-                order.apply_discount(discount, now)
-            except ValidationError as error:
-                raise at_path(error, f"discounts[{index}]") from error
-        if spec.shipping is not None:
-            order.set_shipping(spec.shipping, now, taxes=spec.shipping_taxes)
-        return order
+        return Order.from_draft(
+            order_id, customer_id, currency, now, lines=new_lines, workflow=workflow,
+            customer_group=group, pricing=spec.pricing, billing_address=spec.billing_address,
+            shipping_address=spec.shipping_address, exchange_rate=rate,
+            discounts=spec.discounts, shipping=spec.shipping, shipping_taxes=spec.shipping_taxes,
+        )  # fmt: skip
 
     def _products(self, skus: Sequence[str]) -> Mapping[str, Product] | None:
         """The catalogue's products of ``skus`` (``None`` without a catalogue); a SKU the
@@ -592,71 +588,11 @@ class Handlers:
     def _new_line(
         self, order: Order, line: LineSpec, products: Mapping[str, Product] | None
     ) -> NewLine:
-        if not isinstance(line, LineSpec):
-            raise ValidationError("line", line, "must be a LineSpec")
-        product = None if products is None else products[line.sku]
-        precision = quantity_precision(line, product)
-        if line.unit_price is not None:
-            return NewLine(
-                line.sku,
-                line.quantity,
-                line.unit_price,
-                line.description,
-                line.discounts,
-                line.taxes,
-                precision,
-                None,
-                "entered",
-                line.price_precision,
-            )
-        price = self._quote(order, line, precision, product)
-        if isinstance(price, PriceQuote):
-            return NewLine.quoted(
-                price,
-                line.quantity,
-                description=line.description,
-                discounts=line.discounts,
-                taxes=line.taxes,
-                quantity_precision=precision,
-            )
-        return NewLine(
-            line.sku,
-            line.quantity,
-            price,
-            line.description,
-            line.discounts,
-            line.taxes,
-            precision,
-            None,
-            _DEFAULT_PRICE,
-        )
-
-    def _quote(
-        self, order: Order, line: LineSpec, precision: int, product: Product | None
-    ) -> PriceQuote | Money:
-        """The price book's quote; else the product's default price, if the catalogue has one."""
-        default = None if product is None else product.default_price
-        book = self.price_book
-        if book is None:
-            if default is not None:
-                return default
-            raise ValidationError(
-                "unit_price",
-                None,
-                "is required: the service has no price book",
-                "give a unit price, or bootstrap the service with a price_book",
-            )
-        quantity = to_quantity(line.quantity, "quantity", precision)
-        rate = order.exchange_rate
-        currencies = (order.currency,) if rate is None else (order.currency, rate.base)
-        for currency in currencies:
-            try:
-                return book.quote(line.sku, currency, quantity, order.customer_group)
-            except NoPriceError:
-                if default is None and currency == currencies[-1]:
-                    raise
-        assert default is not None  # the loop raised otherwise
-        return default
+        """``line`` as a new line of ``order`` (its currency, frozen rate and customer group)."""
+        return new_line(
+            line, products, self.price_book, order.currency, order.exchange_rate,
+            order.customer_group,
+        )  # fmt: skip
 
     def _rate(self, base: str, currency: str, now: dt.datetime) -> ExchangeRate:
         if self.exchange_rates is None:
