@@ -56,9 +56,7 @@ def _three_requests(service: SalesService, clock: ManualClock) -> tuple[str, str
     delivered = delivered_order(service, clock, (spec("SKU-A", 2, "10.00"),))
     clock.advance(DAY)
     service.handle(
-        RequestReturn(
-            order_id=delivered, lines=(ReturnItem("L1", 1, "defective"),), actor="cs:mia"
-        )
+        RequestReturn(order_id=delivered, lines=(ReturnItem("L1", 1, "defective"),), actor="cs:mia")
     )
     clock.advance(DAY)
     open_order = service.handle(
