@@ -18,7 +18,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg_pool import ConnectionPool
 
 from salesorders.adapters.postgres import PostgresStore
 from salesorders.domain.plan import Allocation, AllocationPlan
@@ -32,7 +31,6 @@ from salesorders.service import (
     SetStockLevels,
     bootstrap,
 )
-from support.traces import traced
 
 pytestmark = pytest.mark.postgres
 
@@ -195,93 +193,3 @@ def test_a_snapshot_that_waited_for_a_writer_reserves_from_what_the_writer_left(
         assert (item.batches[batch].on_hand, item.batches[batch].reserved) == (12, 3)
         assert (stored.batches[batch].on_hand, stored.batches[batch].reserved) == (12, 5)
     assert got["statements"] == (1 if batch else 0)  # answered from the snapshot's item row
-
-
-# --------------------------------------------------------------------------- read ahead
-
-
-@pytest.fixture
-def one_connection(schema: str) -> Iterator[tuple[PostgresStore, ConnectionPool[Any]]]:
-    """A store on a pool of one connection, so a test can trace the only connection it uses."""
-    with (
-        ConnectionPool(_dsn(), min_size=1, max_size=1, open=True) as pool,
-        PostgresStore(pool=pool, schema=schema) as opened,
-    ):
-        yield opened, pool
-
-
-def _snapshot_rows(uow: Any, skus: list[str]) -> Any:
-    snapshot = uow.stock.snapshot(skus, T0.date())
-    return {
-        (sku, wh): snapshot.available_at(sku, wh) for sku in skus for wh in ("W1", "W2", "W3")
-    }, snapshot.warehouses
-
-
-@pytest.mark.parametrize(
-    ("ahead", "wanted", "trips"),
-    [
-        (["SKU-A", "SKU-B"], ["SKU-B", "SKU-A"], 2),  # the same SKUs, in another order
-        (["SKU-A", "SKU-B"], ["SKU-B"], 2),  # some of them: answered from the rows sent ahead
-        (["SKU-A"], ["SKU-A", "SKU-C"], 3),  # more than were sent: the snapshot reads
-    ],
-    ids=["same", "fewer", "more"],
-)
-def test_a_snapshot_sent_with_the_lookup_gives_what_a_snapshot_reads(
-    one_connection: tuple[PostgresStore, ConnectionPool[Any]],
-    ahead: list[str],
-    wanted: list[str],
-    trips: int,
-) -> None:
-    store, pool = one_connection
-    _service(store)
-    with store.unit_of_work() as uow:
-        expected = _snapshot_rows(uow, wanted)
-    got: dict[str, Any] = {}
-
-    def work() -> None:
-        with store.unit_of_work() as uow:
-            uow.stock.read_ahead(ahead)
-            assert uow.idempotency.get("K-1", T0) is None
-            got["rows"] = _snapshot_rows(uow, wanted)
-            # the reservation is answered from the snapshot's rows, as without a read ahead
-            got["item"] = uow.stock.lock([(wanted[0], "W1")]).items[(wanted[0], "W1")]
-
-    assert traced(pool, work) == trips  # with the one that ends the unit of work
-    assert got["rows"] == expected
-    assert got["item"].on_hand == Decimal(100)
-
-
-def test_a_snapshot_sent_ahead_that_nothing_carried_is_not_sent(
-    one_connection: tuple[PostgresStore, ConnectionPool[Any]],
-) -> None:
-    store, pool = one_connection
-    _service(store)
-    counted: list[int] = []
-
-    def work(ahead: bool) -> None:
-        with store.unit_of_work() as uow:
-            if ahead:
-                uow.stock.read_ahead(["SKU-A"])
-            order = f"O-{len(counted)}"
-            plan = AllocationPlan(order, (Allocation("L1", "SKU-A", "W1", Decimal(4)),))
-            StockDesk(uow.stock).reserve_plan(plan, T0, new_order=True)  # lock, then write
-            counted.append(uow.statements)
-            uow.commit()
-
-    assert traced(pool, lambda: work(True)) == traced(pool, lambda: work(False))
-    assert counted[0] == counted[1]  # the snapshot was never sent (no lookup carried it)
-    assert _fresh(store, [("SKU-A", "W1")])[("SKU-A", "W1")].reserved == Decimal(8)
-
-
-def test_the_stores_that_send_nothing_ahead_ignore_it(tmp_path: Any) -> None:
-    from salesorders.adapters.sqlite import SQLiteStore
-
-    with SQLiteStore(tmp_path / "orders.db") as store:
-        service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
-        service.handle(RegisterWarehouse(warehouse=Warehouse("W1")))
-        service.handle(ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=5))
-        with store.unit_of_work() as uow:
-            uow.stock.read_ahead(["SKU-A"])
-            assert uow.statements == 0
-            assert uow.stock.snapshot(["SKU-A"]).available_at("SKU-A", "W1") == Decimal(5)
-            assert uow.statements == 1

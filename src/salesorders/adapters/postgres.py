@@ -37,7 +37,7 @@ import contextlib
 import datetime as dt
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
@@ -196,16 +196,7 @@ class _PostgresSession(Session):
     round trip of its own, as the driver's implicit ``BEGIN`` does in pipeline mode.
     """
 
-    __slots__ = (
-        "_ahead",
-        "_began",
-        "_connection",
-        "_cursor",
-        "_pipeline",
-        "_pipeline_block",
-        "carry",
-        "puts",
-    )
+    __slots__ = ("_began", "_connection", "_cursor", "_pipeline", "_pipeline_block", "puts")
     driver_error = psycopg.Error
 
     def __init__(self, connection: Connection, pipelined: bool, begin: str = "") -> None:
@@ -220,10 +211,6 @@ class _PostgresSession(Session):
             self._pipeline = block.__enter__()
             self._pipeline_block = block
         self._cursor = psycopg.RawCursor(connection)
-        #: A read to send right after the next statement that waits (see :meth:`ahead`).
-        self._ahead: tuple[str, Sequence[Any], psycopg.RawCursor[Row]] | None = None
-        #: Set while the idempotency lookup reads: the one read that carries it.
-        self.carry = False
         self._began = bool(begin)
         if begin:
             self._cursor.execute(begin, prepare=False)
@@ -293,37 +280,8 @@ class _PostgresSession(Session):
     def _run(self, sql: str, params: Sequence[Any]) -> None:
         self._cursor.execute(sql, params)
 
-    def ahead(self, sql: str, params: Sequence[Any]) -> Callable[[], list[Row] | None] | None:
-        """In pipeline mode, send the read right after the idempotency lookup (the read made
-        while :attr:`carry` is set), in the same round trip; an error of it is raised by the
-        lookup. The returned function gives its rows, already arrived — or ``None`` if no
-        lookup carried it, and it is then never sent."""
-        if self._pipeline is None or self._ahead is not None:
-            return None
-        cursor: psycopg.RawCursor[Row] = psycopg.RawCursor(self._connection)
-        pending = (sql, params, cursor)
-        self._ahead = pending
-
-        def fetch() -> list[Row] | None:
-            if self._ahead is pending:  # never sent: the caller reads instead
-                self._ahead = None
-                return None
-            try:
-                return cursor.fetchall()
-            except psycopg.Error as error:
-                raise self.failure(error) from error
-
-        return fetch
-
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        cursor = psycopg.RawCursor(self._connection).execute(sql, params)
-        ahead = self._ahead
-        if ahead is not None and self.carry and self._pipeline is not None:
-            ahead[2].execute(ahead[0], ahead[1])
-            self._ahead = None
-            self.statements += 1
-            self._pipeline.sync()
-        return cursor.fetchall()
+        return psycopg.RawCursor(self._connection).execute(sql, params).fetchall()
 
     def _count(self, sql: str, params: Sequence[Any]) -> int:
         cursor = psycopg.RawCursor(self._connection).execute(sql, params)
@@ -356,11 +314,7 @@ class _PostgresIdempotency(SqlIdempotencyStore):
     def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None:
         if isinstance(key, str):
             self._pg.queue(self._lock_sql, (key,))
-        self._pg.carry = True  # a snapshot sent ahead travels with this read, after the lock
-        try:
-            return super().get(key, now)
-        finally:
-            self._pg.carry = False
+        return super().get(key, now)
 
     def put(self, record: IdempotencyRecord) -> None:
         params = self._put_params(record)

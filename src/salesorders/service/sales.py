@@ -79,7 +79,6 @@ from salesorders.service.payments import (
     overdue_orders,
     unrecorded_transactions,
 )
-from salesorders.service.read_ahead import lookup, stock_wanted
 from salesorders.service.results import OrderResult
 from salesorders.service.retry import Retrier
 from salesorders.service.return_commands import (
@@ -214,12 +213,11 @@ class SalesService:
         handler, result_type = route
         keeper = self.idempotency
         fingerprint = keeper.fingerprint(command)
-        skus = stock_wanted(command)
 
         def attempt() -> Any:
             with compensation.attempt(), self.uow_factory() as uow:
                 now = self.clock.now()
-                record = lookup(uow, key, now, skus)
+                record = uow.idempotency.get(key, now)
                 if record is not None:
                     return keeper.replay(record, command, fingerprint, result_type)
                 result = handler(uow, command, now)

@@ -4,7 +4,7 @@ of driver errors into the library's :class:`~salesorders.errors.StorageError` tr
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from salesorders import errors
@@ -91,12 +91,6 @@ class Session(abc.ABC):
             return self._rows(sql, params)
         except self.driver_error as error:
             raise self.failure(error) from error
-
-    def ahead(self, sql: str, params: Sequence[Any]) -> Callable[[], list[Row] | None] | None:
-        """Send a read right after the idempotency lookup, in the same round trip, and return
-        how to fetch its rows later (``None`` from it: no lookup carried the read, which is then
-        never sent); ``None`` where the driver cannot, and the caller reads when it needs them."""
-        return None
 
     def count(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Execute a statement and return how many rows it changed."""

@@ -14,7 +14,7 @@ reserved.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -108,7 +108,7 @@ def _ledger_entry(row: Row) -> LedgerEntry:
 class SqlStockRepository:
     """The stock port over SQL rows: lock, load, apply."""
 
-    __slots__ = ("_ahead", "_config", "_d", "_read", "_session", "_sql")
+    __slots__ = ("_config", "_d", "_read", "_session", "_sql")
 
     def __init__(self, session: Session, config: StoreConfig) -> None:
         self._session = session
@@ -120,8 +120,6 @@ class SqlStockRepository:
         #: write of this unit of work drops it. The batch rows are ``None`` where only the item
         #: rows stay current (PostgreSQL).
         self._read: tuple[frozenset[str], list[Row], list[Row] | None] | None = None
-        #: The SKUs of a snapshot sent ahead (see :meth:`read_ahead`) and how to fetch its rows.
-        self._ahead: tuple[frozenset[str], Callable[[], list[Row] | None]] | None = None
 
     @property
     def quantity_places(self) -> int:
@@ -134,7 +132,7 @@ class SqlStockRepository:
         if not isinstance(warehouse, Warehouse):
             raise errors.ValidationError("warehouse", warehouse, "must be a Warehouse")
         require_id(warehouse.id, "warehouse.id")
-        self._forget()
+        self._read = None
         doc = _json_text(self._config.serializer.dump(warehouse))
         self._session.run(self._sql.warehouse_upsert, (warehouse.id, doc))
 
@@ -172,7 +170,7 @@ class SqlStockRepository:
                 self._read_batches(items, batched)
                 return LockedStock(items)
         if create:
-            self._forget()
+            self._read = None
             for sku, warehouse_id in ordered:
                 self._session.run(self._sql.item_create, (sku, warehouse_id))
         items, held = self._read_items(ordered, order_id)
@@ -227,7 +225,7 @@ class SqlStockRepository:
 
     def apply(self, change: StockChange, *, numbered: bool = False) -> tuple[LedgerEntry, ...]:
         """Write the change; with ``numbered``, return its ledger entries with their sequences."""
-        self._forget()
+        self._read = None
         d = self._d
         if (
             change.reservations
@@ -312,42 +310,6 @@ class SqlStockRepository:
 
     # ------------------------------------------------------------------ snapshot
 
-    def _forget(self) -> None:
-        """Drop what was read (stock is about to be written), and a snapshot still unsent."""
-        ahead, self._read, self._ahead = self._ahead, None, None
-        if ahead is not None:
-            ahead[1]()
-
-    def read_ahead(self, skus: Collection[str]) -> None:
-        """Send the snapshot of ``skus`` with the unit of work's idempotency lookup (PostgreSQL
-        in pipeline mode), saving it a round trip of its own; elsewhere nothing.
-
-        The next :meth:`snapshot` of those SKUs (or some of them) is answered from it. It
-        travels right after the lookup and the key's advisory lock, so its row locks are taken
-        after the key's, in (SKU, warehouse) order, as ``snapshot`` takes them; no other read
-        carries it, and a stock write first drops it unsent.
-        """
-        wanted = list(dict.fromkeys(skus))
-        if not (wanted and self._d.snapshot_locks_items) or self._ahead is not None:
-            return
-        sql = self._sql.snapshot(len(wanted))
-        fetch = self._session.ahead(sql, self._d.pack([(sku,) for sku in wanted], 1) * 3)
-        if fetch is not None:
-            self._ahead = (frozenset(wanted), fetch)
-
-    def _rows_ahead(self, wanted: Sequence[str]) -> list[Row] | None:
-        """The rows of ``wanted`` from the snapshot sent ahead, if it covered them and arrived."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return None
-        rows = ahead[1]()
-        if rows is None or not ahead[0].issuperset(wanted):
-            return None
-        if len(ahead[0]) == len(set(wanted)):
-            return rows
-        keep = set(wanted)
-        return [row for row in rows if row[0] == 3 or row[1] in keep]
-
     def snapshot(self, skus: Collection[str], on: dt.date | None = None) -> StockSnapshot:
         """Available stock, reservable batches and expected receipts of ``skus``, one statement.
 
@@ -357,10 +319,7 @@ class SqlStockRepository:
         """
         wanted = list(dict.fromkeys(skus))
         d = self._d
-        rows_ahead = self._rows_ahead(wanted) if self._ahead is not None else None
-        if rows_ahead is not None:
-            rows = rows_ahead
-        elif wanted:
+        if wanted:
             sql = self._sql.snapshot(len(wanted))
             packed = d.pack([(sku,) for sku in wanted], 1)
             rows = self._session.rows(sql, packed * 3)
