@@ -154,6 +154,7 @@ class PostgresDialect(Dialect):
         }
     )
     lock_items = " FOR UPDATE OF i"
+    snapshot_locks_items = True
     lock_rows = " FOR UPDATE"
     writes_in_one_statement = True
     position = "position"

@@ -93,6 +93,12 @@ class Dialect(abc.ABC):
     #: (SQLite: the unit of work holds the database's one write lock from ``BEGIN IMMEDIATE``),
     #: so a ``lock`` of them is answered from what the snapshot read, without a statement.
     snapshot_rows_stay_current: ClassVar[bool] = False
+    #: The snapshot row-locks the stock items it reads, and each item row it returns is the
+    #: newest committed version (PostgreSQL: ``SELECT ... FOR UPDATE`` waits for a writer and
+    #: returns the row as that writer left it), so a ``lock`` of them is answered from those item
+    #: rows. The batches the same statement read may predate a commit the lock waited for, so
+    #: they are read again, in a statement of their own, for items that have batches.
+    snapshot_locks_items: ClassVar[bool] = False
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix

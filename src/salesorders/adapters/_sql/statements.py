@@ -218,28 +218,28 @@ class Statements:
 
     def _render_snapshot(self, count: int) -> str:
         skus = self.dialect.rows(("text",), count)
-        # Where the rows stay current, the items' other figures come too, so that ``lock`` can
-        # be answered from them (see Dialect.snapshot_rows_stay_current).
-        levels = (
-            ("reorder_point", "reorder_quantity", "low_stock", "batch_count")
-            if self.dialect.snapshot_rows_stay_current
-            else ("NULL", "NULL", "NULL", "NULL")
-        )
-        columns = ", ".join(name for name in levels if name != "NULL")
-        return self.dialect.render(
+        # Where ``lock`` can be answered from the snapshot's item rows, the items' other figures
+        # come too, in four trailing columns (see Dialect.snapshot_rows_stay_current and
+        # Dialect.snapshot_locks_items); the other kinds of row leave them empty.
+        d = self.dialect
+        levels = d.snapshot_rows_stay_current or d.snapshot_locks_items
+        locked = ", reorder_point, reorder_quantity, low_stock, batch_count" if levels else ""
+        empty = ", NULL, NULL, NULL, NULL"
+        tail = locked or empty
+        return d.render(
             "WITH locked AS (SELECT sku, warehouse_id, on_hand, reserved, safety_stock"
-            f"{', ' + columns if columns else ''} "
+            f"{locked} "
             f"FROM {{p}}stock_items AS i WHERE sku IN ({skus}) ORDER BY sku, warehouse_id"
-            f"{self.dialect.lock_items}) "
-            f"SELECT 0, sku, warehouse_id, NULL, on_hand, reserved, safety_stock, "
-            f"{', '.join(levels)}, NULL FROM locked "
+            f"{d.lock_items}) "
+            "SELECT 0, sku, warehouse_id, NULL, on_hand, reserved, safety_stock, NULL, NULL, "
+            f"NULL, NULL, NULL{tail} FROM locked "
             "UNION ALL SELECT 1, sku, warehouse_id, batch_id, on_hand, reserved, NULL, NULL, "
-            f"NULL, NULL, expiry, NULL FROM {{p}}batches WHERE sku IN ({skus}) "
+            f"NULL, NULL, expiry, NULL{empty} FROM {{p}}batches WHERE sku IN ({skus}) "
             "UNION ALL SELECT 2, sku, warehouse_id, id, quantity, NULL, NULL, batch_id, "
             "CAST(expiry AS TEXT), "
-            f"transfer_from, eta, NULL FROM {{p}}incoming WHERE sku IN ({skus}) "
+            f"transfer_from, eta, NULL{empty} FROM {{p}}incoming WHERE sku IN ({skus}) "
             "UNION ALL SELECT 3, NULL, NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-            "CAST(doc AS TEXT) FROM {p}warehouses"
+            f"CAST(doc AS TEXT){empty} FROM {{p}}warehouses"
         )
 
     def items_update(self, count: int) -> str:

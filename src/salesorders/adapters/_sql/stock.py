@@ -116,8 +116,10 @@ class SqlStockRepository:
         self._sql = config.sql
         self._d = config.dialect
         #: The SKUs the last snapshot read and its item and batch rows, while they stay current
-        #: (see Dialect.snapshot_rows_stay_current); any stock write of this unit of work drops it.
-        self._read: tuple[frozenset[str], list[Row], list[Row]] | None = None
+        #: (see Dialect.snapshot_rows_stay_current and Dialect.snapshot_locks_items); any stock
+        #: write of this unit of work drops it. The batch rows are ``None`` where only the item
+        #: rows stay current (PostgreSQL).
+        self._read: tuple[frozenset[str], list[Row], list[Row] | None] | None = None
 
     @property
     def quantity_places(self) -> int:
@@ -145,10 +147,13 @@ class SqlStockRepository:
     ) -> LockedStock:
         """The items of ``keys`` with their batches, row-locked in key order on PostgreSQL.
 
-        On SQLite, a lock of items whose SKUs the unit of work's last snapshot read, with no
-        stock written since, is answered from the rows that snapshot read (they cannot have
-        changed: the unit of work holds the database's write lock); ``order_id`` and ``create``
-        always read the database.
+        A lock of items whose SKUs the unit of work's last snapshot read, with no stock written
+        since, is answered from the item rows that snapshot read: on SQLite they cannot have
+        changed (the unit of work holds the database's write lock), on PostgreSQL the snapshot
+        holds their row locks (and returned each row as the last writer left it). On PostgreSQL
+        every key must be among those rows, and the batches of items that have some are read
+        again under the locks, in one statement. ``order_id`` and ``create`` always read the
+        database.
         """
         ordered = sorted(keys)
         read = self._read
@@ -158,7 +163,12 @@ class SqlStockRepository:
             and not create
             and all(sku in read[0] for sku, _ in ordered)
         ):
-            return LockedStock(_items_read(ordered, read[1], read[2]))
+            items, batched = _items_read(ordered, read[1], read[2])
+            if read[2] is not None:
+                return LockedStock(items)
+            if len(items) == len(ordered):
+                self._read_batches(items, batched)
+                return LockedStock(items)
         if create:
             self._read = None
             for sku, warehouse_id in ordered:
@@ -201,10 +211,15 @@ class SqlStockRepository:
         if order_id is not None and not items:
             # no item row carried the count: ask for it alone
             held = len(self._session.rows(self._sql.reservation_ids, (order_id,)))
+        self._read_batches(items, batched)
+        return items, held
+
+    def _read_batches(self, items: dict[ItemKey, StockItem], batched: Sequence[ItemKey]) -> None:
+        """Add the batches of the ``batched`` items, read after their locks are held."""
+        d = self._d
         for chunk in _chunks(batched, d.rows_per_statement(2)):
             for row in self._session.rows(self._sql.batches_of(len(chunk)), d.pack(chunk, 2)):
                 items[(row[0], row[1])].batches[row[2]] = _batch(row)
-        return items, held
 
     # ------------------------------------------------------------------ apply
 
@@ -343,6 +358,8 @@ class SqlStockRepository:
                 item.batches[row[3]] = _lot(row)
         if d.snapshot_rows_stay_current:
             self._read = (frozenset(wanted), [r for r in rows if r[0] == 0], lots)
+        elif d.snapshot_locks_items and wanted:
+            self._read = (frozenset(wanted), [r for r in rows if r[0] == 0], None)
         warehouses = self._config.warehouses.mapping(docs)
         return build_snapshot(warehouses, items.values(), expected, wanted, on)
 
@@ -474,17 +491,18 @@ def _lot(row: Row) -> Batch:
 
 
 def _items_read(
-    keys: Sequence[ItemKey], rows: Sequence[Row], lots: Sequence[Row]
-) -> dict[ItemKey, StockItem]:
-    """Fresh items of ``keys`` (with their batches) from a snapshot's rows, as ``lock`` reads
-    them: keys with no row are missing, batches only for items that count some."""
+    keys: Sequence[ItemKey], rows: Sequence[Row], lots: Sequence[Row] | None
+) -> tuple[dict[ItemKey, StockItem], list[ItemKey]]:
+    """Fresh items of ``keys`` from a snapshot's rows, as ``lock`` reads them (keys with no row
+    are missing), and the keys of those that count batches, in key order. With ``lots`` the
+    batches are added from them; without, they are left for the caller to read."""
     wanted = set(keys)
     items: dict[ItemKey, StockItem] = {}
     batched: set[ItemKey] = set()
     for row in rows:
         key = (row[1], row[2])
         if key in wanted:
-            if row[10]:
+            if row[15]:
                 batched.add(key)
             items[key] = StockItem(
                 row[1],
@@ -492,15 +510,16 @@ def _items_read(
                 _dec(row[4]),
                 _dec(row[5]),
                 _dec(row[6]),
-                _opt_dec(row[7]),
-                _opt_dec(row[8]),
-                bool(row[9]),
+                _opt_dec(row[12]),
+                _opt_dec(row[13]),
+                bool(row[14]),
             )
-    for row in lots:
+    for row in lots or ():
         key = (row[1], row[2])
         if key in batched:
             items[key].batches[row[3]] = _lot(row)
-    return {key: items[key] for key in keys if key in items}
+    found = {key: items[key] for key in keys if key in items}
+    return found, [key for key in found if key in batched]
 
 
 def _incoming(row: Row) -> IncomingStock:
