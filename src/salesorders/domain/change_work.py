@@ -55,12 +55,18 @@ class PlannedChange:
     next_line_number: int
 
     def preview(
-        self, currency: str, grand_total_before: Decimal, payments: Sequence[Payment]
+        self,
+        currency: str,
+        grand_total_before: Decimal,
+        owed_before: Decimal,
+        payments: Sequence[Payment],
     ) -> ChangePreview:
         """What the change does to the order's totals, stock and balance (counted as the
-        order's payment figures count it: grand total less net paid)."""
-        before = payment_figures(payments, grand_total_before)
-        after = payment_figures(payments, self.totals.grand_total)
+        order's payment figures count it: the amount owed — the grand total, less credit
+        notes, plus repairs charged — less net paid)."""
+        before = payment_figures(payments, owed_before)
+        owed_after = owed_before - grand_total_before + self.totals.grand_total
+        after = payment_figures(payments, owed_after)
         needed: dict[str, Decimal] = {}
         for sku, quantity in self.increases.values():
             needed[sku] = needed.get(sku, _ZERO) + quantity

@@ -20,6 +20,7 @@ characters (four bytes each at most).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from salesorders.errors import ValidationError
 
@@ -32,6 +33,7 @@ __all__ = [
     "aware_time",
     "check_name",
     "check_text",
+    "next_free_id",
     "optional_id",
     "page_limit",
     "require_id",
@@ -129,6 +131,18 @@ def require_id(value: object, field: str) -> str:
 def optional_id(value: object, field: str) -> str | None:
     """``None``, or an id as :func:`require_id` accepts it."""
     return None if value is None else require_id(value, field)
+
+
+def next_free_id(prefix: str, taken: Iterable[str]) -> str:
+    """The next id of a numbered series on an order (``P1``, ``C2``, ``R3`` …): one past the
+    highest number taken, so an id a caller chose (``R2``) never blocks the numbering."""
+    highest = 0
+    size = len(prefix)
+    for found in taken:
+        rest = found[size:]
+        if found.startswith(prefix) and rest.isdigit() and rest.isascii():
+            highest = max(highest, int(rest))
+    return f"{prefix}{highest + 1}"
 
 
 def require_name(value: object, field: str) -> str:

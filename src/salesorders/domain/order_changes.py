@@ -28,7 +28,7 @@ from salesorders.domain.changes import (
     ChangeStatus,
     Revision,
 )
-from salesorders.domain.checks import aware_time, check_text, require_id, require_name
+from salesorders.domain.checks import aware_time, check_text, next_free_id, require_id, require_name
 from salesorders.domain.order_values import Address, NewLine, OrderLine, Totals
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
 from salesorders.domain.pricing import Charge, Discount
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from salesorders.domain.order_values import LineFields
     from salesorders.domain.payments import Payment, PaymentFigures
     from salesorders.domain.pricing import LineToPrice, PricingPolicy
+    from salesorders.domain.returns import CreditNote
     from salesorders.domain.warehouse import Destination
     from salesorders.domain.workflow import Workflow
 
@@ -72,6 +73,7 @@ class OrderChanges:
         pricing: PricingPolicy
         payments: tuple[Payment, ...]
         changes: tuple[ChangeRequest, ...]
+        credit_notes: tuple[CreditNote, ...]
         revisions: tuple[Revision, ...]
         revision: int
         next_line_number: int
@@ -80,6 +82,9 @@ class OrderChanges:
 
         @property
         def payment_figures(self) -> PaymentFigures: ...
+
+        @property
+        def amount_owed(self) -> Decimal: ...
 
         @property
         def destination(self) -> Destination: ...
@@ -110,7 +115,7 @@ class OrderChanges:
         )
 
     def next_change_id(self) -> str:
-        return f"C{len(self.changes) + 1}"
+        return next_free_id("C", (c.id for c in self.changes))
 
     def at_revision(self, number: int) -> Revision:
         """The order's lines, discounts, shipping, address and totals as they were at revision
@@ -211,6 +216,7 @@ class OrderChanges:
         if (
             isinstance(worked, PlannedChange)
             and demand is not None
+            and demand.request.order_id == self.id
             and (demand.change_id, demand.event_sequence) == (change.id, self.event_sequence)
         ):
             planned = worked
@@ -356,6 +362,13 @@ class OrderChanges:
     def _require_changeable(self, action: str) -> None:
         if self.state in self.workflow.finals:
             raise OrderError(self.id, f"order {self.id}: is {self.state}; cannot {action}")
+        if self.credit_notes:
+            raise OrderError(
+                self.id,
+                f"order {self.id}: has credit notes (returns came back); cannot {action}: the "
+                "amounts credited were worked out on the order as it is (use a return or an "
+                "exchange instead)",
+            )
         shipped = self.shipped_quantities()
         if shipped and all(
             shipped.get(line.line_id, _ZERO) >= line.open_quantity for line in self.lines
@@ -384,7 +397,9 @@ class OrderChanges:
         return work.planned()
 
     def _preview(self, planned: PlannedChange) -> ChangePreview:
-        return planned.preview(self.currency, self.totals.grand_total, self.payments)
+        return planned.preview(
+            self.currency, self.totals.grand_total, self.amount_owed, self.payments
+        )
 
     def _change_event(
         self,

@@ -23,11 +23,12 @@ from salesorders.domain.order_values import NewLine, priced_line, with_allocatio
 from salesorders.domain.pricing import price_document
 from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.returns import CreditNote, Inspection, ReturnState, Settlement
-from salesorders.errors import ValidationError
+from salesorders.errors import OrderError, ValidationError
 
 if TYPE_CHECKING:
     from salesorders.domain.order_values import LineFields, OrderLine
     from salesorders.domain.pricing import LineToPrice, PricingPolicy
+    from salesorders.domain.workflow import Workflow
 
 __all__ = ["OrderExchanges"]
 
@@ -43,6 +44,7 @@ class OrderExchanges(OrderReturns):
     if TYPE_CHECKING:
         pricing: PricingPolicy
         next_line_number: int
+        workflow: Workflow
 
         def _build_line(
             self, new: NewLine, number: int, used: set[str]
@@ -51,6 +53,13 @@ class OrderExchanges(OrderReturns):
     def replacement_line(self, replacement: NewLine) -> OrderLine:
         """The replacement line an exchange would add: built and priced on its own (order
         discounts and shipping of the original sale stay as they were)."""
+        if self.state in self.workflow.finals:
+            raise OrderError(
+                self.id,
+                f"order {self.id}: is {self.state}; cannot add a replacement line to it "
+                "(receive the return with ReceiveReturn and place a new order for the "
+                "replacement)",
+            )
         if not isinstance(replacement, NewLine):
             raise ValidationError("replacement", replacement, "must be a NewLine")
         used = {line.line_id for line in self.lines}

@@ -17,7 +17,7 @@ import attrs
 from moneyed import Money
 
 from salesorders.domain import events as ev
-from salesorders.domain.checks import aware_time, check_name, check_text, require_id
+from salesorders.domain.checks import aware_time, check_name, check_text, next_free_id, require_id
 from salesorders.domain.money import to_decimal
 from salesorders.domain.payments import (
     GATEWAY_METHODS,
@@ -109,7 +109,7 @@ class OrderPayments:
         return late if late > 0 else _ZERO
 
     def next_payment_id(self) -> str:
-        return f"P{len(self.payments) + 1}"
+        return next_free_id("P", (p.id for p in self.payments))
 
     # ------------------------------------------------------------------ terms
 
@@ -329,11 +329,7 @@ class OrderPayments:
         """Record a refund (through the gateway for card payments, ``transaction_id`` its id;
         paid back by hand for manual payments). Never more than was captured."""
         payment, value = self.check_refund(payment_id, amount)
-        if payment.method in GATEWAY_METHODS:
-            require_id(transaction_id, "transaction_id")
-            self._require_new_transaction(payment, transaction_id)
-        elif transaction_id:
-            check_text(transaction_id, "transaction_id")
+        self.check_refund_transaction(payment, transaction_id)
         self._check_step(at, actor, reason, "reason")
         refunded = payment.refunded + value
         status = PaymentState.REFUNDED if refunded == payment.captured else payment.status
@@ -486,6 +482,15 @@ class OrderPayments:
         aware_time(at)
         check_name(actor, "actor")
         check_text(text, text_field)
+
+    def check_refund_transaction(self, payment: Payment, transaction_id: str) -> None:
+        """A refund of a gateway payment names the gateway's new transaction; a manual one may
+        name a reference."""
+        if payment.method in GATEWAY_METHODS:
+            require_id(transaction_id, "transaction_id")
+            self._require_new_transaction(payment, transaction_id)
+        elif transaction_id:
+            check_text(transaction_id, "transaction_id")
 
     def _require_new_transaction(self, payment: Payment, transaction_id: str) -> None:
         if transaction_id in payment.transaction_ids():

@@ -17,7 +17,7 @@ import attrs
 from moneyed import Money
 
 from salesorders.domain import events as ev
-from salesorders.domain.checks import aware_time, check_name, check_text, require_id
+from salesorders.domain.checks import aware_time, check_name, check_text, next_free_id, require_id
 from salesorders.domain.money import to_decimal, to_quantity
 from salesorders.domain.payments import check_places
 from salesorders.domain.repairs import (
@@ -70,7 +70,7 @@ class OrderRepairs:
         )
 
     def next_repair_id(self) -> str:
-        return f"RP{len(self.repairs) + 1}"
+        return next_free_id("RP", (r.id for r in self.repairs))
 
     def open_repair(
         self,

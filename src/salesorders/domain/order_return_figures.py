@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
-from salesorders.domain.checks import aware_time
+from salesorders.domain.checks import aware_time, next_free_id
 from salesorders.domain.fulfilment import Shipment, ShipmentStatus
 from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.returns import (
@@ -120,7 +120,7 @@ class OrderReturnFigures:
         raise ValidationError("number", number, f"is not a credit note of order {self.id}")
 
     def next_return_id(self) -> str:
-        return f"R{len(self.returns) + 1}"
+        return next_free_id("R", (r.id for r in self.returns))
 
     def return_eligibility(
         self, policy: ReturnPolicy, at: dt.datetime, line_ids: Collection[str] | None = None

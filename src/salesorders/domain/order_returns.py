@@ -77,6 +77,8 @@ class OrderReturns(OrderReturnFigures):
             self, payment_id: str, amount: Decimal | None
         ) -> tuple[Payment, Decimal]: ...
 
+        def check_refund_transaction(self, payment: Payment, transaction_id: str) -> None: ...
+
         def refund_payment(
             self,
             payment_id: str,
@@ -191,7 +193,7 @@ class OrderReturns(OrderReturnFigures):
             line = self.line(item.line_id)
             quantity = to_quantity(item.quantity, f"{field}.quantity", line.quantity_precision)
             outcome = _outcome(item.outcome, f"{field}.outcome")
-            if outcome is InspectionOutcome.RESTOCK:
+            if outcome is InspectionOutcome.RESTOCK or item.warehouse_id is not None:
                 require_id(item.warehouse_id, f"{field}.warehouse_id")
             check_text(item.note, f"{field}.note")
             seen[item.line_id] = seen.get(item.line_id, _ZERO) + quantity
@@ -345,8 +347,21 @@ class OrderReturns(OrderReturnFigures):
                 f"do not match the refund the credit note makes ({planned})",
                 "refund what refund_shares() says",
             )
-        for payment_id, value, _, _ in refunds:
-            self.check_refund(payment_id, value)
+        seen: set[str] = set()
+        for index, (payment_id, value, transaction_id, _) in enumerate(refunds):
+            payment, _ = self.check_refund(payment_id, value)
+            try:
+                self.check_refund_transaction(payment, transaction_id)
+            except ValidationError as error:
+                raise error.under(f"refunds[{index}]") from error
+            if transaction_id and transaction_id in seen:
+                raise ValidationError(
+                    f"refunds[{index}].transaction_id",
+                    transaction_id,
+                    "is given twice",
+                    "each refund has its own gateway transaction",
+                )
+            seen.add(transaction_id)
         return CreditNote(number, found.id, self.currency, lines, at, settlement, planned, actor)
 
     def _settle(

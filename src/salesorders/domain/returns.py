@@ -28,7 +28,12 @@ import attrs
 
 from salesorders.domain.money import allocate_decimal, currency_exponent, minor_unit
 from salesorders.domain.order_values import OrderLine
-from salesorders.domain.return_policy import ReturnPolicy, ReturnReason
+from salesorders.domain.return_policy import (
+    ReturnPolicy,
+    ReturnReason,
+    check_fee_percent,
+    check_window_days,
+)
 from salesorders.errors import ValidationError
 
 __all__ = [
@@ -249,8 +254,18 @@ def line_eligibility(
     at: dt.datetime,
 ) -> LineEligibility:
     """What ``policy`` lets come back of ``line`` at ``at``."""
-    no_reason = _window_end(delivered_at, policy.window_days(line.sku, ReturnReason.NO_REASON))
-    fault = _window_end(delivered_at, policy.window_days(line.sku, ReturnReason.DEFECTIVE))
+    no_reason = _window_end(
+        delivered_at,
+        check_window_days(
+            policy.window_days(line.sku, ReturnReason.NO_REASON), "return_policy.window_days"
+        ),
+    )
+    fault = _window_end(
+        delivered_at,
+        check_window_days(
+            policy.window_days(line.sku, ReturnReason.DEFECTIVE), "return_policy.window_days"
+        ),
+    )
     returnable = max(delivered - in_returns, _ZERO)
     if not delivered:
         why = "nothing of it was delivered"
@@ -272,7 +287,9 @@ def line_eligibility(
         delivered_at,
         no_reason,
         fault,
-        policy.restocking_fee(line.sku, ReturnReason.NO_REASON),
+        check_fee_percent(
+            policy.restocking_fee(line.sku, ReturnReason.NO_REASON), "return_policy.restocking_fee"
+        ),
         why,
     )
 
@@ -340,7 +357,9 @@ def credit_note_lines(
             ship = cumulative_share(share, after, total, exponent) - cumulative_share(
                 share, before, total, exponent
             )
-        percent = policy.restocking_fee(line.sku, item.reason)
+        percent = check_fee_percent(
+            policy.restocking_fee(line.sku, item.reason), "return_policy.restocking_fee"
+        )
         fee = min((goods * percent / _HUNDRED).quantize(quantum, ROUND_HALF_UP), goods)
         done[line.line_id] = after
         result.append(CreditNoteLine(line.line_id, item.quantity, goods, ship, fee))

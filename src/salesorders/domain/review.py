@@ -41,7 +41,7 @@ def check_reviewer(
             order_id,
             f"order {order_id}: {item} is {status}, not awaiting review; it cannot be {done}",
         )
-    if distinct_approver and actor == requested_by:
+    if distinct_approver and actor.strip() == requested_by.strip():
         raise ValidationError(
             "actor",
             actor,
