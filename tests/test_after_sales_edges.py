@@ -26,6 +26,7 @@ from salesorders.service import (
     ManualClock,
     PlaceOrder,
     RecordPayment,
+    RejectReturn,
     RequestChange,
     RequestReturn,
     ReturnItem,
@@ -188,3 +189,15 @@ def test_four_eyes_ignores_surrounding_spaces() -> None:
         service.handle(ApproveReturn(order_id=order_id, return_id="R1", actor="amy "))
     assert refused.value.field == "actor"
     assert service.get_order(order_id).returns[0].awaiting_review
+
+
+def test_four_eyes_cannot_approve_a_request_that_names_no_one() -> None:
+    service, clock = _service(distinct_approver=True)
+    order_id = delivered_order(service, clock, (spec("SKU-A", 2, "30.00"),))
+    service.handle(RequestReturn(order_id=order_id, lines=(ReturnItem("L1", 1, "defective"),)))
+    before = service.get_order(order_id)
+    with pytest.raises(OrderError, match="names no one who asked"):
+        service.handle(ApproveReturn(order_id=order_id, return_id="R1", actor="lee"))
+    assert service.get_order(order_id) == before
+    service.handle(RejectReturn(order_id=order_id, return_id="R1", reason="ask again", actor="lee"))
+    assert service.get_order(order_id).returns[0].decided_by == "lee"

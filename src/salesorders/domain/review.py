@@ -1,7 +1,8 @@
 """The reviewer's rule, one home for every request that waits for a decision (a manual
 payment, an order change, a return): someone must decide, the request must still await review,
 and — where the host asks for four eyes (``distinct_approver``) — the one who asked may not
-decide it too. A later permission policy checks who may decide in one place, on top of this.
+decide it too, and a request that names no one who asked may be refused but not approved. A
+later permission policy checks who may decide in one place, on top of this.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def check_reviewer(
         raise OrderError(
             order_id,
             f"order {order_id}: {item} is {status}, not awaiting review; it cannot be {done}",
+        )
+    if distinct_approver and decision == "approve" and not requested_by.strip():
+        raise OrderError(
+            order_id,
+            f"order {order_id}: {item} names no one who asked, so a second person cannot be "
+            "shown to approve it; reject or decline it and ask again naming who asks (actor)",
         )
     if distinct_approver and actor.strip() == requested_by.strip():
         raise ValidationError(
