@@ -31,7 +31,7 @@ from salesorders.service.change_commands import (
     DeclineChange,
     RequestChange,
 )
-from salesorders.service.fulfilment import _latest_first
+from salesorders.service.fulfilment import latest_first
 from salesorders.service.payments import orders_oldest_first
 from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
@@ -127,7 +127,7 @@ class Changes:
         )
         desk = StockDesk(uow.stock)
         allocations = () if plan is None else plan.allocations
-        parts = _latest_first(freed, uow.stock.reservations(order.id)) if freed else []
+        parts = latest_first(freed, uow.stock.reservations(order.id)) if freed else []
         if allocations and parts:
             # Every item reserved from or released to is locked at once, in (SKU, warehouse)
             # order, so two approvals moving the same SKUs the other way round cannot deadlock.

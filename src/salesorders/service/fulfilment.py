@@ -41,7 +41,7 @@ from salesorders.service.commands import (
 from salesorders.service.compensation import on_failure
 from salesorders.service.results import OrderResult
 
-__all__ = ["Fulfilment"]
+__all__ = ["Fulfilment", "latest_first"]
 
 _ZERO: Final = Decimal(0)
 
@@ -295,7 +295,7 @@ class Fulfilment:
         if freed:
             desk.release_parts(
                 order.id,
-                _latest_first(freed, uow.stock.reservations(order.id)),
+                latest_first(freed, uow.stock.reservations(order.id)),
                 now,
                 reason=command.reason,
                 actor=command.actor,
@@ -304,7 +304,7 @@ class Fulfilment:
         return self._publish(uow, order, desk.alerts)
 
 
-def _latest_first(
+def latest_first(
     freed: Mapping[str, Decimal], held: Sequence[Reservation]
 ) -> list[tuple[Reservation, Decimal | None]]:
     """Which open reservations give back each line's freed quantity, newest first."""

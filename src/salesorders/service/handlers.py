@@ -73,7 +73,7 @@ from salesorders.service.commands import (
 )
 from salesorders.service.draft_input import new_line
 from salesorders.service.fulfilment import Fulfilment
-from salesorders.service.line_input import at_path, line_skus, optional_decimal
+from salesorders.service.line_input import line_skus, optional_decimal
 from salesorders.service.payment_commands import (
     ApprovePayment,
     AuthorizePayment,
@@ -561,7 +561,7 @@ class Handlers:
             try:
                 new_lines.append(new_line(line, products, book, currency, rate, group))
             except ValidationError as error:
-                raise at_path(error, f"lines[{index}]") from error
+                raise error.under(f"lines[{index}]") from error
         return Order.from_draft(
             order_id, customer_id, currency, now, lines=new_lines, workflow=workflow,
             customer_group=group, pricing=spec.pricing, billing_address=spec.billing_address,

@@ -1,5 +1,5 @@
 """Checks of a command's line input shared by the handlers: SKUs named by their line, the
-quantity precision agreed with the catalogue, optional numbers and error paths."""
+quantity precision agreed with the catalogue, and optional numbers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from salesorders.domain.money import to_decimal
 from salesorders.errors import ValidationError
 from salesorders.service.commands import LineSpec
 
-__all__ = ["at_path", "line_skus", "optional_decimal", "quantity_precision"]
+__all__ = ["line_skus", "optional_decimal", "quantity_precision"]
 
 
 def line_skus(lines: Sequence[object]) -> list[str]:
@@ -42,8 +42,3 @@ def quantity_precision(line: LineSpec, product: Product | None) -> int:
 def optional_decimal(value: object, field: str) -> Decimal | None:
     """``None`` stays ``None``; anything else must be an exact number (named ``field``)."""
     return None if value is None else to_decimal(value, field)
-
-
-def at_path(error: ValidationError, prefix: str) -> ValidationError:
-    """The same error with its field under ``prefix`` (``quantity`` → ``lines[2].quantity``)."""
-    return error.under(prefix)
