@@ -46,7 +46,12 @@ from salesorders.service.commands import (
     WriteOffStock,
 )
 from salesorders.service.handlers import Handlers
-from salesorders.service.idempotency import IdempotencyKeeper, command_fingerprint
+from salesorders.service.idempotency import (
+    Execution,
+    IdempotencyKeeper,
+    command_fingerprint,
+    scoped_key,
+)
 from salesorders.service.outbox import OutboxDispatcher
 from salesorders.service.payment_commands import (
     ApprovePayment,
@@ -104,6 +109,7 @@ __all__ = [
     "DeliverOrder",
     "DispatchReport",
     "ExchangeReturn",
+    "Execution",
     "ExpectStock",
     "Handlers",
     "HoldOrder",
@@ -146,4 +152,5 @@ __all__ = [
     "WriteOffStock",
     "bootstrap",
     "command_fingerprint",
+    "scoped_key",
 ]

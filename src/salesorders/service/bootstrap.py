@@ -62,6 +62,7 @@ def bootstrap(
     number_prefix: str = "SO",
     workflows: Iterable[Workflow] | None = None,
     idempotency_retention: dt.timedelta = dt.timedelta(hours=24),
+    idempotency_scope: str | None = None,
     max_retries: int = 5,
     rng: random.Random | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -105,7 +106,9 @@ def bootstrap(
     one, every waiting order (up to 10,000) is ranked before ``limit`` takes the first.
     ``workflows``: the workflows
     new orders may name (their latest version is used; the default workflow is always available).
-    Order numbers look like ``f"{number_prefix}-{year}-{n:06d}"``. ``max_retries``, ``rng`` and
+    Order numbers look like ``f"{number_prefix}-{year}-{n:06d}"``. Idempotency records are kept
+    for ``idempotency_retention``; ``idempotency_scope`` (a tenant or account id) gives this
+    service's keys a key space of their own (a call's ``scope=`` overrides it). ``max_retries``, ``rng`` and
     ``sleep`` drive the retries of conflicting units of work; the ``delivery_*`` settings drive
     the outbox dispatcher.
     """
@@ -148,6 +151,7 @@ def bootstrap(
         idempotency=IdempotencyKeeper(serializer, idempotency_retention),
         retrier=Retrier(max_retries, rng=rng, sleep=sleep),
         dispatcher=dispatcher,
+        idempotency_scope=idempotency_scope,
     )
     if store is not None:
         store.use_serializer(serializer)

@@ -17,18 +17,13 @@ from decimal import Decimal
 import attrs
 from moneyed import Money
 
-from salesorders.domain.checks import (
-    KEY_MAX_LENGTH,
-    check_name,
-    check_text,
-    require_id,
-    require_text,
-)
+from salesorders.domain.checks import check_name, check_text, require_id
 from salesorders.domain.money import check_currency
 from salesorders.domain.order import Address
 from salesorders.domain.pricing import Discount, PricingPolicy, TaxComponent
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.warehouse import Warehouse
+from salesorders.service.idempotency import check_key
 
 __all__ = [
     "AdjustStock",
@@ -461,7 +456,7 @@ Command = (
 
 
 def _key(value: object, field: str) -> str:
-    return require_text(value, field, max_length=KEY_MAX_LENGTH)
+    return check_key(value, field)
 
 
 # The texts commands carry at their top level, by field name, and how each is checked; values

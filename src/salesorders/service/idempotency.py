@@ -10,21 +10,73 @@
 * Two concurrent runs under one key execute once: the loser's ``put`` conflicts, its unit of work
   rolls back, and it returns the winner's stored result.
 * Records expire after the retention period (24 hours by default); the key is then free again.
+* A **scope** (a tenant or an account) gives keys a key space of their own, as Stripe scopes keys
+  per account: the record is stored under :func:`scoped_key`, so two tenants sending the same
+  key run two commands. A key or scope may not hold the separator (U+001F) that joins them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import attrs
+
+from salesorders.domain.checks import KEY_MAX_LENGTH, require_id, require_text
 from salesorders.errors import IdempotencyConflictError, ValidationError
 from salesorders.ports import IdempotencyRecord
 from salesorders.serialization import Serializer
 
-__all__ = ["IdempotencyKeeper", "command_fingerprint"]
+__all__ = [
+    "Execution",
+    "IdempotencyKeeper",
+    "check_key",
+    "check_scope",
+    "command_fingerprint",
+    "scoped_key",
+]
 
 _THE_KEY = frozenset({"idempotency_key"})
+_SEPARATOR = "\x1f"  # joins a scope and a key; neither may hold it
+
+T = TypeVar("T")
+
+
+@attrs.frozen(slots=True)
+class Execution(Generic[T]):
+    """What :meth:`SalesService.execute <salesorders.service.SalesService.execute>` returns: the
+    command's ``result``, and ``replayed``: true when it is the result an earlier run stored under
+    the same idempotency key (this run changed nothing)."""
+
+    result: T
+    replayed: bool
+
+
+def _refuse_separator(value: str, field: str) -> str:
+    if _SEPARATOR in value:
+        raise ValidationError(
+            field,
+            value,
+            "must not contain the character U+001F (unit separator)",
+            "remove the control characters",
+        )
+    return value
+
+
+def check_key(value: object, field: str = "idempotency_key") -> str:
+    """An idempotency key: a non-empty text of at most 255 characters, without U+001F."""
+    return _refuse_separator(require_text(value, field, max_length=KEY_MAX_LENGTH), field)
+
+
+def check_scope(value: object, field: str = "scope") -> str:
+    """An idempotency scope (a tenant or account id): an id, without U+001F."""
+    return _refuse_separator(require_id(value, field), field)
+
+
+def scoped_key(scope: str | None, key: str) -> str:
+    """The key an idempotency record is stored under: ``key`` itself without a scope."""
+    return key if scope is None else f"{scope}{_SEPARATOR}{key}"
 
 
 def command_fingerprint(command: object, serializer: Serializer) -> str:
@@ -76,7 +128,7 @@ class IdempotencyKeeper:
         """The stored result, if ``record`` was made by this same command; else a conflict."""
         name = type(command).__name__
         if record.command != name or record.fingerprint != fingerprint:
-            raise IdempotencyConflictError(record.key, name)
+            raise IdempotencyConflictError(getattr(command, "idempotency_key", record.key), name)
         value = record.result["value"]
         if result_type is None:
             return None

@@ -60,7 +60,12 @@ from salesorders.service.commands import (
     check_texts,
 )
 from salesorders.service.handlers import Handlers, Route
-from salesorders.service.idempotency import IdempotencyKeeper
+from salesorders.service.idempotency import (
+    Execution,
+    IdempotencyKeeper,
+    check_scope,
+    scoped_key,
+)
 from salesorders.service.outbox import OutboxDispatcher
 from salesorders.service.payment_commands import (
     ApprovePayment,
@@ -121,6 +126,7 @@ class SalesService:
         idempotency: IdempotencyKeeper,
         retrier: Retrier,
         dispatcher: OutboxDispatcher,
+        idempotency_scope: str | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
@@ -129,6 +135,11 @@ class SalesService:
         self.retrier = retrier
         self.dispatcher = dispatcher
         self._routes = handlers.routes
+        self.idempotency_scope = (
+            None
+            if idempotency_scope is None
+            else check_scope(idempotency_scope, "idempotency_scope")
+        )
 
     # ------------------------------------------------------------------ commands
 
@@ -165,29 +176,61 @@ class SalesService:
         | AdvanceRepair
         | RecordRepairNote
         | CloseRepair,
+        *,
+        scope: str | None = None,
     ) -> OrderResult: ...
 
     @overload
     def handle(
-        self, command: ReceiveStock | ReceiveExpected | AdjustStock | WriteOffStock
+        self,
+        command: ReceiveStock | ReceiveExpected | AdjustStock | WriteOffStock,
+        *,
+        scope: str | None = None,
     ) -> LedgerEntry: ...
 
     @overload
-    def handle(self, command: TransferStock) -> tuple[LedgerEntry, ...]: ...
+    def handle(
+        self, command: TransferStock, *, scope: str | None = None
+    ) -> tuple[LedgerEntry, ...]: ...
 
     @overload
     def handle(
-        self, command: RequestChange | ApproveChange | DeclineChange | CancelChange
+        self,
+        command: RequestChange | ApproveChange | DeclineChange | CancelChange,
+        *,
+        scope: str | None = None,
     ) -> ChangeResult: ...
 
     @overload
-    def handle(self, command: AllocateBackorders) -> tuple[OrderResult, ...]: ...
+    def handle(
+        self, command: AllocateBackorders, *, scope: str | None = None
+    ) -> tuple[OrderResult, ...]: ...
 
     @overload
-    def handle(self, command: RegisterWarehouse | SetStockLevels | ExpectStock) -> None: ...
+    def handle(
+        self,
+        command: RegisterWarehouse | SetStockLevels | ExpectStock,
+        *,
+        scope: str | None = None,
+    ) -> None: ...
 
-    def handle(self, command: Any) -> Any:
-        """Run ``command`` and return its result (an :class:`OrderResult` for order commands)."""
+    def handle(self, command: Any, *, scope: str | None = None) -> Any:
+        """Run ``command`` and return its result (an :class:`OrderResult` for order commands).
+
+        ``scope`` (a tenant or account id) gives the command's idempotency key its own key space:
+        the same key under two scopes names two commands. ``None`` uses the service's
+        ``idempotency_scope`` (see :func:`~salesorders.service.bootstrap`). Use :meth:`execute`
+        to learn whether a result was replayed.
+        """
+        return self.execute(command, scope=scope).result
+
+    def execute(self, command: Any, *, scope: str | None = None) -> Execution[Any]:
+        """Run ``command`` like :meth:`handle`, and say whether its result was replayed.
+
+        ``Execution.replayed`` is true when the result is the one stored under the command's
+        idempotency key by an earlier run (nothing was changed this time): an HTTP host sets
+        ``Idempotent-Replayed: true`` on its response then.
+        """
         route = self._routes.get(type(command))
         if route is None:
             raise ValidationError(
@@ -200,8 +243,9 @@ class SalesService:
         key = command.idempotency_key
         if key is None:
             handler = route[0]
-            return self.retrier.run(lambda: self._run(handler, command))
-        return self._run_idempotent(route, command, key)
+            return Execution(self.retrier.run(lambda: self._run(handler, command)), False)
+        chosen = self.idempotency_scope if scope is None else check_scope(scope)
+        return self._run_idempotent(route, command, key, scoped_key(chosen, key))
 
     def _run(self, handler: Callable[[UnitOfWork, Any, dt.datetime], Any], command: Any) -> Any:
         with compensation.attempt(), self.uow_factory() as uow:
@@ -209,24 +253,28 @@ class SalesService:
             uow.commit()
         return result
 
-    def _run_idempotent(self, route: Route, command: Any, key: str) -> Any:
+    def _run_idempotent(
+        self, route: Route, command: Any, key: str, stored_key: str
+    ) -> Execution[Any]:
         handler, result_type = route
         keeper = self.idempotency
         fingerprint = keeper.fingerprint(command)
 
-        def attempt() -> Any:
+        def attempt() -> Execution[Any]:
             with compensation.attempt(), self.uow_factory() as uow:
                 now = self.clock.now()
-                record = uow.idempotency.get(key, now)
+                record = uow.idempotency.get(stored_key, now)
                 if record is not None:
-                    return keeper.replay(record, command, fingerprint, result_type)
+                    return Execution(keeper.replay(record, command, fingerprint, result_type), True)
                 result = handler(uow, command, now)
                 try:
-                    uow.idempotency.put(keeper.record(key, command, fingerprint, result, now))
+                    uow.idempotency.put(
+                        keeper.record(stored_key, command, fingerprint, result, now)
+                    )
                 except IdempotencyConflictError:
                     raise _LostRace from None
                 uow.commit()
-                return result
+                return Execution(result, False)
 
         for _ in range(3):
             try:
@@ -238,10 +286,10 @@ class SalesService:
                 # before the first commits and the order after: it is then refused because of
                 # the first's own change. If the first has committed, its result is the answer.
                 with self.uow_factory() as uow:
-                    record = uow.idempotency.get(key, self.clock.now())
+                    record = uow.idempotency.get(stored_key, self.clock.now())
                 if record is None:
                     raise
-                return keeper.replay(record, command, fingerprint, result_type)
+                return Execution(keeper.replay(record, command, fingerprint, result_type), True)
         raise IdempotencyConflictError(key, type(command).__name__)
 
     def purge_expired_idempotency(self) -> int:
