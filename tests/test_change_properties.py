@@ -27,7 +27,7 @@ from moneyed import Money
 
 from salesorders.adapters.memory import MemoryStore
 from salesorders.domain.changes import ChangeAction
-from salesorders.domain.order import NewLine, Order
+from salesorders.domain.order import LineSpec, Order
 from salesorders.domain.pricing import Discount
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import SalesOrdersError
@@ -74,7 +74,9 @@ def _fresh_totals(order: Order) -> object:
     draft = Order.create("fresh", "C-1", order.currency, T0, pricing=order.pricing)
     draft.add_lines(
         [
-            NewLine(ln.sku, ln.open_quantity, ln.unit_price, discounts=ln.discounts, taxes=ln.taxes)
+            LineSpec(
+                ln.sku, ln.open_quantity, ln.unit_price, discounts=ln.discounts, taxes=ln.taxes
+            )
             for ln in order.lines
             if ln.open_quantity
         ],

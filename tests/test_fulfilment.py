@@ -30,7 +30,7 @@ from salesorders.service import (
     CreateDraft,
     DeliverOrder,
     ManualClock,
-    PlaceOrder,
+    PlaceDraft,
     ReceiveStock,
     RecordShipmentEvent,
     RegisterWarehouse,
@@ -142,7 +142,7 @@ def test_an_order_goes_from_draft_to_completed_through_commands(
         )
     )
     order_id = draft.order_id
-    assert service.handle(PlaceOrder(order_id=order_id)).state == "placed"
+    assert service.handle(PlaceDraft(order_id=order_id)).state == "placed"
     confirmed = service.handle(ConfirmOrder(order_id=order_id))
     assert (confirmed.state, confirmed.fulfilment_status) == ("confirmed", "unfulfilled")
 

@@ -16,7 +16,7 @@ from salesorders.domain.events import (
     OrderResumed,
     OrderTransitioned,
 )
-from salesorders.domain.order import NewLine, Order
+from salesorders.domain.order import LineSpec, Order
 from salesorders.domain.plan import Allocation, AllocationPlan, Backorder
 from salesorders.domain.pricing import (
     Discount,
@@ -118,20 +118,20 @@ def test_float_price_is_refused() -> None:
 @pytest.mark.parametrize(
     ("second", "field"),
     [
-        (NewLine("SKU-2", 10**9, "1.00"), "lines[1].quantity"),
-        (NewLine("SKU-2", 1, "1000000000000000"), "lines[1].unit_price"),
-        (NewLine("SKU-2", 1, Money("1000000000000000", "EUR")), "lines[1].unit_price"),
-        (NewLine("SKU-2", 1, "1.00", taxes=(VAT, VAT)), "lines[1].taxes[1].name"),
+        (LineSpec("SKU-2", 10**9, "1.00"), "lines[1].quantity"),
+        (LineSpec("SKU-2", 1, "1000000000000000"), "lines[1].unit_price"),
+        (LineSpec("SKU-2", 1, Money("1000000000000000", "EUR")), "lines[1].unit_price"),
+        (LineSpec("SKU-2", 1, "1.00", taxes=(VAT, VAT)), "lines[1].taxes[1].name"),
     ],
 )
 def test_a_line_over_the_pricing_limits_is_named_by_its_position(
-    second: NewLine, field: str
+    second: LineSpec, field: str
 ) -> None:
     order = draft()
     order.add_line("SKU-0", 1, "1.00", T0)
     before = Serializer().dump(order)
     with pytest.raises(ValidationError) as info:
-        order.add_lines([NewLine("SKU-1", 1, "2.00"), second], T0)
+        order.add_lines([LineSpec("SKU-1", 1, "2.00"), second], T0)
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ")
     assert Serializer().dump(order) == before
@@ -142,7 +142,7 @@ def test_a_converted_price_over_the_limit_is_named_by_its_position() -> None:
     order.use_exchange_rate(ExchangeRate("JPY", "EUR", Decimal("1000"), T0), T0)
     with pytest.raises(ValidationError) as info:
         order.add_lines(
-            [NewLine("SKU-1", 1, "2.00"), NewLine("SKU-2", 1, Money("10" + "0" * 12, "JPY"))], T0
+            [LineSpec("SKU-1", 1, "2.00"), LineSpec("SKU-2", 1, Money("10" + "0" * 12, "JPY"))], T0
         )
     assert info.value.field == "lines[1].unit_price"
     assert order.lines == ()
@@ -153,7 +153,7 @@ def test_a_new_line_keeps_discounts_and_taxes_given_as_any_iterable() -> None:
     by_add_lines = draft()
     by_add_lines.add_lines(
         [
-            NewLine(
+            LineSpec(
                 "SKU-1",
                 1,
                 "10.00",

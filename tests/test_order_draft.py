@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from moneyed import Money
 
 from salesorders.adapters.memory import MemoryStore
-from salesorders.domain.order import NewLine, Order
+from salesorders.domain.order import LineSpec, Order
 from salesorders.domain.pricing import Discount, DiscountKind, ExchangeRate, TaxComponent
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import SalesOrdersError, ValidationError
@@ -89,7 +89,7 @@ _BAD_PRICES = st.sampled_from(["-1", "1.0000001", "1e16"]).map(Decimal)
 
 
 @st.composite
-def _new_line(draw: st.DrawFn, currency: str, base: str | None, bad: bool) -> NewLine:
+def _new_line(draw: st.DrawFn, currency: str, base: str | None, bad: bool) -> LineSpec:
     spec = draw(sst.line_specs(currency))
     price: Any = spec["unit_price"]
     if base is not None and draw(st.booleans()):
@@ -112,7 +112,7 @@ def _new_line(draw: st.DrawFn, currency: str, base: str | None, bad: bool) -> Ne
             spec["description"] = "a\x00b"
         else:
             quantity, price = Decimal(10**8), Decimal(10**14)  # near the document limit
-    return NewLine(
+    return LineSpec(
         spec["sku"],  # type: ignore[arg-type]
         quantity,
         price,
@@ -164,7 +164,7 @@ def _drafts(draw: st.DrawFn) -> dict[str, Any]:
 def _fields(
     draw: st.DrawFn,
     currency: str,
-    lines: list[NewLine],
+    lines: list[LineSpec],
     discounts: list[Any],
     shipping: Any,
     taxes: list[TaxComponent],
@@ -203,7 +203,7 @@ def test_a_bad_order_discount_is_named_as_the_verbs_name_it() -> None:
         "pricing": None,
         "shipping_address": None,
         "exchange_rate": None,
-        "lines": [NewLine("SKU-A", 2, Decimal("10.00"))],
+        "lines": [LineSpec("SKU-A", 2, Decimal("10.00"))],
         "discounts": [Discount.percentage(10), Discount.fixed(Decimal("0.001"))],
         "shipping": None,
         "shipping_taxes": (),
@@ -231,7 +231,7 @@ def test_a_draft_near_the_document_limit_is_refused_before_its_discounts() -> No
         "shipping_address": None,
         "exchange_rate": None,
         "lines": [
-            NewLine("SKU-A", 10**8, Decimal("9" * 14), taxes=(TaxComponent("VAT", "0.5"),))
+            LineSpec("SKU-A", 10**8, Decimal("9" * 14), taxes=(TaxComponent("VAT", "0.5"),))
             for _ in range(8)
         ],
         "discounts": [Discount.percentage(90)],
@@ -299,8 +299,8 @@ def test_a_placed_order_is_the_one_the_verbs_build() -> None:
             "shipping_address": None,
             "exchange_rate": None,
             "lines": [
-                NewLine("SKU-A", 3, Money("19.99", "USD")),
-                NewLine("SKU-A", 1, Money("0.05", "USD")),
+                LineSpec("SKU-A", 3, Money("19.99", "USD")),
+                LineSpec("SKU-A", 1, Money("0.05", "USD")),
             ],
             "discounts": [Discount.percentage(10)],
             "shipping": Money("4.95", "USD"),
@@ -351,7 +351,7 @@ def test_any_refusal_is_the_verbs_refusal() -> None:
         "pricing": "fast",
         "shipping_address": None,
         "exchange_rate": None,
-        "lines": [NewLine("SKU-A", 0, Decimal("1.00"))],
+        "lines": [LineSpec("SKU-A", 0, Decimal("1.00"))],
         "discounts": [],
         "shipping": None,
         "shipping_taxes": (),

@@ -42,6 +42,7 @@ from salesorders.service import (
     HoldOrder,
     LineSpec,
     OrderResult,
+    PlaceDraft,
     PlaceOrder,
     ReceiveStock,
     ResumeOrder,
@@ -71,7 +72,7 @@ def test_a_draft_is_created_then_placed_with_the_next_number() -> None:
     )
     assert (draft.state, draft.number, draft.version) == ("draft", None, 1)
     assert draft.grand_total == usd("25.00")
-    placed = service.handle(PlaceOrder(order_id=draft.order_id, actor="ann"))
+    placed = service.handle(PlaceDraft(order_id=draft.order_id, actor="ann"))
     assert placed.order_id == draft.order_id
     assert (placed.state, placed.number, placed.version) == ("placed", "SO-2026-000001", 2)
     assert placed.allocation_status == "unallocated"
@@ -291,7 +292,7 @@ def test_commands_on_unknown_orders_raise_not_found() -> None:
         ConfirmOrder(order_id="nope"),
         CancelOrder(order_id="nope", reason="x"),
         HoldOrder(order_id="nope", reason="x"),
-        PlaceOrder(order_id="nope"),
+        PlaceDraft(order_id="nope"),
     ):
         with pytest.raises(NotFoundError):
             service.handle(command)
@@ -330,14 +331,16 @@ def _draft(*lines: LineSpec) -> CreateDraft:
     return CreateDraft(customer_id="C-1", currency="USD", lines=lines)
 
 
-def test_place_of_a_draft_refuses_new_order_fields() -> None:
+def test_placing_a_draft_and_placing_a_new_order_are_two_commands() -> None:
+    with pytest.raises(TypeError):
+        PlaceDraft(order_id="O-1", lines=(line("SKU-A", 1),))  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        PlaceOrder(order_id="O-1")  # type: ignore[call-arg]  # a new order needs its fields
     service, _, _ = make_service()
-    with pytest.raises(ValidationError) as caught:
-        service.handle(PlaceOrder(order_id="O-1", lines=(line("SKU-A", 1),)))
-    assert caught.value.field == "lines"
-    with pytest.raises(ValidationError) as missing:
-        service.handle(PlaceOrder())
-    assert missing.value.field == "order_id"
+    for command in (PlaceDraft(order_id="  "), PlaceDraft(order_id=None)):  # type: ignore[arg-type]
+        with pytest.raises(ValidationError) as missing:
+            service.handle(command)
+        assert missing.value.field == "order_id"
 
 
 def test_an_existing_order_id_conflicts() -> None:
@@ -485,7 +488,7 @@ def test_placing_a_draft_checks_its_skus_against_the_catalogue() -> None:
     draft = lax.handle(_draft(line("SKU-A", 1), line("SKU-Q", 1)))
     strict, _, _ = make_service(store, catalog=_catalog())
     with pytest.raises(ValidationError) as caught:
-        strict.handle(PlaceOrder(order_id=draft.order_id))
+        strict.handle(PlaceDraft(order_id=draft.order_id))
     assert caught.value.field == "lines[1].sku"
     assert strict.get_order(draft.order_id).state == "draft"
 

@@ -16,7 +16,7 @@ from salesorders.domain.changes import ChangeAction, ChangeKind, ChangePreview, 
 from salesorders.domain.checks import check_text
 from salesorders.domain.money import to_quantity
 from salesorders.domain.order_pricing import priced_order
-from salesorders.domain.order_values import Address, NewLine, OrderLine, Totals, with_allocation
+from salesorders.domain.order_values import Address, LineSpec, OrderLine, Totals, with_allocation
 from salesorders.domain.payments import payment_figures
 from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import Charge, Discount, check_unit_price
@@ -272,13 +272,13 @@ class ChangeWork:
 
     def _add(self, action: ChangeAction) -> None:
         price = _given(self._money(action, "unit_price"), "unit_price")
-        new = NewLine(
+        new = LineSpec(
             action.sku,
             _given(action.quantity, "quantity"),
             price,
             action.description,
-            action.discounts,
-            action.taxes,
+            taxes=action.taxes,
+            discounts=action.discounts,
         )
         used = set(self.lines) | {fields[0] for fields, _ in self.added}
         fields, to_price = self.order._build_line(new, self.number, used)

@@ -54,7 +54,7 @@ from salesorders.domain.order_values import (
     Address,
     AuditEntry,
     LineFields,
-    NewLine,
+    LineSpec,
     OrderLine,
     Totals,
 )
@@ -79,7 +79,7 @@ from salesorders.errors import (
     ValidationError,
 )
 
-__all__ = ["Address", "AuditEntry", "NewLine", "Order", "OrderLine", "Totals"]
+__all__ = ["Address", "AuditEntry", "LineSpec", "Order", "OrderLine", "Totals"]
 
 _ZERO = Decimal(0)
 _NOWHERE = Destination()
@@ -176,7 +176,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         currency: str,
         at: dt.datetime,
         *,
-        lines: Sequence[NewLine] = (),
+        lines: Sequence[LineSpec] = (),
         workflow: Workflow | None = None,
         customer_group: str | None = None,
         pricing: PricingPolicy | None = None,
@@ -286,24 +286,24 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         """
         self._require_draft("add a line")
         aware_time(at)
-        new = NewLine(
+        new = LineSpec(
             sku,
             quantity,  # type: ignore[arg-type]  # validated below, with the field named
             unit_price,
             description,
-            tuple(discounts),
             tuple(taxes),
+            tuple(discounts),
             quantity_precision,
+            price_precision,
             line_id,
             price_source,
-            price_precision,
         )
         line = self._build_line(new, self.next_line_number, {x.line_id for x in self.lines})
         self._reprice(self.lines, self.order_discounts, self.shipping, at, (line,))
         self.next_line_number += 1
         return self.lines[-1]
 
-    def add_lines(self, lines: Iterable[NewLine], at: dt.datetime) -> tuple[OrderLine, ...]:
+    def add_lines(self, lines: Iterable[LineSpec], at: dt.datetime) -> tuple[OrderLine, ...]:
         """Add several lines at once, priced once; a bad line raises naming ``lines[i].field``."""
         self._require_draft("add lines")
         aware_time(at)
@@ -311,8 +311,8 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         number = self.next_line_number
         built: list[tuple[LineFields, LineToPrice]] = []
         for index, new in enumerate(lines):
-            if not isinstance(new, NewLine):
-                raise ValidationError(f"lines[{index}]", new, "must be a NewLine")
+            if not isinstance(new, LineSpec):
+                raise ValidationError(f"lines[{index}]", new, "must be a LineSpec")
             try:
                 line = self._build_line(new, number, used)
             except ValidationError as error:
@@ -325,7 +325,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         return self.lines[len(self.lines) - len(built) :]
 
     def _build_line(
-        self, new: NewLine, number: int, used: set[str]
+        self, new: LineSpec, number: int, used: set[str]
     ) -> tuple[LineFields, LineToPrice]:
         """The new line's fields and what pricing needs of it (see :func:`build_line`)."""
         return build_line(new, number, used, self.currency, self.exchange_rate, self.pricing)
@@ -342,9 +342,9 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         quantity_precision: int = 0,
     ) -> OrderLine:
         """Add a line priced from a price list; the quote's reason is recorded on the line."""
-        new = NewLine.quoted(
+        new = LineSpec.quoted(
             quote,
-            quantity,  # type: ignore[arg-type]  # validated by NewLine.quoted
+            quantity,  # type: ignore[arg-type]  # validated by LineSpec.quoted
             description=description,
             discounts=discounts,
             taxes=taxes,

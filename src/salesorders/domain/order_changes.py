@@ -29,7 +29,7 @@ from salesorders.domain.changes import (
     Revision,
 )
 from salesorders.domain.checks import aware_time, check_text, next_free_id, require_id, require_name
-from salesorders.domain.order_values import Address, NewLine, OrderLine, Totals
+from salesorders.domain.order_values import Address, LineSpec, OrderLine, Totals
 from salesorders.domain.plan import AllocationPlan, AllocationRequest, DemandLine
 from salesorders.domain.pricing import Charge, Discount
 from salesorders.domain.review import check_reviewer
@@ -92,7 +92,7 @@ class OrderChanges:
         def shipped_quantities(self) -> dict[str, Decimal]: ...
 
         def _build_line(
-            self, new: NewLine, number: int, used: set[str]
+            self, new: LineSpec, number: int, used: set[str]
         ) -> tuple[LineFields, LineToPrice]: ...
 
         def _own_amount(self, amount: Money | Decimal | str | int, field: str) -> Decimal: ...

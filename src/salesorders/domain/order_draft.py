@@ -27,7 +27,7 @@ from moneyed import Money
 from salesorders.domain.checks import aware_time, check_text, optional_id, require_id
 from salesorders.domain.money import check_currency, quantize, to_decimal, to_quantity
 from salesorders.domain.order_pricing import priced_order
-from salesorders.domain.order_values import Address, LineFields, NewLine
+from salesorders.domain.order_values import Address, LineFields, LineSpec
 from salesorders.domain.pricing import (
     Charge,
     Discount,
@@ -83,7 +83,7 @@ def check_rate(rate: ExchangeRate, currency: str) -> None:
 
 
 def unit_price_in(
-    unit_price: Money | Decimal | str | int,
+    unit_price: Money | Decimal | str | int | None,
     source: str,
     precision: int | None,
     currency: str,
@@ -92,6 +92,13 @@ def unit_price_in(
 ) -> tuple[Decimal, str]:
     """The unit price in ``currency`` (converted with the frozen ``rate`` if need be), and the
     price source saying so."""
+    if unit_price is None:
+        raise ValidationError(
+            "unit_price",
+            None,
+            "is required to add a line to an order",
+            "give a price, or place the order through the service to quote it from its price book",
+        )
     if isinstance(unit_price, Money):
         code = unit_price.currency.code
         value = check_unit_price(unit_price.amount, code, precision)
@@ -107,7 +114,7 @@ def unit_price_in(
 
 
 def build_line(
-    new: NewLine,
+    new: LineSpec,
     number: int,
     used: set[str],
     currency: str,
@@ -176,7 +183,7 @@ def order_from_draft(
     currency: str,
     at: dt.datetime,
     *,
-    lines: Sequence[NewLine] = (),
+    lines: Sequence[LineSpec] = (),
     workflow: Workflow | None = None,
     customer_group: str | None = None,
     pricing: PricingPolicy | None = None,
@@ -216,7 +223,7 @@ class _Draft:
         customer_id: str,
         currency: str,
         at: dt.datetime,
-        lines: Sequence[NewLine],
+        lines: Sequence[LineSpec],
         workflow: Workflow | None,
         customer_group: str | None,
         pricing: PricingPolicy | None,
@@ -253,8 +260,8 @@ class _Draft:
         used: set[str] = set()
         number = 1
         for index, new in enumerate(self.lines):
-            if new.__class__ is not NewLine and not isinstance(new, NewLine):
-                raise ValidationError(f"lines[{index}]", new, "must be a NewLine")
+            if new.__class__ is not LineSpec and not isinstance(new, LineSpec):
+                raise ValidationError(f"lines[{index}]", new, "must be a LineSpec")
             try:
                 line = build_line(new, number, used, currency, rate, policy)
             except ValidationError as error:

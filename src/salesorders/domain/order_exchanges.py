@@ -19,7 +19,7 @@ import attrs
 from salesorders.domain import events as ev
 from salesorders.domain.checks import aware_time, check_name, check_text
 from salesorders.domain.order_returns import GatewayRefund, OrderReturns
-from salesorders.domain.order_values import NewLine, priced_line, with_allocation
+from salesorders.domain.order_values import LineSpec, priced_line, with_allocation
 from salesorders.domain.pricing import price_document
 from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.returns import CreditNote, Inspection, ReturnState, Settlement
@@ -47,10 +47,10 @@ class OrderExchanges(OrderReturns):
         workflow: Workflow
 
         def _build_line(
-            self, new: NewLine, number: int, used: set[str]
+            self, new: LineSpec, number: int, used: set[str]
         ) -> tuple[LineFields, LineToPrice]: ...
 
-    def replacement_line(self, replacement: NewLine) -> OrderLine:
+    def replacement_line(self, replacement: LineSpec) -> OrderLine:
         """The replacement line an exchange would add: built and priced on its own (order
         discounts and shipping of the original sale stay as they were)."""
         if self.state in self.workflow.finals:
@@ -60,8 +60,8 @@ class OrderExchanges(OrderReturns):
                 "(receive the return with ReceiveReturn and place a new order for the "
                 "replacement)",
             )
-        if not isinstance(replacement, NewLine):
-            raise ValidationError("replacement", replacement, "must be a NewLine")
+        if not isinstance(replacement, LineSpec):
+            raise ValidationError("replacement", replacement, "must be a LineSpec")
         used = {line.line_id for line in self.lines}
         try:
             fields, to_price = self._build_line(replacement, self.next_line_number, used)
@@ -74,7 +74,7 @@ class OrderExchanges(OrderReturns):
         self,
         return_id: str,
         inspections: Sequence[Inspection],
-        replacement: NewLine,
+        replacement: LineSpec,
         at: dt.datetime,
         *,
         number: str,

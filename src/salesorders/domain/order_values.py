@@ -28,7 +28,7 @@ __all__ = [
     "Address",
     "AuditEntry",
     "LineFields",
-    "NewLine",
+    "LineSpec",
     "OrderLine",
     "Totals",
     "priced_line",
@@ -113,19 +113,30 @@ class OrderLine:
 
 
 @attrs.frozen(slots=True)
-class NewLine:
-    """A line to add with :meth:`Order.add_lines`: the same fields as :meth:`Order.add_line`."""
+class LineSpec:
+    """One line to put on an order: what a command, :meth:`Order.add_lines` and
+    :meth:`Order.add_line`'s parameters all take.
+
+    ``unit_price`` in the order currency, or in the currency of the order's exchange rate base
+    (a ``Money``; a plain number is in the order currency). ``None`` asks the service's price book
+    for a quote (quantity breaks, customer group), then the catalogue's default price; the
+    domain's own ``add_lines`` needs a price. The quantity must fit ``quantity_precision``
+    decimal places (0: whole units; through the service with a catalogue, the product's). The unit
+    price may have at most ``price_precision`` decimal places (``None``: its currency's minor
+    unit plus 4). ``line_id`` defaults to the next ``L<n>``; ``price_source`` says where the price
+    came from (``"entered"``; a quote's reason when quoted).
+    """
 
     sku: str
     quantity: Decimal | int | str
-    unit_price: Money | Decimal | str | int
+    unit_price: Money | Decimal | str | int | None = None
     description: str = ""
-    discounts: tuple[Discount, ...] = ()
     taxes: tuple[TaxComponent, ...] = ()
+    discounts: tuple[Discount, ...] = ()
     quantity_precision: int = 0
+    price_precision: int | None = None
     line_id: str | None = None
     price_source: str = "entered"
-    price_precision: int | None = None
 
     @classmethod
     def quoted(
@@ -137,7 +148,7 @@ class NewLine:
         discounts: Iterable[Discount] = (),
         taxes: Iterable[TaxComponent] = (),
         quantity_precision: int = 0,
-    ) -> NewLine:
+    ) -> LineSpec:
         """A line priced from a price-list quote; the quote's reason becomes the price source."""
         qty = to_quantity(quantity, "quantity", quantity_precision)
         if qty < quote.min_quantity:
@@ -152,12 +163,12 @@ class NewLine:
             qty,
             Money(quote.unit_price, quote.currency),
             description,
-            tuple(discounts),
             tuple(taxes),
+            tuple(discounts),
             quantity_precision,
+            quote.price_precision,
             None,
             quote.reason,
-            quote.price_precision,
         )
 
 

@@ -108,9 +108,9 @@ def bootstrap(
     new orders may name (their latest version is used; the default workflow is always available).
     Order numbers look like ``f"{number_prefix}-{year}-{n:06d}"``. Idempotency records are kept
     for ``idempotency_retention``; ``idempotency_scope`` (a tenant or account id) gives this
-    service's keys a key space of their own (a call's ``scope=`` overrides it). ``max_retries``, ``rng`` and
-    ``sleep`` drive the retries of conflicting units of work; the ``delivery_*`` settings drive
-    the outbox dispatcher.
+    service's keys a key space of their own (a call's ``scope=`` overrides it).
+    ``max_retries``, ``rng`` and ``sleep`` drive the retries of conflicting units of work; the
+    ``delivery_*`` settings drive the outbox dispatcher.
     """
     factory = _unit_of_work_factory(store, uow)
     if catalog is not None and not callable(getattr(catalog, "products", None)):

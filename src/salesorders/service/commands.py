@@ -19,7 +19,7 @@ from moneyed import Money
 
 from salesorders.domain.checks import check_name, check_text, require_id
 from salesorders.domain.money import check_currency
-from salesorders.domain.order import Address
+from salesorders.domain.order import Address, LineSpec
 from salesorders.domain.pricing import Discount, PricingPolicy, TaxComponent
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.warehouse import Warehouse
@@ -39,6 +39,8 @@ __all__ = [
     "ExpectStock",
     "HoldOrder",
     "LineSpec",
+    "NewOrder",
+    "PlaceDraft",
     "PlaceOrder",
     "PromiseDelivery",
     "ReceiveExpected",
@@ -57,29 +59,9 @@ __all__ = [
 
 
 @attrs.frozen(slots=True)
-class LineSpec:
-    """One line to put on an order.
-
-    ``unit_price`` in the order currency, or in the currency of the order's exchange rate base;
-    ``None`` asks the service's price book for a quote (quantity breaks, customer group), then
-    the catalogue's default price. The quantity must fit ``quantity_precision`` decimal places
-    (0: whole units; with a catalogue, the product's). The unit price may have at most
-    ``price_precision`` decimal places (``None``: its currency's minor unit plus 4).
-    """
-
-    sku: str
-    quantity: Decimal | int | str
-    unit_price: Money | None = None
-    description: str = ""
-    taxes: tuple[TaxComponent, ...] = ()
-    discounts: tuple[Discount, ...] = ()
-    quantity_precision: int = 0
-    price_precision: int | None = None
-
-
-@attrs.frozen(slots=True)
-class CreateDraft:
-    """Create a draft order (a quotation), priced, not yet numbered.
+class NewOrder:
+    """The fields of a new order, declared once for :class:`CreateDraft` and :class:`PlaceOrder`
+    (not a command itself).
 
     ``order_id`` defaults to a new random id. ``exchange_rate_base``: unit prices and price-book
     quotes in that currency are converted into ``currency`` at the rate of the exchange-rate source,
@@ -100,41 +82,41 @@ class CreateDraft:
     exchange_rate_base: str | None = None
     pricing: PricingPolicy | None = None
     workflow: str | None = None
+
+
+@attrs.frozen(slots=True)
+class CreateDraft(NewOrder):
+    """Create a draft order (a quotation), priced, not yet numbered: the fields of
+    :class:`NewOrder`. Place it later with :class:`PlaceDraft`."""
+
     idempotency_key: str | None = None
     actor: str = ""
 
 
 @attrs.frozen(slots=True)
-class PlaceOrder:
-    """Place an order: an existing draft (``order_id`` alone), or a new one built from the fields.
+class PlaceOrder(NewOrder):
+    """Create an order from the fields of :class:`NewOrder` and place it, in one unit of work.
 
-    With ``customer_id`` (and ``currency`` and ``lines``) the order is created and placed in one
-    unit of work; ``order_id`` is then the id to give it (default: a new random id). With
-    ``confirm=True`` it is also allocated, reserved and confirmed in that same unit of work.
+    With ``confirm=True`` it is also allocated, reserved and confirmed in that same unit of work
+    (``all_or_nothing``: a shortage refuses the order instead of backordering).
     """
 
-    order_id: str | None = None
-    customer_id: str | None = None
-    currency: str | None = None
-    lines: tuple[LineSpec, ...] = ()
-    customer_group: str | None = None
-    shipping_address: Address | None = None
-    billing_address: Address | None = None
-    discounts: tuple[Discount, ...] = ()
-    shipping: Money | None = None
-    shipping_taxes: tuple[TaxComponent, ...] = ()
-    exchange_rate_base: str | None = None
-    pricing: PricingPolicy | None = None
-    workflow: str | None = None
     confirm: bool = False
     all_or_nothing: bool = False
     idempotency_key: str | None = None
     actor: str = ""
 
-    @property
-    def creates_order(self) -> bool:
-        """True when the command carries a new order rather than naming a draft."""
-        return self.customer_id is not None
+
+@attrs.frozen(slots=True)
+class PlaceDraft:
+    """Place an existing draft, taking the next order number; with ``confirm=True`` also
+    allocate, reserve and confirm it in the same unit of work, as :class:`PlaceOrder` does."""
+
+    order_id: str
+    confirm: bool = False
+    all_or_nothing: bool = False
+    idempotency_key: str | None = None
+    actor: str = ""
 
 
 @attrs.frozen(slots=True)
@@ -432,6 +414,7 @@ class CancelLines:
 Command = (
     CreateDraft
     | PlaceOrder
+    | PlaceDraft
     | ConfirmOrder
     | CancelOrder
     | HoldOrder

@@ -1,18 +1,18 @@
-"""A command's line as the domain takes it: a :class:`~salesorders.domain.order.NewLine` with
+"""A command's line as the domain takes it: a :class:`~salesorders.domain.order.LineSpec` with
 its unit price entered, quoted by the price book, or the catalogue's default price."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import attrs
 from moneyed import Money
 
 from salesorders.domain.catalog import Product
 from salesorders.domain.money import to_quantity
-from salesorders.domain.order import NewLine
+from salesorders.domain.order import LineSpec
 from salesorders.domain.pricing import ExchangeRate, PriceBook, PriceQuote
 from salesorders.errors import NoPriceError, ValidationError
-from salesorders.service.commands import LineSpec
 from salesorders.service.line_input import quantity_precision
 
 __all__ = ["new_line"]
@@ -27,29 +27,21 @@ def new_line(
     currency: str,
     rate: ExchangeRate | None,
     customer_group: str | None,
-) -> NewLine:
-    """The line to add for ``line`` on an order in ``currency`` (converting from ``rate``'s
-    base, quoting for ``customer_group``)."""
+) -> LineSpec:
+    """``line`` as the domain takes it on an order in ``currency``: itself when it carries its
+    price and precision, else with the price quoted (converting from ``rate``'s base, for
+    ``customer_group``) and the catalogue's quantity precision."""
     if not isinstance(line, LineSpec):
         raise ValidationError("line", line, "must be a LineSpec")
     product = None if products is None else products[line.sku]
     precision = quantity_precision(line, product)
     if line.unit_price is not None:
-        return NewLine(
-            line.sku,
-            line.quantity,
-            line.unit_price,
-            line.description,
-            line.discounts,
-            line.taxes,
-            precision,
-            None,
-            "entered",
-            line.price_precision,
-        )
+        if precision == line.quantity_precision:
+            return line  # taken as it is: checked and priced once, by the domain
+        return attrs.evolve(line, quantity_precision=precision)
     price = _quote(line, precision, product, price_book, currency, rate, customer_group)
     if isinstance(price, PriceQuote):
-        return NewLine.quoted(
+        quoted = LineSpec.quoted(
             price,
             line.quantity,
             description=line.description,
@@ -57,16 +49,9 @@ def new_line(
             taxes=line.taxes,
             quantity_precision=precision,
         )
-    return NewLine(
-        line.sku,
-        line.quantity,
-        price,
-        line.description,
-        line.discounts,
-        line.taxes,
-        precision,
-        None,
-        _DEFAULT_PRICE,
+        return quoted if line.line_id is None else attrs.evolve(quoted, line_id=line.line_id)
+    return attrs.evolve(
+        line, unit_price=price, quantity_precision=precision, price_source=_DEFAULT_PRICE
     )
 
 

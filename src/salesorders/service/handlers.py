@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.catalog import Product
-from salesorders.domain.checks import ID_MAX_LENGTH, require_text
+from salesorders.domain.checks import ID_MAX_LENGTH, require_id, require_text
 from salesorders.domain.events import OrderEvent
 from salesorders.domain.money import to_decimal
-from salesorders.domain.order import NewLine, Order
+from salesorders.domain.order import LineSpec, Order
 from salesorders.domain.order_draft import check_new_order, check_rate
 from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import ExchangeRate, PriceBook
@@ -57,7 +57,8 @@ from salesorders.service.commands import (
     DeliverOrder,
     ExpectStock,
     HoldOrder,
-    LineSpec,
+    NewOrder,
+    PlaceDraft,
     PlaceOrder,
     PromiseDelivery,
     ReceiveExpected,
@@ -104,20 +105,6 @@ __all__ = ["Handlers", "Route"]
 
 #: A handler and the type of its result (``None``: it returns nothing).
 Route = tuple[Callable[[UnitOfWork, Any, dt.datetime], Any], Any]
-
-_DRAFT_FIELDS = (
-    "currency",
-    "lines",
-    "customer_group",
-    "shipping_address",
-    "billing_address",
-    "discounts",
-    "shipping",
-    "shipping_taxes",
-    "exchange_rate_base",
-    "pricing",
-    "workflow",
-)
 
 
 def _flag(value: object, field: str) -> bool:
@@ -223,6 +210,7 @@ class Handlers:
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
+            PlaceDraft: (self.place_draft, OrderResult),
             ConfirmOrder: (self.confirm_order, OrderResult),
             CancelOrder: (self.cancel_order, OrderResult),
             HoldOrder: (self.hold_order, OrderResult),
@@ -269,47 +257,54 @@ class Handlers:
     # ------------------------------------------------------------------ order use cases
 
     def create_draft(self, uow: UnitOfWork, command: CreateDraft, now: dt.datetime) -> OrderResult:
-        order = self._build(command, command.customer_id, command.currency, now)
+        order = self._build(command, now)
         uow.orders.add(order)
         return self._published(uow, order)
 
     def place_order(self, uow: UnitOfWork, command: PlaceOrder, now: dt.datetime) -> OrderResult:
-        alerts: list[LowStock] = []
-        if command.creates_order:
-            if command.currency is None:
-                raise ValidationError(
-                    "currency", None, "is required to create an order", "give an ISO 4217 code"
-                )
-            order = self._build(command, command.customer_id or "", command.currency, now)
-        else:
-            order = uow.orders.get(self._existing_draft_id(command))
-            order.workflow.next_state(order.state, "place", order, order.id)  # refuse early
-            self._products([line.sku for line in order.lines])
-        if command.confirm:
-            # Stock first, number last: the number series' row stays locked from taking a
-            # number to commit, so taking it late keeps concurrent placements flowing.
-            workflow = order.workflow
-            placed = workflow.next_state(order.state, "place", order, order.id)
-            plan = None
-            if RESERVE in workflow.transition(placed, "confirm", order, order.id).effects:
-                plan, alerts = self._reserve(
-                    uow,
-                    order,
-                    command.all_or_nothing,
-                    command.actor,
-                    now,
-                    command.creates_order,
-                    fresh_id=self._made_id(command),
-                )
-            self._place(uow, order, command.actor, now)
-            order.confirm(now, plan=plan, actor=command.actor)
-        else:
-            self._place(uow, order, command.actor, now)
-        if command.creates_order:
-            uow.orders.add(order)
-        else:
-            uow.orders.save(order)
+        order = self._build(command, now)
+        fresh_id = not command.order_id and self.new_order_id is _new_order_id
+        alerts = self._place_and_confirm(uow, order, command, now, new=True, fresh_id=fresh_id)
+        uow.orders.add(order)
         return self._published(uow, order, alerts)
+
+    def place_draft(self, uow: UnitOfWork, command: PlaceDraft, now: dt.datetime) -> OrderResult:
+        order = uow.orders.get(require_id(command.order_id, "order_id"))
+        order.workflow.next_state(order.state, "place", order, order.id)  # refuse early
+        self._products([line.sku for line in order.lines])
+        alerts = self._place_and_confirm(uow, order, command, now, new=False, fresh_id=False)
+        uow.orders.save(order)
+        return self._published(uow, order, alerts)
+
+    def _place_and_confirm(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        command: PlaceOrder | PlaceDraft,
+        now: dt.datetime,
+        *,
+        new: bool,
+        fresh_id: bool,
+    ) -> list[LowStock]:
+        """Number ``order`` and, with ``command.confirm``, allocate, reserve and confirm it.
+        ``new``: the order is created by this unit of work; ``fresh_id``: under an id the service
+        made (no stored order can hold it)."""
+        if not command.confirm:
+            self._place(uow, order, command.actor, now)
+            return []
+        # Stock first, number last: the number series' row stays locked from taking a number to
+        # commit, so taking it late keeps concurrent placements flowing.
+        alerts: list[LowStock] = []
+        workflow = order.workflow
+        placed = workflow.next_state(order.state, "place", order, order.id)
+        plan = None
+        if RESERVE in workflow.transition(placed, "confirm", order, order.id).effects:
+            plan, alerts = self._reserve(
+                uow, order, command.all_or_nothing, command.actor, now, new, fresh_id=fresh_id
+            )
+        self._place(uow, order, command.actor, now)
+        order.confirm(now, plan=plan, actor=command.actor)
+        return alerts
 
     def confirm_order(
         self, uow: UnitOfWork, command: ConfirmOrder, now: dt.datetime
@@ -514,36 +509,11 @@ class Handlers:
 
     # ------------------------------------------------------------------ steps
 
-    def _existing_draft_id(self, command: PlaceOrder) -> str:
-        if command.order_id is None:
-            raise ValidationError(
-                "order_id",
-                None,
-                "is required to place an existing draft",
-                "give the draft's order_id, or customer_id, currency and lines for a new order",
-            )
-        for name in _DRAFT_FIELDS:
-            value = getattr(command, name)
-            if value is not None and value != ():
-                raise ValidationError(
-                    name,
-                    value,
-                    "can only be given with customer_id (to create the order)",
-                    "edit the draft instead, or create and place a new order in one command",
-                )
-        return command.order_id
-
-    def _made_id(self, command: PlaceOrder) -> bool:
-        """Whether the order ``command`` creates gets a random id made by the service (a
-        caller's id, or one from a host's ``new_order_id``, may be an order already stored)."""
-        return command.creates_order and not command.order_id and self.new_order_id is _new_order_id
-
-    def _build(
-        self, spec: CreateDraft | PlaceOrder, customer_id: str, currency: str, now: dt.datetime
-    ) -> Order:
+    def _build(self, spec: NewOrder, now: dt.datetime) -> Order:
         """A new draft from a command's fields, in one domain call fed with what it needs
         fetched first (workflow, exchange rate, products, quotes): lines priced, discounts and
         shipping applied. Inputs are refused in the order the draft's verbs take them."""
+        customer_id, currency = spec.customer_id, spec.currency
         order_id = spec.order_id or self.new_order_id()
         workflow = self._workflow(spec.workflow)
         group = spec.customer_group
@@ -587,7 +557,7 @@ class Handlers:
 
     def _new_line(
         self, order: Order, line: LineSpec, products: Mapping[str, Product] | None
-    ) -> NewLine:
+    ) -> LineSpec:
         """``line`` as a new line of ``order`` (its currency, frozen rate and customer group)."""
         return new_line(
             line, products, self.price_book, order.currency, order.exchange_rate,

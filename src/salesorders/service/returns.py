@@ -19,7 +19,7 @@ import attrs
 
 from salesorders.domain.allocation import AllocationPolicy
 from salesorders.domain.checks import page_limit
-from salesorders.domain.order import NewLine, Order
+from salesorders.domain.order import LineSpec, Order
 from salesorders.domain.order_returns import GatewayRefund
 from salesorders.domain.plan import AllocationRequest, DemandLine
 from salesorders.domain.return_policy import ReturnPolicy, StandardReturnPolicy
@@ -34,7 +34,6 @@ from salesorders.domain.returns import (
 from salesorders.domain.stock import LowStock, StockDesk
 from salesorders.errors import InsufficientStockError, ValidationError
 from salesorders.ports import UnitOfWork
-from salesorders.service.commands import LineSpec
 from salesorders.service.payments import Payments, Publish, orders_oldest_first
 from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
@@ -54,7 +53,7 @@ from salesorders.service.return_commands import (
 __all__ = ["ReturnAwaitingReview", "Returns", "returns_awaiting_review"]
 
 #: Builds the order line a ``LineSpec`` asks for (prices from the price book or catalogue).
-NewLineOf = Callable[[Order, LineSpec], NewLine]
+NewLineOf = Callable[[Order, LineSpec], LineSpec]
 
 
 @attrs.frozen(slots=True)

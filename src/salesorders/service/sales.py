@@ -45,6 +45,7 @@ from salesorders.service.commands import (
     DeliverOrder,
     ExpectStock,
     HoldOrder,
+    PlaceDraft,
     PlaceOrder,
     PromiseDelivery,
     ReceiveExpected,
@@ -148,6 +149,7 @@ class SalesService:
         self,
         command: CreateDraft
         | PlaceOrder
+        | PlaceDraft
         | ConfirmOrder
         | CancelOrder
         | HoldOrder
