@@ -31,7 +31,7 @@ def new_line(
     """The line to add for ``line`` on an order in ``currency`` (converting from ``rate``'s
     base, quoting for ``customer_group``)."""
     if not isinstance(line, LineSpec):
-        raise ValidationError("line", line, "must be a LineSpec")
+        raise ValidationError("", line, "must be a LineSpec")  # named by its line: lines[i]
     product = None if products is None else products[line.sku]
     precision = quantity_precision(line, product)
     if line.unit_price is not None:
