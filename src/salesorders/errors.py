@@ -1,7 +1,9 @@
 """Every error salesorders raises, rooted at :class:`SalesOrdersError`.
 
 Each error carries structured fields (the order id, the field, the value, the state ...) so a
-host can react programmatically, and a message that says what to do about it.
+host can react programmatically, and a message that says what to do about it. Every class has
+a stable ``code``, a suggested ``http_status`` and a ``title`` (the table is in docs/errors.md);
+``to_problem()`` gives RFC 9457 problem details (see :mod:`salesorders.problems`).
 
 ::
 
