@@ -84,16 +84,21 @@ def test_a_bad_quantity_on_the_second_line_names_it(
     assert error.value == quantity
 
 
-def test_other_fields_of_the_second_line_are_named_by_their_line(service: SalesService) -> None:
-    lines = (_line(1), LineSpec(sku="TEA-100", quantity=1, unit_price=Money("1", "USD")))
-    _named(_refused(service, PlaceOrder(customer_id="C", currency="EUR", lines=lines)),
-           "lines[1].unit_price")  # fmt: skip
-    lines = (_line(1), _line(1, quantity_precision=-1))
-    _named(_refused(service, CreateDraft(customer_id="C", currency="EUR", lines=lines)),
-           "lines[1].quantity_precision")  # fmt: skip
-    lines = (_line(1), LineSpec(sku="TEA-100", quantity=1))
-    _named(_refused(service, CreateDraft(customer_id="C", currency="EUR", lines=lines)),
-           "lines[1].unit_price")  # fmt: skip
+@pytest.mark.parametrize(
+    ("second", "field"),
+    [
+        (LineSpec(sku="TEA-100", quantity=1, unit_price=Money("1", "USD")), "lines[1].unit_price"),
+        (_line(1, quantity_precision=-1), "lines[1].quantity_precision"),
+        (LineSpec(sku="TEA-100", quantity=1), "lines[1].unit_price"),
+        (LineSpec(sku="", quantity=1, unit_price=Money("1", "EUR")), "lines[1].sku"),
+    ],
+)
+def test_other_fields_of_the_second_line_are_named_by_their_line(
+    service: SalesService, second: LineSpec, field: str
+) -> None:
+    lines = (_line(1), second)
+    _named(_refused(service, CreateDraft(customer_id="C", currency="EUR", lines=lines)), field)
+    _named(_refused(service, PlaceOrder(customer_id="C", currency="EUR", lines=lines)), field)
 
 
 def test_a_line_that_is_not_a_line_spec_is_named_by_its_index(service: SalesService) -> None:
