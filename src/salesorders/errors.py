@@ -1,7 +1,9 @@
 """Every error salesorders raises, rooted at :class:`SalesOrdersError`.
 
 Each error carries structured fields (the order id, the field, the value, the state ...) so a
-host can react programmatically, and a message that says what to do about it.
+host can react programmatically, and a message that says what to do about it. Every class has
+a stable ``code``, a suggested ``http_status`` and a ``title`` (the table is in docs/errors.md);
+``to_problem()`` gives RFC 9457 problem details (see :mod:`salesorders.problems`).
 
 ::
 
@@ -49,9 +51,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
+    "PROBLEM_TYPE_BASE",
     "AllocationError",
     "ConcurrencyConflictError",
     "ConflictError",
@@ -94,9 +97,32 @@ __all__ = [
     "WorkflowDefinitionError",
 ]
 
+#: Where problem ``type`` URIs point: ``PROBLEM_TYPE_BASE + code``. A host that documents the
+#: problems under its own domain passes ``type_base=`` to :meth:`SalesOrdersError.to_problem`.
+PROBLEM_TYPE_BASE = "https://salesorders.dev/problems/"
+
 
 class SalesOrdersError(Exception):
-    """The root of every error this library raises."""
+    """The root of every error this library raises.
+
+    Every class has a stable snake_case ``code``, a suggested ``http_status`` and a short
+    ``title``; :meth:`to_problem` turns an error into an RFC 9457 problem details object.
+    """
+
+    code: ClassVar[str] = "salesorders_error"
+    http_status: ClassVar[int] = 500
+    title: ClassVar[str] = "Sales orders error"
+
+    def to_problem(
+        self, *, instance: str | None = None, type_base: str = PROBLEM_TYPE_BASE
+    ) -> dict[str, Any]:
+        """This error as RFC 9457 problem details with JSON-safe members only: ``type``
+        (``type_base`` + ``code``), ``title``, ``status``, ``detail`` (the message),
+        ``instance`` when given, then ``code`` and the error's fields (a validation error lists
+        them under ``errors``: ``field``, ``value``, ``problem``, ``hint``)."""
+        from salesorders.problems import problem_details  # not at import time
+
+        return problem_details(self, instance=instance, type_base=type_base)
 
 
 # --------------------------------------------------------------------------- validation
@@ -108,6 +134,10 @@ class ValidationError(SalesOrdersError, ValueError):
     ``field`` names the offending input (``"lines[2].quantity"``), ``value`` is what was given.
     """
 
+    code = "validation_failed"
+    http_status = 422
+    title = "Invalid input"
+
     def __init__(
         self, field: str, value: Any, problem: str, hint: str = "", *, message: str = ""
     ) -> None:
@@ -116,16 +146,21 @@ class ValidationError(SalesOrdersError, ValueError):
         self.problem = problem
         self.hint = hint
         if not message:
-            message = f"{field}: {problem} (got {value!r})"
+            message = f"{problem} (got {value!r})"
+            if field:
+                message = f"{field}: {message}"
             if hint:
                 message += f"; {hint}"
         super().__init__(message)
 
     def under(self, prefix: str) -> ValidationError:
-        """The same error, same class, with its field under ``prefix`` (``lines[2].quantity``)."""
-        field = f"{prefix}.{self.field}"
+        """The same error, same class, with its field under ``prefix`` (``lines[2].quantity``).
+        An error with an empty field (the input as a whole) is named ``prefix`` itself."""
+        field = f"{prefix}.{self.field}" if self.field else prefix
         message = str(self)
-        if message.startswith(f"{self.field}:"):
+        if not self.field:
+            message = f"{prefix}: {message}"
+        elif message.startswith(f"{self.field}:"):
             message = f"{prefix}.{message}"
         copy = type(self).__new__(type(self))
         copy.__dict__.update(self.__dict__)
@@ -136,6 +171,10 @@ class ValidationError(SalesOrdersError, ValueError):
 
 class FloatNotAllowedError(ValidationError, TypeError):
     """A float was given where exact values are required."""
+
+    code = "float_not_allowed"
+    http_status = 422
+    title = "Float not accepted"
 
     def __init__(self, field: str, value: Any) -> None:
         super().__init__(
@@ -149,9 +188,17 @@ class FloatNotAllowedError(ValidationError, TypeError):
 class InvalidQuantityError(ValidationError):
     """A quantity that is not positive, or has more decimal places than its unit allows."""
 
+    code = "invalid_quantity"
+    http_status = 422
+    title = "Invalid quantity"
+
 
 class UnknownCurrencyError(ValidationError):
     """A currency code that is not in ISO 4217."""
+
+    code = "unknown_currency"
+    http_status = 422
+    title = "Unknown currency"
 
     def __init__(self, field: str, value: Any) -> None:
         super().__init__(
@@ -164,6 +211,10 @@ class UnknownCurrencyError(ValidationError):
 
 class CurrencyMismatchError(ValidationError):
     """Two amounts in different currencies met in one calculation."""
+
+    code = "currency_mismatch"
+    http_status = 422
+    title = "Currency mismatch"
 
     def __init__(self, field: str, value: Any, expected: str) -> None:
         self.expected = expected
@@ -178,6 +229,10 @@ class CurrencyMismatchError(ValidationError):
 class ReturnWindowError(ValidationError):
     """A line asked back outside its return window, or of a SKU the return policy does not take
     back for that reason. ``line_id`` names the line."""
+
+    code = "return_not_accepted"
+    http_status = 422
+    title = "Return not accepted"
 
     def __init__(self, field: str, line_id: str, problem: str, hint: str = "") -> None:
         self.line_id = line_id
@@ -209,6 +264,10 @@ class FieldProblem:
 class DeserializationError(ValidationError):
     """Data that does not fit the expected shape. ``problems`` lists every bad path at once."""
 
+    code = "deserialization_failed"
+    http_status = 400
+    title = "Malformed data"
+
     def __init__(self, type_name: str, problems: Sequence[FieldProblem]) -> None:
         self.type_name = type_name
         self.problems = tuple(problems)
@@ -229,6 +288,10 @@ class DeserializationError(ValidationError):
 class OrderError(SalesOrdersError):
     """An order refused a command. The order is exactly as it was before the call."""
 
+    code = "order_refused"
+    http_status = 409
+    title = "Order refused the command"
+
     def __init__(self, order_id: str, message: str) -> None:
         self.order_id = order_id
         super().__init__(message)
@@ -236,6 +299,10 @@ class OrderError(SalesOrdersError):
 
 class InvalidTransitionError(OrderError):
     """The event is not allowed in the order's current state."""
+
+    code = "invalid_transition"
+    http_status = 409
+    title = "Transition not allowed"
 
     def __init__(self, order_id: str, state: str, event: str, allowed: Sequence[str]) -> None:
         self.state = state
@@ -251,6 +318,10 @@ class InvalidTransitionError(OrderError):
 
 class GuardRejectedError(OrderError):
     """A workflow guard rejected the transition."""
+
+    code = "guard_rejected"
+    http_status = 409
+    title = "Workflow guard rejected the transition"
 
     def __init__(
         self, order_id: str, state: str, event: str, guard: str, hint: str | None = None
@@ -268,6 +339,10 @@ class GuardRejectedError(OrderError):
 class OrderNotEditableError(OrderError):
     """Lines, addresses and discounts can only be edited while the order is a draft."""
 
+    code = "order_not_editable"
+    http_status = 409
+    title = "Order not editable"
+
     def __init__(self, order_id: str, state: str, action: str) -> None:
         self.state = state
         self.action = action
@@ -281,6 +356,10 @@ class OrderNotEditableError(OrderError):
 class LineNotFoundError(OrderError):
     """The order has no line with that id."""
 
+    code = "line_not_found"
+    http_status = 404
+    title = "Order line not found"
+
     def __init__(self, order_id: str, line_id: str) -> None:
         self.line_id = line_id
         super().__init__(order_id, f"order {order_id}: no line {line_id!r}; check the line id")
@@ -288,6 +367,10 @@ class LineNotFoundError(OrderError):
 
 class WorkflowDefinitionError(SalesOrdersError):
     """A workflow definition failed validation. ``problems`` lists every problem found."""
+
+    code = "invalid_workflow_definition"
+    http_status = 500
+    title = "Invalid workflow definition"
 
     def __init__(self, workflow: str, problems: Sequence[str]) -> None:
         self.workflow = workflow
@@ -301,9 +384,17 @@ class WorkflowDefinitionError(SalesOrdersError):
 class PricingError(SalesOrdersError):
     """A price or a rate could not be determined."""
 
+    code = "pricing_failed"
+    http_status = 422
+    title = "Price not determined"
+
 
 class NoPriceError(PricingError):
     """No price list entry matches the SKU, currency and customer group."""
+
+    code = "no_price"
+    http_status = 422
+    title = "No price"
 
     def __init__(self, sku: str, currency: str, customer_group: str | None) -> None:
         self.sku = sku
@@ -317,6 +408,10 @@ class NoPriceError(PricingError):
 
 class ExchangeRateUnavailableError(PricingError):
     """The exchange rate source has no rate for the currency pair."""
+
+    code = "exchange_rate_unavailable"
+    http_status = 422
+    title = "Exchange rate unavailable"
 
     def __init__(self, base: str, quote: str) -> None:
         self.base = base
@@ -358,6 +453,10 @@ class Shortage:
 class InventoryError(SalesOrdersError):
     """A stock operation was refused. Stock is unchanged."""
 
+    code = "inventory_refused"
+    http_status = 409
+    title = "Stock operation refused"
+
 
 class InsufficientStockError(InventoryError):
     """Not enough available stock. ``shortages`` names every SKU short and by how much.
@@ -366,6 +465,10 @@ class InsufficientStockError(InventoryError):
     (``order_created`` is False) the order was not created, so ``order_id`` is ``None`` and the
     message says so instead of naming an order that does not exist.
     """
+
+    code = "insufficient_stock"
+    http_status = 409
+    title = "Insufficient stock"
 
     def __init__(
         self,
@@ -389,12 +492,20 @@ class InsufficientStockError(InventoryError):
 
 
 class UnknownWarehouseError(InventoryError):
+    code = "unknown_warehouse"
+    http_status = 404
+    title = "Unknown warehouse"
+
     def __init__(self, warehouse_id: str) -> None:
         self.warehouse_id = warehouse_id
         super().__init__(f"no warehouse {warehouse_id!r}; register it first")
 
 
 class UnknownStockItemError(InventoryError):
+    code = "unknown_stock_item"
+    http_status = 404
+    title = "Unknown stock item"
+
     def __init__(self, sku: str, warehouse_id: str) -> None:
         self.sku = sku
         self.warehouse_id = warehouse_id
@@ -406,6 +517,10 @@ class UnknownStockItemError(InventoryError):
 class ReservationError(InventoryError):
     """A reservation cannot be released or consumed as asked."""
 
+    code = "reservation_refused"
+    http_status = 409
+    title = "Reservation refused"
+
     def __init__(self, reservation_id: str, message: str) -> None:
         self.reservation_id = reservation_id
         super().__init__(message)
@@ -413,6 +528,10 @@ class ReservationError(InventoryError):
 
 class AllocationError(SalesOrdersError):
     """An allocation policy produced a plan that breaks the allocation rules."""
+
+    code = "invalid_allocation"
+    http_status = 500
+    title = "Invalid allocation plan"
 
 
 # --------------------------------------------------------------------------- payments
@@ -426,6 +545,10 @@ class PaymentGatewayError(SalesOrdersError):
     key, so the gateway answers the retry without moving money twice).
     """
 
+    code = "payment_gateway_failed"
+    http_status = 502
+    title = "Payment gateway failed"
+
     def __init__(self, operation: str, message: str) -> None:
         self.operation = operation
         super().__init__(f"payment gateway {operation}: {message}")
@@ -434,12 +557,20 @@ class PaymentGatewayError(SalesOrdersError):
 class PaymentDeclinedError(PaymentGatewayError):
     """The gateway declined: ask the customer for another payment method."""
 
+    code = "payment_declined"
+    http_status = 402
+    title = "Payment declined"
+
 
 # --------------------------------------------------------------------------- storage
 
 
 class NotFoundError(SalesOrdersError, LookupError):
     """No record with that key."""
+
+    code = "not_found"
+    http_status = 404
+    title = "Not found"
 
     def __init__(self, kind: str, key: str) -> None:
         self.kind = kind
@@ -450,9 +581,17 @@ class NotFoundError(SalesOrdersError, LookupError):
 class ConflictError(SalesOrdersError):
     """The command conflicts with another one."""
 
+    code = "conflict"
+    http_status = 409
+    title = "Conflict"
+
 
 class ConcurrencyConflictError(ConflictError):
     """The order was changed by someone else since it was read."""
+
+    code = "concurrency_conflict"
+    http_status = 409
+    title = "Order changed concurrently"
 
     def __init__(self, order_id: str, expected_version: int, actual_version: int | None) -> None:
         self.order_id = order_id
@@ -467,6 +606,10 @@ class ConcurrencyConflictError(ConflictError):
 class IdempotencyConflictError(ConflictError):
     """The idempotency key was used before with a different command payload."""
 
+    code = "idempotency_conflict"
+    http_status = 409
+    title = "Idempotency key reused"
+
     def __init__(self, key: str, command: str) -> None:
         self.key = key
         self.command = command
@@ -479,34 +622,54 @@ class IdempotencyConflictError(ConflictError):
 class StorageError(SalesOrdersError):
     """A database driver failed; the original driver error is the ``__cause__``."""
 
+    code = "storage_failed"
+    http_status = 500
+    title = "Storage failed"
+
 
 class InterfaceError(StorageError):
-    pass
+    code = "storage_interface_error"
+    http_status = 500
+    title = "Storage interface error"
 
 
 class DatabaseError(StorageError):
-    pass
+    code = "database_error"
+    http_status = 500
+    title = "Database error"
 
 
 class OperationalError(DatabaseError):
-    pass
+    code = "database_unavailable"
+    http_status = 503
+    title = "Database unavailable"
 
 
 class IntegrityError(DatabaseError):
-    pass
+    code = "integrity_conflict"
+    http_status = 409
+    title = "Integrity conflict"
 
 
 class ProgrammingError(DatabaseError):
-    pass
+    code = "database_programming_error"
+    http_status = 500
+    title = "Database programming error"
 
 
 class DataError(DatabaseError):
-    pass
+    code = "data_not_storable"
+    http_status = 422
+    title = "Data not storable"
 
 
 class InternalError(DatabaseError):
-    pass
+    code = "database_internal_error"
+    http_status = 500
+    title = "Database internal error"
 
 
 class NotSupportedError(DatabaseError):
-    pass
+    code = "not_supported"
+    http_status = 501
+    title = "Not supported"

@@ -307,7 +307,9 @@ def to_quantity(value: object, field: str = "quantity", precision: int = 0) -> D
     if number <= 0:
         raise InvalidQuantityError(field, value, "must be greater than zero")
     if precision < 0:
-        raise ValidationError("precision", precision, "must be zero or more decimal places")
+        raise ValidationError(
+            f"{field}_precision", precision, "must be zero or more decimal places"
+        )
     if not within_places(number, precision):
         unit = "whole units" if precision == 0 else f"at most {precision} decimal places"
         raise InvalidQuantityError(

@@ -32,7 +32,7 @@ def new_line(
     price and precision, else with the price quoted (converting from ``rate``'s base, for
     ``customer_group``) and the catalogue's quantity precision."""
     if not isinstance(line, LineSpec):
-        raise ValidationError("line", line, "must be a LineSpec")
+        raise ValidationError("", line, "must be a LineSpec")  # named by its line: lines[i]
     product = None if products is None else products[line.sku]
     precision = quantity_precision(line, product)
     if line.unit_price is not None:
