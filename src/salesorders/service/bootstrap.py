@@ -74,7 +74,8 @@ def bootstrap(
     ``store`` is a :class:`~salesorders.ports.Store` (``MemoryStore()``, ``SQLiteStore(path)``,
     ``PostgresStore(dsn)`` or your own): bootstrap builds the service's one serializer from a
     registry of ``workflows`` and hands it to the store (``store.use_serializer``), so the store
-    reads back orders on those workflows; units of work come from ``store.unit_of_work``. ``uow``
+    reads back orders on those workflows; units of work come from ``store.unit_of_work``, and the
+    queries run in reads from ``store.read`` when the store has one. ``uow``
     is a unit-of-work factory to use instead (one wrapping the store's, say). Given without
     ``store`` it is used as it is and the store is handed nothing: a store that keeps orders as
     documents then reads back only the workflows of the serializer it was built with.
@@ -148,6 +149,7 @@ def bootstrap(
         idempotency=IdempotencyKeeper(serializer, idempotency_retention),
         retrier=Retrier(max_retries, rng=rng, sleep=sleep),
         dispatcher=dispatcher,
+        read_factory=getattr(store, "read", None) if uow is None else None,
     )
     if store is not None:
         store.use_serializer(serializer)
