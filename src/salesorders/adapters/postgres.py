@@ -394,8 +394,10 @@ class PostgresRead(SqlUnitOfWork):
     def _rollback(self, session: Session) -> None:
         assert isinstance(session, _PostgresSession)
         if self._store._host is None:
-            # ends the read without ROLLBACK, which would forget the prepared statements
-            session.commit()
+            if session.failed:
+                session.rollback()
+            else:  # ends the read without ROLLBACK, which would forget the prepared statements
+                session.commit()
         else:
             session.rollback_to_savepoint()
 
