@@ -149,7 +149,7 @@ def bootstrap(
         idempotency=IdempotencyKeeper(serializer, idempotency_retention),
         retrier=Retrier(max_retries, rng=rng, sleep=sleep),
         dispatcher=dispatcher,
-        read_factory=getattr(store, "read", None) if uow is None else None,
+        read_factory=_read_factory(store) if uow is None else None,
     )
     if store is not None:
         store.use_serializer(serializer)
@@ -179,3 +179,9 @@ def _unit_of_work_factory(store: Store | None, uow: UnitOfWorkFactory | None) ->
             "uow", uow, "must be a unit-of-work factory", "pass e.g. MemoryStore().unit_of_work"
         )
     return uow
+
+
+def _read_factory(store: Store | None) -> UnitOfWorkFactory | None:
+    """The store's ``read`` (a :class:`~salesorders.ports.ReadableStore`), if it has one."""
+    read = getattr(store, "read", None)
+    return read if callable(read) else None
