@@ -5,7 +5,8 @@ suite per port that an adapter author subclasses to prove their adapter keeps it
 
 All methods that read or write storage run inside a :class:`UnitOfWork`: nothing they change is
 visible to others until :meth:`UnitOfWork.commit`, and everything is undone by
-:meth:`UnitOfWork.rollback` (or by leaving the ``with`` block without committing).
+:meth:`UnitOfWork.rollback` (or by leaving the ``with`` block without committing). Queries may run
+in a read (:meth:`ReadableStore.read`), a unit of work that only reads.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStore",
     "PaymentGateway",
+    "ReadableStore",
     "ReturnPolicy",
     "StockRepository",
     "Store",
@@ -219,6 +221,11 @@ def _check_limit(instance: object, attribute: attrs.Attribute[int], value: objec
         )
 
 
+def _check_flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(attribute.name, value, "must be True or False")
+
+
 def _check_cursor(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None:
         check_text(value, "after")
@@ -229,9 +236,12 @@ class OrderQuery:
     """Filters and page for listing orders. ``after`` is the cursor from the previous page.
 
     ``created_from`` is inclusive and ``created_to`` exclusive (timezone-aware datetimes);
-    ``limit`` is from 1 to :data:`MAX_PAGE_SIZE`. Every field is checked when the query is built,
-    so every store sees the same valid queries: a bad one raises
-    :class:`~salesorders.errors.ValidationError` naming the field.
+    ``limit`` is from 1 to :data:`MAX_PAGE_SIZE`. Orders come oldest first, by ``(created_at,
+    id)``; with ``newest_first`` newest first, by the same key reversed (a cursor pages only in
+    the direction of the listing that made it). With ``with_total`` the page's ``total`` counts
+    every order the filters match, on every page alike (the cursor and ``limit`` aside). Every
+    field is checked when the query is built, so every store sees the same valid queries: a bad
+    one raises :class:`~salesorders.errors.ValidationError` naming the field.
     """
 
     customer_id: str | None = attrs.field(default=None, validator=_check_query_id)
@@ -240,14 +250,19 @@ class OrderQuery:
     created_to: dt.datetime | None = attrs.field(default=None, validator=_check_query_time)
     limit: int = attrs.field(default=50, validator=_check_limit)
     after: str | None = attrs.field(default=None, validator=_check_cursor)
+    newest_first: bool = attrs.field(default=False, validator=_check_flag)
+    with_total: bool = attrs.field(default=False, validator=_check_flag)
 
 
 @attrs.frozen(slots=True)
 class OrderPage:
-    """One page of orders, oldest first; ``next_cursor`` is ``None`` on the last page."""
+    """One page of orders in the query's order; ``next_cursor`` is ``None`` on the last page.
+    ``total`` is how many orders the query's filters match (``None`` unless it asked
+    ``with_total``), read in the same transaction as the page."""
 
     orders: tuple[Order, ...]
     next_cursor: str | None
+    total: int | None = None
 
 
 class OrderRepository(Protocol):
@@ -263,9 +278,11 @@ class OrderRepository(Protocol):
       :class:`~salesorders.errors.NotFoundError`.
     * ``get`` / ``get_by_number`` raise :class:`~salesorders.errors.NotFoundError`; they return a
       new object each time, equal to the saved order and carrying no pending events.
-    * ``list`` filters by customer, state and creation time and pages by ``(created_at, id)`` with
-      an opaque cursor; a cursor this repository did not produce raises
-      :class:`~salesorders.errors.ValidationError`.
+    * ``list`` filters by customer, state and creation time and pages by ``(created_at, id)``
+      (descending with ``newest_first``) with an opaque cursor; a cursor this repository did not
+      produce for a listing in the same direction raises
+      :class:`~salesorders.errors.ValidationError`. With ``with_total`` the page carries how
+      many orders the filters match.
     * ``open_shipments``, ``late_shipments`` and ``lead_times`` answer exactly as the reference
       functions of :mod:`salesorders.domain.logistics_queries` do over the orders as last added
       or saved in this unit of work (same items, same order, same pages); their queries are
@@ -519,3 +536,20 @@ class Store(Protocol):
     def unit_of_work(self) -> UnitOfWork: ...
 
     def use_serializer(self, serializer: Serializer) -> None: ...
+
+
+class ReadableStore(Store, Protocol):
+    """A store with a read path: queries that do not wait for writers.
+
+    Contract: ``read()`` opens a new read, a :class:`UnitOfWork` that only reads. Its reads are
+    consistent: they see the data committed before the read began (or before its first
+    statement), never a change of a unit of work still open, and they do not wait for units of
+    work that write, where the store can avoid it. Every change attempted through it raises
+    :class:`~salesorders.errors.ProgrammingError` and changes nothing; ``commit`` and
+    ``rollback`` both just end it. :func:`~salesorders.service.bootstrap` runs the service's
+    queries (``get_order``, ``list_orders`` ...) in reads when the store has ``read()``, and in
+    units of work otherwise. The SQLite and PostgreSQL stores read a snapshot without the write
+    lock; the memory store holds its one lock (its units of work change it in place).
+    """
+
+    def read(self) -> UnitOfWork: ...

@@ -8,6 +8,11 @@ leaves the store exactly as it found it. Orders are copied on the way in and out
 immutable values, so a shallow copy isolates them). Stock lives in domain
 :class:`~salesorders.domain.stock.StockTables`; its repository journals the rows a change replaces.
 
+``store.read()`` opens a read (a :class:`MemoryRead`): a unit of work whose changes are refused
+with :class:`~salesorders.errors.ProgrammingError` (each is undone before the error is raised).
+It holds the store's lock too: units of work change the store in place, so a read without the
+lock could see a change that is then rolled back, or half of one.
+
 Nothing is persisted: the store lives as long as the object.
 
 :class:`MemoryCatalog` is a product catalogue held in memory (a
@@ -57,6 +62,7 @@ from salesorders.errors import (
     IntegrityError,
     NotFoundError,
     NotSupportedError,
+    ProgrammingError,
     ValidationError,
 )
 from salesorders.ports import (
@@ -68,7 +74,7 @@ from salesorders.ports import (
 )
 from salesorders.serialization import Serializer
 
-__all__ = ["MemoryCatalog", "MemoryStore", "MemoryUnitOfWork"]
+__all__ = ["MemoryCatalog", "MemoryRead", "MemoryStore", "MemoryUnitOfWork"]
 
 Undo = Callable[[], None]
 
@@ -167,18 +173,27 @@ class MemoryOrderRepository:
 
     def list(self, query: OrderQuery) -> OrderPage:
         limit = query.limit  # OrderQuery checked its fields when it was built
-        after = _decode_cursor(query.after) if query.after is not None else None
+        newest = query.newest_first
+        after = _decode_cursor(query.after, newest) if query.after is not None else None
         matches = sorted(
             (o for o in self._data.by_id.values() if _matches(o, query)),
             key=lambda o: (o.created_at, o.id),
         )
-        start = 0
         if after is not None:
-            start = bisect.bisect_right([(o.created_at, o.id) for o in matches], after)
-        page = matches[start : start + limit]
-        more = start + limit < len(matches)
-        cursor = _encode_cursor(page[-1]) if more and page else None
-        return OrderPage(tuple(_copy_order(o) for o in page), cursor)
+            keys = [(o.created_at, o.id) for o in matches]
+            if newest:  # the orders before the cursor
+                matches = matches[: bisect.bisect_left(keys, after)]
+            else:
+                matches = matches[bisect.bisect_right(keys, after) :]
+        if newest:
+            matches.reverse()
+        page = matches[:limit]
+        more = len(matches) > limit
+        cursor = _encode_cursor(page[-1], newest) if more and page else None
+        total = None
+        if query.with_total:
+            total = sum(1 for o in self._data.by_id.values() if _matches(o, query))
+        return OrderPage(tuple(_copy_order(o) for o in page), cursor, total)
 
     def _index_number(self, order_id: str, old: str | None, new: str | None) -> None:
         if old == new:
@@ -208,20 +223,23 @@ def _matches(order: Order, query: OrderQuery) -> bool:
     return query.created_to is None or order.created_at < query.created_to
 
 
-def _encode_cursor(order: Order) -> str:
-    text = f"{order.created_at.isoformat()}|{order.id}"
+def _encode_cursor(order: Order, newest_first: bool = False) -> str:
+    # a newest-first listing's cursors start with "-", so one cannot page the other way
+    text = f"{'-' if newest_first else ''}{order.created_at.isoformat()}|{order.id}"
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+def _decode_cursor(cursor: str, newest_first: bool = False) -> tuple[dt.datetime, str]:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         moment, _, order_id = text.partition("|")
-        at = dt.datetime.fromisoformat(moment)
+        descending = moment.startswith("-")
+        at = dt.datetime.fromisoformat(moment.removeprefix("-"))
     except (ValueError, binascii.Error, UnicodeError, AttributeError):
         at = None
         order_id = ""
-    if at is None or at.utcoffset() is None or not order_id:
+        descending = newest_first
+    if at is None or at.utcoffset() is None or not order_id or descending != newest_first:
         raise ValidationError(
             "after", cursor, "is not a cursor of this repository", "pass a page's next_cursor"
         )
@@ -598,6 +616,50 @@ class MemoryUnitOfWork:
             journal.pop()()
 
 
+class _ReadJournal(list[Undo]):
+    """The journal of a read: it undoes each change as soon as it is recorded, and refuses it."""
+
+    __slots__ = ()
+
+    def append(self, undo: Undo, /) -> None:
+        undo()
+        raise ProgrammingError(
+            "this is a read-only view of the store (store.read()); it changes nothing: "
+            "open store.unit_of_work() to change data"
+        )
+
+
+class MemoryRead(MemoryUnitOfWork):
+    """A read of a :class:`MemoryStore` (``store.read()``): a unit of work that holds the store's
+    lock and refuses every change with :class:`~salesorders.errors.ProgrammingError`, leaving
+    the store as it was. ``commit`` keeps nothing (there is nothing to keep)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        self._swap_journal(_ReadJournal())
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._swap_journal(self._store._journal)
+        super().__exit__(exc_type, exc, tb)
+
+    def _swap_journal(self, journal: list[Undo]) -> None:
+        """Point every repository at ``journal`` (safe: the store's lock is held)."""
+        store = self._store
+        store._order_repository._journal = journal
+        store._stock_repository._journal = journal
+        store._outbox_store._journal = journal
+        store._idempotency_store._journal = journal
+        store._order_numbers._journal = journal
+
+
 class MemoryStore:
     """Every port in memory. ``store.unit_of_work()`` opens a :class:`MemoryUnitOfWork`.
 
@@ -638,6 +700,10 @@ class MemoryStore:
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work (the store's :class:`~salesorders.ports.UnitOfWorkFactory`)."""
         return MemoryUnitOfWork(self)
+
+    def read(self) -> UnitOfWork:
+        """A new read (a :class:`MemoryRead`): changes nothing, holds the store's lock."""
+        return MemoryRead(self)
 
     def use_serializer(self, serializer: Serializer) -> None:
         """Accept the service's serializer (the :class:`~salesorders.ports.Store` port): this store

@@ -26,6 +26,10 @@
   waits for a concurrent command with the same key (an advisory lock), so its record is
   stored without waiting for an answer. A unit of work that changed nothing ends without
   ``ROLLBACK``, which would make the driver forget the connection's prepared statements.
+* ``store.read()`` opens a read (a read-only unit of work): one ``REPEATABLE READ READ ONLY``
+  transaction, so every statement of it sees the same snapshot and none waits for a row lock;
+  inside your ``connection=`` it is a savepoint made read-only and always rolled back. A write
+  attempted in it raises :class:`~salesorders.errors.ProgrammingError` and changes nothing.
 * Driver errors become :class:`~salesorders.errors.StorageError` subclasses by their PEP 249 name;
   serialization failures, deadlocks and lock timeouts are
   :class:`~salesorders.errors.OperationalError`, which the service layer retries.
@@ -67,10 +71,12 @@ from salesorders.adapters._sql.outbox import SqlIdempotencyStore
 from salesorders.ports import IdempotencyRecord
 from salesorders.serialization import Serializer
 
-__all__ = ["PostgresDialect", "PostgresStore", "PostgresUnitOfWork"]
+__all__ = ["PostgresDialect", "PostgresRead", "PostgresStore", "PostgresUnitOfWork"]
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _SAVEPOINT = "salesorders_uow"
+_READ_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_READ_SET = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 _IDLE = psycopg.pq.TransactionStatus.IDLE
 
 Connection = psycopg.Connection[Any]
@@ -199,8 +205,10 @@ class _PostgresSession(Session):
     __slots__ = ("_began", "_connection", "_cursor", "_pipeline", "_pipeline_block", "puts")
     driver_error = psycopg.Error
 
-    def __init__(self, connection: Connection, pipelined: bool, begin: str = "") -> None:
-        super().__init__()
+    def __init__(
+        self, connection: Connection, pipelined: bool, begin: str = "", *, read_only: bool = False
+    ) -> None:
+        super().__init__(read_only=read_only)
         self._connection = connection
         self._pipeline_block: AbstractContextManager[psycopg.Pipeline] | None = None
         self._pipeline: psycopg.Pipeline | None = None
@@ -273,6 +281,8 @@ class _PostgresSession(Session):
                 block.__exit__(None, None, None)
 
     def translate(self, error: Exception) -> errors.SalesOrdersError:
+        if self.read_only and isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+            return self.read_only_error()
         if isinstance(error, psycopg.Error):
             return _translate(error, self.puts)
         return translate_error(error)
@@ -357,6 +367,37 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             self._commit(session)
         elif self._store._host is None:
             session.rollback()
+        else:
+            session.rollback_to_savepoint()
+
+    def _release(self, session: Session) -> None:
+        assert isinstance(session, _PostgresSession)
+        self._store._end(session)
+
+
+class PostgresRead(SqlUnitOfWork):
+    """A read of a :class:`PostgresStore` (``store.read()``): one ``REPEATABLE READ READ ONLY``
+    transaction (a read-only savepoint, always rolled back, inside a host's connection); writes
+    raise :class:`~salesorders.errors.ProgrammingError`. ``commit`` and ``rollback`` both end it.
+    """
+
+    def __init__(self, store: PostgresStore) -> None:
+        super().__init__(store._config)
+        self._store = store
+
+    def _begin(self) -> Session:
+        return self._store._begin(read_only=True)
+
+    def _commit(self, session: Session) -> None:
+        self._rollback(session)
+
+    def _rollback(self, session: Session) -> None:
+        assert isinstance(session, _PostgresSession)
+        if self._store._host is None:
+            if session.failed:
+                session.rollback()
+            else:  # ends the read without ROLLBACK, which would forget the prepared statements
+                session.commit()
         else:
             session.rollback_to_savepoint()
 
@@ -478,6 +519,10 @@ class PostgresStore:
         """A new unit of work (use it as a context manager)."""
         return PostgresUnitOfWork(self)
 
+    def read(self) -> PostgresRead:
+        """A new read-only unit of work on one snapshot (see the module's notes)."""
+        return PostgresRead(self)
+
     def use_serializer(self, serializer: Serializer) -> None:
         """Write and read orders and warehouses with ``serializer`` from the next unit of work on.
 
@@ -561,22 +606,31 @@ class PostgresStore:
                 connection.autocommit = False
         self._pool.putconn(connection)
 
-    def _begin(self) -> _PostgresSession:
+    def _begin(self, *, read_only: bool = False) -> _PostgresSession:
         connection = self._checkout()
         try:
             own = self._host is None and self._pipelined
-            begin = _begin_statement(connection) if own else ""
-            session = _PostgresSession(connection, self._pipelined, begin)
+            begin = ""
+            if own:
+                begin = _READ_BEGIN if read_only else _begin_statement(connection)
+            session = _PostgresSession(connection, self._pipelined, begin, read_only=read_only)
         except psycopg.Error as error:
             self._checkin(connection)
             raise translate_error(error) from error
+        first = []
         if self._host is not None:
-            try:
-                session.control(f"SAVEPOINT {_SAVEPOINT}")
-            except BaseException:
-                session.close()
-                self._checkin(connection)
-                raise
+            first.append(f"SAVEPOINT {_SAVEPOINT}")
+            if read_only:  # undone with the savepoint, which a read always rolls back
+                first.append("SET LOCAL transaction_read_only = on")
+        elif read_only and not own:
+            first.append(_READ_SET)  # the first statement of the driver's transaction
+        try:
+            for statement in first:
+                session.control(statement)
+        except BaseException:
+            session.close()
+            self._checkin(connection)
+            raise
         return session
 
     def _end(self, session: _PostgresSession) -> None:

@@ -10,10 +10,17 @@
   read-check-write inside it (reserving stock, taking an order number) is safe without row
   locks. Units of work of one process queue on a lock instead of polling the database; other
   processes opening the same file wait up to ``busy_timeout`` seconds.
-* Files use write-ahead logging and one connection per thread. ``durability="normal"`` (the
-  default, ``synchronous=NORMAL``): a committed transaction survives a crash of the process; a
-  power loss or an operating-system crash may lose the transactions committed since the last
-  checkpoint (at most 10,000 pages of log, a few hundred orders), never corrupt the file.
+* ``store.read()`` opens a read (a read-only unit of work): a ``BEGIN DEFERRED`` transaction on a
+  second connection of the thread, kept in ``PRAGMA query_only`` mode, that never waits for the
+  write turn. Under write-ahead logging it reads one consistent snapshot, the state last
+  committed when its first statement ran, while another unit of work writes; a write attempted
+  in it raises :class:`~salesorders.errors.ProgrammingError` and changes nothing. A
+  ``":memory:"`` database has one connection, so there a read takes the write turn.
+* Files use write-ahead logging and one connection per thread (two with reads).
+  ``durability="normal"`` (the default, ``synchronous=NORMAL``): a committed transaction
+  survives a crash of the process; a power loss or an operating-system crash may lose the
+  transactions committed since the last checkpoint (at most 10,000 pages of log, a few
+  hundred orders), never corrupt the file.
   ``durability="full"`` (``synchronous=FULL``) syncs the log at every commit: nothing committed
   is lost, at the cost of one disk flush per unit of work. ``":memory:"`` keeps one private
   in-memory database.
@@ -44,7 +51,7 @@ from salesorders.adapters._sql import (
 )
 from salesorders.serialization import Serializer
 
-__all__ = ["SQLiteStore", "SQLiteUnitOfWork"]
+__all__ = ["SQLiteRead", "SQLiteStore", "SQLiteUnitOfWork"]
 
 # A checkpoint (which also syncs the log under synchronous=NORMAL) every ~40 MB of log rather
 # than SQLite's default ~4 MB: a checkpoint writes a hot page once, not once per order, and the
@@ -60,9 +67,17 @@ class _SQLiteSession(Session):
     __slots__ = ("_cursor",)
     driver_error = sqlite3.Error
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        super().__init__()
+    def __init__(self, connection: sqlite3.Connection, *, read_only: bool = False) -> None:
+        super().__init__(read_only=read_only)
         self._cursor = connection.cursor()
+
+    def translate(self, error: Exception) -> errors.SalesOrdersError:
+        """A write refused by ``query_only`` (one the session could not tell from a read) is a
+        misuse of the read, not a busy database to retry."""
+        name = getattr(error, "sqlite_errorname", "")
+        if self.read_only and isinstance(name, str) and name.startswith("SQLITE_READONLY"):
+            return self.read_only_error()
+        return translate_error(error)
 
     def control(self, sql: str) -> None:
         """BEGIN / COMMIT / ROLLBACK: not counted as statements of the unit of work."""
@@ -110,6 +125,38 @@ class SQLiteUnitOfWork(SqlUnitOfWork):
         self._store._release(session.statements)
 
 
+class SQLiteRead(SqlUnitOfWork):
+    """A read of a :class:`SQLiteStore` (``store.read()``): one ``BEGIN DEFERRED`` transaction on
+    the thread's read-only connection, outside the write turn; writes raise
+    :class:`~salesorders.errors.ProgrammingError`. ``commit`` and ``rollback`` both just end it.
+    """
+
+    def __init__(self, store: SQLiteStore) -> None:
+        super().__init__(store._config)
+        self._store = store
+
+    def _begin(self) -> Session:
+        connection = self._store._acquire_reader()
+        session = _SQLiteSession(connection, read_only=True)
+        try:
+            session.control("BEGIN DEFERRED")
+        except BaseException:
+            self._store._release_reader()
+            raise
+        return session
+
+    def _commit(self, session: Session) -> None:
+        assert isinstance(session, _SQLiteSession)
+        session.control("COMMIT")
+
+    def _rollback(self, session: Session) -> None:
+        assert isinstance(session, _SQLiteSession)
+        session.control("ROLLBACK")
+
+    def _release(self, session: Session) -> None:
+        self._store._release_reader(session.statements)
+
+
 class SQLiteStore:
     """Orders, stock, outbox, idempotency records and order numbers in one SQLite database.
 
@@ -153,8 +200,9 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._owner: int | None = None
         self._state_lock = threading.Lock()
-        self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
-        self._local = threading.local()
+        # by (thread id, read-only): each thread's connection for writes and the one for reads
+        self._connections: dict[tuple[int, bool], tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._reading: set[int] = set()
         self._closed = False
         self._statements = 0
         self._open_schema()
@@ -178,6 +226,10 @@ class SQLiteStore:
     def unit_of_work(self) -> SQLiteUnitOfWork:
         """A new unit of work (use it as a context manager)."""
         return SQLiteUnitOfWork(self)
+
+    def read(self) -> SQLiteRead:
+        """A new read-only unit of work that does not wait for writers (see the module's notes)."""
+        return SQLiteRead(self)
 
     def use_serializer(self, serializer: Serializer) -> None:
         """Write and read orders and warehouses with ``serializer`` from the next unit of work on.
@@ -249,9 +301,10 @@ class SQLiteStore:
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
-    def _connection(self) -> sqlite3.Connection:
-        """The calling thread's connection (the one shared connection for ``:memory:``)."""
-        key = 0 if self._memory else threading.get_ident()
+    def _connection(self, read_only: bool = False) -> sqlite3.Connection:
+        """The calling thread's connection (the one shared connection for ``:memory:``), or its
+        ``query_only`` connection for reads."""
+        key = (0, False) if self._memory else (threading.get_ident(), read_only)
         with self._state_lock:
             if self._closed:
                 raise errors.InterfaceError("the store is closed; open a new SQLiteStore")
@@ -260,12 +313,14 @@ class SQLiteStore:
                 return found[1]
             self._forget_finished_threads()
             connection = self._connect()
+            if read_only and not self._memory:
+                connection.execute("PRAGMA query_only=ON")
             self._connections[key] = (threading.current_thread(), connection)
             return connection
 
     def _forget_finished_threads(self) -> None:
         for key, (thread, connection) in list(self._connections.items()):
-            if key and not thread.is_alive():
+            if key[0] and not thread.is_alive():
                 del self._connections[key]
                 connection.close()
 
@@ -290,9 +345,37 @@ class SQLiteStore:
             raise
 
     def _release(self, statements: int = 0) -> None:
-        self._statements += statements
+        if statements:
+            with self._state_lock:
+                self._statements += statements
         self._owner = None
         self._lock.release()
+
+    def _acquire_reader(self) -> sqlite3.Connection:
+        """The thread's read-only connection, without the write turn (``:memory:``: with it)."""
+        if self._memory:
+            return self._acquire()
+        me = threading.get_ident()
+        with self._state_lock:
+            if me in self._reading:
+                raise errors.ProgrammingError(
+                    "a read is already open in this thread; leave it first (reads do not nest)"
+                )
+            self._reading.add(me)
+        try:
+            return self._connection(read_only=True)
+        except BaseException:
+            with self._state_lock:
+                self._reading.discard(me)
+            raise
+
+    def _release_reader(self, statements: int = 0) -> None:
+        if self._memory:
+            self._release(statements)
+            return
+        with self._state_lock:
+            self._statements += statements
+            self._reading.discard(threading.get_ident())
 
     def _open_schema(self) -> None:
         connection = self._acquire()

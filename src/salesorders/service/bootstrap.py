@@ -75,7 +75,8 @@ def bootstrap(
     ``store`` is a :class:`~salesorders.ports.Store` (``MemoryStore()``, ``SQLiteStore(path)``,
     ``PostgresStore(dsn)`` or your own): bootstrap builds the service's one serializer from a
     registry of ``workflows`` and hands it to the store (``store.use_serializer``), so the store
-    reads back orders on those workflows; units of work come from ``store.unit_of_work``. ``uow``
+    reads back orders on those workflows; units of work come from ``store.unit_of_work``, and the
+    queries run in reads from ``store.read`` when the store has one. ``uow``
     is a unit-of-work factory to use instead (one wrapping the store's, say). Given without
     ``store`` it is used as it is and the store is handed nothing: a store that keeps orders as
     documents then reads back only the workflows of the serializer it was built with.
@@ -152,6 +153,7 @@ def bootstrap(
         retrier=Retrier(max_retries, rng=rng, sleep=sleep),
         dispatcher=dispatcher,
         idempotency_scope=idempotency_scope,
+        read_factory=_read_factory(store) if uow is None else None,
     )
     if store is not None:
         store.use_serializer(serializer)
@@ -181,3 +183,9 @@ def _unit_of_work_factory(store: Store | None, uow: UnitOfWorkFactory | None) ->
             "uow", uow, "must be a unit-of-work factory", "pass e.g. MemoryStore().unit_of_work"
         )
     return uow
+
+
+def _read_factory(store: Store | None) -> UnitOfWorkFactory | None:
+    """The store's ``read`` (a :class:`~salesorders.ports.ReadableStore`), if it has one."""
+    read = getattr(store, "read", None)
+    return read if callable(read) else None

@@ -116,6 +116,12 @@ class SalesService:
     all. :class:`~salesorders.errors.ConcurrencyConflictError` and
     :class:`~salesorders.errors.OperationalError` re-run the whole unit of work (bounded, with
     jittered backoff); every other error is raised at once and changes nothing.
+
+    Queries (``get_order``, ``list_orders``, the review, logistics, payment and stock queries)
+    run in reads from ``read_factory`` — the store's ``read`` when it has one (see
+    :class:`~salesorders.ports.ReadableStore`): on SQLite and PostgreSQL they read the last
+    committed state without waiting for a command that is writing. Without one they run in
+    units of work.
     """
 
     def __init__(
@@ -128,8 +134,10 @@ class SalesService:
         retrier: Retrier,
         dispatcher: OutboxDispatcher,
         idempotency_scope: str | None = None,
+        read_factory: UnitOfWorkFactory | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.read_factory = uow_factory if read_factory is None else read_factory
         self.clock = clock
         self.handlers = handlers
         self.idempotency = idempotency
@@ -306,24 +314,26 @@ class SalesService:
     def get_order(self, order_id: str) -> Order:
         """The order with that id; :class:`~salesorders.errors.NotFoundError` if none."""
         require_id(order_id, "order_id")
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return uow.orders.get(order_id)
 
     def get_order_by_number(self, number: str) -> Order:
         """The order with that number (e.g. ``"SO-2026-000001"``)."""
         require_id(number, "number")
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return uow.orders.get_by_number(number)
 
     def list_orders(self, query: OrderQuery | None = None) -> OrderPage:
-        """One page of orders, oldest first; pass ``page.next_cursor`` as ``after`` for the next.
+        """One page of orders, oldest first (``OrderQuery(newest_first=True)``: newest first);
+        pass ``page.next_cursor`` as ``after`` for the next. With ``OrderQuery(with_total=True)``
+        ``page.total`` is how many orders the filters match, read in the same read as the page.
 
         :class:`OrderQuery` checks its fields when it is built, so every store sees the same valid
         queries.
         """
         if query is not None and not isinstance(query, OrderQuery):
             raise ValidationError("query", query, "must be an OrderQuery or None")
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return uow.orders.list(query or OrderQuery())
 
     # ------------------------------------------------------------------ logistics
@@ -340,7 +350,7 @@ class SalesService:
         oldest first; ``carrier=""`` finds those without a carrier. Pass ``page.next_cursor``
         as ``after`` for the next page."""
         query = ShipmentQuery(carrier, warehouse_id, limit, after)
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return uow.orders.open_shipments(query)
 
     def late_shipments(
@@ -356,7 +366,7 @@ class SalesService:
         service clock's date), earliest promise first, with how many days late."""
         day = self.clock.now().date() if on is None else on
         query = LateShipmentQuery(day, carrier, warehouse_id, limit, after)
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return uow.orders.late_shipments(query)
 
     def lead_times(
@@ -370,19 +380,19 @@ class SalesService:
         """One page of the lead times of the orders placed from ``placed_from`` (inclusive) to
         ``placed_to`` (exclusive), by placement."""
         query = LeadTimeQuery(placed_from, placed_to, limit, after)
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return uow.orders.lead_times(query)
 
     # ------------------------------------------------------------------ payments
 
     def payments_awaiting_review(self, *, limit: int = 50) -> tuple[AwaitingReview, ...]:
         """Manual payments waiting for a reviewer, oldest recorded first."""
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return awaiting_review(uow, limit)
 
     def changes_awaiting_review(self, *, limit: int = 50) -> tuple[ChangeAwaitingReview, ...]:
         """Order changes waiting for a reviewer, oldest requested first."""
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return changes_awaiting_review(uow, limit)
 
     def overdue_orders(
@@ -392,7 +402,7 @@ class SalesService:
         clock's date) still unpaid on it, earliest due date first. Money due on a date is
         overdue from the next day."""
         day = self.clock.now().date() if on is None else on
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return overdue_orders(uow, day, limit)
 
     def unrecorded_payments(self, order_id: str) -> tuple[GatewayTransaction, ...]:
@@ -408,7 +418,7 @@ class SalesService:
                 "is needed to reconcile payments",
                 "bootstrap the service with payment_gateway=...",
             )
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             order = uow.orders.get(order_id)
         return unrecorded_transactions(order, gateway)
 
@@ -420,14 +430,14 @@ class SalesService:
         """Everything waiting for a reviewer — manual payments, order changes, returns — or only
         those of ``kind`` (``"payment"``, ``"change"``, ``"return"``), oldest request first."""
         wanted = review_kind(kind)
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return items_awaiting_review(uow, wanted, limit)
 
     # ------------------------------------------------------------------ returns
 
     def returns_awaiting_review(self, *, limit: int = 50) -> tuple[ReturnAwaitingReview, ...]:
         """Requested returns waiting for a reviewer, oldest requested first."""
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return returns_awaiting_review(uow, limit)
 
     def return_eligibility(
@@ -437,7 +447,7 @@ class SalesService:
         until when (no-reason and seller-fault windows), at what restocking fee, and why not."""
         require_id(order_id, "order_id")
         when = self.clock.now() if at is None else aware_time(at)
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             order = uow.orders.get(order_id)
         return order.return_eligibility(self.handlers.returns.policy, when)
 
@@ -447,16 +457,16 @@ class SalesService:
         """Stock reservations, of one order if ``order_id`` is given."""
         if order_id is not None:
             require_id(order_id, "order_id")
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return uow.stock.reservations(order_id)
 
     def stock_items(self) -> tuple[StockItem, ...]:
         """Every stock item (SKU per warehouse) with its figures."""
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return uow.stock.items()
 
     def reconcile_stock(self) -> tuple[Discrepancy, ...]:
         """The drift detector: every stock figure that disagrees with the open reservations or
         with the fold of the ledger (empty when all agree)."""
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return reconcile(uow.stock.items(), uow.stock.reservations(), uow.stock.ledger())

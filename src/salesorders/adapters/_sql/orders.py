@@ -32,6 +32,7 @@ __all__ = ["SqlOrderNumbers", "SqlOrderRepository"]
 
 
 _CURSOR_TAG: Final = "o1"
+_NEWEST_FIRST_TAG: Final = "o1d"  # a newest-first listing's cursors
 
 
 def _page_size(limit: object) -> int:
@@ -40,12 +41,13 @@ def _page_size(limit: object) -> int:
     return limit
 
 
-def _encode_cursor(created_at: dt.datetime, order_id: str) -> str:
-    raw = _json_text([_CURSOR_TAG, _utc_text(created_at), order_id]).encode()
+def _encode_cursor(created_at: dt.datetime, order_id: str, newest_first: bool = False) -> str:
+    tag = _NEWEST_FIRST_TAG if newest_first else _CURSOR_TAG
+    raw = _json_text([tag, _utc_text(created_at), order_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: object) -> tuple[dt.datetime, str]:
+def _decode_cursor(cursor: object, newest_first: bool = False) -> tuple[dt.datetime, str]:
     problem = errors.ValidationError(
         "after",
         cursor,
@@ -60,7 +62,8 @@ def _decode_cursor(cursor: object) -> tuple[dt.datetime, str]:
         at = dt.datetime.fromisoformat(created)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise problem from None
-    if tag != _CURSOR_TAG or not isinstance(order_id, str) or at.utcoffset() is None:
+    expected = _NEWEST_FIRST_TAG if newest_first else _CURSOR_TAG
+    if tag != expected or not isinstance(order_id, str) or at.utcoffset() is None:
         raise problem
     return at, order_id
 
@@ -194,7 +197,8 @@ class SqlOrderRepository:
         return self._load(*rows[0])
 
     def list(self, query: OrderQuery) -> OrderPage:
-        """Orders by ``(created_at, id)`` after the cursor, filtered; ``limit`` per page."""
+        """Orders by ``(created_at, id)`` (newest first: descending) after the cursor, filtered;
+        ``limit`` per page, and how many match when the query asks ``with_total``."""
         if not isinstance(query, OrderQuery):
             raise errors.ValidationError("query", query, "must be an OrderQuery")
         limit = query.limit
@@ -210,25 +214,30 @@ class SqlOrderRepository:
             params.append(d.time(aware_time(query.created_from, "created_from")))
         if query.created_to is not None:
             params.append(d.time(aware_time(query.created_to, "created_to")))
-        if query.after is not None:
-            after_time, after_id = _decode_cursor(query.after)
-            params.extend((d.time(after_time), after_id))
-        params.append(limit + 1)
-        sql = self._sql.order_list(
+        filters = (
             query.customer_id is not None,
             query.state is not None,
             query.created_from is not None,
             query.created_to is not None,
-            query.after is not None,
         )
+        total = None
+        if query.with_total:
+            counted = self._session.rows(self._sql.order_count(*filters), tuple(params))
+            total = int(counted[0][0])
+        newest = query.newest_first
+        if query.after is not None:
+            after_time, after_id = _decode_cursor(query.after, newest)
+            params.extend((d.time(after_time), after_id))
+        params.append(limit + 1)
+        sql = self._sql.order_list(*filters, query.after is not None, newest)
         rows = self._session.rows(sql, params)
         page = rows[:limit]
         orders = tuple(self._load(doc, version) for doc, version, _, _ in page)
         cursor = None
         if len(rows) > limit:
             _, _, created_at, order_id = page[-1]
-            cursor = _encode_cursor(_time(created_at), order_id)
-        return OrderPage(orders, cursor)
+            cursor = _encode_cursor(_time(created_at), order_id, newest)
+        return OrderPage(orders, cursor, total)
 
 
 # --------------------------------------------------------------------------- numbers

@@ -63,13 +63,16 @@ class Session(abc.ABC):
     and :meth:`_count`.
     """
 
-    __slots__ = ("failed", "finished", "statements", "wrote")
+    __slots__ = ("failed", "finished", "read_only", "statements", "wrote")
 
     #: The driver's error base class, translated at this boundary.
     driver_error: ClassVar[type[Exception]]
 
-    def __init__(self) -> None:
+    def __init__(self, *, read_only: bool = False) -> None:
         self.statements = 0
+        #: A read: every statement that would change data raises
+        #: :class:`~salesorders.errors.ProgrammingError` before it is sent (see :meth:`_start`).
+        self.read_only = read_only
         self.finished = False
         #: Set once a statement changed (or may have changed) data, or once one failed: a unit
         #: of work with neither has nothing to undo.
@@ -108,6 +111,13 @@ class Session(abc.ABC):
     def translate(self, error: Exception) -> errors.SalesOrdersError:
         return translate_error(error)
 
+    def read_only_error(self) -> errors.ProgrammingError:
+        """The error of a write attempted in a read (raised before anything is sent)."""
+        return errors.ProgrammingError(
+            "this is a read-only view of the store (store.read()); it changes nothing: "
+            "open store.unit_of_work() to change data"
+        )
+
     def closed_error(self) -> errors.ProgrammingError:
         return errors.ProgrammingError(
             "this unit of work is finished (committed or rolled back); open a new one"
@@ -116,9 +126,11 @@ class Session(abc.ABC):
     def _start(self, *, writes: bool) -> None:
         if self.finished:
             raise self.closed_error()
-        self.statements += 1
         if writes:
+            if self.read_only:
+                raise self.read_only_error()
             self.wrote = True
+        self.statements += 1
 
     @abc.abstractmethod
     def _run(self, sql: str, params: Sequence[Any]) -> None: ...

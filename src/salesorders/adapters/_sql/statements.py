@@ -350,22 +350,38 @@ class Statements:
             f"{rows(_LEDGER_TYPES, ledger)}"
         )
 
-    @functools.lru_cache(maxsize=32)  # noqa: B019 - one Statements per store, kept for its life
-    def order_list(self, customer: bool, state: bool, start: bool, end: bool, after: bool) -> str:
-        conditions = []
-        if customer:
-            conditions.append("customer_id = ?")
-        if state:
-            # a customer's orders come through the index by customer, in listing order
-            conditions.append("{filter_only}state = ?" if customer else "state = ?")
-        if start:
-            conditions.append("created_at >= ?")
-        if end:
-            conditions.append("created_at < ?")
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one Statements per store, kept for its life
+    def order_list(
+        self, customer: bool, state: bool, start: bool, end: bool, after: bool, newest: bool = False
+    ) -> str:
+        """A page of orders by ``(created_at, id)``, or newest first by the same index backwards."""
+        conditions = _order_filters(customer, state, start, end)
         if after:
-            conditions.append("(created_at, id) > (?, ?)")
+            conditions.append(f"(created_at, id) {'<' if newest else '>'} (?, ?)")
         where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+        order = "created_at DESC, id DESC" if newest else "created_at, id"
         return self.dialect.render(
             "SELECT CAST(doc AS TEXT), version, created_at, id FROM {p}orders"
-            f"{where} ORDER BY created_at, id LIMIT ?"
+            f"{where} ORDER BY {order} LIMIT ?"
         )
+
+    @functools.lru_cache(maxsize=32)  # noqa: B019 - one Statements per store, kept for its life
+    def order_count(self, customer: bool, state: bool, start: bool, end: bool) -> str:
+        """How many orders the filters of a listing match (through the same indexes)."""
+        conditions = _order_filters(customer, state, start, end)
+        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+        return self.dialect.render(f"SELECT COUNT(*) FROM {{p}}orders{where}")
+
+
+def _order_filters(customer: bool, state: bool, start: bool, end: bool) -> list[str]:
+    conditions = []
+    if customer:
+        conditions.append("customer_id = ?")
+    if state:
+        # a customer's orders come through the index by customer, in listing order
+        conditions.append("{filter_only}state = ?" if customer else "state = ?")
+    if start:
+        conditions.append("created_at >= ?")
+    if end:
+        conditions.append("created_at < ?")
+    return conditions
