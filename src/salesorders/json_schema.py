@@ -186,11 +186,12 @@ class _Builder:
 
     def union(self, args: tuple[Any, ...], where: str) -> dict[str, Any]:
         members = [a for a in args if a is not type(None)]
+        nullable = len(members) < len(args)
         if Decimal in members and set(members) <= _NUMBER_FORMS | {Money}:
             # a number a command takes in several forms: it loads as a Decimal (or Money)
             members = [Money, Decimal] if Money in members else [Decimal]
         options = [self.schema(m, where) for m in members]
-        if len(members) < len(args):
+        if nullable:
             options.append({"type": "null"})
         return options[0] if len(options) == 1 else {"anyOf": options}
 
