@@ -7,10 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from moneyed import Money
 
+from salesorders.adapters.memory import MemoryStore
+from salesorders.errors import NotFoundError
 from salesorders.json_schema import RESULTS, VIEWS
 from salesorders.serialization import Serializer
-from salesorders.service import OrderResult
+from salesorders.service import LineSpec, OrderResult, PlaceOrder, bootstrap
 from salesorders.service.views import OrderSummary, OrderView
 from support.json_examples import results
 
@@ -85,3 +88,21 @@ def test_the_order_summary_is_a_row_of_a_list() -> None:
         "placed_at",
         "version",
     }
+
+
+def test_the_service_views_an_order_by_id_or_by_number() -> None:
+    service = bootstrap(store=MemoryStore())
+    placed = service.handle(
+        PlaceOrder(
+            customer_id="C-9",
+            currency="USD",
+            lines=(LineSpec("SKU-X", 1, Money("3.00", "USD")),),
+        )
+    )
+    by_id = service.view_order(placed.order_id)
+    assert placed.number is not None
+    assert service.view_order(placed.number) == by_id
+    assert by_id.order_id == placed.order_id
+    assert by_id.totals.grand_total == Money("3.00", "USD")
+    with pytest.raises(NotFoundError):
+        service.view_order("no-such-order")
