@@ -7,6 +7,7 @@ with one error listing every bad path.
 
 from __future__ import annotations
 
+import enum
 import json
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from moneyed import Money
 
 from salesorders.errors import DeserializationError, SalesOrdersError
 from salesorders.json_schema import command_classes as published_commands
-from salesorders.serialization import Serializer
+from salesorders.serialization import Serializer, make_converter
 from salesorders.service import AuthorizePayment, CloseRepair, LineSpec, PlaceOrder, ReceiveStock
 from support.commands import command_classes, commands_of
 from support.json_examples import COMMANDS, service_command_classes
@@ -122,3 +123,15 @@ def test_every_command_refuses_a_missing_field_or_an_unknown_key(cls: type) -> N
         S.load(data, cls)
     assert "$" in paths(caught.value)
     assert "unexpected" in str(caught.value)
+
+
+def test_whole_numbers_and_booleans_are_strict_and_an_int_enum_still_loads() -> None:
+    class Level(enum.IntEnum):
+        LOW = 1
+
+    converter = make_converter()
+    assert converter.structure(1, Level) is Level.LOW
+    assert converter.structure(3, int) == 3
+    for value, cls in ((1.9, int), ("3", int), (True, int), ("false", bool), (0, bool)):
+        with pytest.raises(ValueError, match="expected"):
+            converter.structure(value, cls)

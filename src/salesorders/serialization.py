@@ -68,9 +68,9 @@ def _structure_decimal(value: Any, _: type) -> Decimal:
         raise ValueError(f"{value!r} is not a decimal number") from None
 
 
-def _structure_int(value: Any, _: type) -> int:
+def _structure_int(value: Any, cls: type[int]) -> int:
     if value.__class__ is int:
-        return int(value)
+        return int(value) if cls is int else cls(value)  # an IntEnum, say
     raise ValueError(f"expected a whole number, got {type(value).__name__}")
 
 
