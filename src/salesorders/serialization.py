@@ -7,6 +7,8 @@
 * A number a command takes in several forms (``Decimal | int | str``, and ``Money | Decimal |
   str | int`` for amounts) loads from JSON as a ``Decimal`` (from ``3`` or ``"3"``), or as a
   ``Money`` from ``{"amount", "currency"}``; a float such as ``1.1`` is refused.
+* A whole number must be a JSON integer and a boolean ``true`` or ``false`` (never ``1.9`` or
+  ``"false"``, which a plain cast would take).
 * An order's workflow ↔ ``{"name": ..., "version": ...}``, resolved through a
   :class:`~salesorders.domain.workflow.WorkflowRegistry` on the way in.
 * Unknown keys are refused, and every bad field is reported at once, with its path, in one
