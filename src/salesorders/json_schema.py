@@ -29,7 +29,9 @@ from typing import Any, Final, Union
 import attrs
 from moneyed import Money
 
-from salesorders.domain.stock import LedgerEntry
+from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
+from salesorders.domain.returns import LineEligibility
+from salesorders.domain.stock import LedgerEntry, Reservation, StockItem
 from salesorders.errors import Shortage, ValidationError
 from salesorders.service import change_commands, commands, payment_commands, return_commands
 from salesorders.service.changes import ChangeAwaitingReview, ChangeResult
@@ -82,7 +84,7 @@ _SHAPES: Final[dict[type, dict[str, Any]]] = {
     },
 }
 
-#: What the service's commands and queries return.
+#: What the service's commands and queries return (the rows of a query's page).
 RESULTS: Final[tuple[type, ...]] = (
     OrderResult,
     ChangeResult,
@@ -93,6 +95,12 @@ RESULTS: Final[tuple[type, ...]] = (
     ReturnAwaitingReview,
     ReviewItem,
     OverdueOrder,
+    Reservation,
+    StockItem,
+    OpenShipment,
+    LateShipment,
+    LeadTime,
+    LineEligibility,
 )
 
 #: The read views of orders.

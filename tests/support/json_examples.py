@@ -263,9 +263,14 @@ def results() -> dict[str, Any]:
         RequestChange(order_id, (ChangeAction.set_quantity("L1", 1),), "fewer", actor="cs")
     )
     found["ChangeAwaitingReview"] = service.changes_awaiting_review()[0]
+    found["Reservation"] = service.reservations(order_id)[0]
+    found["StockItem"] = service.stock_items()[0]
     service.handle(ShipOrder(order_id, tracking_number="TRACK-1"))
+    found["Page[OpenShipment]"] = service.open_shipments()
     clock.advance(dt.timedelta(days=1))
     service.handle(DeliverOrder(order_id))
+    found["Page[LeadTime]"] = service.lead_times()
+    found["LineEligibility"] = service.return_eligibility(order_id)[0]
     service.handle(RequestReturn(order_id, (ReturnItem("L1", 1),), actor="cs"))
     found["ReturnAwaitingReview"] = service.returns_awaiting_review()[0]
     found["ReviewItem"] = service.awaiting_review()[0]
@@ -273,10 +278,15 @@ def results() -> dict[str, Any]:
         PlaceOrder(customer_id="C-2", currency="EUR", lines=lines[:1], confirm=True)
     )
     service.handle(SetPaymentTerms(net.order_id, PaymentTerms.net(1)))
+    service.handle(PromiseDelivery(net.order_id, clock.now().date()))
+    service.handle(ShipOrder(net.order_id))
     clock.advance(dt.timedelta(days=5))
+    found["Page[LateShipment]"] = service.late_shipments()
     found["OverdueOrder"] = service.overdue_orders()[0]
     found["DispatchReport"] = service.dispatcher.dispatch_once()
     order = service.get_order(order_id)
+    for name in ("OpenShipment", "LeadTime", "LateShipment"):
+        found[name] = found[f"Page[{name}]"].items[0]
     found["OrderView"] = OrderView.of(order)
     found["OrderSummary"] = OrderSummary.of(order)
     return found
