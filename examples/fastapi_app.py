@@ -1,0 +1,80 @@
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Iterable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+
+from salesorders.adapters.sqlite import SQLiteStore
+from salesorders.errors import SalesOrdersError
+from salesorders.json_schema import schemas
+from salesorders.ports import Notifier, OrderQuery, OutboxMessage, Store
+from salesorders.serialization import Serializer
+from salesorders.service import CancelOrder, PlaceOrder, ReceiveStock, RegisterWarehouse, bootstrap
+from salesorders.service.views import OrderSummary
+
+REF = "#/components/schemas/"  # run: ORDERS_DB=orders.db uvicorn --factory fastapi_app:create_app
+Key = Annotated[str | None, Header(alias="Idempotency-Key")]  # the command's idempotency key
+
+
+class LogNotifier:  # a channel: put email, SMS or webhooks here
+    def notify(self, message: OutboxMessage) -> None:
+        logging.getLogger("orders").info("%s %s", message.event_type, message.stream_id)
+
+
+def create_app(store: Store | None = None, notifiers: Iterable[Notifier] = ()) -> FastAPI:
+    store = store or SQLiteStore(os.environ["ORDERS_DB"])
+    service = bootstrap(store=store, notifiers=notifiers or [LogNotifier()])
+    serializer, stop = Serializer(), threading.Event()
+
+    def relay() -> None:  # the outbox relay: committed events to the notifiers, until shutdown
+        while not stop.wait(0 if service.dispatcher.dispatch_once().delivered else 1.0):
+            pass
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=relay, name="outbox-relay").start()
+        yield
+        stop.set()
+
+    app = FastAPI(title="Orders", lifespan=lifespan)
+
+    @app.exception_handler(SalesOrdersError)
+    def problem(request: Request, error: SalesOrdersError) -> JSONResponse:
+        body = error.to_problem(instance=request.url.path)
+        return JSONResponse(body, error.http_status, media_type="application/problem+json")
+
+    async def json_data(request: Request, key: Key = None) -> Any:  # body, path and key as one
+        with contextlib.suppress(ValueError, TypeError):  # not a JSON object: None, load refuses
+            return await request.json() | request.path_params | {"idempotency_key": key}
+
+    def post(path: str, cls: type) -> None:  # an endpoint running a command
+        def endpoint(data: Annotated[Any, Depends(json_data)]) -> JSONResponse:
+            done = service.execute(serializer.load(data, cls))
+            replayed = {"Idempotent-Replayed": "true"} if done.replayed else {}  # nothing ran
+            return JSONResponse(serializer.dump(done.result), headers=replayed)
+
+        ref = {"application/json": {"schema": {"$ref": REF + cls.__name__}}}  # its JSON Schema
+        app.post(path, name=cls.__name__, openapi_extra={"requestBody": {"content": ref}})(endpoint)
+
+    post("/warehouses", RegisterWarehouse)
+    post("/stock/receipts", ReceiveStock)
+    post("/orders", PlaceOrder)
+    post("/orders/{order_id}/cancel", CancelOrder)
+
+    @app.get("/orders/{order_id}")  # reads: the service's queries run in read-only transactions
+    def get_order(order_id: str) -> Any:
+        return serializer.dump(service.view_order(order_id))
+
+    @app.get("/customers/{customer_id}/orders")
+    def list_orders(customer_id: str, after: str | None = None) -> Any:
+        query = OrderQuery(customer_id, newest_first=True, with_total=True, after=after)
+        page = service.list_orders(query)
+        orders = [serializer.dump(OrderSummary.of(order)) for order in page.orders]
+        return {"orders": orders, "total": page.total, "next_cursor": page.next_cursor}
+
+    app.openapi()["components"]["schemas"].update(schemas(ref_prefix=REF))  # commands' schemas
+    return app
