@@ -18,25 +18,24 @@ from salesorders.service.views import OrderSummary
 
 REF = "#/components/schemas/"  # run: ORDERS_DB=orders.db uvicorn --factory fastapi_app:create_app
 Key = Annotated[str | None, Header(alias="Idempotency-Key")]  # the command's idempotency key
-
-
-class LogNotifier:  # a channel: put email, SMS or webhooks here
-    def notify(self, message: OutboxMessage) -> None:
-        logging.getLogger("orders").info("%s %s", message.event_type, message.stream_id)
+serializer = Serializer()  # the library's JSON: commands in, results and views out
 
 
 def create_app(store: Store | None = None, notifiers: Iterable[Notifier] = ()) -> FastAPI:
+    class LogNotifier:  # a channel: put email, SMS or webhooks here
+        def notify(self, message: OutboxMessage) -> None:
+            logging.getLogger("orders").info("%s %s", message.event_type, message.stream_id)
+
     store = store or SQLiteStore(os.environ["ORDERS_DB"])
     service = bootstrap(store=store, notifiers=notifiers or [LogNotifier()])
-    serializer, stop = Serializer(), threading.Event()
 
-    def relay() -> None:  # the outbox relay: committed events to the notifiers, until shutdown
+    def relay(stop: threading.Event) -> None:  # the outbox relay: events to notifiers, until stop
         while not stop.wait(0 if service.dispatcher.dispatch_once().delivered else 1.0):
             pass
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        threading.Thread(target=relay, name="outbox-relay").start()
+        threading.Thread(target=relay, args=(stop := threading.Event(),), name="outbox").start()
         yield
         stop.set()
 
@@ -51,19 +50,20 @@ def create_app(store: Store | None = None, notifiers: Iterable[Notifier] = ()) -
         with contextlib.suppress(ValueError, TypeError):  # not a JSON object: None, load refuses
             return await request.json() | request.path_params | {"idempotency_key": key}
 
-    def post(path: str, cls: type) -> None:  # an endpoint running a command
-        def endpoint(data: Annotated[Any, Depends(json_data)]) -> JSONResponse:
+    def post(path: str, cls: type, *ids: str) -> None:  # an endpoint running a command
+        def run_command(data: Annotated[Any, Depends(json_data)]) -> JSONResponse:
             done = service.execute(serializer.load(data, cls))
             replayed = {"Idempotent-Replayed": "true"} if done.replayed else {}  # nothing ran
             return JSONResponse(serializer.dump(done.result), headers=replayed)
 
-        ref = {"application/json": {"schema": {"$ref": REF + cls.__name__}}}  # its JSON Schema
-        app.post(path, name=cls.__name__, openapi_extra={"requestBody": {"content": ref}})(endpoint)
+        body = {"content": {"application/json": {"schema": {"$ref": REF + cls.__name__}}}}
+        params = [{"name": i, "in": "path", "required": True} for i in ids]  # FastAPI sees none
+        app.post(path, openapi_extra={"requestBody": body, "parameters": params})(run_command)
 
     post("/warehouses", RegisterWarehouse)
     post("/stock/receipts", ReceiveStock)
     post("/orders", PlaceOrder)
-    post("/orders/{order_id}/cancel", CancelOrder)
+    post("/orders/{order_id}/cancel", CancelOrder, "order_id")
 
     @app.get("/orders/{order_id}")  # reads: the service's queries run in read-only transactions
     def get_order(order_id: str) -> Any:

@@ -209,6 +209,9 @@ def test_openapi_has_the_command_schemas(client: TestClient) -> None:
             assert ref.removeprefix("#/components/schemas/") in components
     header = document["paths"]["/orders"]["post"]["parameters"][0]
     assert header["name"] == "Idempotency-Key" and header["in"] == "header"
+    cancel = document["paths"]["/orders/{order_id}/cancel"]["post"]["parameters"]
+    assert {"name": "order_id", "in": "path", "required": True} in cancel
+    assert len({op["operationId"] for p in document["paths"].values() for op in p.values()}) == 6
 
 
 def _refs(value: object) -> Iterator[str]:
