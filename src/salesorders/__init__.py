@@ -85,6 +85,7 @@ from salesorders.service.return_commands import (
     ReturnItem,
 )
 from salesorders.service.sales import SalesService
+from salesorders.service.views import OrderSummary, OrderView
 
 __version__ = "0.1.0.dev0"
 
@@ -129,6 +130,8 @@ __all__ = [
     "OrderPage",
     "OrderQuery",
     "OrderResult",
+    "OrderSummary",
+    "OrderView",
     "PaymentTerms",
     "PlaceDraft",
     "PlaceOrder",

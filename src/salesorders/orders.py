@@ -54,6 +54,7 @@ from salesorders.service.payments import AwaitingReview, OverdueOrder
 from salesorders.service.results import DispatchReport
 from salesorders.service.returns import ReturnAwaitingReview
 from salesorders.service.reviews import ReviewItem, ReviewKind
+from salesorders.service.views import LineView, ShipmentView, TotalsView
 
 __all__ = [
     "AuditEntry",
@@ -72,6 +73,7 @@ __all__ = [
     "LeadTime",
     "LeadTimeQuery",
     "LineEligibility",
+    "LineView",
     "OpenShipment",
     "Order",
     "OrderLine",
@@ -99,11 +101,13 @@ __all__ = [
     "Shipment",
     "ShipmentQuery",
     "ShipmentStatus",
+    "ShipmentView",
     "ShippedLine",
     "SkuQuantity",
     "StandardReturnPolicy",
     "TermsKind",
     "Totals",
+    "TotalsView",
     "TrackingEvent",
 ]
 

@@ -4,6 +4,11 @@
 * ``Money`` ↔ ``{"amount": "19.99", "currency": "USD"}``.
 * ``datetime`` ↔ ISO 8601 with its zone; a naive datetime is refused. ``date`` ↔ ISO 8601.
 * Enums ↔ their values; tuples and frozensets ↔ lists.
+* A number a command takes in several forms (``Decimal | int | str``, and ``Money | Decimal |
+  str | int`` for amounts) loads from JSON as a ``Decimal`` (from ``3`` or ``"3"``), or as a
+  ``Money`` from ``{"amount", "currency"}``; a float such as ``1.1`` is refused.
+* A whole number must be a JSON integer and a boolean ``true`` or ``false`` (never ``1.9`` or
+  ``"false"``, which a plain cast would take).
 * An order's workflow ↔ ``{"name": ..., "version": ...}``, resolved through a
   :class:`~salesorders.domain.workflow.WorkflowRegistry` on the way in.
 * Unknown keys are refused, and every bad field is reported at once, with its path, in one
@@ -65,6 +70,18 @@ def _structure_decimal(value: Any, _: type) -> Decimal:
         raise ValueError(f"{value!r} is not a decimal number") from None
 
 
+def _structure_int(value: Any, cls: type[int]) -> int:
+    if value.__class__ is int:
+        return int(value) if cls is int else cls(value)  # an IntEnum, say
+    raise ValueError(f"expected a whole number, got {type(value).__name__}")
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if value.__class__ is bool:
+        return bool(value)
+    raise ValueError(f"expected true or false, got {type(value).__name__}")
+
+
 def _structure_datetime(value: Any, _: type) -> dt.datetime:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__}")
@@ -100,6 +117,37 @@ def _structure_shortage(value: Any, _: type) -> Shortage:
     )
 
 
+#: The types a command's number may be given as; loaded from JSON, it becomes a Decimal (or Money).
+_NUMBER_FORMS = frozenset({Decimal, int, str})
+
+
+def _number_members(t: Any) -> frozenset[Any] | None:
+    """The members of a union of a number's forms (``Decimal | int | str``, with ``Money``,
+    with ``None``), or ``None`` for any other type."""
+    if get_origin(t) not in (Union, types.UnionType):
+        return None
+    members = frozenset(get_args(t)) - {type(None)}
+    if Decimal in members and members <= _NUMBER_FORMS | {Money}:
+        return members
+    return None
+
+
+def _number_hook(t: Any) -> Callable[[Any, type], Any]:
+    """Load a number given in any of its forms as a ``Decimal`` (a JSON number or a string;
+    never a float), a ``Money`` where the union takes one, or ``None`` where it is optional."""
+    takes_money = Money in get_args(t)
+    takes_none = type(None) in get_args(t)
+
+    def structure_number(value: Any, _: type) -> Any:
+        if value is None and takes_none:
+            return None
+        if takes_money and isinstance(value, dict):
+            return _structure_money(value, Money)
+        return _structure_decimal(value, Decimal)
+
+    return structure_number
+
+
 def _unstructure_money(money: Money) -> dict[str, Any]:
     return {"amount": str(money.amount), "currency": money.currency.code}
 
@@ -112,9 +160,23 @@ def _unstructure_enum(member: enum.Enum) -> Any:
 _OMITTED: dict[type, frozenset[str]] = {Order: frozenset({"events"})}
 
 
+#: Types whose structure hooks raise a ValueError that says what is wrong and what to write.
+_EXPLAINED: frozenset[Any] = frozenset(
+    {Workflow, Decimal, Money, Shortage, dt.datetime, dt.date, int, bool}
+)
+
+
+def _explains(target: Any) -> bool:
+    """Whether the hook for ``target`` (or for the type an optional ``target`` holds) raises
+    errors of its own worth showing."""
+    if _is_optional(target):
+        target = next(a for a in get_args(target) if a is not type(None))
+    return target in _EXPLAINED or _number_members(target) is not None
+
+
 def _explained(exc: BaseException, target: type | None) -> str:
     """cattrs' message, or ours where we raised one that says more (an unknown workflow)."""
-    if target is Workflow and isinstance(exc, ValueError):
+    if isinstance(exc, ValueError) and _explains(target):
         return str(exc)
     return format_exception(exc, target)
 
@@ -186,6 +248,8 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
 
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(bool, _structure_bool)
     conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
     conv.register_structure_hook(dt.datetime, _structure_datetime)
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
@@ -202,6 +266,7 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
         lambda s: {"sku": s.sku, "requested": str(s.requested), "available": str(s.available)},
     )
     conv.register_structure_hook(Shortage, _structure_shortage)
+    conv.register_structure_hook_factory(lambda t: _number_members(t) is not None, _number_hook)
     conv.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _unstructure_enum
     )

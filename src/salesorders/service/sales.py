@@ -17,7 +17,12 @@ from salesorders.domain.logistics_queries import (
 from salesorders.domain.order import Order
 from salesorders.domain.returns import LineEligibility
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
-from salesorders.errors import IdempotencyConflictError, SalesOrdersError, ValidationError
+from salesorders.errors import (
+    IdempotencyConflictError,
+    NotFoundError,
+    SalesOrdersError,
+    ValidationError,
+)
 from salesorders.ports import (
     Clock,
     GatewayTransaction,
@@ -100,6 +105,7 @@ from salesorders.service.return_commands import (
 )
 from salesorders.service.returns import ReturnAwaitingReview, returns_awaiting_review
 from salesorders.service.reviews import ReviewItem, ReviewKind, items_awaiting_review, review_kind
+from salesorders.service.views import OrderView
 
 __all__ = ["SalesService"]
 
@@ -322,6 +328,13 @@ class SalesService:
         require_id(number, "number")
         with self.read_factory() as uow:
             return uow.orders.get_by_number(number)
+
+    def view_order(self, order_id_or_number: str) -> OrderView:
+        """The read view of the order with that id, or else with that number."""
+        try:
+            return OrderView.of(self.get_order(order_id_or_number))
+        except NotFoundError:
+            return OrderView.of(self.get_order_by_number(order_id_or_number))
 
     def list_orders(self, query: OrderQuery | None = None) -> OrderPage:
         """One page of orders, oldest first (``OrderQuery(newest_first=True)``: newest first);
