@@ -28,6 +28,9 @@ from salesorders.domain.logistics_queries import (
     LeadTimeQuery,
     Page,
     ShipmentQuery,
+    select_late_shipments,
+    select_lead_times,
+    select_open_shipments,
 )
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import ExchangeRate
@@ -49,6 +52,8 @@ __all__ = [
     "GatewayTransaction",
     "IdempotencyRecord",
     "IdempotencyStore",
+    "LateShipmentQuery",
+    "LeadTimeQuery",
     "Notifier",
     "OrderNumbers",
     "OrderPage",
@@ -56,14 +61,19 @@ __all__ = [
     "OrderRepository",
     "OutboxMessage",
     "OutboxStore",
+    "Page",
     "PaymentGateway",
     "ReadableStore",
     "ReturnPolicy",
+    "ShipmentQuery",
     "StockRepository",
     "Store",
     "TrackingNumbers",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "select_late_shipments",
+    "select_lead_times",
+    "select_open_shipments",
 ]
 
 

@@ -52,6 +52,7 @@ from salesorders.service import (
     LineSpec,
     ManualClock,
     OpenRepair,
+    PlaceDraft,
     PlaceOrder,
     PromiseDelivery,
     ReceiveExpected,
@@ -109,9 +110,10 @@ def service_command_classes() -> tuple[type, ...]:
     found: set[type] = set()
     for info in pkgutil.iter_modules(service_package.__path__):
         module = importlib.import_module(f"{service_package.__name__}.{info.name}")
-        for _, cls in inspect.getmembers(module, inspect.isclass):
+        for name in getattr(module, "__all__", ()):
+            cls = getattr(module, name)
             if (
-                cls.__module__.startswith(service_package.__name__)
+                inspect.isclass(cls)
                 and attrs.has(cls)
                 and "idempotency_key" in attrs.fields_dict(cls)
             ):
@@ -148,6 +150,7 @@ COMMANDS: dict[type, Any] = {
             all_or_nothing=True,
             idempotency_key="k-2",
         ),
+        PlaceDraft("O-7", confirm=True, actor="sales:li", idempotency_key="k-2b"),
         ConfirmOrder("O-1", all_or_nothing=True, reason="ok", idempotency_key="k", actor="a"),
         CancelOrder("O-1", "customer asked"),
         HoldOrder("O-1", "credit check"),
