@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
+import salesorders
+from salesorders import CancelOrder, PlaceOrder, ReceiveStock, RegisterWarehouse, bootstrap
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.errors import SalesOrdersError
 from salesorders.json_schema import schemas
 from salesorders.ports import Notifier, OrderQuery, OutboxMessage, Store
 from salesorders.serialization import Serializer
-from salesorders.service import CancelOrder, PlaceOrder, ReceiveStock, RegisterWarehouse, bootstrap
-from salesorders.service.views import OrderSummary
 
 REF = "#/components/schemas/"  # run: ORDERS_DB=orders.db uvicorn --factory fastapi_app:create_app
 Key = Annotated[str | None, Header(alias="Idempotency-Key")]  # the command's idempotency key
@@ -73,7 +73,7 @@ def create_app(store: Store | None = None, notifiers: Iterable[Notifier] = ()) -
     def list_orders(customer_id: str, after: str | None = None) -> Any:
         query = OrderQuery(customer_id, newest_first=True, with_total=True, after=after)
         page = service.list_orders(query)
-        orders = [serializer.dump(OrderSummary.of(order)) for order in page.orders]
+        orders = [serializer.dump(salesorders.OrderSummary.of(order)) for order in page.orders]
         return {"orders": orders, "total": page.total, "next_cursor": page.next_cursor}
 
     app.openapi()["components"]["schemas"].update(schemas(ref_prefix=REF))  # commands' schemas

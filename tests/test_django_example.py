@@ -150,7 +150,7 @@ def test_a_django_rollback_takes_the_library_writes_with_it(client: Any, site: s
     from django_app.orders import service  # type: ignore[import-not-found]
     from moneyed import Money
 
-    from salesorders.service import LineSpec, PlaceOrder
+    from salesorders import LineSpec, PlaceOrder
 
     class Abort(Exception):
         pass

@@ -17,11 +17,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from salesorders import SalesService, bootstrap
 from salesorders.adapters.postgres import PostgresStore
 from salesorders.errors import SalesOrdersError
+from salesorders.orders import DispatchReport
 from salesorders.ports import Notifier, OutboxMessage
-from salesorders.service import SalesService, bootstrap
-from salesorders.service.results import DispatchReport
 
 _local = threading.local()  # Django's connections are per thread, and so are the stores
 

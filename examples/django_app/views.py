@@ -10,10 +10,15 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from salesorders.ports import OrderQuery
+from salesorders import (
+    CancelOrder,
+    OrderQuery,
+    OrderSummary,
+    PlaceOrder,
+    ReceiveStock,
+    RegisterWarehouse,
+)
 from salesorders.serialization import Serializer
-from salesorders.service import CancelOrder, PlaceOrder, ReceiveStock, RegisterWarehouse
-from salesorders.service.views import OrderSummary
 
 from .orders import service
 
