@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
+import re
 import socket
 import sys
 import threading
@@ -287,3 +289,36 @@ def test_over_real_http_with_uvicorn(tmp_path: Path, recorder: Recorder) -> None
         thread.join(timeout=60)
         store.close()
     assert not thread.is_alive()
+
+
+ROOT = EXAMPLE.parent.parent
+QUOTE = re.compile(r"^```text\n# (examples/\S+)\n(.*?)^```", re.S | re.M)
+
+
+def test_the_app_is_at_most_80_lines() -> None:
+    assert len(EXAMPLE.read_text(encoding="utf-8").splitlines()) <= 80
+
+
+def test_the_integration_docs_quote_the_examples() -> None:
+    quotes = QUOTE.findall((ROOT / "docs" / "integration.md").read_text(encoding="utf-8"))
+    assert {path for path, _ in quotes} >= {
+        "examples/fastapi_app.py",
+        "examples/django_app/orders.py",
+        "examples/django_app/views.py",
+    }
+    for path, excerpt in quotes:
+        assert excerpt in (ROOT / path).read_text(encoding="utf-8"), path
+
+
+def test_the_examples_import_only_public_modules() -> None:
+    from test_exported_members import DOC_MODULES
+
+    imported = set()
+    for path in [EXAMPLE, *(ROOT / "examples" / "django_app").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("salesorders"):
+                imported.add(str(node.module))
+            elif isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names if a.name.startswith("salesorders")}
+    assert "salesorders" in imported
+    assert imported <= DOC_MODULES
