@@ -213,3 +213,12 @@ def test_the_outbox_relay_delivers_what_committed(client: Any) -> None:
     delivered = {(m.event_type, m.stream_id) for m in recorder.messages}
     assert ("OrderConfirmed", placed["order_id"]) in delivered
     assert relay_outbox([recorder]).delivered == 0  # marked delivered, in Django's transaction
+
+
+def test_outside_a_transaction_the_store_refuses_to_commit_on_its_own(client: Any) -> None:
+    from django_app.orders import service  # type: ignore[import-not-found]
+
+    from salesorders.errors import ProgrammingError
+
+    with pytest.raises(ProgrammingError, match="autocommit"):
+        service().list_orders()
