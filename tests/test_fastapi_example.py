@@ -11,6 +11,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +22,9 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-from fastapi.testclient import TestClient
+with warnings.catch_warnings():  # newer Starlette asks for httpx2 and still works with httpx
+    warnings.filterwarnings("ignore", message=".*install `httpx2`", category=UserWarning)
+    from fastapi.testclient import TestClient
 
 from salesorders.adapters.memory import MemoryStore
 from salesorders.adapters.sqlite import SQLiteStore
