@@ -135,3 +135,11 @@ def test_whole_numbers_and_booleans_are_strict_and_an_int_enum_still_loads() -> 
     for value, cls in ((1.9, int), ("3", int), (True, int), ("false", bool), (0, bool)):
         with pytest.raises(ValueError, match="expected"):
             converter.structure(value, cls)
+
+
+@pytest.mark.parametrize("payload", [[1, 2], "PlaceOrder", None, 5, True])
+def test_a_payload_that_is_not_an_object_is_refused_at_its_root(payload: Any) -> None:
+    with pytest.raises(DeserializationError) as caught:
+        S.load(payload, PlaceOrder)
+    assert paths(caught.value) == {"$"}
+    assert "must be an object of fields" in str(caught.value)

@@ -28,7 +28,7 @@ import enum
 import itertools
 import re
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -639,6 +639,11 @@ class Serializer:
 
     def load(self, data: Any, cls: type[T]) -> T:
         """Build a ``cls`` from ``data`` or raise :class:`DeserializationError`."""
+        if attrs.has(cls) and not isinstance(data, Mapping):
+            raise DeserializationError(
+                cls.__name__,
+                [FieldProblem("$", f"must be an object of fields, not {type(data).__name__}")],
+            )
         try:
             return self.converter.structure(data, cls)
         except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
