@@ -10,7 +10,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Set by ``run.py --smoke``: every workload runs once with tiny counts, which proves it still runs;
+#: its figures then mean nothing.
+SMOKE = False
+
+
+def smoke_or(value: T, tiny: T) -> T:
+    """``tiny`` in a smoke run, else ``value``."""
+    return tiny if SMOKE else value
 
 
 @dataclass
@@ -49,6 +60,7 @@ def per_call_us(make: Callable[[], Callable[[], object]], *, calls: int, repeats
     ``make`` runs outside the timed region (fresh state per repeat). The minimum over repeats is the
     least disturbed run on a noisy machine.
     """
+    calls, repeats = smoke_or((calls, repeats), (min(calls, 10), 1))
     best = float("inf")
     for _ in range(repeats):
         fn = make()

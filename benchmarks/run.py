@@ -2,6 +2,7 @@
 
     python benchmarks/run.py              # full run, prints a table
     python benchmarks/run.py --quick      # short run
+    python benchmarks/run.py --smoke      # every workload once with tiny counts: does it still run?
     python benchmarks/run.py --json out.json --only price_order_3_lines,workflow_transition
 
 Not part of the test suite: timings never live in tests. The figures are reported in
@@ -19,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import harness
 from harness import Result
 from workloads_backorders import allocate_backorders_memory, allocate_backorders_sqlite
 from workloads_changes import change_approval_memory, change_approval_sqlite
@@ -88,6 +90,11 @@ def _table(results: list[Result]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every workload once with tiny counts, to check that it runs (figures mean nothing)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--only", help="comma-separated workload names")
     args = parser.parse_args(argv)
@@ -97,12 +104,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown workloads: {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
     if not os.environ.get("SALESORDERS_TEST_POSTGRES_DSN"):
         print("note: SALESORDERS_TEST_POSTGRES_DSN unset; PostgreSQL workloads are skipped")
+    harness.SMOKE = args.smoke
     results: list[Result] = []
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        result = WORKLOADS[name](args.quick)
+        result = WORKLOADS[name](args.quick or args.smoke)
         if result is not None:
             results.append(result)
+    if args.smoke:
+        print(f"smoke run: {len(results)} workloads ran (tiny counts: the figures mean nothing)")
+        return 0
     print(_table(results))
     if args.json:
         payload = {"results": [r.as_json() for r in results]}

@@ -23,9 +23,32 @@ POSTGRES_DSN = os.environ.get("SALESORDERS_TEST_POSTGRES_DSN", "")
 _skipped_postgres: list[str] = []
 
 
+_skipped_other: list[pytest.TestReport] = []
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped and "postgres" in report.keywords:
         _skipped_postgres.append(report.nodeid)
+    elif report.skipped and "+SKIP" not in str(report.longrepr):
+        _skipped_other.append(report)  # a doctest skipped by +SKIP is meant to be skipped
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line for the PostgreSQL tests skipped without a server, not one line per test."""
+    for report in _skipped_other:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
+        terminalreporter.write_line(f"SKIPPED {report.nodeid}: {reason.removeprefix('Skipped: ')}")
+    if not _skipped_postgres:
+        return
+    if POSTGRES_DSN:
+        advice = "although SALESORDERS_TEST_POSTGRES_DSN is set (see the skip reasons with -rs)"
+    else:
+        advice = (
+            "set SALESORDERS_TEST_POSTGRES_DSN=postgresql://USER@HOST:5432/DATABASE to run them"
+        )
+    terminalreporter.write_line(
+        f"salesorders: {len(_skipped_postgres)} PostgreSQL tests skipped; {advice}", yellow=True
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
