@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator, ValidationError
 
 from salesorders.errors import SalesOrdersError
 from salesorders.json_schema import RESULTS, VIEWS, command_classes, json_schema, schemas
@@ -20,6 +19,10 @@ from salesorders.service.views import OrderView
 from support.commands import command_classes as generated_classes
 from support.commands import commands_of
 from support.json_examples import COMMANDS, results
+
+jsonschema = pytest.importorskip("jsonschema", reason="the dev extra installs jsonschema")
+Draft202012Validator = jsonschema.Draft202012Validator
+ValidationError = jsonschema.ValidationError
 
 S = Serializer()
 SCHEMAS = schemas()

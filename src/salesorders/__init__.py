@@ -87,7 +87,7 @@ from salesorders.service.return_commands import (
 from salesorders.service.sales import SalesService
 from salesorders.service.views import OrderSummary, OrderView
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"
 
 __all__ = [
     "Address",
