@@ -125,15 +125,11 @@ class SQLiteUnitOfWork(SqlUnitOfWork):
         self._store._release(session.statements)
 
 
-class SQLiteRead(SqlUnitOfWork):
+class SQLiteRead(SQLiteUnitOfWork):
     """A read of a :class:`SQLiteStore` (``store.read()``): one ``BEGIN DEFERRED`` transaction on
     the thread's read-only connection, outside the write turn; writes raise
     :class:`~salesorders.errors.ProgrammingError`. ``commit`` and ``rollback`` both just end it.
     """
-
-    def __init__(self, store: SQLiteStore) -> None:
-        super().__init__(store._config)
-        self._store = store
 
     def _begin(self) -> Session:
         connection = self._store._acquire_reader()
@@ -144,14 +140,6 @@ class SQLiteRead(SqlUnitOfWork):
             self._store._release_reader()
             raise
         return session
-
-    def _commit(self, session: Session) -> None:
-        assert isinstance(session, _SQLiteSession)
-        session.control("COMMIT")
-
-    def _rollback(self, session: Session) -> None:
-        assert isinstance(session, _SQLiteSession)
-        session.control("ROLLBACK")
 
     def _release(self, session: Session) -> None:
         self._store._release_reader(session.statements)
