@@ -41,7 +41,7 @@ from salesorders.domain.stock import (
     StockItem,
     StockRows,
 )
-from salesorders.errors import ValidationError
+from salesorders.errors import ProgrammingError, ValidationError
 from salesorders.serialization import Serializer
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "TrackingNumbers",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "read_only_refusal",
     "select_late_shipments",
     "select_lead_times",
     "select_open_shipments",
@@ -563,3 +564,11 @@ class ReadableStore(Store, Protocol):
     """
 
     def read(self) -> UnitOfWork: ...
+
+
+def read_only_refusal() -> ProgrammingError:
+    """The error every store raises for a change attempted through a read (``store.read()``)."""
+    return ProgrammingError(
+        "this is a read-only view of the store (store.read()); it changes nothing: "
+        "open store.unit_of_work() to change data"
+    )

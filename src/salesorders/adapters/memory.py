@@ -62,7 +62,6 @@ from salesorders.errors import (
     IntegrityError,
     NotFoundError,
     NotSupportedError,
-    ProgrammingError,
     ValidationError,
 )
 from salesorders.ports import (
@@ -71,6 +70,7 @@ from salesorders.ports import (
     OrderQuery,
     OutboxMessage,
     UnitOfWork,
+    read_only_refusal,
 )
 from salesorders.serialization import Serializer
 
@@ -179,6 +179,7 @@ class MemoryOrderRepository:
             (o for o in self._data.by_id.values() if _matches(o, query)),
             key=lambda o: (o.created_at, o.id),
         )
+        total = len(matches) if query.with_total else None  # every match, before the cursor
         if after is not None:
             keys = [(o.created_at, o.id) for o in matches]
             if newest:  # the orders before the cursor
@@ -190,9 +191,6 @@ class MemoryOrderRepository:
         page = matches[:limit]
         more = len(matches) > limit
         cursor = _encode_cursor(page[-1], newest) if more and page else None
-        total = None
-        if query.with_total:
-            total = sum(1 for o in self._data.by_id.values() if _matches(o, query))
         return OrderPage(tuple(_copy_order(o) for o in page), cursor, total)
 
     def _index_number(self, order_id: str, old: str | None, new: str | None) -> None:
@@ -623,10 +621,7 @@ class _ReadJournal(list[Undo]):
 
     def append(self, undo: Undo, /) -> None:
         undo()
-        raise ProgrammingError(
-            "this is a read-only view of the store (store.read()); it changes nothing: "
-            "open store.unit_of_work() to change data"
-        )
+        raise read_only_refusal()
 
 
 class MemoryRead(MemoryUnitOfWork):

@@ -238,7 +238,7 @@ class SalesService:
         ``idempotency_scope`` (see :func:`~salesorders.service.bootstrap`). Use :meth:`execute`
         to learn whether a result was replayed.
         """
-        return self.execute(command, scope=scope).result
+        return self._dispatch(command, scope)[0]
 
     def execute(self, command: Any, *, scope: str | None = None) -> Execution[Any]:
         """Run ``command`` like :meth:`handle`, and say whether its result was replayed.
@@ -247,6 +247,10 @@ class SalesService:
         idempotency key by an earlier run (nothing was changed this time): an HTTP host sets
         ``Idempotent-Replayed: true`` on its response then.
         """
+        return Execution(*self._dispatch(command, scope))
+
+    def _dispatch(self, command: Any, scope: str | None) -> tuple[Any, bool]:
+        """Run ``command``: its result, and whether it was replayed from its idempotency key."""
         route = self._routes.get(type(command))
         if route is None:
             raise ValidationError(
@@ -259,7 +263,7 @@ class SalesService:
         key = command.idempotency_key
         if key is None:
             handler = route[0]
-            return Execution(self.retrier.run(lambda: self._run(handler, command)), False)
+            return self.retrier.run(lambda: self._run(handler, command)), False
         chosen = self.idempotency_scope if scope is None else check_scope(scope)
         return self._run_idempotent(route, command, key, scoped_key(chosen, key))
 
@@ -271,17 +275,17 @@ class SalesService:
 
     def _run_idempotent(
         self, route: Route, command: Any, key: str, stored_key: str
-    ) -> Execution[Any]:
+    ) -> tuple[Any, bool]:
         handler, result_type = route
         keeper = self.idempotency
         fingerprint = keeper.fingerprint(command)
 
-        def attempt() -> Execution[Any]:
+        def attempt() -> tuple[Any, bool]:
             with compensation.attempt(), self.uow_factory() as uow:
                 now = self.clock.now()
                 record = uow.idempotency.get(stored_key, now)
                 if record is not None:
-                    return Execution(keeper.replay(record, command, fingerprint, result_type), True)
+                    return keeper.replay(record, command, fingerprint, result_type), True
                 result = handler(uow, command, now)
                 try:
                     uow.idempotency.put(
@@ -290,7 +294,7 @@ class SalesService:
                 except IdempotencyConflictError:
                     raise _LostRace from None
                 uow.commit()
-                return Execution(result, False)
+                return result, False
 
         for _ in range(3):
             try:
@@ -305,7 +309,7 @@ class SalesService:
                     record = uow.idempotency.get(stored_key, self.clock.now())
                 if record is None:
                     raise
-                return Execution(keeper.replay(record, command, fingerprint, result_type), True)
+                return keeper.replay(record, command, fingerprint, result_type), True
         raise IdempotencyConflictError(key, type(command).__name__)
 
     def purge_expired_idempotency(self) -> int:

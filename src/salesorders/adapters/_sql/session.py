@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from salesorders import errors
+from salesorders.ports import read_only_refusal
 
 __all__ = ["Row", "Session", "translate_error"]
 
@@ -113,10 +114,7 @@ class Session(abc.ABC):
 
     def read_only_error(self) -> errors.ProgrammingError:
         """The error of a write attempted in a read (raised before anything is sent)."""
-        return errors.ProgrammingError(
-            "this is a read-only view of the store (store.read()); it changes nothing: "
-            "open store.unit_of_work() to change data"
-        )
+        return read_only_refusal()
 
     def closed_error(self) -> errors.ProgrammingError:
         return errors.ProgrammingError(
