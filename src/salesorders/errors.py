@@ -807,7 +807,7 @@ class InvalidBarcodeError(ValidationError):
     title = "Invalid barcode"
 
 
-class MissingExtraError(SalesOrdersError, ImportError):
+class MissingExtraError(SalesOrdersError):
     """A feature needs an optional extra that is not installed; the message names the
     ``pip install`` command. ``extra`` is the extra's name."""
 

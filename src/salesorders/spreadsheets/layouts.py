@@ -7,14 +7,22 @@ no column of the layout, naming one twice, or a required column missing, is a ba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 import attrs
 
-from salesorders.errors import BadCell
+from salesorders.errors import BadCell, SpreadsheetError
 
-__all__ = ["LINE_COLUMNS", "PRICE_COLUMNS", "STOCK_COLUMNS", "Column", "Layout", "read_header"]
+__all__ = [
+    "LINE_COLUMNS",
+    "PRICE_COLUMNS",
+    "STOCK_COLUMNS",
+    "Column",
+    "Layout",
+    "read_header",
+    "read_header_row",
+]
 
 
 @attrs.frozen(slots=True)
@@ -156,3 +164,24 @@ def read_header(layout: Layout, cells: Sequence[Any]) -> tuple[dict[str, int], l
                 )
             )
     return found, bad
+
+
+def read_header_row(
+    rows: Iterator[tuple[int, list[Any]]], layout: Layout
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Read the header (the first row) of ``rows``: the index of each column and its header as
+    written, by column name; a bad header raises
+    :class:`~salesorders.errors.SpreadsheetError` listing every bad header cell."""
+    for _, cells in rows:
+        if all(cell is None or not str(cell).strip() for cell in cells):
+            raise SpreadsheetError.listing(
+                [BadCell(1, "", "", "is empty: the first row must be the header", "add it")]
+            )
+        columns, bad = read_header(layout, cells)
+        if bad:
+            raise SpreadsheetError.listing(bad)
+        headers = {name: str(cells[index]).strip() for name, index in columns.items()}
+        return columns, headers
+    raise SpreadsheetError.listing(
+        [BadCell(1, "", "", "is missing: the file is empty", "export the sheet with its header")]
+    )

@@ -27,7 +27,7 @@ from salesorders.ports import BarcodeCatalog, Catalog
 from salesorders.service.commands import CreateDraft, PlaceOrder
 from salesorders.service.sales import SalesService
 from salesorders.spreadsheets.cells import RowCells, is_blank
-from salesorders.spreadsheets.layouts import LINE_COLUMNS, Layout, read_header
+from salesorders.spreadsheets.layouts import LINE_COLUMNS, Layout, read_header_row
 from salesorders.spreadsheets.report import (
     ImportMode,
     ImportReport,
@@ -90,7 +90,7 @@ class _OrderReader:
         self.precision = 0 if catalog is None else MAX_QUANTITY_PRECISION
 
     def units(self, rows: Iterator[tuple[int, list[Any]]], layout: Layout) -> Iterator[Unit]:
-        columns, headers = _header(rows, layout)
+        columns, headers = read_header_row(rows, layout)
         if "sku" not in columns and "barcode" not in columns:
             raise SpreadsheetError.listing(
                 [BadCell(1, "sku", "", "is missing: give a sku or a barcode column", "add one")]
@@ -246,24 +246,6 @@ def _same_heads(heads: list[_Head], headers: dict[str, str]) -> list[BadCell]:
 def _sorted(cells: list[BadCell]) -> list[BadCell]:
     """Bad cells in file order: by row, then as they were found."""
     return sorted(cells, key=lambda cell: cell.row)
-
-
-def _header(
-    rows: Iterator[tuple[int, list[Any]]], layout: Layout
-) -> tuple[dict[str, int], dict[str, str]]:
-    for _, cells in rows:
-        if is_blank(cells):
-            raise SpreadsheetError.listing(
-                [BadCell(1, "", "", "is empty: the first row must be the header", "add it")]
-            )
-        columns, bad = read_header(layout, cells)
-        if bad:
-            raise SpreadsheetError.listing(bad)
-        headers = {name: str(cells[index]).strip() for name, index in columns.items()}
-        return columns, headers
-    raise SpreadsheetError.listing(
-        [BadCell(1, "", "", "is missing: the file is empty", "export the sheet with its header")]
-    )
 
 
 def _split_order(row: int, headers: dict[str, str], reference: str, earlier: int) -> BadCell:
