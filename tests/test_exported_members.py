@@ -286,7 +286,6 @@ EXPORTED = {
     "salesorders.spreadsheets": [
         "Column",
         "DEFAULT_ORDER_ID_PREFIX",
-        "FORMULA_WITHOUT_VALUE",
         "ImportMode",
         "ImportOutcome",
         "ImportReport",
@@ -301,6 +300,7 @@ EXPORTED = {
         "STOCK_COLUMNS",
         "Source",
         "Target",
+        "UncomputedFormula",
         "check_orders",
         "export_lines",
         "export_orders",

@@ -43,12 +43,11 @@ from salesorders.spreadsheets.report import (
     ImportStatus,
     Progress,
 )
-from salesorders.spreadsheets.sources import FORMULA_WITHOUT_VALUE, Limits, Source
+from salesorders.spreadsheets.sources import Limits, Source, UncomputedFormula
 from salesorders.spreadsheets.stock import import_stock_counts
 
 __all__ = [
     "DEFAULT_ORDER_ID_PREFIX",
-    "FORMULA_WITHOUT_VALUE",
     "LINE_COLUMNS",
     "LINE_EXPORT_COLUMNS",
     "ORDER_EXPORT_COLUMNS",
@@ -64,6 +63,7 @@ __all__ = [
     "Progress",
     "Source",
     "Target",
+    "UncomputedFormula",
     "check_orders",
     "export_lines",
     "export_orders",

@@ -16,7 +16,7 @@ from salesorders.domain.checks import ID_MAX_LENGTH, check_text, require_id
 from salesorders.domain.money import check_currency, to_decimal, to_quantity
 from salesorders.domain.pricing import check_unit_price
 from salesorders.errors import BadCell, ValidationError
-from salesorders.spreadsheets.sources import FORMULA_WITHOUT_VALUE
+from salesorders.spreadsheets.sources import UncomputedFormula
 
 __all__ = ["RowCells", "cell_text", "is_blank"]
 
@@ -81,10 +81,10 @@ class RowCells:
     def text(self, name: str) -> str:
         """The cell as text (``""`` when empty or when the file has no such column)."""
         value = self.raw(name)
-        if value is FORMULA_WITHOUT_VALUE:
+        if isinstance(value, UncomputedFormula):
             self.refuse(
                 name,
-                "=?",
+                value.formula,
                 "is a formula with no computed value (formulas are never run here)",
                 "open the file in a spreadsheet program and save it, or type the value",
             )
@@ -109,7 +109,7 @@ class RowCells:
             return None
 
     def _refused_formula(self, name: str) -> bool:
-        return self.raw(name) is FORMULA_WITHOUT_VALUE
+        return isinstance(self.raw(name), UncomputedFormula)
 
     # ------------------------------------------------------------------ typed readers
 

@@ -23,9 +23,9 @@ import attrs
 from salesorders.errors import FileRefusedError, MissingExtraError, ValidationError
 
 __all__ = [
-    "FORMULA_WITHOUT_VALUE",
     "Limits",
     "Source",
+    "UncomputedFormula",
     "check_zip",
     "detect_format",
     "load_openpyxl",
@@ -44,17 +44,17 @@ _ZIP_MAGIC: Final = b"PK\x03\x04"
 _RATIO_FLOOR: Final = 1 << 20  # members smaller than this are not held to the ratio
 
 
-class _FormulaWithoutValue:
-    """A formula cell whose workbook holds no computed value (it was never calculated)."""
+class UncomputedFormula:
+    """What is read from a formula cell whose workbook holds no computed value (the workbook
+    was written by a program that does not calculate): a bad cell, never evaluated."""
 
-    __slots__ = ()
+    __slots__ = ("formula",)
+
+    def __init__(self, formula: str) -> None:
+        self.formula = formula
 
     def __repr__(self) -> str:
-        return "FORMULA_WITHOUT_VALUE"
-
-
-#: The value read for a formula cell without a cached value: a bad cell, never evaluated.
-FORMULA_WITHOUT_VALUE: Final = _FormulaWithoutValue()
+        return f"UncomputedFormula({self.formula!r})"
 
 
 def _positive(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
@@ -121,10 +121,15 @@ def _binary(source: Source) -> Iterator[IO[bytes]]:
     elif hasattr(source, "read") and hasattr(source, "seek"):
         try:
             source.seek(0)
+            probe = source.read(0)
         except (OSError, io.UnsupportedOperation) as error:
             raise ValidationError(
                 "source", source, "must be seekable", "pass a path or the file's bytes instead"
             ) from error
+        if not isinstance(probe, bytes):
+            raise ValidationError(
+                "source", source, "must be opened in binary mode", "open the file with 'rb'"
+            )
         yield source
     else:
         raise ValidationError(
@@ -145,7 +150,7 @@ def open_rows(
     """The rows of ``source`` as ``(row_number, cells)``, read lazily, the header as row 1.
 
     A CSV's cells are strings; an XLSX's are what its cells hold (text, numbers, dates, ``None``
-    for an empty cell, :data:`FORMULA_WITHOUT_VALUE` for a formula never calculated).
+    for an empty cell, :class:`UncomputedFormula` for a formula never calculated).
     """
     if encoding not in ENCODINGS:
         raise ValidationError(
@@ -155,7 +160,11 @@ def open_rows(
     limits = _checked_limits(limits)
     with _binary(source) as stream:
         if kind == "csv":
-            yield _counted(_csv_rows(stream, encoding, limits), limits)
+            rows = _csv_rows(stream, encoding, limits)
+            try:
+                yield _counted(rows, limits)
+            finally:
+                rows.close()  # lets go of the stream before it closes
         else:
             with _xlsx_rows(stream, limits) as rows:
                 yield _counted(rows, limits)
@@ -311,7 +320,7 @@ def load_openpyxl() -> Any:
 @contextlib.contextmanager
 def _xlsx_rows(stream: IO[bytes], limits: Limits) -> Iterator[Iterator[list[Any]]]:
     """The first sheet's rows, values only: each cell's cached value, a formula without one
-    :data:`FORMULA_WITHOUT_VALUE`. Formulas are never evaluated."""
+    :class:`UncomputedFormula`. Formulas are never evaluated."""
     check_zip(stream, limits)
     openpyxl = load_openpyxl()
     try:
@@ -340,7 +349,7 @@ def _cached_values(values: Any, formulas: Any) -> Iterator[list[Any]]:
             if value is None and index < len(written):
                 formula = written[index]
                 if isinstance(formula, str) and formula.startswith("="):
-                    cells[index] = FORMULA_WITHOUT_VALUE
+                    cells[index] = UncomputedFormula(formula)
         while cells and cells[-1] is None:
             cells.pop()
         yield cells

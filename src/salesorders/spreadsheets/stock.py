@@ -108,7 +108,7 @@ def import_stock_counts(
     if not isinstance(service, SalesService):
         raise ValidationError("service", service, "must be a SalesService", "use bootstrap(...)")
     check_text(reason, "reason")
-    stored: dict[tuple[str, str], StockItem] = {}
+    stored: dict[tuple[str, str], StockItem] | None = None
 
     @contextlib.contextmanager
     def units() -> Iterator[Iterator[Unit]]:
@@ -116,9 +116,9 @@ def import_stock_counts(
             yield _counts(rows)
 
     def write(unit: Unit) -> ImportOutcome:
-        if not stored:
-            stored.update({item.key: item for item in service.stock_items()})
-            stored[("", "")] = StockItem("", "")  # read once, even from an empty store
+        nonlocal stored
+        if stored is None:  # the store's figures, read once the file is known to be good
+            stored = {item.key: item for item in service.stock_items()}
         count: _Count = unit.payload
         before = _on_hand(stored.get((count.sku, count.warehouse_id)), count.batch_id)
         if before == count.counted or (before is None and count.counted == 0):
