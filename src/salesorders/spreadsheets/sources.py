@@ -15,7 +15,7 @@ import importlib
 import io
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import IO, Any, Final
 
 import attrs
@@ -196,7 +196,7 @@ def _counted(rows: Iterator[list[Any]], limits: Limits) -> Iterator[tuple[int, l
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_rows(stream: IO[bytes], encoding: str, limits: Limits) -> Iterator[list[str]]:
+def _csv_rows(stream: IO[bytes], encoding: str, limits: Limits) -> Generator[list[str], None, None]:
     codec = "utf-8-sig" if encoding == "utf-8" else encoding
     text = io.TextIOWrapper(stream, encoding=codec, errors="strict", newline="")
     try:
@@ -237,11 +237,13 @@ def _limited_lines(text: IO[str], encoding: str, max_chars: int) -> Iterator[str
 
 
 def _long_line(line_number: int, max_chars: int) -> FileRefusedError:
+    hint = "a row is far shorter: check the file, or raise Limits(max_line_chars=...)"
     return FileRefusedError(
         "file",
         f"line {line_number}",
-        f"is longer than {max_chars} characters",
-        "a row of this layout is far shorter: check the file, or raise Limits(max_line_chars=...)",
+        f"line {line_number} is longer than {max_chars} characters",
+        hint,
+        message=f"line {line_number} of the file is longer than {max_chars} characters; {hint}",
     )
 
 
@@ -326,13 +328,8 @@ def _xlsx_rows(stream: IO[bytes], limits: Limits) -> Iterator[Iterator[list[Any]
     try:
         values = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         formulas = openpyxl.load_workbook(stream, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise FileRefusedError(
-            "file",
-            "xlsx",
-            f"is not a readable XLSX workbook ({error})",
-            "save the sheet again as .xlsx from a spreadsheet program",
-        ) from error
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, SyntaxError) as error:
+        raise _unreadable(error) from error
     try:
         yield _cached_values(values.worksheets[0], formulas.worksheets[0])
     finally:
@@ -340,10 +337,26 @@ def _xlsx_rows(stream: IO[bytes], limits: Limits) -> Iterator[Iterator[list[Any]
         formulas.close()
 
 
+def _unreadable(error: BaseException) -> FileRefusedError:
+    return FileRefusedError(
+        "file",
+        "xlsx",
+        f"is not a readable XLSX workbook ({type(error).__name__}: {error})",
+        "save the sheet again as .xlsx from a spreadsheet program",
+    )
+
+
 def _cached_values(values: Any, formulas: Any) -> Iterator[list[Any]]:
-    for cached, written in zip(
+    rows = zip(
         values.iter_rows(values_only=True), formulas.iter_rows(values_only=True), strict=False
-    ):
+    )
+    while True:
+        try:
+            cached, written = next(rows)
+        except StopIteration:
+            return
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, SyntaxError) as error:
+            raise _unreadable(error) from error  # SyntaxError: the XML parser's ParseError
         cells = list(cached)
         for index, value in enumerate(cells):
             if value is None and index < len(written):
