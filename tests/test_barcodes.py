@@ -156,3 +156,12 @@ def test_an_order_file_may_name_barcodes_instead_of_skus(service: Any) -> None:
     assert caught.value.field == "barcodes"
     with pytest.raises(SpreadsheetError):
         import_orders(service, bad.encode(), barcodes=barcodes)
+
+
+def test_a_free_line_keeps_its_zero_price() -> None:
+    entry = _entry()
+    entry.scan(EAN13, unit_price=Money("0.00", "USD"))  # a free sample
+    with pytest.raises(ValidationError):
+        entry.scan(EAN13, unit_price=Money("5.00", "USD"))
+    entry.scan(EAN13)
+    assert [(x.quantity, x.unit_price) for x in entry.lines] == [(Decimal(2), Money("0", "USD"))]

@@ -308,3 +308,11 @@ def test_the_docs_list_every_column_and_alias_of_every_layout() -> None:
                 layout.kind,
                 column.name,
             )
+
+
+def test_drafts_cannot_be_confirmed_on_import() -> None:
+    service = bootstrap(store=_memory(), clock=ManualClock(T0))
+    with pytest.raises(ValidationError) as caught:
+        import_orders(service, ENGLISH.encode(), drafts=True, confirm=True)
+    assert caught.value.field == "confirm"
+    assert _orders(service) == []
