@@ -22,10 +22,12 @@ __all__ = ["PUBLIC_MODULES", "publish"]
 PUBLIC_MODULES = frozenset(
     {
         "salesorders",
+        "salesorders.barcodes",
         "salesorders.errors",
         "salesorders.events",
         "salesorders.orders",
         "salesorders.pricing",
+        "salesorders.spreadsheets",
         "salesorders.stock",
         "salesorders.workflow",
     }
