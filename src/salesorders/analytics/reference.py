@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
@@ -52,9 +52,10 @@ from salesorders.domain.stock import LedgerEntry, Movement
 
 __all__ = [
     "ReferenceAnalytics",
-    "bottleneck_rows",
+    "bottleneck_report",
     "micros",
     "nearest_rank",
+    "plain",
     "seconds",
     "turnover_of",
 ]
@@ -110,16 +111,19 @@ def _shipment_stages(order: Order, by: str) -> Iterable[tuple[str, str, int]]:
             yield key, "shipped_to_delivered", micros(shipment.shipped_at, delivered)
 
 
-def bottleneck_rows(
+def bottleneck_report(
     query: BottleneckQuery,
-    before: dict[tuple[str, str], list[int]],
-    after: dict[tuple[str, str], list[int]],
+    before: Mapping[tuple[str, str], tuple[int, int]],
+    after: Mapping[tuple[str, str], tuple[int, int]],
 ) -> BottleneckReport:
-    """The report from the durations of each (key, stage) in each period."""
+    """The report from the median (microseconds) and count of each (key, stage) in each
+    period; only pairs measured in both periods are compared."""
     rows = []
-    for key_stage in sorted(before.keys() & after.keys()):
-        first, second = sorted(before[key_stage]), sorted(after[key_stage])
-        median_before, median_after = nearest_rank(first, 50), nearest_rank(second, 50)
+    for key_stage in before.keys() & after.keys():
+        (median_before, count_before), (median_after, count_after) = (
+            before[key_stage],
+            after[key_stage],
+        )
         rows.append(
             Bottleneck(
                 key_stage[0],
@@ -127,12 +131,19 @@ def bottleneck_rows(
                 seconds(median_before),
                 seconds(median_after),
                 seconds(median_after - median_before),
-                len(first),
-                len(second),
+                count_before,
+                count_after,
             )
         )
     rows.sort(key=lambda b: (-b.growth, b.key, STAGES.index(b.stage)))
     return BottleneckReport(query, tuple(rows))
+
+
+def plain(number: Decimal) -> Decimal:
+    """``number`` without trailing zeros after its point (``30.000`` is ``30``)."""
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
 
 
 def turnover_of(
@@ -150,7 +161,9 @@ def turnover_of(
     cover = None
     if shipped > 0:
         cover = (closing * days / shipped).quantize(_DAY_PLACES, ROUND_HALF_EVEN)
-    return StockTurnover(sku, warehouse_id, opening, closing, shipped, turnover, cover)
+    return StockTurnover(
+        sku, warehouse_id, plain(opening), plain(closing), plain(shipped), turnover, cover
+    )
 
 
 class ReferenceAnalytics:
@@ -248,14 +261,14 @@ class ReferenceAnalytics:
             (query.before_start, query.before_end),
             (query.after_start, query.after_end),
         )
-        found: list[dict[tuple[str, str], list[int]]] = []
+        found: list[dict[tuple[str, str], tuple[int, int]]] = []
         for start, end in periods:
             durations: dict[tuple[str, str], list[int]] = defaultdict(list)
             for order, _ in self._placed(start, end):
                 for key, stage, duration in _shipment_stages(order, query.by):
                     durations[(key, stage)].append(duration)
-            found.append(durations)
-        return bottleneck_rows(query, found[0], found[1])
+            found.append({k: (nearest_rank(sorted(v), 50), len(v)) for k, v in durations.items()})
+        return bottleneck_report(query, found[0], found[1])
 
     def stock_turnover(self, query: TurnoverQuery) -> tuple[StockTurnover, ...]:
         figures: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 3)
