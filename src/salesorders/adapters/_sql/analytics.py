@@ -142,15 +142,17 @@ class SqlAnalytics:
         """One pair of statements per period, each reading its range of the placement index:
         grouping a period's orders costs less than sorting the whole window by period."""
         source = _group_source(query.group_by)
+        # ungrouped, the group is no sort key: each period's orders sort by currency and rate
+        grp, by_grp = ("b.grp", "b.grp, ") if query.group_by else ("NULL", "")
         tally_sql = self._d.render(
-            f"SELECT b.grp, b.currency, b.rate_base, b.rate, COUNT(*), SUM(b.value), "
-            f"{_flag_sums('b')} FROM ({source}) AS b GROUP BY b.grp, b.currency, b.rate_base, "
+            f"SELECT {grp}, b.currency, b.rate_base, b.rate, COUNT(*), SUM(b.value), "
+            f"{_flag_sums('b')} FROM ({source}) AS b GROUP BY {by_grp}b.currency, b.rate_base, "
             "b.rate"
         )
         customer_sql = self._d.render(
-            "SELECT c.grp, COUNT(*), SUM(CASE WHEN c.n >= 2 THEN 1 ELSE 0 END) FROM "
-            f"(SELECT b.grp, b.customer_id, COUNT(*) AS n FROM ({source}) AS b "
-            "GROUP BY b.grp, b.customer_id) AS c GROUP BY c.grp"
+            f"SELECT {grp.replace('b.', 'c.')}, COUNT(*), SUM(CASE WHEN c.n >= 2 THEN 1 ELSE 0 "
+            f"END) FROM (SELECT {by_grp}b.customer_id, COUNT(*) AS n FROM ({source}) AS b "
+            f"GROUP BY {by_grp}b.customer_id) AS c" + (" GROUP BY c.grp" if query.group_by else "")
         )
         tallies: list[Tally] = []
         customers: list[CustomerTally] = []
@@ -168,6 +170,7 @@ class SqlAnalytics:
             customers.extend(
                 CustomerTally(day, r[0], int(r[1]), int(r[2]))
                 for r in self._session.rows(customer_sql, window)
+                if r[1]  # a period without orders (ungrouped: one row of nothing)
             )
         return build_report(query, tallies, customers)
 
