@@ -23,6 +23,7 @@ PUBLIC_MODULES = frozenset(
     {
         "salesorders",
         "salesorders.barcodes",
+        "salesorders.analytics",
         "salesorders.errors",
         "salesorders.events",
         "salesorders.orders",
