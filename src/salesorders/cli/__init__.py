@@ -1,0 +1,187 @@
+"""The operator's command line: ``salesorders <command>`` or ``python -m salesorders <command>``.
+
+Commands work on an SQLite file or a PostgreSQL DSN alike (``--store PATH|postgresql://...``, or
+the ``SALESORDERS_STORE`` environment variable). Exit codes: 0 success, 1 a problem was found
+(stock discrepancies, pending migrations), 2 usage or input errors, with the error on stderr.
+Output fits 80 columns; tables use rich when the ``cli`` extra is installed; every listing has
+``--json``. Built on the service layer only; the demo needs no extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+import babel
+
+from salesorders.cli.demo import DEFAULT_DEMO_STORE, run_demo
+from salesorders.cli.maintenance import migrate, purge_idempotency
+from salesorders.cli.orders import list_orders, show_order, track_orders
+from salesorders.cli.output import Output
+from salesorders.cli.stock import show_stock
+from salesorders.errors import SalesOrdersError
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace, Output], int]
+
+
+def _locale(text: str) -> str:
+    try:
+        return str(babel.Locale.parse(text))
+    except (ValueError, TypeError, babel.UnknownLocaleError):
+        raise argparse.ArgumentTypeError(
+            f"unknown locale {text!r}; use a name like en_US, de_DE or ja_JP"
+        ) from None
+
+
+def _page_size(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _common_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The options every store command takes, and ``--json``."""
+    store = argparse.ArgumentParser(add_help=False)
+    where = os.environ.get("SALESORDERS_STORE")
+    store.add_argument(
+        "--store",
+        default=where,
+        required=where is None,
+        metavar="PATH|DSN",
+        help="an SQLite store file or a postgresql:// DSN (default: $SALESORDERS_STORE)",
+    )
+    store.add_argument(
+        "--schema", default="salesorders", help="the PostgreSQL schema (default: salesorders)"
+    )
+    store.add_argument(
+        "--locale", type=_locale, default="en_US", help="how money is written (default: en_US)"
+    )
+    store.add_argument(
+        "--plain", action="store_true", help="plain text tables even when rich is installed"
+    )
+    listing = argparse.ArgumentParser(add_help=False)
+    listing.add_argument("--json", action="store_true", help="write JSON instead of tables")
+    return store, listing
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command, each with its ``run`` function as a default."""
+    parser = argparse.ArgumentParser(
+        prog="salesorders",
+        description="salesorders operator tools: orders, stock and store maintenance",
+        epilog="exit codes: 0 success, 1 a problem found, 2 usage or input error",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    store, listing = _common_options()
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="play the demo on a fresh SQLite store")
+    demo.add_argument(
+        "--store",
+        "--db",
+        dest="store",
+        default=DEFAULT_DEMO_STORE,
+        help=f"the demo's SQLite file, recreated on each run (default: ./{DEFAULT_DEMO_STORE})",
+    )
+    demo.add_argument("--plain", action="store_true", help="plain text tables")
+    demo.set_defaults(run=lambda args, out: run_demo(args.store, out), locale="en_US")
+
+    orders = commands.add_parser("orders", help="list, show and track orders")
+    order_commands = orders.add_subparsers(dest="orders_command", metavar="ACTION", required=True)
+    listed = order_commands.add_parser(
+        "list", parents=[store, listing], help="orders newest first, a page at a time"
+    )
+    listed.add_argument("--customer", help="only this customer's orders")
+    listed.add_argument("--state", help="only orders in this state (e.g. confirmed)")
+    listed.add_argument("--from", dest="date_from", metavar="WHEN", help="created from (ISO)")
+    listed.add_argument(
+        "--to", dest="date_to", metavar="WHEN", help="created up to (a date: that whole day)"
+    )
+    listed.add_argument("--limit", type=_page_size, default=20, help="page size (default 20)")
+    listed.add_argument("--after", metavar="CURSOR", help="the cursor the last page printed")
+    listed.set_defaults(run=list_orders)
+    shown = order_commands.add_parser(
+        "show", parents=[store, listing], help="one order: lines, totals, shipments, payments"
+    )
+    shown.add_argument("number", help="the order's number (or id)")
+    shown.set_defaults(run=show_order)
+    tracked = order_commands.add_parser(
+        "track", parents=[store, listing], help="an order's shipments, or a customer's orders"
+    )
+    tracked.add_argument("number", nargs="?", help="the order's number (or id)")
+    tracked.add_argument("--customer", help="every order of this customer instead")
+    tracked.set_defaults(run=track_orders)
+
+    stock = commands.add_parser(
+        "stock", parents=[store, listing], help="stock per SKU and warehouse; reconciliation"
+    )
+    stock.add_argument("--sku", help="only this SKU")
+    stock.add_argument("--warehouse", help="only this warehouse")
+    stock.set_defaults(run=show_stock)
+
+    migrating = commands.add_parser(
+        "migrate", parents=[store, listing], help="apply the schema migrations"
+    )
+    migrating.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if migrations are pending"
+    )
+    migrating.set_defaults(run=migrate)
+
+    purge = commands.add_parser(
+        "purge-idempotency", parents=[store, listing], help="delete expired idempotency records"
+    )
+    purge.set_defaults(run=purge_idempotency)
+    return parser
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: send what is left to the null device, so the interpreter's last
+    flush raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout: nothing to silence
+        pass
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line with ``argv`` (default: the process's), writing to ``out``
+    (default: stdout); returns the exit code."""
+    stream = sys.stdout if out is None else out
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse has printed
+        return stop.code if isinstance(stop.code, int) else 2
+    try:
+        if args.version:
+            from salesorders import __version__
+
+            stream.write(f"salesorders {__version__}\n")
+            stream.flush()
+            return 0
+        if args.command is None:
+            parser.print_usage(sys.stderr)
+            print("error: name a command, e.g. salesorders demo", file=sys.stderr)
+            return 2
+        output = Output(stream, locale=args.locale, plain=args.plain)
+        run: Command = args.run
+        code = run(args, output)
+        stream.flush()
+        return code
+    except SalesOrdersError as error:
+        stream.flush()
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        if stream is sys.stdout:
+            _quiet_stdout()
+        return 0
+    except KeyboardInterrupt:
+        return 130
