@@ -234,7 +234,12 @@ def _print_approval(run: DemoRun, order: Order, out: Output) -> None:
     """The approval steps of an order on the approval workflow, and what approval reserved."""
     service = run.service
     out.heading(f"Approval and payment of {order.number} (workflow {order.workflow.name})")
-    _audit_table(order, out)
+    for entry in order.audit:
+        why = f": {entry.reason}" if entry.reason else ""
+        out.line(
+            f"  {entry.at:%Y-%m-%d %H:%M} {entry.event}: {entry.from_state} -> "
+            f"{entry.to_state} by {entry.actor or '-'}{why}"
+        )
     held = ", ".join(
         f"{r.sku} x{r.quantity} from {r.warehouse_id}" for r in service.reservations(order.id)
     )
