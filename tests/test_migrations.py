@@ -346,7 +346,8 @@ def test_sqlite_upgrades_an_older_database_and_keeps_its_rows(tmp_path: Path, ve
     assert _sqlite_versions(path) == list(range(1, version + 1))
     missing, dropped = _index_changes_after(version)
     before = _sqlite_indexes(path)
-    assert (missing or dropped) and not missing & before and dropped <= before
+    # every upgrade changes indexes, but for the one from 8 (version 9 adds a table and columns)
+    assert (missing or dropped or version == 8) and not missing & before and dropped <= before
     with SQLiteStore(path) as store:
         assert store.schema_version == LATEST_VERSION
         _assert_version_one_rows_are_kept(store.unit_of_work, version)
@@ -529,7 +530,8 @@ def test_postgres_upgrades_an_older_schema_and_keeps_its_rows(
     assert _pg_versions(postgres_dsn, schema) == list(range(1, version + 1))
     missing, dropped = _index_changes_after(version)
     before = _pg_indexes(postgres_dsn, schema)
-    assert (missing or dropped) and not missing & before and dropped <= before
+    # every upgrade changes indexes, but for the one from 8 (version 9 adds a table and columns)
+    assert (missing or dropped or version == 8) and not missing & before and dropped <= before
     with PostgresStore(postgres_dsn, schema=schema, max_size=1) as store:
         assert store.schema_version == LATEST_VERSION
         _assert_version_one_rows_are_kept(store.unit_of_work, version)

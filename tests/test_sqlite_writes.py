@@ -68,16 +68,17 @@ def _statements(store: SQLiteStore, service: SalesService, command: PlaceOrder) 
 
 
 @pytest.mark.parametrize("lines", [1, 3, 10])
-def test_place_and_confirm_issues_9_statements_with_a_key_and_7_without(
+def test_place_and_confirm_issues_10_statements_with_a_key_and_8_without(
     tmp_path: Path, lines: int
 ) -> None:
     with SQLiteStore(tmp_path / "orders.db") as store:
         service = _service(store)
         service.handle(_order(1))  # creates the order-number series row
         # idempotency lookup, snapshot, stock figures, reservations, ledger, number, order,
-        # outbox, idempotency record: no second read of the stock rows the snapshot read
-        assert _statements(store, service, _order(lines, key=f"K-{lines}")) == 9
-        assert _statements(store, service, _order(lines)) == 7
+        # its line facts (analytics), outbox, idempotency record: no second read of the stock
+        # rows the snapshot read
+        assert _statements(store, service, _order(lines, key=f"K-{lines}")) == 10
+        assert _statements(store, service, _order(lines)) == 8
 
 
 def test_an_order_id_given_by_the_caller_costs_the_read_of_what_it_holds(
@@ -86,8 +87,8 @@ def test_an_order_id_given_by_the_caller_costs_the_read_of_what_it_holds(
     with SQLiteStore(tmp_path / "orders.db") as store:
         service = _service(store)
         service.handle(_order(1))
-        assert _statements(store, service, _order(3, order_id="O-given")) == 8
-        assert _statements(store, service, _order(3)) == 7
+        assert _statements(store, service, _order(3, order_id="O-given")) == 9
+        assert _statements(store, service, _order(3)) == 8
 
 
 def test_a_lock_after_a_snapshot_gives_what_the_database_holds(tmp_path: Path) -> None:
@@ -172,7 +173,7 @@ def _btrees_written(path: Path) -> set[str]:
 @pytest.mark.parametrize("key", [True, False], ids=["idempotency-key", "no-key"])
 def test_place_and_confirm_writes_only_the_b_trees_it_needs(tmp_path: Path, key: bool) -> None:
     """Each B-tree an order writes costs at least one page of log: the order row and the
-    indexes its listings use, its reservations (by id, order and open item), the ledger, the
+    indexes its listings use, its line facts (one B-tree: ``WITHOUT ROWID``), its reservations (by id, order and open item), the ledger, the
     outbox message (by event id, stream + sequence, and pending), the idempotency record (by
     key and expiry), the three stock figures and the number series, and nothing else."""
     path = tmp_path / "orders.db"
@@ -192,6 +193,7 @@ def test_place_and_confirm_writes_only_the_b_trees_it_needs(tmp_path: Path, key:
         "orders_by_customer",
         "orders_by_state",
         "orders_by_placed",
+        "order_lines",  # the line facts of analytics, keyed by (order, line): no other B-tree
         "reservations",
         "sqlite_autoindex_reservations_1",  # id
         "reservations_by_order",

@@ -22,6 +22,7 @@ __all__ = ["PUBLIC_MODULES", "publish"]
 PUBLIC_MODULES = frozenset(
     {
         "salesorders",
+        "salesorders.analytics",
         "salesorders.errors",
         "salesorders.events",
         "salesorders.orders",

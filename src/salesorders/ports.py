@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import attrs
 from moneyed import Money
@@ -44,6 +44,19 @@ from salesorders.domain.stock import (
 from salesorders.errors import ProgrammingError, ValidationError
 from salesorders.serialization import Serializer
 
+if TYPE_CHECKING:
+    from salesorders.analytics.measures import (
+        BottleneckQuery,
+        BottleneckReport,
+        LeadTimeReport,
+        Report,
+        ReportQuery,
+        StockTurnover,
+        TopCustomer,
+        TopSku,
+        TurnoverQuery,
+    )
+
 __all__ = [
     "MAX_PAGE_SIZE",
     "Catalog",
@@ -55,6 +68,7 @@ __all__ = [
     "LateShipmentQuery",
     "LeadTimeQuery",
     "Notifier",
+    "OrderAnalytics",
     "OrderNumbers",
     "OrderPage",
     "OrderQuery",
@@ -247,7 +261,8 @@ class OrderQuery:
     """Filters and page for listing orders. ``after`` is the cursor from the previous page.
 
     ``created_from`` is inclusive and ``created_to`` exclusive (timezone-aware datetimes);
-    ``limit`` is from 1 to :data:`MAX_PAGE_SIZE`. Orders come oldest first, by ``(created_at,
+    ``sku`` keeps the orders with a line of that SKU. ``limit`` is from 1 to
+    :data:`MAX_PAGE_SIZE`. Orders come oldest first, by ``(created_at,
     id)``; with ``newest_first`` newest first, by the same key reversed (a cursor pages only in
     the direction of the listing that made it). With ``with_total`` the page's ``total`` counts
     every order the filters match, on every page alike (the cursor and ``limit`` aside). Every
@@ -263,6 +278,7 @@ class OrderQuery:
     after: str | None = attrs.field(default=None, validator=_check_cursor)
     newest_first: bool = attrs.field(default=False, validator=_check_flag)
     with_total: bool = attrs.field(default=False, validator=_check_flag)
+    sku: str | None = attrs.field(default=None, validator=_check_query_id)
 
 
 @attrs.frozen(slots=True)
@@ -331,6 +347,28 @@ class OrderRepository(Protocol):
         """One page of the lead times of the orders placed in ``query``'s window, as
         :func:`~salesorders.domain.logistics_queries.select_lead_times` answers it."""
         ...
+
+
+class OrderAnalytics(Protocol):
+    """Aggregates over the stored orders (``OrderRepository.analytics``, optional).
+
+    Contract: each method answers exactly as :class:`salesorders.analytics.ReferenceAnalytics`
+    does over the orders (and the stock ledger) as last stored, read in the caller's unit of
+    work. The SQL stores aggregate in the database; a repository without ``analytics`` is
+    answered by the reference over every order it lists.
+    """
+
+    def report(self, query: ReportQuery) -> Report: ...
+
+    def lead_time_percentiles(self, query: ReportQuery) -> LeadTimeReport: ...
+
+    def top_skus(self, query: ReportQuery) -> tuple[TopSku, ...]: ...
+
+    def top_customers(self, query: ReportQuery) -> tuple[TopCustomer, ...]: ...
+
+    def bottlenecks(self, query: BottleneckQuery) -> BottleneckReport: ...
+
+    def stock_turnover(self, query: TurnoverQuery) -> tuple[StockTurnover, ...]: ...
 
 
 @attrs.frozen(slots=True)

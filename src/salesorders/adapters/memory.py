@@ -218,6 +218,8 @@ def _matches(order: Order, query: OrderQuery) -> bool:
         return False
     if query.created_from is not None and order.created_at < query.created_from:
         return False
+    if query.sku is not None and all(line.sku != query.sku for line in order.lines):
+        return False
     return query.created_to is None or order.created_at < query.created_to
 
 

@@ -157,6 +157,7 @@ class PostgresDialect(Dialect):
             "position_column": ", position BIGINT GENERATED ALWAYS AS IDENTITY",
             "binary": ' COLLATE "C"',
             "filter_only": "",
+            "without_rowid": "",
         }
     )
     lock_items = " FOR UPDATE OF i"

@@ -157,6 +157,8 @@ class SQLiteDialect(Dialect):
             # SQLite plans without statistics: a unary + keeps it from choosing a column's
             # index where another condition's index serves the query better
             "filter_only": "+",
+            # a table whose primary key is its only B-tree
+            "without_rowid": " WITHOUT ROWID",
         }
     )
     position = "rowid"

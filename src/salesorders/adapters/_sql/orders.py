@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from salesorders import errors
+from salesorders.adapters._sql.analytics import SqlAnalytics
+from salesorders.adapters._sql.analytics_writes import LineFactsWriter, order_fact_values
 from salesorders.adapters._sql.dialect import Dialect, _json_text, _time, _utc_text
 from salesorders.adapters._sql.logistics import SqlLogistics, milestones, write_shipments
 from salesorders.adapters._sql.session import Session
@@ -77,7 +79,7 @@ class SqlOrderRepository:
     shipments when it did not read the order; shipments are never removed from an order).
     """
 
-    __slots__ = ("_d", "_logistics", "_serializer", "_session", "_shipments", "_sql")
+    __slots__ = ("_d", "_lines", "_logistics", "_serializer", "_session", "_shipments", "_sql")
 
     def __init__(self, session: Session, config: StoreConfig) -> None:
         self._session = session
@@ -86,6 +88,12 @@ class SqlOrderRepository:
         self._serializer = config.serializer
         self._logistics = SqlLogistics(session, config.sql.logistics)
         self._shipments: dict[str, tuple[Shipment, ...]] = {}
+        self._lines = LineFactsWriter(session, config.sql.analytics)
+
+    @property
+    def analytics(self) -> SqlAnalytics:
+        """The analytics of the orders (and stock ledger) as this unit of work sees them."""
+        return SqlAnalytics(self._session, self._d)
 
     def _document(self, order: Order, version: int) -> str:
         data = self._serializer.document(Order)(order)
@@ -96,6 +104,7 @@ class SqlOrderRepository:
         order = self._serializer.load(json.loads(doc), Order)
         order.version = int(version)
         self._shipments[order.id] = order.shipments
+        self._lines.remember(order)
         return order
 
     def _store_shipments(self, order: Order) -> None:
@@ -126,6 +135,7 @@ class SqlOrderRepository:
             self._document(order, 1),
             int(order.waiting),
             *milestones(order, d),
+            *order_fact_values(order, d),
         )
         try:
             self._session.run(self._sql.order_insert, params)
@@ -135,6 +145,7 @@ class SqlOrderRepository:
                 "use a new order id, or get and save the stored order"
             ) from error
         self._store_shipments(order)
+        self._lines.write(order)
         order.version = 1
 
     def save(self, order: Order) -> None:
@@ -153,6 +164,7 @@ class SqlOrderRepository:
             self._document(order, expected + 1),
             int(order.waiting),
             *milestones(order, d),
+            *order_fact_values(order, d),
             order.id,
             expected,
         )
@@ -168,6 +180,7 @@ class SqlOrderRepository:
                 raise errors.NotFoundError("order", order.id)
             raise errors.ConcurrencyConflictError(order.id, expected, int(rows[0][0]))
         self._store_shipments(order)
+        self._lines.write(order)
         order.version = expected + 1
 
     def waiting(self, limit: int = 1000) -> tuple[Order, ...]:
@@ -214,22 +227,25 @@ class SqlOrderRepository:
             params.append(d.time(aware_time(query.created_from, "created_from")))
         if query.created_to is not None:
             params.append(d.time(aware_time(query.created_to, "created_to")))
+        if query.sku is not None:
+            params.append(query.sku)
         filters = (
             query.customer_id is not None,
             query.state is not None,
             query.created_from is not None,
             query.created_to is not None,
         )
+        sku = query.sku is not None
         total = None
         if query.with_total:
-            counted = self._session.rows(self._sql.order_count(*filters), tuple(params))
+            counted = self._session.rows(self._sql.order_count(*filters, sku), tuple(params))
             total = int(counted[0][0])
         newest = query.newest_first
         if query.after is not None:
             after_time, after_id = _decode_cursor(query.after, newest)
             params.extend((d.time(after_time), after_id))
         params.append(limit + 1)
-        sql = self._sql.order_list(*filters, query.after is not None, newest)
+        sql = self._sql.order_list(*filters, query.after is not None, newest, sku)
         rows = self._session.rows(sql, params)
         page = rows[:limit]
         orders = tuple(self._load(doc, version) for doc, version, _, _ in page)

@@ -8,6 +8,7 @@ from typing import Final
 import attrs
 
 from salesorders import errors
+from salesorders.adapters._sql.analytics_writes import backfill_analytics
 from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.logistics import backfill_logistics
 from salesorders.adapters._sql.orders import backfill_waiting
@@ -216,6 +217,27 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         # created, id): the customer's orders in listing order, filtered by state, no sort.
         # The dropped index cost every new order, and every change of state, index pages.
         ("DROP INDEX {p}orders_by_customer_state",),
+    ),
+    Migration(
+        9,
+        "analytics facts: columns of the order row and one row per order line",
+        # No index: reports scan orders by placement (orders_by_placed), and the line facts are
+        # keyed by order, so a save writes no page of any other B-tree.
+        (
+            "ALTER TABLE {p}orders ADD COLUMN customer_group {text}",
+            "ALTER TABLE {p}orders ADD COLUMN grand_total {int}",
+            "ALTER TABLE {p}orders ADD COLUMN rate_base {text}",
+            "ALTER TABLE {p}orders ADD COLUMN rate {dec}",
+            "ALTER TABLE {p}orders ADD COLUMN facts {int} NOT NULL DEFAULT 0",
+            """CREATE TABLE {p}order_lines (
+                order_id {text} NOT NULL,
+                line_id {text} NOT NULL,
+                sku {text} NOT NULL,
+                quantity {int} NOT NULL,
+                net {int} NOT NULL,
+                PRIMARY KEY (order_id, line_id)){without_rowid}""",
+        ),
+        backfill_analytics,
     ),
 )
 

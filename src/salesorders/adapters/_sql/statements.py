@@ -6,6 +6,7 @@ import functools
 import threading
 from typing import Any
 
+from salesorders.adapters._sql.analytics_writes import AnalyticsStatements
 from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.logistics import LogisticsStatements
 
@@ -58,15 +59,18 @@ class Statements:
         self.order_insert = r(
             "INSERT INTO {p}orders (id, number, customer_id, state, currency, created_at, "
             "placed_at, version, doc, waiting, confirmed_at, first_shipped_at, shipped_at, "
-            "delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}), ?, ?, ?, ?, ?)"
+            "delivered_at, customer_group, grand_total, rate_base, rate, facts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS {json}), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         self.order_update = r(
             "UPDATE {p}orders SET number = ?, customer_id = ?, state = ?, currency = ?, "
             "placed_at = ?, version = ?, doc = CAST(? AS {json}), waiting = ?, "
-            "confirmed_at = ?, first_shipped_at = ?, shipped_at = ?, delivered_at = ? "
+            "confirmed_at = ?, first_shipped_at = ?, shipped_at = ?, delivered_at = ?, "
+            "customer_group = ?, grand_total = ?, rate_base = ?, rate = ?, facts = ? "
             "WHERE id = ? AND version = ?"
         )
         self.logistics = LogisticsStatements(dialect)
+        self.analytics = AnalyticsStatements(dialect)
         self.order_version = r("SELECT version FROM {p}orders WHERE id = ?")
         self.orders_waiting = r(
             "SELECT CAST(doc AS TEXT), version FROM {p}orders WHERE waiting = 1 "
@@ -352,10 +356,17 @@ class Statements:
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one Statements per store, kept for its life
     def order_list(
-        self, customer: bool, state: bool, start: bool, end: bool, after: bool, newest: bool = False
+        self,
+        customer: bool,
+        state: bool,
+        start: bool,
+        end: bool,
+        after: bool,
+        newest: bool = False,
+        sku: bool = False,
     ) -> str:
         """A page of orders by ``(created_at, id)``, or newest first by the same index backwards."""
-        conditions = _order_filters(customer, state, start, end)
+        conditions = _order_filters(customer, state, start, end, sku)
         if after:
             conditions.append(f"(created_at, id) {'<' if newest else '>'} (?, ?)")
         where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
@@ -366,14 +377,18 @@ class Statements:
         )
 
     @functools.lru_cache(maxsize=32)  # noqa: B019 - one Statements per store, kept for its life
-    def order_count(self, customer: bool, state: bool, start: bool, end: bool) -> str:
+    def order_count(
+        self, customer: bool, state: bool, start: bool, end: bool, sku: bool = False
+    ) -> str:
         """How many orders the filters of a listing match (through the same indexes)."""
-        conditions = _order_filters(customer, state, start, end)
+        conditions = _order_filters(customer, state, start, end, sku)
         where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
         return self.dialect.render(f"SELECT COUNT(*) FROM {{p}}orders{where}")
 
 
-def _order_filters(customer: bool, state: bool, start: bool, end: bool) -> list[str]:
+def _order_filters(
+    customer: bool, state: bool, start: bool, end: bool, sku: bool = False
+) -> list[str]:
     conditions = []
     if customer:
         conditions.append("customer_id = ?")
@@ -384,4 +399,10 @@ def _order_filters(customer: bool, state: bool, start: bool, end: bool) -> list[
         conditions.append("created_at >= ?")
     if end:
         conditions.append("created_at < ?")
+    if sku:
+        # the order's line facts, found by their key (order_id, line_id)
+        conditions.append(
+            "EXISTS (SELECT 1 FROM {p}order_lines AS l WHERE l.order_id = {p}orders.id "
+            "AND l.sku = ?)"
+        )
     return conditions
