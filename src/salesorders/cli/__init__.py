@@ -21,6 +21,7 @@ from salesorders.cli.demo import DEFAULT_DEMO_STORE, run_demo
 from salesorders.cli.maintenance import migrate, purge_idempotency
 from salesorders.cli.orders import list_orders, show_order, track_orders
 from salesorders.cli.output import Output
+from salesorders.cli.report import GROUPS, PERIODS, show_report
 from salesorders.cli.stock import show_stock
 from salesorders.errors import SalesOrdersError
 
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listed.add_argument("--customer", help="only this customer's orders")
     listed.add_argument("--state", help="only orders in this state (e.g. confirmed)")
+    listed.add_argument("--sku", help="only orders with a line of this SKU")
     listed.add_argument("--from", dest="date_from", metavar="WHEN", help="created from (ISO)")
     listed.add_argument(
         "--to", dest="date_to", metavar="WHEN", help="created up to (a date: that whole day)"
@@ -132,6 +134,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="change nothing; exit 1 if migrations are pending"
     )
     migrating.set_defaults(run=migrate)
+
+    reporting = commands.add_parser(
+        "report", parents=[store, listing], help="analytics of the orders placed in a window"
+    )
+    reporting.add_argument(
+        "--from", dest="date_from", metavar="WHEN", help="placed from (default: a year ago)"
+    )
+    reporting.add_argument(
+        "--to", dest="date_to", metavar="WHEN", help="placed up to (a date: that whole day)"
+    )
+    reporting.add_argument("--period", choices=PERIODS, default="month", help="default: month")
+    reporting.add_argument("--group-by", choices=GROUPS, help="one row per group and period")
+    reporting.add_argument("--currency", help="also total the values in this currency")
+    reporting.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="CODE=RATE",
+        help="one CODE is RATE of --currency (default: the rate frozen on each order)",
+    )
+    reporting.add_argument("--top", type=_page_size, default=5, help="top SKUs and customers")
+    reporting.add_argument("--chart", metavar="FILE", help="draw a chart into FILE (.png, .svg)")
+    reporting.add_argument("--preview", action="store_true", help="draw the chart in text")
+    reporting.set_defaults(run=show_report)
 
     purge = commands.add_parser(
         "purge-idempotency", parents=[store, listing], help="delete expired idempotency records"

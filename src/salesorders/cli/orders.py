@@ -45,21 +45,17 @@ def parse_moment(text: str, field: str, *, end: bool = False) -> dt.datetime:
 
 def list_orders(args: argparse.Namespace, out: Output) -> int:
     """One page of orders, newest first, with the total and the next page's cursor."""
-    query_fields: dict[str, Any] = {
-        "customer_id": args.customer,
-        "state": args.state,
-        "created_from": None if args.date_from is None else parse_moment(args.date_from, "--from"),
-        "created_to": None
-        if args.date_to is None
-        else parse_moment(args.date_to, "--to", end=True),
-        "limit": args.limit,
-        "after": args.after,
-        "newest_first": True,
-        "with_total": True,
-    }
-    if getattr(args, "sku", None) is not None:
-        query_fields["sku"] = args.sku
-    query = OrderQuery(**query_fields)
+    query = OrderQuery(
+        customer_id=args.customer,
+        state=args.state,
+        sku=args.sku,
+        created_from=None if args.date_from is None else parse_moment(args.date_from, "--from"),
+        created_to=None if args.date_to is None else parse_moment(args.date_to, "--to", end=True),
+        limit=args.limit,
+        after=args.after,
+        newest_first=True,
+        with_total=True,
+    )
     with open_service(args.store, args.schema) as service:
         page = service.list_orders(query)
     if args.json:

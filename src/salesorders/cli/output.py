@@ -21,7 +21,16 @@ from moneyed import Money
 
 from salesorders.domain.money import format_money
 
-__all__ = ["WIDTH", "Column", "Output", "clip", "display_width", "rich_available", "wrap"]
+__all__ = [
+    "WIDTH",
+    "Column",
+    "Output",
+    "clip",
+    "display_width",
+    "is_terminal",
+    "rich_available",
+    "wrap",
+]
 
 #: The width every line of output fits in.
 WIDTH = 80
@@ -39,7 +48,8 @@ def rich_available() -> bool:
     return importlib.util.find_spec("rich") is not None
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """True when ``stream`` is a terminal (colours are welcome there)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -237,7 +247,7 @@ class Output:
             )
         for row in rows:
             table.add_row(*(Text(cell) for cell in row))
-        terminal = _is_terminal(self.stream)
+        terminal = is_terminal(self.stream)
         buffer = io.StringIO()
         console = Console(
             file=buffer,
