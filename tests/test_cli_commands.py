@@ -284,7 +284,7 @@ def test_stock_exits_1_on_a_discrepancy(tmp_path: Path) -> None:
     code, text = run("stock", "--store", str(path), "--plain")
     assert code == 1
     assert "DISCREPANCY LAMP-1 in NYC, on_hand: recorded 99, expected 12" in text
-    assert "1 discrepancies" in text
+    assert "1 discrepancy between" in text
     code, document = run("stock", "--store", str(path), "--json")
     assert code == 1
     assert json.loads(document)["discrepancies"][0]["field"] == "on_hand"

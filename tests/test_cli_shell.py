@@ -289,7 +289,7 @@ def test_migrate_on_postgres(postgres_dsn: str) -> None:
         where = ["--store", postgres_dsn, "--schema", schema]
         code, text = run("migrate", "--check", *where)
         assert code == 1
-        assert text.startswith(f"schema at version {LATEST_VERSION - 1}; 1 migrations pending:")
+        assert text.startswith(f"schema at version {LATEST_VERSION - 1}; 1 migration pending:")
         assert run("migrate", *where)[0] == 0
         assert run("migrate", "--check", *where)[0] == 0
         empty = ["--store", postgres_dsn, "--schema", f"{schema}_none"]

@@ -19,7 +19,14 @@ import attrs
 from salesorders.analytics import Report
 from salesorders.errors import ValidationError
 
-__all__ = ["ChartData", "chart_data", "preview", "save_chart"]
+__all__ = [
+    "ChartData",
+    "chart_data",
+    "check_chart_path",
+    "check_preview",
+    "preview",
+    "save_chart",
+]
 
 _FORMATS = (".png", ".svg")
 _CHARTS_EXTRA = "install it with pip install 'salesorders[charts]'"
@@ -100,6 +107,11 @@ def _draw(pyplot: Any, data: ChartData, target: Path) -> None:
         figure.savefig(target, format=target.suffix.lower()[1:], metadata=fixed)
     finally:
         pyplot.close(figure)
+
+
+def check_preview() -> None:
+    """Refuse ``--preview`` at once, naming the extra, when plotext is not installed."""
+    _module("plotext", "--preview", "plotext")
 
 
 def preview(data: ChartData, width: int, colour: bool) -> str:

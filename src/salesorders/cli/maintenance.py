@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from salesorders.adapters._sql.schema import LATEST_VERSION, MIGRATIONS
-from salesorders.cli.output import Output
+from salesorders.cli.output import Output, counted
 from salesorders.cli.store import open_service, open_store, schema_version_of
 from salesorders.errors import NotSupportedError
 
@@ -34,7 +34,7 @@ def migrate(args: argparse.Namespace, out: Output) -> int:
                 {"schema_version": current, "latest_version": LATEST_VERSION, "pending": listing}
             )
         elif pending:
-            out.line(f"schema at version {current}; {len(pending)} migrations pending:")
+            out.line(f"schema at version {current}; {counted(len(pending), 'migration')} pending:")
             for migration in pending:
                 out.line(f"  {migration.version}: {migration.description}", indent=5)
         else:
@@ -47,7 +47,7 @@ def migrate(args: argparse.Namespace, out: Output) -> int:
     elif not pending:
         out.line(f"schema up to date at version {now}; nothing to apply")
     else:
-        out.line(f"applied {len(pending)} migrations; schema now at version {now}:")
+        out.line(f"applied {counted(len(pending), 'migration')}; schema now at version {now}:")
         for migration in pending:
             out.line(f"  {migration.version}: {migration.description}", indent=5)
     return 0
@@ -60,5 +60,5 @@ def purge_idempotency(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json({"purged": purged})
     else:
-        out.line(f"purged {purged} expired idempotency records")
+        out.line(f"purged {counted(purged, 'expired idempotency record')}")
     return 0

@@ -13,7 +13,7 @@ from typing import Any
 
 from moneyed import Money
 
-from salesorders.cli.output import Column, Output
+from salesorders.cli.output import Column, Output, counted
 from salesorders.cli.store import open_service
 from salesorders.domain.fulfilment import Shipment
 from salesorders.domain.order import Order
@@ -91,7 +91,7 @@ def list_orders(args: argparse.Namespace, out: Output) -> int:
             for order in page.orders
         ],
     )
-    out.line(f"{len(page.orders)} of {page.total} orders, newest first")
+    out.line(f"{len(page.orders)} of {counted(page.total or 0, 'order')}, newest first")
     if page.next_cursor is not None:
         out.line("next page: --after (the cursor below)")
         out.stream.write(f"{page.next_cursor}\n")  # whole, to copy: a cursor is not wrapped

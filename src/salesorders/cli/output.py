@@ -26,6 +26,7 @@ __all__ = [
     "Column",
     "Output",
     "clip",
+    "counted",
     "display_width",
     "is_terminal",
     "rich_available",
@@ -46,6 +47,11 @@ _INDENT = 2
 def rich_available() -> bool:
     """True when rich (the ``cli`` extra) can be imported."""
     return importlib.util.find_spec("rich") is not None
+
+
+def counted(number: int, singular: str, plural: str = "") -> str:
+    """``"1 migration"``, ``"2 migrations"``: ``number`` with the noun it counts."""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
 def is_terminal(stream: TextIO) -> bool:

@@ -16,7 +16,13 @@ from decimal import Decimal
 from moneyed import Money
 
 from salesorders.analytics import GROUPS, PERIODS, Report, ReportQuery
-from salesorders.cli.charts import chart_data, check_chart_path, preview, save_chart
+from salesorders.cli.charts import (
+    chart_data,
+    check_chart_path,
+    check_preview,
+    preview,
+    save_chart,
+)
 from salesorders.cli.orders import parse_moment
 from salesorders.cli.output import Column, Output, is_terminal
 from salesorders.cli.store import open_service
@@ -117,6 +123,8 @@ def show_report(args: argparse.Namespace, out: Output) -> int:
     query = _query(args)
     if args.chart is not None:
         check_chart_path(args.chart)  # refuse a bad path before reading anything
+    if args.preview:
+        check_preview()
     with open_service(args.store, args.schema) as service:
         report = service.report(query)
         lead_times = service.lead_time_percentiles(query)

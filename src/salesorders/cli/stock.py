@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from salesorders.cli.output import Column, Output
+from salesorders.cli.output import Column, Output, counted
 from salesorders.cli.store import open_service
 from salesorders.serialization import Serializer
 
@@ -66,6 +66,7 @@ def show_stock(args: argparse.Namespace, out: Output) -> int:
             f"{discrepancy.expected}; {discrepancy.explanation}"
         )
     out.line(
-        f"{len(discrepancies)} discrepancies between the stock figures, reservations and ledger"
+        f"{counted(len(discrepancies), 'discrepancy', 'discrepancies')} between the stock "
+        "figures, reservations and ledger"
     )
     return found
