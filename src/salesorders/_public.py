@@ -23,10 +23,12 @@ PUBLIC_MODULES = frozenset(
     {
         "salesorders",
         "salesorders.analytics",
+        "salesorders.barcodes",
         "salesorders.errors",
         "salesorders.events",
         "salesorders.orders",
         "salesorders.pricing",
+        "salesorders.spreadsheets",
         "salesorders.stock",
         "salesorders.workflow",
     }

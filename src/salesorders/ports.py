@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "BarcodeCatalog",
     "Catalog",
     "Clock",
     "ExchangeRates",
@@ -563,6 +564,18 @@ class Catalog(Protocol):
     """
 
     def products(self, skus: Collection[str]) -> Mapping[str, Product]: ...
+
+
+class BarcodeCatalog(Protocol):
+    """Which SKU a scanned barcode names (optional; see :mod:`salesorders.barcodes`).
+
+    Contract: ``sku_for(gtin)`` takes a GTIN already checked and written with 14 digits (a
+    GTIN-8, -12 or -13 padded with leading zeros, so a UPC and its EAN-13 form are one code) and
+    returns the SKU it names, or ``None`` when the catalogue does not know it. It only reads.
+    :class:`salesorders.barcodes.MemoryBarcodes` keeps the codes in memory.
+    """
+
+    def sku_for(self, gtin: str) -> str | None: ...
 
 
 class UnitOfWorkFactory(Protocol):
