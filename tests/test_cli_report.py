@@ -165,8 +165,8 @@ def test_charts_without_their_extra_name_it(
     monkeypatch.setitem(sys.modules, "plotext", None)
     assert run("report", *store, *NOVEMBER, "--chart", str(tmp_path / "r.svg"))[0] == 2
     err = capsys.readouterr().err
-    assert "--chart: needs matplotlib, which is not installed" in err
-    assert "pip install 'salesorders[charts]'" in err
+    assert "--chart needs the matplotlib package, which is not installed" in err
+    assert 'pip install "salesorders[charts]"' in err
     assert not (tmp_path / "r.svg").exists()
     assert run("report", *store, *NOVEMBER, "--preview") == (2, "")  # refused before any output
-    assert "--preview: needs plotext" in capsys.readouterr().err
+    assert "--preview needs the plotext package" in capsys.readouterr().err

@@ -100,8 +100,8 @@ def test_a_dsn_without_psycopg_names_the_extra() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env()
     )
     assert completed.returncode == 2
-    assert "needs psycopg 3" in completed.stderr
-    assert "pip install 'salesorders[postgres]'" in completed.stderr
+    assert "a postgresql:// store needs the psycopg package" in completed.stderr
+    assert 'pip install "salesorders[postgres]"' in completed.stderr
     assert "secret" not in completed.stderr
     assert "Traceback" not in completed.stderr
 

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import babel
 
@@ -22,6 +22,7 @@ from salesorders.cli.maintenance import migrate, purge_idempotency
 from salesorders.cli.orders import list_orders, show_order, track_orders
 from salesorders.cli.output import Output
 from salesorders.cli.report import GROUPS, PERIODS, show_report
+from salesorders.cli.sheets import export_file, import_file
 from salesorders.cli.stock import show_stock
 from salesorders.errors import SalesOrdersError
 
@@ -159,11 +160,57 @@ def build_parser() -> argparse.ArgumentParser:
     reporting.add_argument("--preview", action="store_true", help="draw the chart in text")
     reporting.set_defaults(run=show_report)
 
+    _sheet_commands(commands, store, listing)
+
     purge = commands.add_parser(
         "purge-idempotency", parents=[store, listing], help="delete expired idempotency records"
     )
     purge.set_defaults(run=purge_idempotency)
     return parser
+
+
+def _sheet_commands(
+    commands: Any, store: argparse.ArgumentParser, listing: argparse.ArgumentParser
+) -> None:
+    """``import orders|stock FILE`` and ``export orders|lines FILE``."""
+    sheet = argparse.ArgumentParser(add_help=False)
+    sheet.add_argument("file", metavar="FILE", help="a .csv or .xlsx file")
+    sheet.add_argument("--format", choices=("csv", "xlsx"), help="default: from the suffix")
+    importing = commands.add_parser("import", help="import orders or stock counts from a sheet")
+    kinds = importing.add_subparsers(dest="kind", metavar="WHAT", required=True)
+    for kind, text in (("orders", "orders, one row per line"), ("stock", "stock counts")):
+        sub = kinds.add_parser(kind, parents=[store, listing, sheet], help=text)
+        sub.add_argument("--encoding", default="utf-8", help="a CSV file's (default: utf-8)")
+        sub.add_argument(
+            "--good-rows",
+            action="store_true",
+            help="write what is good, report the rest (default: all or nothing)",
+        )
+        sub.add_argument("--actor", default="import", help="who the audit trail names")
+        sub.set_defaults(run=import_file)
+        if kind == "orders":
+            sub.add_argument("--check", action="store_true", help="check only, write nothing")
+            sub.add_argument("--confirm", action="store_true", help="confirm (reserve) them")
+            sub.add_argument("--drafts", action="store_true", help="create drafts instead")
+            sub.add_argument(
+                "--no-backorder", action="store_true", help="refuse orders short of stock"
+            )
+        else:
+            sub.add_argument(
+                "--release-excess",
+                action="store_true",
+                help="let a count below the reserved stock release reservations",
+            )
+    exporting = commands.add_parser("export", help="export orders or their lines to a sheet")
+    kinds = exporting.add_subparsers(dest="kind", metavar="WHAT", required=True)
+    for kind, text in (("orders", "one row per order"), ("lines", "one row per order line")):
+        sub = kinds.add_parser(kind, parents=[store, listing, sheet], help=text)
+        sub.add_argument("--customer", help="only this customer's orders")
+        sub.add_argument("--state", help="only orders in this state")
+        sub.add_argument("--sku", help="only orders with a line of this SKU")
+        sub.add_argument("--from", dest="date_from", metavar="WHEN", help="created from")
+        sub.add_argument("--to", dest="date_to", metavar="WHEN", help="created up to")
+        sub.set_defaults(run=export_file)
 
 
 def _quiet_stdout() -> None:
@@ -209,5 +256,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if stream is sys.stdout:
             _quiet_stdout()
         return 0
+    except OSError as error:  # a file to read or write: missing, unreadable, a directory ...
+        stream.flush()
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from salesorders.analytics import Report
-from salesorders.errors import ValidationError
+from salesorders.errors import MissingExtraError, ValidationError
 
 __all__ = [
     "ChartData",
@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 _FORMATS = (".png", ".svg")
-_CHARTS_EXTRA = "install it with pip install 'salesorders[charts]'"
 
 
 @attrs.frozen
@@ -60,13 +59,11 @@ def chart_data(report: Report) -> ChartData:
     return ChartData(title, tuple(totals), tuple(totals.values()), measure)
 
 
-def _module(name: str, option: str, value: str) -> Any:
+def _module(name: str, option: str) -> Any:
     try:
         return importlib.import_module(name)
     except ImportError as missing:
-        raise ValidationError(
-            option, value, f"needs {name.split('.')[0]}, which is not installed", _CHARTS_EXTRA
-        ) from missing
+        raise MissingExtraError.needs("charts", name.split(".")[0], option) from missing
 
 
 def check_chart_path(path: str) -> Path:
@@ -85,9 +82,9 @@ def save_chart(data: ChartData, path: str) -> Path:
     """Draw ``data`` as a bar chart into ``path`` (PNG or SVG, by its suffix), reproducibly:
     the same data gives the same file."""
     target = check_chart_path(path)
-    matplotlib = _module("matplotlib", "--chart", path)
+    matplotlib = _module("matplotlib", "--chart")
     matplotlib.use("Agg")  # no display: files only
-    pyplot = _module("matplotlib.pyplot", "--chart", path)
+    pyplot = _module("matplotlib.pyplot", "--chart")
     with matplotlib.rc_context({"svg.hashsalt": "salesorders"}):  # the same ids every time
         _draw(pyplot, data, target)
     return target
@@ -111,12 +108,12 @@ def _draw(pyplot: Any, data: ChartData, target: Path) -> None:
 
 def check_preview() -> None:
     """Refuse ``--preview`` at once, naming the extra, when plotext is not installed."""
-    _module("plotext", "--preview", "plotext")
+    _module("plotext", "--preview")
 
 
 def preview(data: ChartData, width: int, colour: bool) -> str:
     """``data`` as a bar chart drawn in text, ``width`` columns wide."""
-    plotext = _module("plotext", "--preview", "plotext")
+    plotext = _module("plotext", "--preview")
     figure = plotext.figure
     figure.clear()
     figure.plot_size(width, 16)

@@ -16,15 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.cli.demo_scenes import APPROVAL_WORKFLOW
-from salesorders.errors import OperationalError, ValidationError
+from salesorders.errors import MissingExtraError, OperationalError, ValidationError
 from salesorders.service import SalesService, bootstrap
 
 if TYPE_CHECKING:
     from salesorders.adapters.postgres import PostgresStore
 
 __all__ = ["is_dsn", "open_service", "open_store", "redacted", "schema_version_of"]
-
-_POSTGRES_EXTRA = "install it with pip install 'salesorders[postgres]'"
 
 
 def is_dsn(target: str) -> bool:
@@ -54,12 +52,7 @@ def _postgres_store_class() -> type[PostgresStore]:
     try:
         from salesorders.adapters.postgres import PostgresStore
     except ImportError as missing:
-        raise ValidationError(
-            "--store",
-            "a postgresql:// DSN",
-            "needs psycopg 3, which is not installed",
-            _POSTGRES_EXTRA,
-        ) from missing
+        raise MissingExtraError.needs("postgres", "psycopg", "a postgresql:// store") from missing
     return PostgresStore
 
 
