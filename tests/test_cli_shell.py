@@ -206,6 +206,8 @@ def test_errors_go_to_stderr_not_stdout(demo_store: Path) -> None:
         "stock",
         "migrate --check",
         "purge-idempotency",
+        "report --from 2026-11-01 --to 2026-11-30",
+        "report --from 2026-11-01 --to 2026-11-30 --period day --group-by customer",
     ],
 )
 def test_every_command_fits_80_columns(demo_store: Path, command: str, style: str) -> None:
