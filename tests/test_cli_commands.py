@@ -315,3 +315,44 @@ def test_migrate_check_on_an_up_to_date_store(store: list[str]) -> None:
         "latest_version": LATEST_VERSION,
         "applied": [],
     }
+
+
+def test_orders_show_says_until_when_a_line_is_backordered(tmp_path: Path) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from moneyed import Money
+
+    from salesorders.adapters.sqlite import SQLiteStore
+    from salesorders.domain.snapshot import IncomingStock
+    from salesorders.domain.warehouse import Warehouse
+    from salesorders.service import (
+        ExpectStock,
+        LineSpec,
+        PlaceOrder,
+        ReceiveStock,
+        RegisterWarehouse,
+        bootstrap,
+    )
+
+    path = tmp_path / "short.sqlite3"
+    with SQLiteStore(path) as sqlite:
+        service = bootstrap(store=sqlite)
+        service.handle(RegisterWarehouse(warehouse=Warehouse("W1", "Main")))
+        service.handle(ReceiveStock(sku="LAMP-1", warehouse_id="W1", quantity=1))
+        eta = dt.date(2031, 5, 4)
+        service.handle(ExpectStock(incoming=IncomingStock("PO-1", "LAMP-1", "W1", Decimal(9), eta)))
+        placed = service.handle(
+            PlaceOrder(
+                customer_id="C-1",
+                currency="USD",
+                lines=(LineSpec("LAMP-1", 3, Money("49.00", "USD")),),
+                confirm=True,
+            )
+        )
+    code, text = run("orders", "show", str(placed.number), "--store", str(path), "--plain")
+    assert code == 0
+    assert "1 reserved, 2 backordered until 2031-05-04" in text
+    _, document = run("orders", "show", str(placed.number), "--store", str(path), "--json")
+    line = json.loads(document)["lines"][0]
+    assert (line["backordered"], line["backorder_expected"]) == ("2", "2031-05-04")
