@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness
 from harness import Result
+from workloads_analytics import analytics_postgres, analytics_sqlite
 from workloads_backorders import allocate_backorders_memory, allocate_backorders_sqlite
 from workloads_changes import change_approval_memory, change_approval_sqlite
 from workloads_domain import (
@@ -70,6 +71,8 @@ WORKLOADS: dict[str, Workload] = {
     "change_approval_sqlite": change_approval_sqlite,
     "return_refund_memory": return_refund_memory,
     "return_refund_sqlite": return_refund_sqlite,
+    "analytics_sqlite": analytics_sqlite,
+    "analytics_postgres": analytics_postgres,
 }
 
 

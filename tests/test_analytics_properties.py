@@ -168,6 +168,11 @@ def _queries() -> list[Any]:
             EPOCH + dt.timedelta(days=20), EPOCH + dt.timedelta(days=40), "day", "sku", limit=2
         ),
     ]
+    odd_start, odd_end = (
+        EPOCH + dt.timedelta(days=10, hours=5),
+        EPOCH + dt.timedelta(days=60, hours=3),
+    )
+    queries += [ReportQuery(odd_start, odd_end, period, "customer_group") for period in PERIODS]
     return queries
 
 

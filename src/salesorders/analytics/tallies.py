@@ -41,7 +41,9 @@ __all__ = [
     "TallyKey",
     "build_report",
     "money_of",
+    "next_period",
     "period_start",
+    "periods",
     "ratio",
 ]
 
@@ -83,6 +85,30 @@ def period_start(at: dt.datetime, period: str) -> dt.date:
     if period == "week":
         return day - dt.timedelta(days=day.weekday())
     return day
+
+
+def next_period(day: dt.date, period: str) -> dt.date:
+    """The first day of the period after the one starting on ``day``."""
+    if period == "month":
+        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return day + dt.timedelta(days=7 if period == "week" else 1)
+
+
+def periods(
+    start: dt.datetime, end: dt.datetime, period: str
+) -> list[tuple[dt.date, dt.datetime, dt.datetime]]:
+    """Each period meeting ``[start, end)``: its first day, and the part of the window it
+    covers (from, to) as UTC instants."""
+    found: list[tuple[dt.date, dt.datetime, dt.datetime]] = []
+    day = period_start(start, period)
+    while True:
+        lower = dt.datetime.combine(day, dt.time(), dt.UTC)
+        if lower >= end:
+            return found
+        following = next_period(day, period)
+        upper = dt.datetime.combine(following, dt.time(), dt.UTC)
+        found.append((day, max(lower, start), min(upper, end)))
+        day = following
 
 
 def ratio(part: int, whole: int) -> Decimal | None:
