@@ -31,6 +31,7 @@ from workloads_domain import (
     price_order_3_lines,
     workflow_transition,
 )
+from workloads_import import import_check_csv, import_orders_memory
 from workloads_payments import capture_memory, capture_sqlite
 from workloads_returns import return_refund_memory, return_refund_sqlite
 from workloads_scaling import growth_postgres, growth_sqlite, lines_memory
@@ -73,6 +74,8 @@ WORKLOADS: dict[str, Workload] = {
     "return_refund_sqlite": return_refund_sqlite,
     "analytics_sqlite": analytics_sqlite,
     "analytics_postgres": analytics_postgres,
+    "import_check_csv": import_check_csv,
+    "import_orders_memory": import_orders_memory,
 }
 
 

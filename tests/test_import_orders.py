@@ -294,3 +294,25 @@ def _memory() -> Any:
     from salesorders.adapters.memory import MemoryStore
 
     return MemoryStore()
+
+
+def test_the_docs_list_every_column_and_alias_of_every_layout() -> None:
+    from salesorders.spreadsheets import LINE_COLUMNS, PRICE_COLUMNS, STOCK_COLUMNS
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text("utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    for layout in (LINE_COLUMNS, STOCK_COLUMNS, PRICE_COLUMNS):
+        for column in layout.columns:
+            listed = [row for row in rows if row.startswith(f"| `{column.name}` |")]
+            assert any(all(f"`{alias}`" in row for alias in column.aliases) for row in listed), (
+                layout.kind,
+                column.name,
+            )
+
+
+def test_drafts_cannot_be_confirmed_on_import() -> None:
+    service = bootstrap(store=_memory(), clock=ManualClock(T0))
+    with pytest.raises(ValidationError) as caught:
+        import_orders(service, ENGLISH.encode(), drafts=True, confirm=True)
+    assert caught.value.field == "confirm"
+    assert _orders(service) == []

@@ -169,7 +169,7 @@ class ScanEntry:
             line = LineSpec(
                 sku,
                 Decimal(line.quantity) + added,
-                line.unit_price or unit_price,
+                unit_price if line.unit_price is None else line.unit_price,
                 line.description or description,
                 quantity_precision=precision,
             )

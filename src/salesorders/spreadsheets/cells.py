@@ -80,7 +80,12 @@ class RowCells:
 
     def text(self, name: str) -> str:
         """The cell as text (``""`` when empty or when the file has no such column)."""
-        value = self.raw(name)
+        index = self.columns.get(name)
+        if index is None or index >= len(self.cells):
+            return ""
+        value = self.cells[index]
+        if value.__class__ is str:
+            return value.strip()  # every CSV cell: at once
         if isinstance(value, UncomputedFormula):
             self.refuse(
                 name,

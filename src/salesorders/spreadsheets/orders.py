@@ -81,7 +81,8 @@ class _OrderReader:
         barcodes: BarcodeCatalog | None,
         prefix: str,
     ) -> None:
-        require_id(prefix, "order_id_prefix") if prefix else None
+        if not isinstance(prefix, str):
+            raise ValidationError("order_id_prefix", prefix, "must be a string", "e.g. 'import:'")
         if len(prefix) >= ID_MAX_LENGTH:
             raise ValidationError("order_id_prefix", prefix, "leaves no room for a reference")
         self.catalog = catalog
@@ -311,6 +312,13 @@ def import_orders(
     """
     if not isinstance(service, SalesService):
         raise ValidationError("service", service, "must be a SalesService", "use bootstrap(...)")
+    if drafts and confirm:
+        raise ValidationError(
+            "confirm",
+            confirm,
+            "cannot go with drafts=True",
+            "a draft is placed and confirmed later",
+        )
     reader = _OrderReader(
         catalog if catalog is not None else _service_catalog(service), barcodes, order_id_prefix
     )

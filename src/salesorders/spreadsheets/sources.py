@@ -160,11 +160,11 @@ def open_rows(
     limits = _checked_limits(limits)
     with _binary(source) as stream:
         if kind == "csv":
-            rows = _csv_rows(stream, encoding, limits)
+            lines = _csv_rows(stream, encoding, limits)
             try:
-                yield _counted(rows, limits)
+                yield _counted(lines, limits)
             finally:
-                rows.close()  # lets go of the stream before it closes
+                lines.close()  # lets go of the stream before it closes
         else:
             with _xlsx_rows(stream, limits) as rows:
                 yield _counted(rows, limits)
