@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of every command, each with its ``run`` function as a default."""
     parser = argparse.ArgumentParser(
         prog="salesorders",
-        description="salesorders operator tools: orders, stock and store maintenance",
+        description="salesorders operator tools: orders, stock, reports, spreadsheets, maintenance",
         epilog="exit codes: 0 success, 1 a problem found, 2 usage or input error",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
