@@ -306,7 +306,8 @@ class OrderRepository(Protocol):
       :class:`~salesorders.errors.NotFoundError`.
     * ``get`` / ``get_by_number`` raise :class:`~salesorders.errors.NotFoundError`; they return a
       new object each time, equal to the saved order and carrying no pending events.
-    * ``list`` filters by customer, state and creation time and pages by ``(created_at, id)``
+    * ``list`` filters by customer, state, creation time and SKU (an order with a line of it)
+      and pages by ``(created_at, id)``
       (descending with ``newest_first``) with an opaque cursor; a cursor this repository did not
       produce for a listing in the same direction raises
       :class:`~salesorders.errors.ValidationError`. With ``with_total`` the page carries how

@@ -17,7 +17,7 @@ those columns. So the rules of what counts as cancelled, returned or corrected l
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
 import attrs
@@ -65,12 +65,10 @@ _ZERO: Final = Decimal(0)
 
 
 def to_scaled(number: Decimal, places: int) -> int:
-    """``number`` as a whole number of ``10**-places`` (it must have no more places)."""
-    scaled = number.scaleb(places)
-    whole = int(scaled)
-    if whole != scaled:
-        raise ValueError(f"{number} has more than {places} decimal places")
-    return whole
+    """``number`` as a whole number of ``10**-places``. Amounts are whole minor units already;
+    a quantity finer than a millionth (a product counted to seven places) is counted to the
+    nearest millionth (half even) rather than refused: saving an order never fails here."""
+    return int(number.scaleb(places).to_integral_value(ROUND_HALF_EVEN))
 
 
 def from_scaled(number: int, places: int) -> Decimal:

@@ -143,7 +143,7 @@ class ReportRow:
     ``period`` is the first day of the period; ``group`` the group's key (``""`` for orders
     without one, such as orders with no customer group). ``values`` and ``average_values`` hold
     one ``Money`` per order currency; ``value`` and ``average_value`` are in the reporting
-    currency (``None`` without one). See :doc:`analytics` for each figure's definition.
+    currency (``None`` without one). The Analytics guide defines each figure.
     """
 
     period: dt.date

@@ -65,14 +65,6 @@ class _Spelling:
         self.sqlite = dialect.name == "sqlite"
         self.binary = dialect.types["binary"]
 
-    def period(self, column: str, period: str) -> str:
-        if self.sqlite:
-            day = f"substr({column}, 1, 10)"
-            if period == "month":
-                return f"substr({column}, 1, 7) || '-01'"
-            return f"date({day}, '-6 days', 'weekday 1')" if period == "week" else day
-        return f"CAST(date_trunc('{period}', {column} AT TIME ZONE 'UTC') AS DATE)"
-
     def micros(self, column: str) -> str:
         if self.sqlite:
             return (
@@ -175,8 +167,9 @@ class SqlAnalytics:
         return build_report(query, tallies, customers)
 
     def lead_time_percentiles(self, query: ReportQuery) -> LeadTimeReport:
+        """Per period, one statement ranks each stage's durations and keeps the rows at the
+        percentile ranks (ranking one period's orders, not the window's)."""
         spell = self._spell
-        period = spell.period("o.placed_at", query.period)
         stages = (
             ("o.confirmed_at IS NOT NULL", spell.between("o.placed_at", "o.confirmed_at")),
             (
@@ -189,26 +182,28 @@ class SqlAnalytics:
             ),
         )
         parts = [
-            f"SELECT {period} AS period, {i} AS stage, {duration} AS d FROM {{p}}orders AS o "
+            f"SELECT {i} AS stage, {duration} AS d FROM {{p}}orders AS o "
             f"WHERE {_WINDOW} AND {condition}"
             for i, (condition, duration) in enumerate(stages)
         ]
         ranks = ", ".join(f"({p} * x.n + 99) / 100" for p in PERCENTILES)
-        rows = self._rows(
-            "SELECT x.period, x.stage, x.n, x.rn, x.d FROM (SELECT u.period, u.stage, u.d, "
-            "ROW_NUMBER() OVER (PARTITION BY u.period, u.stage ORDER BY u.d) AS rn, "
-            "COUNT(*) OVER (PARTITION BY u.period, u.stage) AS n "
-            f"FROM ({' UNION ALL '.join(parts)}) AS u) AS x WHERE x.rn IN ({ranks})",
-            self._window(query.start, query.end) * len(stages),
+        sql = self._d.render(
+            "SELECT x.stage, x.n, x.rn, x.d FROM (SELECT u.stage, u.d, "
+            "ROW_NUMBER() OVER (PARTITION BY u.stage ORDER BY u.d) AS rn, "
+            "COUNT(*) OVER (PARTITION BY u.stage) AS n "
+            f"FROM ({' UNION ALL '.join(parts)}) AS u) AS x WHERE x.rn IN ({ranks})"
         )
-        found: dict[tuple[dt.date, int], tuple[int, dict[int, int]]] = {}
-        for period_day, stage, count, rank, duration in rows:
-            key = (_period(period_day), int(stage))
-            found.setdefault(key, (int(count), {}))[1][int(rank)] = int(duration)
         result = []
-        for day in sorted({day for day, _ in found}):
+        for day, lower, upper in periods(query.start, query.end, query.period):
+            found: dict[int, tuple[int, dict[int, int]]] = {}
+            for stage, count, rank, duration in self._session.rows(
+                sql, self._window(lower, upper) * len(stages)
+            ):
+                found.setdefault(int(stage), (int(count), {}))[1][int(rank)] = int(duration)
+            if not found:
+                continue
             for i, stage_name in enumerate(STAGES):
-                count, at_rank = found.get((day, i), (0, {}))
+                count, at_rank = found.get(i, (0, {}))
                 marks = [
                     seconds(at_rank[(p * count + 99) // 100]) if count else None
                     for p in PERCENTILES
@@ -217,19 +212,22 @@ class SqlAnalytics:
         return LeadTimeReport(query, tuple(result))
 
     def top_skus(self, query: ReportQuery) -> tuple[TopSku, ...]:
-        rows = self._rows(
+        """Summed a month at a time (each month's orders joined to their lines), then ranked."""
+        sql = self._d.render(
             "SELECT l.sku, o.currency, SUM(l.quantity), COUNT(DISTINCT o.id), SUM(l.net) "
             f"FROM {{p}}orders AS o JOIN {{p}}order_lines AS l ON l.order_id = o.id "
-            f"WHERE {_WINDOW} GROUP BY l.sku, o.currency",
-            self._window(query.start, query.end),
+            f"WHERE {_WINDOW} GROUP BY l.sku, o.currency"
         )
         quantity: dict[str, int] = defaultdict(int)
         orders: dict[str, int] = defaultdict(int)
-        values: dict[str, dict[str, int]] = defaultdict(dict)
-        for sku, currency, units, count, net in rows:
-            quantity[sku] += int(units)
-            orders[sku] += int(count)
-            values[sku][currency] = int(net)
+        values: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for _, lower, upper in periods(query.start, query.end, "month"):
+            for sku, currency, units, count, net in self._session.rows(
+                sql, self._window(lower, upper)
+            ):
+                quantity[sku] += int(units)
+                orders[sku] += int(count)
+                values[sku][currency] += int(net)
         ranked = sorted(orders, key=lambda s: (-quantity[s], s))[: query.limit]
         return tuple(
             TopSku(
