@@ -165,3 +165,23 @@ def test_a_free_line_keeps_its_zero_price() -> None:
         entry.scan(EAN13, unit_price=Money("5.00", "USD"))
     entry.scan(EAN13)
     assert [(x.quantity, x.unit_price) for x in entry.lines] == [(Decimal(2), Money("0", "USD"))]
+
+
+def test_without_python_stdnum_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from salesorders.errors import MissingExtraError
+
+    real = builtins.__import__
+
+    def no_stdnum(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("stdnum"):
+            raise ImportError("no stdnum here")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_stdnum)
+    with pytest.raises(MissingExtraError) as caught:
+        check_gtin(EAN13)
+    assert caught.value.extra == "barcodes"
+    assert 'pip install "salesorders[barcodes]"' in str(caught.value)
+    assert caught.value.to_problem()["status"] == 501

@@ -11,7 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
+from moneyed import Money
 
 from salesorders import LineSpec, ManualClock, PlaceOrder, bootstrap
 from salesorders.errors import ValidationError
@@ -23,6 +25,7 @@ from salesorders.spreadsheets import (
     export_orders,
     iter_orders,
     neutralise,
+    write_records,
     write_table,
 )
 from support.stores import STORE_KINDS, fresh_store
@@ -158,3 +161,35 @@ def test_orders_export_to_xlsx(service: Any, tmp_path: Path) -> None:
     assert values[0] == LINE_EXPORT_COLUMNS
     assert values[2][4] == "'+SUM(A1:A9)"
     assert sheet["E3"].data_type == "s"
+
+
+@attrs.frozen
+class DayRow:
+    day: dt.date
+    orders: int
+    value: Money
+    average: Money | None
+    note: str
+
+
+def test_records_are_written_with_a_currency_beside_each_amount() -> None:
+    rows = [
+        DayRow(dt.date(2026, 3, 1), 2, Money("10.50", "USD"), Money("5.25", "USD"), "=1+1"),
+        DayRow(dt.date(2026, 3, 2), 0, Money("0", "JPY"), None, "quiet"),
+    ]
+    stream = io.BytesIO()
+    assert write_records(stream, rows, format="csv") == 2
+    assert _csv_rows(stream.getvalue()) == [
+        ["day", "orders", "value", "value_currency", "average", "average_currency", "note"],
+        ["2026-03-01", "2", "10.50", "USD", "5.25", "USD", "'=1+1"],
+        ["2026-03-02", "0", "0", "JPY", "", "", "quiet"],
+    ]
+    empty = io.BytesIO()
+    assert write_records(empty, [], record_type=DayRow, format="csv") == 0
+    assert _csv_rows(empty.getvalue())[0][2:4] == ["value", "value_currency"]
+    with pytest.raises(ValidationError) as caught:
+        write_records(io.BytesIO(), [rows[0], (1, 2)], format="csv")
+    assert caught.value.field == "records[1]"
+    with pytest.raises(ValidationError) as caught:
+        write_records(io.BytesIO(), [], format="csv")
+    assert caught.value.field == "record_type"

@@ -339,6 +339,7 @@ EXPORTED = {
         "order_rows",
         "read_price_lists",
         "rich_progress",
+        "write_records",
         "write_table",
     ],
     "salesorders.stock": [

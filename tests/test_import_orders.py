@@ -316,3 +316,17 @@ def test_drafts_cannot_be_confirmed_on_import() -> None:
         import_orders(service, ENGLISH.encode(), drafts=True, confirm=True)
     assert caught.value.field == "confirm"
     assert _orders(service) == []
+
+
+def test_rich_draws_the_progress_of_an_import() -> None:
+    rich_console = pytest.importorskip("rich.console")
+    from salesorders.spreadsheets import rich_progress
+
+    screen = io.StringIO()
+    console = rich_console.Console(file=screen, force_terminal=True, width=80)
+    service = bootstrap(store=_memory(), clock=ManualClock(T0))
+    with rich_progress(console=console) as progress:
+        import_orders(service, ENGLISH.encode(), progress=progress)
+    drawn = screen.getvalue()
+    assert "checking" in drawn and "importing" in drawn
+    assert "4/4" in drawn  # the header and three rows, of four

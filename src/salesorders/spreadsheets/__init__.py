@@ -19,6 +19,7 @@ from salesorders.spreadsheets.export import (
     neutralise,
     order_line_rows,
     order_rows,
+    write_records,
     write_table,
 )
 from salesorders.spreadsheets.layouts import (
@@ -76,6 +77,7 @@ __all__ = [
     "order_rows",
     "read_price_lists",
     "rich_progress",
+    "write_records",
     "write_table",
 ]
 

@@ -17,10 +17,12 @@ import datetime as dt
 import enum
 import io
 import os
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any, Final
 
+import attrs
 from moneyed import Money
 
 from salesorders.domain.order import Order
@@ -39,6 +41,7 @@ __all__ = [
     "neutralise",
     "order_line_rows",
     "order_rows",
+    "write_records",
     "write_table",
 ]
 
@@ -171,6 +174,80 @@ def write_table(
                 worksheet.append(row)
             workbook.save(stream)
     return count
+
+
+def _holds_money(annotation: Any) -> bool:
+    return (
+        annotation is Money
+        or any(
+            isinstance(arg, type) and issubclass(arg, Money) for arg in typing.get_args(annotation)
+        )
+        or (isinstance(annotation, type) and issubclass(annotation, Money))
+    )
+
+
+def record_columns(record_type: type) -> tuple[tuple[str, ...], tuple[tuple[str, bool], ...]]:
+    """The columns of an attrs class's rows: one per field, and a ``<field>_currency`` column
+    after each ``Money`` field; and each field with whether it holds money."""
+    if not attrs.has(record_type):
+        raise ValidationError(
+            "records", record_type.__name__, "are not attrs instances", "pass rows to write_table"
+        )
+    hints = typing.get_type_hints(record_type)
+    fields = tuple((f.name, _holds_money(hints.get(f.name))) for f in attrs.fields(record_type))
+    columns: list[str] = []
+    for name, money in fields:
+        columns.append(name)
+        if money:
+            columns.append(f"{name}_currency")
+    return tuple(columns), fields
+
+
+def write_records(
+    target: Target,
+    records: Iterable[Any],
+    *,
+    record_type: type | None = None,
+    format: str | None = None,
+    sheet: str = "Sheet1",
+    encoding: str = "utf-8-sig",
+) -> int:
+    """Write attrs instances (report rows, say) as a table: one column per field, money as its
+    exact amount beside a ``<field>_currency`` column; returns the rows written. The columns
+    come from ``record_type``, else from the first record (all must be of its class)."""
+    items = iter(records)
+    first = next(items, _NOTHING)
+    chosen = record_type or (type(first) if first is not _NOTHING else None)
+    if chosen is None:
+        raise ValidationError(
+            "record_type", None, "is needed when there are no records", "pass record_type=..."
+        )
+    columns, fields = record_columns(chosen)
+
+    def rows() -> Iterator[list[Any]]:
+        for index, record in enumerate(_chain(first, items)):
+            if type(record) is not chosen:
+                raise ValidationError(
+                    f"records[{index}]", type(record).__name__, f"is not a {chosen.__name__}"
+                )
+            row: list[Any] = []
+            for name, money in fields:
+                value = getattr(record, name)
+                row.append(value)
+                if money:
+                    row.append(value.currency.code if isinstance(value, Money) else None)
+            yield row
+
+    return write_table(target, columns, rows(), format=format, sheet=sheet, encoding=encoding)
+
+
+_NOTHING: Final = object()
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first is not _NOTHING:
+        yield first
+    yield from rest
 
 
 def iter_orders(service: SalesService, query: OrderQuery | None = None) -> Iterator[Order]:
