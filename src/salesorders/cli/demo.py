@@ -274,6 +274,7 @@ def _print_next_steps(target: str, li: Order, anna: Order, out: Output) -> None:
         f"orders track {anna.number}",
         f"orders show {li.number} --locale zh_CN",
         "stock --sku MUG-6",
+        "report --from 2026-11-01 --to 2026-11-30 --group-by sku",
         "migrate --check",
     )
     out.heading("Try next, on this demo's store (each run of the demo starts it afresh)")
