@@ -260,7 +260,7 @@ def test_a_save_writes_shipment_rows_only_when_shipments_changed(sql_store: Any)
             uow.commit()
         return int(store.statements - before)
 
-    assert statements(lambda uow: uow.orders.add(order)) == 2  # the order, its shipment
+    assert statements(lambda uow: uow.orders.add(order)) == 3  # the order, its shipment, its lines
 
     def save(change: Any) -> Any:
         def work(uow: Any) -> None:
