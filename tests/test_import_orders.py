@@ -330,3 +330,22 @@ def test_rich_draws_the_progress_of_an_import() -> None:
     drawn = screen.getvalue()
     assert "checking" in drawn and "importing" in drawn
     assert "4/4" in drawn  # the header and three rows, of four
+
+
+def test_an_order_imported_meanwhile_by_another_import_is_skipped(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = _service(store)
+    import_orders(service, ENGLISH.encode())
+    # Another import placed the orders between this one's look-up and its placement: the
+    # look-up missed them, and the store refuses a second order under the same id.
+    from salesorders.errors import NotFoundError
+
+    def missed(order_id: str) -> Any:
+        raise NotFoundError("order", order_id)
+
+    monkeypatch.setattr(service, "get_order", missed)
+    report = import_orders(service, ENGLISH.encode())
+    assert report.skipped == ("PO-1", "PO-2")
+    assert report.created == ()
+    assert len(_orders(service)) == 2

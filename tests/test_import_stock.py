@@ -157,3 +157,9 @@ def test_a_second_break_at_the_same_quantity_is_refused() -> None:
     (cell,) = caught.value.cells
     assert (cell.row, cell.column) == (3, "min_quantity")
     assert "second break of T from 5" in cell.problem
+
+
+def test_reading_price_lists_reports_progress() -> None:
+    calls: list[tuple[str, int, int | None]] = []
+    read_price_lists(PRICES.encode(), progress=lambda *call: calls.append(call))
+    assert calls == [("checking", 2, None), ("checking", 5, 5)]

@@ -177,13 +177,12 @@ def write_table(
 
 
 def _holds_money(annotation: Any) -> bool:
-    return (
-        annotation is Money
-        or any(
-            isinstance(arg, type) and issubclass(arg, Money) for arg in typing.get_args(annotation)
-        )
-        or (isinstance(annotation, type) and issubclass(annotation, Money))
-    )
+    """Whether a field annotated ``annotation`` holds money (``Money``, ``Money | None``)."""
+    if isinstance(annotation, str):  # an annotation left unresolved: read its text
+        return "Money" in annotation.replace("|", " ").split()
+    if isinstance(annotation, type):
+        return issubclass(annotation, Money)
+    return any(_holds_money(arg) for arg in typing.get_args(annotation))
 
 
 def record_columns(record_type: type) -> tuple[tuple[str, ...], tuple[tuple[str, bool], ...]]:
@@ -193,8 +192,13 @@ def record_columns(record_type: type) -> tuple[tuple[str, ...], tuple[tuple[str,
         raise ValidationError(
             "records", record_type.__name__, "are not attrs instances", "pass rows to write_table"
         )
-    hints = typing.get_type_hints(record_type)
-    fields = tuple((f.name, _holds_money(hints.get(f.name))) for f in attrs.fields(record_type))
+    try:
+        hints = typing.get_type_hints(record_type)
+    except NameError:  # annotations naming what the class's module does not hold
+        hints = {}
+    fields = tuple(
+        (f.name, _holds_money(hints.get(f.name, f.type))) for f in attrs.fields(record_type)
+    )
     columns: list[str] = []
     for name, money in fields:
         columns.append(name)

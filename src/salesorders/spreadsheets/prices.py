@@ -15,6 +15,7 @@ from salesorders.domain.pricing import PriceBreak, PriceList, PriceListEntry
 from salesorders.errors import BadCell, SpreadsheetError, ValidationError
 from salesorders.spreadsheets.cells import RowCells, is_blank
 from salesorders.spreadsheets.layouts import PRICE_COLUMNS, read_header_row
+from salesorders.spreadsheets.report import Progress, reporter
 from salesorders.spreadsheets.sources import Limits, Source, open_rows, source_name
 
 __all__ = ["read_price_lists"]
@@ -31,10 +32,15 @@ class _List:
     breaks: dict[str, dict[Decimal, PriceBreak]] = attrs.field(factory=dict)
 
 
-def _collect(rows: Iterator[tuple[int, list[Any]]], bad: list[BadCell]) -> dict[str, _List]:
+def _collect(
+    rows: Iterator[tuple[int, list[Any]]], bad: list[BadCell], progress: Progress | None
+) -> dict[str, _List]:
     columns, headers = read_header_row(rows, PRICE_COLUMNS)
     lists: dict[str, _List] = {}
+    report = reporter(progress)
+    number = 1
     for number, cells in rows:
+        report("checking", number, None)
         if is_blank(cells):
             continue
         row = RowCells(number, cells, columns, headers, bad)
@@ -74,6 +80,7 @@ def _collect(rows: Iterator[tuple[int, list[Any]]], bad: list[BadCell]) -> dict[
             )
         else:
             breaks[quantity] = PriceBreak(quantity, price)
+    report("checking", number, number, force=True)
     return lists
 
 
@@ -88,17 +95,19 @@ def read_price_lists(
     format: str | None = None,
     encoding: str = "utf-8",
     limits: Limits | None = None,
+    progress: Progress | None = None,
 ) -> tuple[PriceList, ...]:
     """The price lists of ``source`` (columns ``price_list``, ``currency``, ``sku``,
     ``unit_price``, optionally ``min_quantity`` (empty: any quantity), ``customer_group`` and
-    ``name``; see docs/import.md), in the order their first rows come.
+    ``name``; see docs/import.md), in the order their first rows come. ``progress`` is called
+    as the rows are read (phase ``"checking"``).
 
     Nothing is stored: build a ``PriceBook`` of them. Any bad cell raises
     :class:`~salesorders.errors.SpreadsheetError` listing every one.
     """
     bad: list[BadCell] = []
     with open_rows(source, format, encoding, limits) as rows:
-        lists = _collect(rows, bad)
+        lists = _collect(rows, bad, progress)
     if bad:
         raise SpreadsheetError.listing(sorted(bad, key=lambda c: c.row), source_name(source))
     built = []

@@ -26,6 +26,7 @@ __all__ = [
     "ImportStatus",
     "Progress",
     "Unit",
+    "reporter",
     "run_import",
 ]
 
@@ -152,7 +153,7 @@ def run_import(
 ) -> ImportReport:
     """Check every unit, then write them as ``mode`` says (see the module docstring)."""
     chosen = check_mode(mode)
-    report = _progress(progress)
+    report = reporter(progress)
     bad: list[BadCell] = []
     rows = 0
     with units() as found:
@@ -232,7 +233,8 @@ class _Reporter:
             self._callback(phase, done, total)
 
 
-def _progress(callback: Progress | None) -> _Reporter:
+def reporter(callback: Progress | None) -> _Reporter:
+    """A reporter calling ``callback`` every few hundred rows, and at once when forced."""
     if callback is not None and not callable(callback):
         raise ValidationError("progress", callback, "must be a callable or None")
     return _Reporter(callback)
