@@ -103,3 +103,20 @@ def test_rich_reads_no_markup_in_cells() -> None:
 def test_money_is_formatted_in_the_output_locale() -> None:
     assert Output(io.StringIO(), locale="de_DE").money(Money("1234.5", "EUR")) == "1.234,50\xa0€"
     assert Output(io.StringIO(), locale="ja_JP").money(Money("5752", "JPY")) == "￥5,752"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_rich_tables_are_coloured_only_on_a_terminal() -> None:
+    pytest.importorskip("rich")
+    columns, rows = [Column("sku"), Column("qty", right=True)], [["A", "1"]]
+    terminal, pipe = _Terminal(), io.StringIO()
+    Output(terminal).table(columns, rows)
+    Output(pipe).table(columns, rows)
+    assert "\x1b[" in terminal.getvalue()  # the bold header
+    assert "\x1b[" not in pipe.getvalue()
+    Output(terminal, plain=True).table(columns, rows)
+    assert terminal.getvalue().endswith("  sku  qty\n  ---  ---\n  A      1\n")
