@@ -140,7 +140,7 @@ def test_demo_needs_no_extra(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "for name in ('rich', 'psycopg', 'psycopg_pool', 'hypothesis', 'openpyxl', 'matplotlib',"
-        " 'plotext'):\n"
+        " 'plotext', 'stdnum', 'tracking_numbers'):\n"
         "    sys.modules[name] = None\n"
         "from salesorders.cli import main\n"
         f"raise SystemExit(main(['demo', '--store', {str(tmp_path / 'd.sqlite3')!r}]))\n"
