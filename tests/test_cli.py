@@ -1,11 +1,19 @@
+"""The demo: the same story on a fresh store each run, every part of it shown, in 80 columns."""
+
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from salesorders.cli import main
+from salesorders.cli.output import display_width
+
+SRC = Path(__file__).resolve().parent.parent / "src"
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -14,18 +22,24 @@ def run(*argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path) -> None:
+def _joined(text: str) -> str:
+    """The text with wrapped lines joined again, to find sentences a wrap split."""
+    return " ".join(line.strip() for line in text.splitlines())
+
+
+@pytest.mark.parametrize("style", [["--plain"], []], ids=["plain", "default"])
+def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path, style: list[str]) -> None:
     db = tmp_path / "demo.sqlite3"
-    first = run("demo", "--db", str(db))
-    second = run("demo", "--db", str(db))
+    first = run("demo", "--store", str(db), *style)
+    second = run("demo", "--db", str(db), *style)  # --db: the older name of --store
     assert first[0] == 0
     assert second == first  # same clock, same data: the same summary, not a growing store
-    text = first[1]
+    text = _joined(first[1])
     assert "SO-2026-000004" in text
     assert "cancelled" in text
     assert "confirmed: LAMP-1 3 backordered, expected 2026-12-09" in text
     assert "stock arrived: LAMP-1 5 reserved, 0 backordered" in text
-    assert "approve  awaiting_approval -> confirmed         by mgr:ana" in text
+    assert "approve: awaiting_approval -> confirmed by mgr:ana: credit checked" in text
     assert "reserved on approval, then by changes: MUG-6 x12 from NYC, MUG-6 x3 from NYC" in text
     assert (
         "change C1 requested by cs:yuki: three more for the new office; approved by mgr:ana" in text
@@ -45,34 +59,99 @@ def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path) -> None:
     assert "147,10\xa0€" in text  # localized with babel, not with the process locale
 
 
-def test_operator_commands_read_the_store(tmp_path: Path) -> None:
-    db = tmp_path / "demo.sqlite3"
-    run("demo", "--db", str(db))
-    code, listing = run("orders", str(db))
+def test_demo_shows_what_it_seeds(tmp_path: Path) -> None:
+    code, text = run("demo", "--store", str(tmp_path / "demo.sqlite3"), "--plain")
     assert code == 0
-    assert len(listing.strip().splitlines()) == 5
-    code, stock = run("stock", str(db))
-    assert code == 0
-    assert stock.strip().endswith("0 discrepancies")
-    assert "LAMP-1" in stock
-
-
-def test_missing_store_file_is_a_clear_error(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "salesorders", "stock", str(tmp_path / "nope.sqlite3")],
-        capture_output=True,
-        text=True,
+    joined = _joined(text)
+    # the allocation plans' reasons, the backorder among them with its expected date
+    assert "SO-2026-000001 L1 TEA-100 x3 from SHA: SHA: highest-priority warehouse" in joined
+    assert (
+        "SO-2026-000003 L1 LAMP-1 x3 backordered: no stock left in eligible warehouses; "
+        "expected 2026-12-09 with incoming PO-7001 at NYC" in joined
     )
-    assert completed.returncode == 2
-    assert "no store file" in completed.stderr
+    # the rate frozen on the yen order
+    assert "SO-2026-000004: 1 USD = 151.37 JPY, as of 2026-11-27 09:00 (demo rates)" in joined
+    # tables with headers
+    lines = text.splitlines()
+    header = lines.index("Orders") + 1
+    assert lines[header].split() == ["number", "customer", "state", "allocation", "total"]
+    assert set(lines[header + 1].strip()) == {"-", " "}
+    assert lines[header + 2].split()[:3] == ["SO-2026-000001", "C-LI", "confirmed"]
+    stock = lines.index("Stock") + 1
+    assert lines[stock].split() == ["sku", "warehouse", "on", "hand", "reserved", "available"]
+    assert lines[stock + 2].split() == ["LAMP-1", "NYC", "12", "5", "7"]
+
+
+@pytest.mark.parametrize("style", [["--plain"], []], ids=["plain", "default"])
+def test_demo_fits_80_columns(tmp_path: Path, style: list[str]) -> None:
+    store = tmp_path / "demo.sqlite3"
+    code, text = run("demo", "--store", str(store), *style)
+    assert code == 0
+    export = f"  export SALESORDERS_STORE={store}"
+    wide = [line for line in text.splitlines() if display_width(line) > 80 and line != export]
+    assert wide == []
+    assert export in text.splitlines()  # the path is written whole, to copy
+
+
+def test_demo_ends_with_commands_that_work_on_its_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, text = run("demo")
+    assert code == 0
+    assert (tmp_path / "salesorders-demo.sqlite3").is_file()  # in the current directory
+    assert "embedded SQLite store at salesorders-demo.sqlite3" in text
+    lines = text.splitlines()
+    tail = lines[
+        lines.index("Try next, on this demo's store (each run of the demo starts it afresh)") :
+    ]
+    assert tail[1] == "  export SALESORDERS_STORE=salesorders-demo.sqlite3"
+    commands = [line.split("python -m salesorders ", 1)[1] for line in tail if "python -m" in line]
+    assert len(commands) >= 6
+    monkeypatch.setenv("SALESORDERS_STORE", "salesorders-demo.sqlite3")
+    for command in commands:
+        code, shown = run(*command.split())
+        assert code == 0, command
+        assert shown.strip(), command
+
+
+def test_demo_refuses_a_postgres_dsn(capsys: pytest.CaptureFixture[str]) -> None:
+    code, text = run("demo", "--store", "postgresql://app:secret@db.example/shop")
+    assert code == 2
+    assert text == ""
+    err = capsys.readouterr().err
+    assert err.startswith("error: --store: the demo runs on an SQLite file")
+    assert "secret" not in err  # the password is never printed
 
 
 def test_module_entry_point_runs_the_demo(tmp_path: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "salesorders", "demo", "--db", str(tmp_path / "d.sqlite3")],
+        [sys.executable, "-m", "salesorders", "demo", "--store", str(tmp_path / "d.sqlite3")],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
     assert "Notifications delivered through the outbox" in completed.stdout
+
+
+def test_demo_needs_no_extra(tmp_path: Path) -> None:
+    # As after a plain `pip install .`: no rich, no psycopg, no Hypothesis.
+    code = (
+        "import sys\n"
+        "for name in ('rich', 'psycopg', 'psycopg_pool', 'hypothesis', 'openpyxl', 'matplotlib',"
+        " 'plotext', 'stdnum', 'tracking_numbers'):\n"
+        "    sys.modules[name] = None\n"
+        "from salesorders.cli import main\n"
+        f"raise SystemExit(main(['demo', '--store', {str(tmp_path / 'd.sqlite3')!r}]))\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "  number          customer  state" in completed.stdout  # the plain tables
+    assert "Try next" in completed.stdout

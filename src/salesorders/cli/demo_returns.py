@@ -7,11 +7,11 @@ Built on the service layer only, like the rest of the command line.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 
 from moneyed import Money
 
+from salesorders.cli.output import Output
 from salesorders.domain.money import format_money
 from salesorders.domain.order import Order
 from salesorders.domain.returns import Inspection, InspectionOutcome
@@ -77,27 +77,29 @@ def return_one_item(service: SalesService, clock: ManualClock, order_id: str) ->
     )
 
 
-def print_return(order: Order, locale: str, w: Callable[[str], object]) -> None:
+def print_return(order: Order, out: Output, locale: str) -> None:
     """The order's returns and credit notes, and what the customer owes after them."""
 
     def money(amount: Decimal) -> str:
         return format_money(Money(amount, order.currency), locale)
 
-    w(f"\nReturn and refund of {order.number}\n")
+    out.heading(f"Return and refund of {order.number}")
     for item in order.returns:
         lines = ", ".join(f"{x.sku} x{x.quantity} ({x.reason.value})" for x in item.lines)
-        w(
+        out.line(
             f"  return {item.id}: {lines} requested by {item.requested_by}, {item.state.value}; "
-            f"approved by {item.decided_by}: {item.decision_reason}\n"
+            f"approved by {item.decided_by}: {item.decision_reason}"
         )
     for note in order.credit_notes:
         parts = ", ".join(
             f"{x.line_id} goods {money(x.goods)} + shipping {money(x.shipping)}" for x in note.lines
         )
         refunds = ", ".join(f"{s.payment_id} {money(s.amount)}" for s in note.refunds)
-        w(f"  credit note {note.number}: {money(note.amount)} ({parts}); refunded to {refunds}\n")
+        out.line(
+            f"  credit note {note.number}: {money(note.amount)} ({parts}); refunded to {refunds}"
+        )
     figures = order.payment_figures
-    w(
+    out.line(
         f"  return status {order.return_status.value}; owed {money(order.amount_owed)}, "
-        f"net paid {money(figures.net_paid)}, balance due {money(figures.balance_due)}\n"
+        f"net paid {money(figures.net_paid)}, balance due {money(figures.balance_due)}"
     )
