@@ -23,10 +23,13 @@ from salesorders.analytics import (
     analytics_of,
 )
 from salesorders.domain.changes import ChangeAction
+from salesorders.domain.order import Order
 from salesorders.errors import ExchangeRateUnavailableError, ValidationError
 from salesorders.ports import OrderQuery
 from salesorders.serialization import Serializer
 from salesorders.service import (
+    ApproveChange,
+    CancelChange,
     CancelOrder,
     LineSpec,
     ManualClock,
@@ -80,6 +83,7 @@ def known(store: Any) -> tuple[SalesService, dict[str, str]]:
             actions=(ChangeAction.set_quantity("L1", 2),),
             reason="customer called",
             actor="ann",
+            change_id="C-1",
         )
     )
     ids["cancelled"] = _place(service, _line("SKU-C", 1, "7.50"))
@@ -243,3 +247,45 @@ def test_an_upgraded_database_is_backfilled_with_its_facts(tmp_path: Path) -> No
         with_a = [o.id for o in (ORDER, SHIPPED, WAITING) if any(x.sku == "SKU-A" for x in o.lines)]
         assert with_a and len(with_a) < 3
         assert [o.id for o in uow.orders.list(OrderQuery(sku="SKU-A")).orders] == with_a
+
+
+def test_saves_keep_the_line_facts_current(known: Any, store: Any) -> None:
+    """An approved change (a quantity up, a line removed) and a draft's removed line reach the
+    SKU figures and the SKU listing of every store."""
+    service, ids = known
+    service.handle(CancelChange(order_id=ids["changed"], change_id="C-1", actor="ann"))
+    service.handle(
+        RequestChange(
+            order_id=ids["changed"],
+            actions=(ChangeAction.set_quantity("L1", 3), ChangeAction.remove_line("L2")),
+            reason="customer called again",
+            actor="ann",
+            change_id="C-2",
+        )
+    )
+    service.handle(
+        ApproveChange(
+            order_id=ids["changed"], change_id="C-2", actor="bob", on_shortage="backorder"
+        )
+    )
+    query = ReportQuery(START, END)
+    assert {s.sku: (s.quantity, s.orders) for s in service.top_skus(query)} == {
+        "SKU-A": (Decimal(155), 3),  # 2 + 3 + 150
+        "SKU-B": (Decimal(1), 1),
+        "SKU-C": (Decimal(1), 1),  # the cancelled order's line; the changed order's is gone
+    }
+    assert [o.id for o in service.list_orders(OrderQuery(sku="SKU-C")).orders] == [ids["cancelled"]]
+    draft = Order.create("D-1", "C-9", "USD", T0)
+    draft.add_line("SKU-X", 1, Decimal("1.00"), T0)
+    draft.add_line("SKU-Y", 1, Decimal("1.00"), T0)
+    with store.unit_of_work() as uow:
+        uow.orders.add(draft)
+        uow.commit()
+    assert [o.id for o in service.list_orders(OrderQuery(sku="SKU-Y")).orders] == ["D-1"]
+    with store.unit_of_work() as uow:
+        stored = uow.orders.get("D-1")
+        stored.remove_line("L2", T0)
+        uow.orders.save(stored)
+        uow.commit()
+    assert service.list_orders(OrderQuery(sku="SKU-Y")).orders == ()
+    assert [o.id for o in service.list_orders(OrderQuery(sku="SKU-X")).orders] == ["D-1"]
