@@ -306,6 +306,28 @@ def test_fewest_shipments_greedy_cover_when_no_warehouse_has_everything() -> Non
     assert reasons["W1"].startswith("W1: shipment 2 of 2, serves 1 of 1 open SKUs in full")
 
 
+def test_fewest_shipments_takes_rank_order_when_the_greedy_cover_needs_more() -> None:
+    # The greedy cover picks W2 first (it serves B in full), then needs W3 and W1 for A: three
+    # shipments. Rank order (W1, W3, W2) serves everything from W1 and W3: two.
+    warehouses = [
+        Warehouse("W1", priority=0),
+        Warehouse("W2", priority=2),
+        Warehouse("W3", priority=1),
+    ]
+    available = {("A", "W1"): 1, ("A", "W3"): 9, ("B", "W1"): 1, ("B", "W2"): 4, ("B", "W3"): 3}
+    request = order(("A", 2), ("A", 8), ("B", 4))
+    snapshot = stock(warehouses, available)
+    plan = FewestShipmentsPolicy().allocate(request, snapshot)
+    assert plan.complete
+    assert {a.warehouse_id for a in plan.allocations} == {"W1", "W3"}
+    priority = PriorityPolicy().allocate(request, snapshot)
+    assert len({a.warehouse_id for a in plan.allocations}) <= len(
+        {a.warehouse_id for a in priority.allocations}
+    )
+    reasons = {a.warehouse_id: a.reason for a in plan.allocations}
+    assert reasons["W1"].startswith("W1: shipment 1 of 2")
+
+
 def test_fewest_shipments_splits_a_sku_no_single_warehouse_holds() -> None:
     warehouses = [Warehouse("W1", priority=1), Warehouse("W2", priority=2)]
     snapshot = stock(warehouses, {("A", "W1"): 3, ("A", "W2"): 4})

@@ -6,7 +6,7 @@ few warehouses as possible (:class:`FewestShipmentsPolicy`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -216,8 +216,10 @@ class FewestShipmentsPolicy(_RoutedPolicy):
     A single eligible warehouse that can serve every SKU in full is preferred. Otherwise warehouses
     are picked greedily (a set cover): each time, the one serving the most still-open SKUs in full,
     then the most units; ties go to the better-ranked warehouse by ``tie_breaker`` (``"priority"``,
-    ``"distance"`` or any :class:`Ranking`). Lines are then filled from the picked warehouses in
-    the order they were picked. Cost: picks x eligible warehouses x SKUs.
+    ``"distance"`` or any :class:`Ranking`). The warehouses taken in rank order are worked out too,
+    and kept when they serve as much with fewer warehouses, so the plan never uses more warehouses
+    than :class:`PriorityPolicy` would. Lines are then filled from the picked warehouses in the
+    order they were picked. Cost: picks x eligible warehouses x SKUs.
 
     Reasons: ``"W1: ships the whole order alone (fewest shipments; priority 1)"`` or
     ``"W2: shipment 2 of 2, serves 1 of 1 open SKUs in full (fewest shipments; priority 2)"``.
@@ -250,25 +252,18 @@ class FewestShipmentsPolicy(_RoutedPolicy):
     def _shipments(
         self, request: AllocationRequest, route: _Route, walk: _Walk
     ) -> tuple[tuple[str, str], ...]:
-        """Pick warehouses greedily; return (warehouse id, reason) in pick order."""
-        open_demand = request.demand_by_sku()
+        """Pick warehouses; return (warehouse id, reason) in pick order.
+
+        The greedy cover is a good guess, not always the fewest: taking warehouses in rank order
+        (what :class:`PriorityPolicy` does) can need fewer, so both are worked out and the one
+        that serves more SKUs in full, then uses fewer warehouses, wins (the greedy one on a tie).
+        """
         capacity: dict[tuple[str, str], Decimal] = {}  # free stock, filled in as it is needed
-        picks: list[tuple[int, int, int]] = []  # (route index, SKUs served in full, SKUs open)
-        picked: set[int] = set()
-        while open_demand:
-            best = _best_pick(route, picked, open_demand, capacity, walk)
-            if best is None:
-                break
-            index, covered = best
-            picks.append((index, covered, len(open_demand)))
-            picked.add(index)
-            wid = route.order[index][0]
-            for sku, need in list(open_demand.items()):
-                left = need - capacity[(sku, wid)]
-                if left > 0:
-                    open_demand[sku] = left
-                else:
-                    del open_demand[sku]
+        greedy, greedy_left = _cover(request, route, walk, capacity, _best_pick)
+        ranked, ranked_left = _cover(request, route, walk, capacity, _ranked_pick)
+        picks = greedy
+        if (ranked_left, len(ranked)) < (greedy_left, len(greedy)):
+            picks = ranked
         count = len(picks)
         return tuple(
             _pick_reason(route, pick, number, count) for number, pick in enumerate(picks, 1)
@@ -279,6 +274,81 @@ class FewestShipmentsPolicy(_RoutedPolicy):
 
     def __repr__(self) -> str:
         return f"FewestShipmentsPolicy(tie_breaker={self.ranking!r}, filters={self.filters!r})"
+
+
+_Pick = Callable[
+    [_Route, set[int], Mapping[str, Decimal], dict[tuple[str, str], Decimal], _Walk],
+    tuple[int, int] | None,
+]
+
+
+def _cover(
+    request: AllocationRequest,
+    route: _Route,
+    walk: _Walk,
+    capacity: dict[tuple[str, str], Decimal],
+    choose: _Pick,
+) -> tuple[list[tuple[int, int, int]], int]:
+    """Warehouses picked one by one with ``choose`` until the demand is met or none helps:
+    the picks (route index, SKUs served in full, SKUs open) and how many SKUs stay open."""
+    open_demand = request.demand_by_sku()
+    picks: list[tuple[int, int, int]] = []
+    picked: set[int] = set()
+    while open_demand:
+        best = choose(route, picked, open_demand, capacity, walk)
+        if best is None:
+            break
+        index, covered = best
+        picks.append((index, covered, len(open_demand)))
+        picked.add(index)
+        wid = route.order[index][0]
+        for sku, need in list(open_demand.items()):
+            left = need - capacity[(sku, wid)]
+            if left > 0:
+                open_demand[sku] = left
+            else:
+                del open_demand[sku]
+    return picks, len(open_demand)
+
+
+def _served(
+    wid: str,
+    open_demand: Mapping[str, Decimal],
+    capacity: dict[tuple[str, str], Decimal],
+    walk: _Walk,
+) -> tuple[int, Decimal]:
+    """(SKUs served in full, units served) of the open demand by warehouse ``wid``."""
+    covered = 0
+    units = _NOTHING
+    for sku, need in open_demand.items():
+        key = (sku, wid)
+        can = capacity.get(key)
+        if can is None:
+            can = capacity[key] = walk.free(key)
+        if can >= need:
+            covered += 1
+            units += need
+        else:
+            units += can
+    return covered, units
+
+
+def _ranked_pick(
+    route: _Route,
+    picked: set[int],
+    open_demand: Mapping[str, Decimal],
+    capacity: dict[tuple[str, str], Decimal],
+    walk: _Walk,
+) -> tuple[int, int] | None:
+    """(route index, SKUs served in full) of the best-ranked warehouse not picked yet that
+    serves anything, or None."""
+    for index, (wid, _) in enumerate(route.order):
+        if index in picked:
+            continue
+        covered, units = _served(wid, open_demand, capacity, walk)
+        if units:
+            return index, covered
+    return None
 
 
 def _best_pick(
@@ -295,18 +365,7 @@ def _best_pick(
     for index, (wid, _) in enumerate(route.order):
         if index in picked:
             continue
-        covered = 0
-        units = _NOTHING
-        for sku, need in open_demand.items():
-            key = (sku, wid)
-            can = capacity.get(key)
-            if can is None:
-                can = capacity[key] = walk.free(key)
-            if can >= need:
-                covered += 1
-                units += need
-            else:
-                units += can
+        covered, units = _served(wid, open_demand, capacity, walk)
         if units and (best is None or (covered, units) > best_score):
             best, best_score = (index, covered), (covered, units)
             if covered == everything:
