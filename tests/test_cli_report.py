@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import uuid
@@ -113,6 +114,20 @@ def test_report_input_errors(store: list[str], capsys: pytest.CaptureFixture[str
     assert "--rate: must be CURRENCY=RATE" in capsys.readouterr().err
     assert run("report", *store, "--chart", "report.gif")[0] == 2
     assert "--chart: must end in .png or .svg" in capsys.readouterr().err
+
+
+def test_report_rows_written_to_a_spreadsheet(store: list[str], tmp_path: Path) -> None:
+    target = tmp_path / "report.csv"
+    code, text = run("report", *store, *NOVEMBER, "--group-by", "sku", "--output", str(target))
+    assert code == 0
+    assert "Rows written to" in text and text.rstrip().endswith(target.name)
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    assert rows[0][:4] == ["period", "group", "orders", "values"]
+    by_sku = {row[1]: row for row in rows[1:]}
+    assert by_sku["LAMP-1"][2:4] == ["1", "225.00 USD"]
+    assert set(by_sku) == {"LAMP-1", "MUG-6", "TEA-100"}
+    assert run("report", *store, "--output", str(tmp_path / "r.txt"))[0] == 2
+    assert run("report", *store, "--output", str(tmp_path / "no" / "r.csv"))[0] == 2
 
 
 def test_the_docs_chart_is_drawn_by_the_code(store: list[str], tmp_path: Path) -> None:

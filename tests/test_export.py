@@ -152,6 +152,14 @@ def test_iter_orders_pages_through_every_order(service: Any) -> None:
     ]
 
 
+def test_iter_orders_keeps_every_filter_on_every_page(service: Any) -> None:
+    usd = OrderQuery(limit=1, sku="CUP-6", customer_id="@evil")
+    assert [o.id for o in iter_orders(service, usd)] == ["O-2"]
+    by_sku = [o.id for o in iter_orders(service, OrderQuery(limit=1, sku="CUP-6"))]
+    assert by_sku == ["O-0", "O-1", "O-2"]
+    assert list(iter_orders(service, OrderQuery(limit=1, sku="NONE"))) == []
+
+
 def test_orders_export_to_xlsx(service: Any, tmp_path: Path) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     target = tmp_path / "lines.xlsx"
@@ -193,3 +201,17 @@ def test_records_are_written_with_a_currency_beside_each_amount() -> None:
     with pytest.raises(ValidationError) as caught:
         write_records(io.BytesIO(), [], format="csv")
     assert caught.value.field == "record_type"
+
+
+@attrs.frozen
+class PeriodRow:
+    period: dt.date
+    values: tuple[Money, ...]
+    tags: tuple[str, ...]
+
+
+def test_a_cell_of_several_values_is_exact_text_and_neutralised() -> None:
+    rows = [PeriodRow(dt.date(2026, 3, 1), (Money("110.50", "USD"), Money("5.31", "EUR")), ("-1",))]
+    stream = io.BytesIO()
+    write_records(stream, rows, format="csv")
+    assert _csv_rows(stream.getvalue())[1] == ["2026-03-01", "110.50 USD; 5.31 EUR", "'-1"]

@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     reporting.add_argument("--top", type=_whole_number, default=5, help="top SKUs and customers")
     reporting.add_argument("--chart", metavar="FILE", help="draw a chart into FILE (.png, .svg)")
     reporting.add_argument("--preview", action="store_true", help="draw the chart in text")
+    reporting.add_argument(
+        "--output", metavar="FILE", help="also write the report's rows to FILE (.csv, .xlsx)"
+    )
     reporting.set_defaults(run=show_report)
 
     _sheet_commands(commands, store, listing)

@@ -12,10 +12,11 @@ import argparse
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 from moneyed import Money
 
-from salesorders.analytics import GROUPS, PERIODS, Report, ReportQuery
+from salesorders.analytics import GROUPS, PERIODS, Report, ReportQuery, ReportRow
 from salesorders.cli.charts import (
     chart_data,
     check_chart_path,
@@ -28,6 +29,7 @@ from salesorders.cli.output import Column, Output, is_terminal
 from salesorders.cli.store import open_service
 from salesorders.errors import ValidationError
 from salesorders.serialization import Serializer
+from salesorders.spreadsheets import write_records
 
 __all__ = ["GROUPS", "PERIODS", "show_report"]
 
@@ -118,6 +120,18 @@ def _report_table(report: Report, out: Output) -> None:
     out.table(columns, rows)
 
 
+def _check_output(path: str) -> Path:
+    """``path`` if it names a CSV or XLSX file in an existing directory."""
+    target = Path(path)
+    if target.suffix.lower() not in (".csv", ".xlsx"):
+        raise ValidationError(
+            "--output", path, "must end in .csv or .xlsx", "e.g. --output report.xlsx"
+        )
+    if not target.parent.is_dir():
+        raise ValidationError("--output", path, "is in a directory that does not exist")
+    return target
+
+
 def show_report(args: argparse.Namespace, out: Output) -> int:
     """The report, lead times and top SKUs and customers of the window."""
     query = _query(args)
@@ -125,6 +139,7 @@ def show_report(args: argparse.Namespace, out: Output) -> int:
         check_chart_path(args.chart)  # refuse a bad path before reading anything
     if args.preview:
         check_preview()
+    output = None if args.output is None else _check_output(args.output)
     with open_service(args.store, args.schema) as service:
         report = service.report(query)
         lead_times = service.lead_time_percentiles(query)
@@ -133,6 +148,8 @@ def show_report(args: argparse.Namespace, out: Output) -> int:
     data = chart_data(report)
     if args.chart is not None:
         save_chart(data, args.chart)
+    if output is not None:
+        write_records(output, report.rows, record_type=ReportRow)
     if args.json:
         dump = Serializer().dump
         out.json(
@@ -194,6 +211,8 @@ def show_report(args: argparse.Namespace, out: Output) -> int:
         )
     if args.chart is not None:
         out.heading(f"Chart written to {args.chart}")
+    if output is not None:
+        out.heading(f"Rows written to {output}")
     if args.preview:
         out.stream.write("\n" + preview(data, out.width, is_terminal(out.stream)) + "\n")
     return 0

@@ -87,11 +87,23 @@ def _cell(value: Any) -> str | int:
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return _cell(value.value)
+    if isinstance(value, tuple | list | frozenset | set):
+        # Several values in one cell (a report's value per currency): "110.50 USD; 5.31 EUR".
+        items = sorted(value, key=str) if isinstance(value, frozenset | set) else value
+        return neutralise("; ".join(_item_text(item) for item in items))
     if isinstance(value, float):
         raise ValidationError(
             "rows", value, "holds a float", "give exact numbers as Decimal (or int)"
         )
     return neutralise(str(value))
+
+
+def _item_text(value: Any) -> str:
+    """One value of a cell that holds several, as exact text (money with its currency)."""
+    if isinstance(value, Money):
+        return f"{format(value.amount, 'f')} {value.currency.code}"
+    text = _cell(value)
+    return text if isinstance(text, str) else str(text)
 
 
 def _format(target: Target, format: str | None) -> str:
@@ -182,6 +194,8 @@ def _holds_money(annotation: Any) -> bool:
         return "Money" in annotation.replace("|", " ").split()
     if isinstance(annotation, type):
         return issubclass(annotation, Money)
+    if typing.get_origin(annotation) in (tuple, list, frozenset, set):
+        return False  # several amounts in one cell name their own currencies
     return any(_holds_money(arg) for arg in typing.get_args(annotation))
 
 
@@ -217,8 +231,10 @@ def write_records(
     encoding: str = "utf-8-sig",
 ) -> int:
     """Write attrs instances (report rows, say) as a table: one column per field, money as its
-    exact amount beside a ``<field>_currency`` column; returns the rows written. The columns
-    come from ``record_type``, else from the first record (all must be of its class)."""
+    exact amount beside a ``<field>_currency`` column (a field of several amounts, such as a
+    report's value per currency, is one text cell: ``"110.50 USD; 5.31 EUR"``); returns the rows
+    written. The columns come from ``record_type``, else from the first record (all must be of
+    its class)."""
     items = iter(records)
     first = next(items, _NOTHING)
     chosen = record_type or (type(first) if first is not _NOTHING else None)
@@ -255,19 +271,15 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
 
 
 def iter_orders(service: SalesService, query: OrderQuery | None = None) -> Iterator[Order]:
-    """Every order ``query`` matches (by default all), oldest first, a page at a time."""
-    page = service.list_orders(query or OrderQuery(limit=500))
+    """Every order ``query`` matches (by default all, oldest first), a page at a time: every
+    filter of ``query`` holds on every page."""
+    base = query or OrderQuery(limit=500)
+    page = service.list_orders(base)
     while True:
         yield from page.orders
         if page.next_cursor is None:
             return
-        base = query or OrderQuery(limit=500)
-        page = service.list_orders(
-            OrderQuery(
-                base.customer_id, base.state, base.created_from, base.created_to, base.limit,
-                page.next_cursor, base.newest_first,
-            )
-        )  # fmt: skip
+        page = service.list_orders(attrs.evolve(base, after=page.next_cursor, with_total=False))
 
 
 def order_rows(orders: Iterable[Order]) -> Iterator[tuple[Any, ...]]:
