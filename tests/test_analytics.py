@@ -28,12 +28,14 @@ from salesorders.errors import ExchangeRateUnavailableError, ValidationError
 from salesorders.ports import OrderQuery
 from salesorders.serialization import Serializer
 from salesorders.service import (
+    AllocateBackorders,
     ApproveChange,
     CancelChange,
     CancelOrder,
     LineSpec,
     ManualClock,
     PlaceOrder,
+    ReceiveStock,
     RequestChange,
     RequestReturn,
     ReturnItem,
@@ -114,6 +116,20 @@ def test_the_monthly_report_counts_every_measure_as_defined(known: Any) -> None:
         1,
         Decimal("0.5000"),
     )
+
+
+def test_an_order_that_waited_for_stock_stays_backordered_once_served(known: Any) -> None:
+    service, ids = known
+    waiting = service.get_order(ids["backordered"])
+    assert waiting.backordered_at is not None
+    service.handle(ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=100, reason="PO-2"))
+    service.handle(AllocateBackorders(sku="SKU-A"))
+    served = service.get_order(ids["backordered"])
+    assert all(line.backordered == 0 for line in served.lines)
+    assert served.backordered_at == waiting.backordered_at
+    [row] = service.report(ReportQuery(START, END)).rows
+    assert (row.backordered, row.backorder_rate) == (1, Decimal("0.2000"))
+    assert service.get_order(ids["wrong"]).backordered_at is None
 
 
 def test_groups_split_the_rows_and_sku_groups_hold_the_lines_value(known: Any) -> None:

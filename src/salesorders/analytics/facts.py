@@ -5,7 +5,8 @@ columns of the order's row (and one row per line) whenever an order is stored, a
 those columns. So the rules of what counts as cancelled, returned or corrected live here only.
 
 * **cancelled**: the order was cancelled (its audit trail holds a ``cancel``).
-* **backordered**: a line of it is waiting for backordered stock.
+* **backordered**: a line of it was backordered at some point (``Order.backordered_at``), or
+  is waiting for backordered stock (an order stored before the library kept that time).
 * **returned**: a return of it was requested and not rejected.
 * **corrected** (the error rate's numerator): after placement it needed a correction — a change
   request (whatever became of it), a line cancelled in part or whole while the order went on
@@ -117,7 +118,7 @@ def _flags(order: Order) -> int:
     flags = 0
     if any(entry.event == "cancel" for entry in order.audit):
         flags |= CANCELLED
-    if any(line.backordered > 0 for line in order.lines):
+    if order.backordered_at is not None or any(line.backordered > 0 for line in order.lines):
         flags |= BACKORDERED
     returns = [r for r in order.returns if r.state is not ReturnState.REJECTED]
     if returns:

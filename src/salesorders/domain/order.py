@@ -95,7 +95,11 @@ def _no_totals(currency: str) -> Totals:
 
 @attrs.define(slots=True, eq=True)
 class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderRepairs):
-    """The order aggregate root. Build one with :meth:`Order.create`."""
+    """The order aggregate root. Build one with :meth:`Order.create`.
+
+    ``backordered_at`` is when the order first had a line backordered (``None``: never), kept
+    after the stock arrives, so reports can count the orders that waited.
+    """
 
     id: str
     customer_id: str
@@ -121,6 +125,7 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
     audit: tuple[AuditEntry, ...] = ()
     shipments: tuple[Shipment, ...] = ()
     promised_date: dt.date | None = None
+    backordered_at: dt.datetime | None = None
     payments: tuple[Payment, ...] = ()
     payment_terms: PaymentTerms = _DUE_NOW
     changes: tuple[ChangeRequest, ...] = ()
@@ -458,6 +463,8 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         lines, backorders = planned_lines(self.id, self.workflow, self.lines, transition, plan)
         self._enter(transition.target, "confirm", at, actor, reason)
         self.lines = lines
+        if backorders and self.backordered_at is None:
+            self.backordered_at = at
         self._raise(
             ev.OrderConfirmed(
                 self.id, self.event_sequence + 1, at, actor, reason, backorders=backorders
@@ -557,6 +564,8 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
         lines = released_lines(transition, planned, self.shipped_quantities())
         source = self._enter(transition.target, event, at, actor, reason)
         self.lines = lines
+        if backorders and self.backordered_at is None:
+            self.backordered_at = at
         cls = ev.event_class_for(event)
         sequence = self.event_sequence + 1
         if cls is None:

@@ -79,6 +79,7 @@ class OrderChanges:
         next_line_number: int
         updated_at: dt.datetime
         event_sequence: int
+        backordered_at: dt.datetime | None
 
         @property
         def payment_figures(self) -> PaymentFigures: ...
@@ -235,6 +236,8 @@ class OrderChanges:
             at,
         )
         self.lines = lines
+        if backorders and self.backordered_at is None:
+            self.backordered_at = at
         self.order_discounts = planned.order_discounts
         self.shipping = planned.shipping
         self.shipping_address = planned.shipping_address
