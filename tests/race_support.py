@@ -51,18 +51,6 @@ from test_service_support import WrappedUnitOfWork
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 PRICE = Money("9.99", "USD")
-PG_TABLES = (
-    "orders",
-    "order_number_series",
-    "warehouses",
-    "stock_items",
-    "batches",
-    "incoming",
-    "reservations",
-    "stock_ledger",
-    "outbox",
-    "idempotency",
-)
 
 # --------------------------------------------------------------------------- stores
 
@@ -101,11 +89,17 @@ def drop_schema(dsn: str, schema: str) -> None:
 
 
 def empty_schema(dsn: str, schema: str) -> None:
-    """Delete every row of a PostgreSQL store's tables (faster than a new schema)."""
+    """Delete every row of a PostgreSQL store's tables (faster than a new schema): every table
+    of the schema but its version, so a table a later schema adds is emptied too."""
     import psycopg
 
-    tables = ", ".join(f'"{schema}".{table}' for table in PG_TABLES)
     with psycopg.connect(dsn, autocommit=True) as connection:
+        found = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+            "AND tablename <> 'schema_version' ORDER BY tablename",
+            (schema,),
+        ).fetchall()
+        tables = ", ".join(f'"{schema}"."{name}"' for (name,) in found)
         connection.execute(f"TRUNCATE {tables} RESTART IDENTITY".encode())
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
+import attrs
 import pytest
 
 from salesorders.domain.order import Order
@@ -178,14 +180,7 @@ class OrderRepositoryContract(AdapterContract):
         while True:
             page = self.read(
                 lambda uow, c=cursor: uow.orders.list(  # type: ignore[misc]
-                    OrderQuery(
-                        customer_id=query.customer_id,
-                        state=query.state,
-                        created_from=query.created_from,
-                        created_to=query.created_to,
-                        limit=query.limit,
-                        after=c,
-                    )
+                    attrs.evolve(query, after=c)
                 )
             )
             pages.append([o.id for o in page.orders])
@@ -232,6 +227,31 @@ class OrderRepositoryContract(AdapterContract):
             if o.customer_id == "C-0" and o.state == "draft" and o.created_at >= start
         ]
         assert ids(OrderQuery(customer_id="nobody")) == []
+
+    def test_list_filters_by_sku_and_follows_saved_lines(self) -> None:
+        skus = {"O-1": ("A",), "O-2": ("B",), "O-3": ("A", "B"), "O-4": ("C",), "O-5": ("A",)}
+        for index, (order_id, held) in enumerate(skus.items()):
+            at = T0 + dt.timedelta(minutes=index)
+            lines = tuple((f"SKU-{sku}", 1, "1.00") for sku in held)
+            self.given_order(
+                sample_order(order_id, customer_id=f"C-{index % 2}", at=at, lines=lines)
+            )
+
+        def ids(query: OrderQuery) -> list[str]:
+            return [i for p in self._all_pages(query) for i in p]
+
+        assert ids(OrderQuery(sku="SKU-A", limit=1)) == ["O-1", "O-3", "O-5"]
+        assert ids(OrderQuery(sku="SKU-B", limit=2)) == ["O-2", "O-3"]
+        assert ids(OrderQuery(sku="SKU-B", customer_id="C-0", limit=1)) == ["O-3"]
+        assert ids(OrderQuery(sku="SKU-Z")) == []
+        counted = self.read(
+            lambda uow: uow.orders.list(OrderQuery(sku="SKU-A", limit=1, with_total=True))
+        )
+        assert counted.total == 3
+        order = self.read(lambda uow: uow.orders.get("O-4"))
+        order.add_line("SKU-A", 1, Decimal("1.00"), T0)
+        self.in_uow(lambda uow: uow.orders.save(order))
+        assert ids(OrderQuery(sku="SKU-A", limit=2)) == ["O-1", "O-3", "O-4", "O-5"]
 
     def test_list_returns_orders_equal_to_the_stored_ones(self) -> None:
         orders = {o.id: o for o in self._given_listing()}
