@@ -43,18 +43,23 @@ def parse_moment(text: str, field: str, *, end: bool = False) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def list_orders(args: argparse.Namespace, out: Output) -> int:
-    """One page of orders, newest first, with the total and the next page's cursor."""
-    query = OrderQuery(
+def order_filters(args: argparse.Namespace, **page: Any) -> OrderQuery:
+    """The query of the listing filters (``--customer``, ``--state``, ``--sku``, ``--from``,
+    ``--to``) with the ``page`` arguments (``limit``, ``after`` ...)."""
+    return OrderQuery(
         customer_id=args.customer,
         state=args.state,
         sku=args.sku,
         created_from=None if args.date_from is None else parse_moment(args.date_from, "--from"),
         created_to=None if args.date_to is None else parse_moment(args.date_to, "--to", end=True),
-        limit=args.limit,
-        after=args.after,
-        newest_first=True,
-        with_total=True,
+        **page,
+    )
+
+
+def list_orders(args: argparse.Namespace, out: Output) -> int:
+    """One page of orders, newest first, with the total and the next page's cursor."""
+    query = order_filters(
+        args, limit=args.limit, after=args.after, newest_first=True, with_total=True
     )
     with open_service(args.store, args.schema) as service:
         page = service.list_orders(query)

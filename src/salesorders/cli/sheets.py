@@ -13,15 +13,10 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import attrs
-
-from salesorders.cli.orders import parse_moment
+from salesorders.cli.orders import order_filters
 from salesorders.cli.output import Column, Output, counted, is_terminal, rich_available
 from salesorders.cli.store import open_service
-from salesorders.domain.order import Order
 from salesorders.errors import BadCell
-from salesorders.ports import OrderQuery
-from salesorders.service import SalesService
 from salesorders.spreadsheets import (
     ImportReport,
     ImportStatus,
@@ -31,6 +26,7 @@ from salesorders.spreadsheets import (
     export_orders,
     import_orders,
     import_stock_counts,
+    iter_orders,
     rich_progress,
 )
 
@@ -154,29 +150,12 @@ def import_file(args: argparse.Namespace, out: Output) -> int:
     return 0 if report.complete else 1
 
 
-def _orders(service: SalesService, query: OrderQuery) -> Iterator[Order]:
-    """Every order ``query`` matches, oldest first, a page at a time."""
-    while True:
-        page = service.list_orders(query)
-        yield from page.orders
-        if page.next_cursor is None:
-            return
-        query = attrs.evolve(query, after=page.next_cursor)
-
-
 def export_file(args: argparse.Namespace, out: Output) -> int:
     """Export the orders (or their lines) the filters match to a CSV or XLSX file."""
-    query = OrderQuery(
-        customer_id=args.customer,
-        state=args.state,
-        sku=args.sku,
-        created_from=None if args.date_from is None else parse_moment(args.date_from, "--from"),
-        created_to=None if args.date_to is None else parse_moment(args.date_to, "--to", end=True),
-        limit=500,
-    )
+    query = order_filters(args, limit=500)
     write = export_orders if args.kind == "orders" else export_lines
     with open_service(args.store, args.schema) as service:
-        rows = write(args.file, _orders(service, query), format=args.format)
+        rows = write(args.file, iter_orders(service, query), format=args.format)
     noun = "order" if args.kind == "orders" else "order line"
     if args.json:
         out.json({"file": args.file, "kind": args.kind, "rows": rows})
