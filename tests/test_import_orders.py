@@ -197,6 +197,12 @@ def test_an_order_split_across_the_file_is_a_bad_cell() -> None:
     assert "began at row 2" in cell.problem
 
 
+def test_a_row_without_a_reference_does_not_split_the_order_around_it() -> None:
+    rows = "reference,customer,currency,sku,quantity\nA,C,USD,X,1\n,C,USD,Y,1\nA,C,USD,Z,1\n"
+    (cell,) = check_orders(rows.encode())
+    assert (cell.row, cell.column, cell.problem) == (3, "reference", "is empty")
+
+
 def test_the_catalogue_checks_skus_and_quantity_places(store: Any) -> None:
     catalog = MemoryCatalog([Product("TEA-100", "kg", 3), Product("CUP-6")])
     service = _service(store, catalog=catalog)

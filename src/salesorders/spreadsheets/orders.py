@@ -114,15 +114,20 @@ class _OrderReader:
                 continue
             row_bad: list[BadCell] = []
             line, ref, head = self._line(RowCells(number, cells, columns, headers, row_bad))
-            key = ref if ref is not None else f"(row {number})"
-            if key != reference or ref is None:
+            if ref is None:
+                # A row without a readable reference is reported on its own; the order being
+                # read stays open, so its next row is not taken for a split order.
+                lines = [] if line is None else [line]
+                yield self._unit(f"(row {number})", number, number, lines, [head], row_bad, headers)
+                continue
+            key = ref
+            if key != reference:
                 if heads:
                     yield self._unit(reference, first, last, current, heads, bad, headers)
                 reference, first, current, heads, bad = key, number, [], [], []
-                if ref is not None:
-                    earlier = seen.setdefault(ref, number)
-                    if earlier != number:
-                        row_bad.append(_split_order(number, headers, ref, earlier))
+                earlier = seen.setdefault(ref, number)
+                if earlier != number:
+                    row_bad.append(_split_order(number, headers, ref, earlier))
             last = number
             bad.extend(row_bad)
             heads.append(head)
