@@ -5,7 +5,8 @@ environment); the lines after it, up to the next command, are its output; ``  # 
 says its exit status (else 0). A block titled with a file name (```csv title="orders.csv"``) is
 written to that file first, for the commands to read. ``...`` in an output
 line stands for any text (an order id, a cursor). The page shows the tables as rich draws them,
-so the output is compared where rich is installed; the exit codes are checked everywhere.
+so the output is compared where rich 15 or newer is installed; the exit codes are checked
+everywhere.
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ from salesorders.cli import main
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 CONSOLE = re.compile(r"^```console\n(.*?)^```", re.S | re.M)
 FILE = re.compile(r'^```\w+ title="([^"]+)"\n(.*?)^```', re.S | re.M)
+
+
+def _rich_draws_as_the_page() -> bool:
+    """Whether rich is installed at a version that draws tables as the page shows them (its
+    table widths moved by a column between versions; the page was drawn with rich 15)."""
+    if importlib.util.find_spec("rich") is None:
+        return False
+    from importlib.metadata import version
+
+    return int(version("rich").split(".")[0]) >= 15
 
 
 def _files() -> dict[str, str]:
@@ -64,7 +75,7 @@ def test_every_documented_command_prints_what_the_page_shows(
     assert main(["demo"], out=io.StringIO()) == 0
     for name, text in _files().items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    compare = importlib.util.find_spec("rich") is not None
+    compare = _rich_draws_as_the_page()
     for command, expected in _commands():
         command, _, comment = command.partition("  # ")
         status = int(comment.removeprefix("exits ")) if comment else 0

@@ -147,6 +147,7 @@ def test_too_many_zip_members_are_refused() -> None:
 def test_an_xlsx_without_openpyxl_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
+    workbook = _xlsx_plain()  # written with openpyxl before it goes away
     real = builtins.__import__
 
     def no_openpyxl(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -157,7 +158,7 @@ def test_an_xlsx_without_openpyxl_names_the_extra(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(builtins, "__import__", no_openpyxl)
     monkeypatch.setattr(sources.importlib, "import_module", lambda name: no_openpyxl(name))
     with pytest.raises(MissingExtraError) as caught:
-        check_orders(_xlsx_plain())
+        check_orders(workbook)
     assert 'pip install "salesorders[xlsx]"' in str(caught.value)
     assert caught.value.extra == "xlsx"
 
