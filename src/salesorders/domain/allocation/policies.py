@@ -259,11 +259,11 @@ class FewestShipmentsPolicy(_RoutedPolicy):
         that serves more SKUs in full, then uses fewer warehouses, wins (the greedy one on a tie).
         """
         capacity: dict[tuple[str, str], Decimal] = {}  # free stock, filled in as it is needed
-        greedy, greedy_left = _cover(request, route, walk, capacity, _best_pick)
-        ranked, ranked_left = _cover(request, route, walk, capacity, _ranked_pick)
-        picks = greedy
-        if (ranked_left, len(ranked)) < (greedy_left, len(greedy)):
-            picks = ranked
+        picks, left = _cover(request, route, walk, capacity, _best_pick)
+        if left or len(picks) > 1:  # one warehouse serving everything cannot be beaten
+            ranked, ranked_left = _cover(request, route, walk, capacity, _ranked_pick)
+            if (ranked_left, len(ranked)) < (left, len(picks)):
+                picks = ranked
         count = len(picks)
         return tuple(
             _pick_reason(route, pick, number, count) for number, pick in enumerate(picks, 1)
