@@ -120,6 +120,8 @@ _BY_INIT: dict[Callable[..., None], tuple[Any, ...]] = {
     ValidationError.__init__: ("lines[1].quantity", Decimal("0.50"), "must be whole", "round it"),
     errors.OrderError.__init__: ("O-1", "order O-1: refused"),
     errors.PaymentGatewayError.__init__: ("capture", "card expired"),
+    errors.DeliveryError.__init__: ("webhook", "HTTP 503 from the receiver"),
+    errors.WebhookVerificationError.__init__: ("the signature does not match",),
 }
 _BUILT: dict[type[SalesOrdersError], Callable[[], SalesOrdersError]] = {
     errors.FloatNotAllowedError: lambda: errors.FloatNotAllowedError("lines[0].quantity", 1.5),

@@ -29,6 +29,7 @@ PUBLIC_MODULES = frozenset(
         "salesorders.orders",
         "salesorders.pricing",
         "salesorders.spreadsheets",
+        "salesorders.notifications",
         "salesorders.stock",
         "salesorders.workflow",
     }

@@ -19,7 +19,8 @@ The classes are written in private modules by family and all live here, in ``sal
     │   ├── DeserializationError        data that does not fit a type; lists every bad path
     │   ├── SpreadsheetError            every bad cell of a spreadsheet, found before any write
     │   ├── FileRefusedError            a hostile or unreadable file: zip bomb, huge line, encoding
-    │   └── InvalidBarcodeError         a GTIN with a bad check digit, length or character
+    │   ├── InvalidBarcodeError         a GTIN with a bad check digit, length or character
+    │   └── TemplateError               a notification template refused: syntax, or unsafe
     ├── OrderError                      a command an order refused; the order is unchanged
     │   ├── InvalidTransitionError      the event is not allowed in the order's current state
     │   ├── GuardRejectedError          a workflow guard said no
@@ -38,6 +39,9 @@ The classes are written in private modules by family and all live here, in ``sal
     ├── PaymentGatewayError             the payment gateway refused or failed a call
     │   └── PaymentDeclinedError        the gateway declined the authorisation, capture or refund
     ├── MissingExtraError               an optional extra (xlsx, barcodes, cli) is not installed
+    ├── DeliveryError                   a channel could not deliver a notification now; retried
+    │   └── PermanentDeliveryError      the receiver refused it for good; parked as dead at once
+    ├── WebhookVerificationError        a received webhook's signature or timestamp did not verify
     ├── NotFoundError                   no such order (by id or number)
     ├── ConflictError
     │   ├── ConcurrencyConflictError    the order changed since it was read (optimistic version)
@@ -67,6 +71,12 @@ from salesorders.errors._base import (
     SalesOrdersError,
     UnknownCurrencyError,
     ValidationError,
+)
+from salesorders.errors._delivery import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TemplateError,
+    WebhookVerificationError,
 )
 from salesorders.errors._domain import (
     AllocationError,
@@ -120,6 +130,7 @@ __all__ = [
     "CurrencyMismatchError",
     "DataError",
     "DatabaseError",
+    "DeliveryError",
     "DeserializationError",
     "ExchangeRateUnavailableError",
     "FieldProblem",
@@ -145,6 +156,7 @@ __all__ = [
     "OrderNotEditableError",
     "PaymentDeclinedError",
     "PaymentGatewayError",
+    "PermanentDeliveryError",
     "PricingError",
     "ProgrammingError",
     "ReservationError",
@@ -153,10 +165,12 @@ __all__ = [
     "Shortage",
     "SpreadsheetError",
     "StorageError",
+    "TemplateError",
     "UnknownCurrencyError",
     "UnknownStockItemError",
     "UnknownWarehouseError",
     "ValidationError",
+    "WebhookVerificationError",
     "WorkflowDefinitionError",
 ]
 
