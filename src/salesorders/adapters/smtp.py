@@ -217,10 +217,11 @@ class EmailChannel:
         message["Date"] = format_datetime(now.astimezone(dt.UTC))
         message["Message-ID"] = message_id_for(notice.event_id, settings.domain)
         message["X-Salesorders-Event"] = notice.event_id
-        message["Content-Language"] = rendered.locale.replace("_", "-")
         message.set_content(rendered.text)
         if rendered.html is not None:
             message.add_alternative(rendered.html, subtype="html")
+        # after the content: setting it clears the Content-* headers
+        message["Content-Language"] = rendered.locale.replace("_", "-")
         return message
 
     def _deliver(self, message: EmailMessage, recipient: str) -> None:
