@@ -247,6 +247,17 @@ def test_a_refused_message_body_is_permanent_only_for_5xx(
     assert answer.split()[0] in raised.value.reason
 
 
+def test_starttls_the_server_does_not_offer_is_retried_later(
+    server: tuple[Recorder, int],
+) -> None:
+    handler, port = server
+    with pytest.raises(errors.DeliveryError) as raised:
+        _channel(port, starttls=True).send(_notice())
+    assert not isinstance(raised.value, errors.PermanentDeliveryError)
+    assert "STARTTLS extension not supported" in raised.value.reason
+    assert handler.envelopes == []
+
+
 def test_a_server_that_is_down_is_retried_later() -> None:
     with pytest.raises(errors.DeliveryError) as raised:
         _channel(_free_port()).send(_notice())

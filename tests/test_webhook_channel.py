@@ -254,6 +254,7 @@ def test_one_channel_per_endpoint_with_distinct_names(receiver: Receiver) -> Non
         (("https:///path", SECRET), "url"),
         (("https://example.com/a b", SECRET), "url"),
         (("https://example.com:99999/", SECRET), "url"),
+        (("https://user:pw@example.com/", SECRET), "url"),
         (("https://example.com/", "not-a-secret"), "secret"),
         (("https://example.com/", "whsec_!!!"), "secret"),
         (("https://example.com/", "whsec_c2hvcnQ="), "secret"),

@@ -263,7 +263,10 @@ class EmailChannel:
             raise DeliveryError(
                 self._name, f"the server answered {failed.smtp_code} {_text_of(failed.smtp_error)}"
             ) from None
-        except (smtplib.SMTPException, OSError) as failed:
+        except smtplib.SMTPException as failed:  # STARTTLS missing, the connection dropped
+            reason = str(failed) or type(failed).__name__
+            raise DeliveryError(self._name, f"{settings.host}:{settings.port}: {reason}") from None
+        except OSError as failed:  # refused, timed out, a certificate that does not verify
             reason = str(failed) or type(failed).__name__
             raise DeliveryError(
                 self._name, f"cannot reach {settings.host}:{settings.port}: {reason}"

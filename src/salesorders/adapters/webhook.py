@@ -101,6 +101,10 @@ def _url(instance: object, attribute: attrs.Attribute[str], value: object) -> No
         parts.port  # noqa: B018 - a bad port raises here
     except ValueError:
         raise ValidationError("url", value, "must be an http or https URL") from None
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(
+            "url", "<hidden>", "must not carry a user or password", "the secret signs requests"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
             "url", value, "must be an http or https URL", "like https://crm.example.com/hooks"
