@@ -432,6 +432,8 @@ DOC_MODULES = PUBLIC_MODULES | {
     "salesorders.adapters.sqlite",
     "salesorders.adapters.postgres",
     "salesorders.adapters.tracking",
+    "salesorders.adapters.smtp",
+    "salesorders.adapters.webhook",
 }
 
 
