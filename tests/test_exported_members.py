@@ -348,6 +348,8 @@ EXPORTED = {
     ],
     "salesorders.notifications": [
         "CHANNEL_NAME",
+        "GSM7_BASIC",
+        "GSM7_EXTENSION",
         "Channel",
         "CustomerContact",
         "CustomerDirectory",
@@ -356,9 +358,15 @@ EXPORTED = {
         "Notice",
         "NoticeRenderer",
         "Outcome",
+        "QuietHours",
         "Rendered",
         "Sent",
         "Skipped",
+        "SmsAlphabet",
+        "SmsGateway",
+        "SmsLength",
+        "shorten_sms",
+        "sms_segments",
     ],
     "salesorders.stock": [
         "Allocation",
@@ -432,6 +440,9 @@ DOC_MODULES = PUBLIC_MODULES | {
     "salesorders.adapters.sqlite",
     "salesorders.adapters.postgres",
     "salesorders.adapters.tracking",
+    "salesorders.adapters.sms",
+    "salesorders.adapters.nats",
+    "salesorders.adapters.rabbitmq",
 }
 
 
