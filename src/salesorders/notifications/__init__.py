@@ -38,12 +38,12 @@ from salesorders.notifications.sms import (
 
 __all__ = [
     "CHANNEL_NAME",
+    "GSM7_BASIC",
+    "GSM7_EXTENSION",
     "Channel",
     "CustomerContact",
     "CustomerDirectory",
     "Deferred",
-    "GSM7_BASIC",
-    "GSM7_EXTENSION",
     "InMemoryCustomerDirectory",
     "Notice",
     "NoticeRenderer",
