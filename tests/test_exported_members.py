@@ -352,13 +352,21 @@ EXPORTED = {
         "CustomerContact",
         "CustomerDirectory",
         "Deferred",
+        "GSM7_BASIC",
+        "GSM7_EXTENSION",
         "InMemoryCustomerDirectory",
         "Notice",
         "NoticeRenderer",
         "Outcome",
+        "QuietHours",
         "Rendered",
         "Sent",
         "Skipped",
+        "SmsAlphabet",
+        "SmsGateway",
+        "SmsLength",
+        "shorten_sms",
+        "sms_segments",
     ],
     "salesorders.stock": [
         "Allocation",
@@ -434,6 +442,9 @@ DOC_MODULES = PUBLIC_MODULES | {
     "salesorders.adapters.tracking",
     "salesorders.adapters.smtp",
     "salesorders.adapters.webhook",
+    "salesorders.adapters.sms",
+    "salesorders.adapters.nats",
+    "salesorders.adapters.rabbitmq",
 }
 
 

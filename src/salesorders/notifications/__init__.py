@@ -25,9 +25,21 @@ from salesorders.notifications.contacts import (
     CustomerDirectory,
     InMemoryCustomerDirectory,
 )
+from salesorders.notifications.quiet_hours import QuietHours
+from salesorders.notifications.sms import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    SmsAlphabet,
+    SmsGateway,
+    SmsLength,
+    shorten_sms,
+    sms_segments,
+)
 
 __all__ = [
     "CHANNEL_NAME",
+    "GSM7_BASIC",
+    "GSM7_EXTENSION",
     "Channel",
     "CustomerContact",
     "CustomerDirectory",
@@ -36,9 +48,15 @@ __all__ = [
     "Notice",
     "NoticeRenderer",
     "Outcome",
+    "QuietHours",
     "Rendered",
     "Sent",
     "Skipped",
+    "SmsAlphabet",
+    "SmsGateway",
+    "SmsLength",
+    "shorten_sms",
+    "sms_segments",
 ]
 
 publish(globals(), __name__, __all__)

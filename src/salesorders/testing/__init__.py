@@ -9,6 +9,10 @@ checks to run against their own adapters and policies.
 The strategies, policy checks and contract suites need Hypothesis and pytest:
 ``pip install 'salesorders[testing]'``. Without them, importing one of those modules raises an
 :class:`ImportError` that says so; ``salesorders.testing.fakes`` needs only the core library.
+
+``salesorders.testing.channels`` holds fakes for notifications, exported here too (they need only
+the core library): ``FakeSmsGateway``, an SMS provider in memory, and ``RecordingChannel``, a
+channel that records the notices it is handed and can be told to fail.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 
 #: Modules of the kit that import nothing beyond the core dependencies.
-_CORE_ONLY = frozenset({f"{__name__}.fakes"})
+_CORE_ONLY = frozenset({f"{__name__}.fakes", f"{__name__}.channels"})
 
 
 def _missing(names: Sequence[str]) -> list[str]:
@@ -60,3 +64,7 @@ class _KitNeedsExtra(MetaPathFinder):
 _MISSING = _missing(("hypothesis", "pytest"))
 if _MISSING and not any(isinstance(finder, _KitNeedsExtra) for finder in sys.meta_path):
     sys.meta_path.insert(0, _KitNeedsExtra(_MISSING))
+
+from salesorders.testing.channels import FakeSmsGateway, RecordingChannel, SentSms  # noqa: E402
+
+__all__ = ["FakeSmsGateway", "RecordingChannel", "SentSms"]
