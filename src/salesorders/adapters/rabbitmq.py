@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import threading
 
-import pika  # type: ignore[import-untyped]
-import pika.exceptions  # type: ignore[import-untyped]
+import pika
+import pika.exceptions
 
 from salesorders.adapters.nats import message_body
 from salesorders.errors import DeliveryError, ValidationError
