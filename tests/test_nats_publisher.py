@@ -9,8 +9,11 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import nats
 import pytest
+
+pytest.importorskip("nats", reason="needs the nats extra")
+
+import nats
 
 from salesorders.adapters.nats import NatsPublisher
 from salesorders.errors import DeliveryError, PermanentDeliveryError

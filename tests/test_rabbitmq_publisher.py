@@ -7,8 +7,11 @@ import json
 import uuid
 from collections.abc import Iterator
 
-import pika
 import pytest
+
+pytest.importorskip("pika", reason="needs the rabbitmq extra")
+
+import pika
 
 from salesorders.adapters.rabbitmq import RabbitMqPublisher
 from salesorders.errors import DeliveryError, PermanentDeliveryError

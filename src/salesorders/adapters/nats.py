@@ -16,22 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
-import nats
-import nats.errors
-import nats.js.errors
-from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+try:
+    import nats
+    import nats.errors
+    import nats.js.errors
+    from nats.aio.client import Client
+    from nats.js import JetStreamContext
+    from nats.js.api import StreamConfig
+except ImportError as missing:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        "salesorders.adapters.nats needs nats-py; install it with pip install 'salesorders[nats]'"
+    ) from missing
 
 from salesorders.errors import DeliveryError, PermanentDeliveryError, ValidationError
 from salesorders.notifications.channel import Notice, Sent
 from salesorders.notifications.contacts import CHANNEL_NAME
-from salesorders.ports import OutboxMessage
+from salesorders.notifications.envelope import message_body
 
 __all__ = ["NatsPublisher", "message_body"]
 
@@ -43,20 +47,6 @@ _TRANSIENT = (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError, OSE
 
 async def _ignore(error: Exception) -> None:
     """The connection's error callback: failures are raised to ``send``, not logged twice."""
-
-
-def message_body(message: OutboxMessage) -> bytes:
-    """The JSON body a broker publisher sends for ``message``: ``id``, ``type``, ``stream``,
-    ``sequence``, ``occurred_at`` (ISO-8601) and ``data`` (the serialized event), in UTF-8."""
-    document = {
-        "id": message.event_id,
-        "type": message.event_type,
-        "stream": message.stream_id,
-        "sequence": message.sequence,
-        "occurred_at": message.occurred_at.isoformat(),
-        "data": message.payload,
-    }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class NatsPublisher:

@@ -17,13 +17,19 @@ from __future__ import annotations
 import contextlib
 import threading
 
-import pika
-import pika.exceptions
+try:
+    import pika
+    import pika.exceptions
+except ImportError as missing:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        "salesorders.adapters.rabbitmq needs pika; install it with "
+        "pip install 'salesorders[rabbitmq]'"
+    ) from missing
 
-from salesorders.adapters.nats import message_body
 from salesorders.errors import DeliveryError, ValidationError
 from salesorders.notifications.channel import Notice, Sent
 from salesorders.notifications.contacts import CHANNEL_NAME
+from salesorders.notifications.envelope import message_body
 
 __all__ = ["RabbitMqPublisher"]
 
