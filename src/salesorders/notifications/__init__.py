@@ -25,20 +25,33 @@ from salesorders.notifications.contacts import (
     CustomerDirectory,
     InMemoryCustomerDirectory,
 )
+from salesorders.notifications.context import (
+    CONTEXT_VARIABLES,
+    BackorderSummary,
+    LineSummary,
+    notice_context,
+)
+from salesorders.notifications.templates import BUILTIN_LOCALES, TemplateCatalog
 
 __all__ = [
+    "BUILTIN_LOCALES",
     "CHANNEL_NAME",
+    "CONTEXT_VARIABLES",
+    "BackorderSummary",
     "Channel",
     "CustomerContact",
     "CustomerDirectory",
     "Deferred",
     "InMemoryCustomerDirectory",
+    "LineSummary",
     "Notice",
     "NoticeRenderer",
     "Outcome",
     "Rendered",
     "Sent",
     "Skipped",
+    "TemplateCatalog",
+    "notice_context",
 ]
 
 publish(globals(), __name__, __all__)

@@ -21,7 +21,7 @@ from salesorders.domain.money import Money
 from salesorders.domain.order import Order
 from salesorders.notifications.channel import Notice
 
-__all__ = ["CONTEXT_VARIABLES", "Backorder", "LineSummary", "notice_context"]
+__all__ = ["CONTEXT_VARIABLES", "BackorderSummary", "LineSummary", "notice_context"]
 
 #: Every variable a template may use, with what it holds.
 CONTEXT_VARIABLES: Mapping[str, str] = {
@@ -35,7 +35,7 @@ CONTEXT_VARIABLES: Mapping[str, str] = {
     "order_total": "Money: the event's grand total if it carries one, else the order's",
     "lines": "list of LineSummary: the order's lines still ordered",
     "event_lines": "list of LineSummary: the lines the event names (cancelled, returned ...)",
-    "backorders": "list of Backorder: what could not be allocated (OrderConfirmed)",
+    "backorders": "list of BackorderSummary: what could not be allocated (OrderConfirmed)",
     "at": "datetime: when the event happened",
     "reason": "the reason given with the event ('' if none)",
     "carrier": "the carrier of a dispatched shipment ('' if none)",
@@ -75,7 +75,7 @@ class LineSummary:
 
 
 @attrs.frozen(slots=True)
-class Backorder:
+class BackorderSummary:
     """What could not be allocated on a line: ``expected`` is the date it is expected, if known."""
 
     line_id: str
@@ -197,7 +197,7 @@ def _event_lines(order: Order | None, rows: object, currency: str) -> list[LineS
     return summaries
 
 
-def _backorders(order: Order | None, rows: object) -> list[Backorder]:
+def _backorders(order: Order | None, rows: object) -> list[BackorderSummary]:
     result = []
     for row in _rows(rows):
         if len(row) < 2:
@@ -208,7 +208,7 @@ def _backorders(order: Order | None, rows: object) -> list[Backorder]:
         expected = _date(row[2]) if len(row) > 2 else None
         known = _line(order, line_id)
         sku, description = (known.sku, known.description) if known else ("", "")
-        result.append(Backorder(line_id, sku, description, quantity, expected))
+        result.append(BackorderSummary(line_id, sku, description, quantity, expected))
     return result
 
 

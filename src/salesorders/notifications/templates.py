@@ -1,12 +1,12 @@
 """The notification templates: :class:`TemplateCatalog`, the library's
 :class:`~salesorders.notifications.NoticeRenderer`.
 
-A template is named ``<locale>/<Event>.<channel>.<part>``, e.g. ``de_DE/OrderShipped.email.subject``;
-the parts are ``subject``, ``text`` and ``html`` (SMS has ``text`` only). The built-ins (zh_CN,
-en_US, de_DE, ja_JP) ship as one TOML file per locale in ``builtin_templates/``. A host passes its
-own templates, as a mapping of names to sources or a directory, and they take precedence, part by
-part. Every template is checked when it is loaded (:func:`check_template`) and rendered in the
-sandbox (:mod:`salesorders.notifications.templates_sandbox`).
+A template is named ``<locale>/<Event>.<channel>.<part>``, e.g.
+``de_DE/OrderShipped.email.subject``; the parts are ``subject``, ``text`` and ``html`` (SMS has
+``text`` only). The built-ins (zh_CN, en_US, de_DE, ja_JP) ship as one TOML file per locale in
+``builtin_templates/``. A host passes its own templates, as a mapping of names to sources or a
+directory, and they take precedence, part by part. Every template is checked when it is loaded
+and rendered in the sandbox (:mod:`salesorders.notifications.templates_sandbox`).
 
 Locale fallback, per part: the customer's locale (``de_AT``), then its language alone (``de``),
 then the other locales of that language in alphabetical order (``de_CH``, ``de_DE``), then the
@@ -17,24 +17,21 @@ Money, numbers and dates are formatted in the locale of the text template that w
 from __future__ import annotations
 
 import functools
+import html as html_text
 import importlib.resources
 import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import jinja2
-import markupsafe
-from jinja2.sandbox import SecurityError
-
 from salesorders.domain.money import get_locale
-from salesorders.errors import SalesOrdersError, TemplateError
+from salesorders.errors import MissingExtraError, SalesOrdersError, TemplateError
 from salesorders.notifications.channel import Notice, Rendered
 from salesorders.notifications.contacts import CHANNEL_NAME
 from salesorders.notifications.context import CONTEXT_VARIABLES, notice_context
-from salesorders.notifications.templates_sandbox import check_template, environment
 
 __all__ = ["BUILTIN_LOCALES", "PARTS", "TemplateCatalog"]
 
@@ -42,8 +39,10 @@ __all__ = ["BUILTIN_LOCALES", "PARTS", "TemplateCatalog"]
 BUILTIN_LOCALES = ("de_DE", "en_US", "ja_JP", "zh_CN")
 #: The parts of a template, in the order they are rendered.
 PARTS = ("subject", "text", "html")
-_NAME = re.compile(r"(?P<locale>[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)*)/(?P<event>[A-Z][A-Za-z0-9]*)"
-                   r"\.(?P<channel>[a-z][a-z0-9_-]*)\.(?P<part>[a-z]+)")
+_NAME = re.compile(
+    r"(?P<locale>[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)*)/(?P<event>[A-Z][A-Za-z0-9]*)"
+    r"\.(?P<channel>[a-z][a-z0-9_-]*)\.(?P<part>[a-z]+)"
+)
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 #: (locale, event, channel, part)
 _Key = tuple[str, str, str, str]
@@ -79,7 +78,7 @@ class TemplateCatalog:
         self._host = _load(templates or {})
         self._builtin = _builtins() if builtins else {}
         self._locales = sorted({key[0] for key in (*self._host, *self._builtin)})
-        self._compiled: dict[tuple[str, bool, str], jinja2.Template] = {}
+        self._compiled: dict[tuple[str, bool, str], Any] = {}
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str], **options: Any) -> TemplateCatalog:
@@ -151,20 +150,21 @@ class TemplateCatalog:
         key, origin, source = found
         name = _name(key)
         cache = (origin, html, name)
+        sandbox = _sandbox()
         template = self._compiled.get(cache)
         if template is None:
-            template = environment(html).from_string(source)
+            template = sandbox.compile_template(name, source, html)
             self._compiled[cache] = template
-        try:
-            return template.render(context).strip()
-        except SecurityError as error:
-            raise TemplateError(name, source, f"is refused by the sandbox: {error}") from None
-        except jinja2.UndefinedError as error:
-            raise TemplateError(
-                name, source, f"uses an undefined value: {error}", "use the context variables"
-            ) from None
-        except (jinja2.TemplateError, SalesOrdersError, TypeError, ValueError, LookupError) as error:
-            raise TemplateError(name, source, f"could not be rendered: {error}") from None
+        return str(sandbox.render_template(name, source, template, context)).strip()
+
+
+def _sandbox() -> ModuleType:
+    """The sandbox module, which needs Jinja2 (the ``email`` or ``sms`` extra)."""
+    try:
+        from salesorders.notifications import templates_sandbox
+    except ImportError as missing:
+        raise MissingExtraError.needs("email", "jinja2", "notification templates") from missing
+    return templates_sandbox
 
 
 def _name(key: _Key) -> str:
@@ -178,8 +178,8 @@ def _as_html(body: str, subject: str, locale: str) -> str:
     inner = "\n".join("<p>" + "<br>\n".join(p.splitlines()) + "</p>" for p in paragraphs)
     lang = locale.replace("_", "-")
     return (
-        f'<!DOCTYPE html>\n<html lang="{markupsafe.escape(lang)}">\n<head><meta charset="utf-8">'
-        f"<title>{markupsafe.escape(subject)}</title></head>\n<body>\n{inner}\n</body>\n</html>"
+        f'<!DOCTYPE html>\n<html lang="{html_text.escape(lang)}">\n<head><meta charset="utf-8">'
+        f"<title>{html_text.escape(subject)}</title></head>\n<body>\n{inner}\n</body>\n</html>"
     )
 
 
@@ -195,14 +195,14 @@ def _load(templates: Mapping[str, str]) -> dict[_Key, str]:
         key = _parse_name(name)
         if not isinstance(source, str):
             raise TemplateError(name, source, "must be a template source (a string)")
-        check_template(name, source, allowed)
+        _sandbox().check_template(name, source, allowed)
         loaded[key] = source
     return loaded
 
 
 def _parse_name(name: object) -> _Key:
     match = _NAME.fullmatch(name) if isinstance(name, str) else None
-    if match is None:
+    if match is None or not isinstance(name, str):
         raise TemplateError(
             str(name), name, "is not a template name", "write <locale>/<Event>.<channel>.<part>"
         )

@@ -22,12 +22,19 @@ import babel.numbers
 import jinja2
 import moneyed
 from jinja2 import nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from salesorders.domain.money import format_money, get_locale
-from salesorders.errors import TemplateError
+from salesorders.errors import SalesOrdersError, TemplateError
 
-__all__ = ["ALLOWED_FILTERS", "check_template", "environment"]
+__all__ = [
+    "ALLOWED_FILTERS",
+    "check_template",
+    "compile_template",
+    "environment",
+    "render_template",
+]
 
 _BUILTIN_FILTERS = (
     "capitalize",
@@ -140,6 +147,32 @@ _HTML = _build(autoescape=True)
 def environment(html: bool) -> ImmutableSandboxedEnvironment:
     """The sandboxed environment for an HTML part (autoescaped) or any other part."""
     return _HTML if html else _TEXT
+
+
+def compile_template(name: str, source: str, html: bool) -> jinja2.Template:
+    """Compile a checked template for an HTML part (autoescaped) or any other part."""
+    try:
+        return environment(html).from_string(source)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(name, source, f"is not a valid template: {error.message}") from None
+
+
+def render_template(
+    name: str, source: str, template: jinja2.Template, context: Mapping[str, Any]
+) -> str:
+    """Render ``template``; whatever goes wrong is a :class:`~salesorders.errors.TemplateError`
+    naming ``name``: the sandbox refusing an access, an undefined value, a filter given the
+    wrong type."""
+    try:
+        return template.render(context)
+    except SecurityError as error:
+        raise TemplateError(name, source, f"is refused by the sandbox: {error}") from None
+    except jinja2.UndefinedError as error:
+        raise TemplateError(
+            name, source, f"uses an undefined value: {error}", "use the context variables"
+        ) from None
+    except (jinja2.TemplateError, SalesOrdersError, TypeError, ValueError, LookupError) as error:
+        raise TemplateError(name, source, f"could not be rendered: {error}") from None
 
 
 def check_template(name: str, source: str, allowed: Iterable[str]) -> None:
