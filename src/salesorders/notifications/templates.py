@@ -43,6 +43,7 @@ _NAME = re.compile(
     r"(?P<locale>[A-Za-z]{2,3}(?:_[A-Za-z0-9]+)*)/(?P<event>[A-Z][A-Za-z0-9]*)"
     r"\.(?P<channel>[a-z][a-z0-9_-]*)\.(?P<part>[a-z]+)"
 )
+_PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 #: (locale, event, channel, part)
 _Key = tuple[str, str, str, str]
@@ -115,6 +116,8 @@ class TemplateCatalog:
         locale = text[0][0]
         context = notice_context(notice, locale)
         body = self._render(text, context, html=False)
+        if channel == "sms":  # babel's no-break spaces would force an SMS out of GSM-7
+            body = body.translate(_PLAIN_SPACES)
         subject = ""
         if channel != "sms":
             found = self._find(notice.event_type, channel, "subject", chain)
