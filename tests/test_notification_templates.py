@@ -262,9 +262,9 @@ def test_money_is_formatted_in_the_templates_locale(
 def test_dates_are_in_the_locale_and_the_customers_time_zone(
     order_and_messages: tuple[Order, list],
 ) -> None:
-    order, messages = order_and_messages
-    late = OutboxMessage("O-1:9", "O-1", 9, "OrderDelivered", {**message("OrderDelivered").payload,
-                         "at": "2026-03-01T23:30:00+00:00"}, T0)  # fmt: skip
+    order, _ = order_and_messages
+    payload = {**message("OrderDelivered").payload, "at": "2026-03-01T23:30:00+00:00"}
+    late = OutboxMessage("O-1:9", "O-1", 9, "OrderDelivered", payload, T0)
     german = Notice(late, order, CustomerContact("C-1", locale="de_DE", time_zone="Europe/Berlin"))
     rendered = CATALOG.render(german, "email")
     assert rendered is not None and "02.03.2026" in rendered.text  # already the 2nd in Berlin
@@ -305,7 +305,7 @@ def test_a_host_template_overrides_one_part_and_keeps_the_rest(
 
 
 def test_a_host_can_add_a_channel_and_an_event() -> None:
-    order, messages = placed()
+    order, _ = placed()
     catalog = TemplateCatalog({"en_US/OrderCompleted.push.text": "{{ order_number }} done"})
     payload = Serializer().dump(ev.OrderCompleted("O-1", 9, T0))
     notice = Notice(OutboxMessage("O-1:9", "O-1", 9, "OrderCompleted", payload, T0), order)
