@@ -348,9 +348,9 @@ EXPORTED = {
     ],
     "salesorders.notifications": [
         "BUILTIN_LOCALES",
+        "BackorderSummary",
         "CHANNEL_NAME",
         "CONTEXT_VARIABLES",
-        "BackorderSummary",
         "Channel",
         "CustomerContact",
         "CustomerDirectory",
