@@ -5,6 +5,9 @@ length, and errors that name the template."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import unicodedata
 from decimal import Decimal
 from pathlib import Path
@@ -495,3 +498,20 @@ def test_an_order_number_and_time_are_real() -> None:
     assert order.number and order.number.startswith("SO-")
     assert [m.event_type for m in messages] == ["OrderPlaced", "OrderConfirmed"]
     assert order.placed_at == T0 and isinstance(order.placed_at, dt.datetime)
+
+
+def test_without_jinja2_the_namespace_imports_and_the_catalog_names_the_extra() -> None:
+    code = (
+        "import sys\nsys.modules['jinja2'] = None\n"
+        "import salesorders.notifications as n\n"
+        "try:\n    n.TemplateCatalog()\n"
+        "except Exception as error:\n    print(type(error).__name__, error)\n"
+    )
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("MissingExtraError")
+    assert 'pip install "salesorders[email]"' in result.stdout
