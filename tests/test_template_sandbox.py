@@ -54,6 +54,8 @@ def refused_at_render(source: str) -> TemplateError:
         ("{{ joiner() }}", "'joiner'"),
         ("{{ range(10**9)|length }}", "'range'"),
         ("{{ namespace(a=1) }}", "'namespace'"),
+        ("{{ ''|center(1000000000) }}", "'center'"),
+        ("{{ customer_name|indent(1000000000) }}", "'indent'"),
         ("{% include 'x' %}", "include"),
         ("{% import 'x' as x %}", "import"),
         ("{% extends 'x' %}", "extends"),
@@ -81,6 +83,9 @@ def test_injection_payloads_are_refused_when_loaded(
         "{{ '{0.__class__}'.format(customer_name) }}",
         "{{ lines.append(1) }}",
         "{{ '{x.__class__}'.format_map({'x': customer_name}) }}",
+        "{{ 'x' * 100000000 }}",
+        "{{ lines * 100000000 }}",
+        "{{ 2 ** 100000000 }}",
     ],
 )
 def test_what_the_tree_cannot_show_the_sandbox_refuses_at_render(payload: str) -> None:
@@ -93,6 +98,19 @@ def test_a_refused_template_leaves_no_catalog_and_names_what_it_tried() -> None:
     error = refused_at_load("Hi {{ customer_name }} {{ config }}")
     assert error.code == "template_refused"
     assert "'config'" in str(error) and "not a context variable" in str(error)
+
+
+@pytest.mark.parametrize("source", ["{{ 1 / 0 }}", "{{ 2.0 ** 60 ** 20 }}"])
+def test_arithmetic_errors_name_the_template(source: str) -> None:
+    error = refused_at_render(source)
+    assert "could not be rendered" in str(error)
+
+
+def test_small_repetitions_and_powers_still_work() -> None:
+    source = "{{ '-' * 3 }}{{ 2 ** 3 }}{{ 3 * 2 }}"
+    catalog = TemplateCatalog({NAME: source}, builtins=False)
+    rendered = catalog.render(notice(), "sms")
+    assert rendered is not None and rendered.text == "---86"
 
 
 def test_names_the_template_binds_itself_are_allowed() -> None:

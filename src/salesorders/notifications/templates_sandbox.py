@@ -38,13 +38,11 @@ __all__ = [
 
 _BUILTIN_FILTERS = (
     "capitalize",
-    "center",
     "default",
     "d",
     "e",
     "escape",
     "first",
-    "indent",
     "join",
     "last",
     "length",
@@ -125,8 +123,30 @@ _FORMATTERS: dict[str, Callable[..., str]] = {
 }
 
 
+#: The most a template may repeat a string or list (``'-' * 40``) or raise a number to.
+MAX_REPEAT = 1_000
+MAX_EXPONENT = 64
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, refusing ``*`` and ``**`` that would build huge values."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"an exponent over {MAX_EXPONENT} is not allowed")
+            return left**right
+        for count, other in ((left, right), (right, left)):
+            repeats = isinstance(count, int) and isinstance(other, str | list | tuple)
+            if repeats and count > MAX_REPEAT:
+                raise SecurityError(f"repeating more than {MAX_REPEAT} times is not allowed")
+        return left * right
+
+
 def _build(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
         keep_trailing_newline=False,
@@ -171,7 +191,14 @@ def render_template(
         raise TemplateError(
             name, source, f"uses an undefined value: {error}", "use the context variables"
         ) from None
-    except (jinja2.TemplateError, SalesOrdersError, TypeError, ValueError, LookupError) as error:
+    except (
+        jinja2.TemplateError,
+        SalesOrdersError,
+        ArithmeticError,
+        TypeError,
+        ValueError,
+        LookupError,
+    ) as error:
         raise TemplateError(name, source, f"could not be rendered: {error}") from None
 
 
