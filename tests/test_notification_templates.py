@@ -446,6 +446,18 @@ def test_the_context_holds_every_documented_variable_and_no_other(
     assert [(b.sku, b.quantity) for b in confirmed["backorders"]] == [("SKU-B", Decimal(1))]
 
 
+def test_the_total_is_the_one_the_event_set_else_the_orders(
+    order_and_messages: tuple[Order, list],
+) -> None:
+    order, messages = order_and_messages
+    approved = notice_context(notice_of("ChangeApproved", order, messages), "en_US")
+    assert approved["order_total"] == Money("1264.50", "EUR")
+    declined = Notice(message("ChangeDeclined"), order)
+    refused = {**declined.payload, "grand_total": "9999.00"}
+    notice = Notice(OutboxMessage("O-1:9", "O-1", 9, "ChangeDeclined", refused, T0), order)
+    assert notice_context(notice, "en_US")["order_total"] == order.grand_total
+
+
 def test_a_notice_without_an_order_uses_its_payload() -> None:
     payload = Serializer().dump(
         ev.OrderPlaced("O-9", 1, T0, number="SO-9", currency="JPY", grand_total=Decimal(5000))

@@ -32,7 +32,8 @@ CONTEXT_VARIABLES: Mapping[str, str] = {
     "order_number": "the order's number (its id while it has none)",
     "customer_name": "the contact's name, else the billing address name, else ''",
     "currency": "the order's currency code",
-    "order_total": "Money: the event's grand total if it carries one, else the order's",
+    "order_total": "Money: the total the event set (placed, lines cancelled, change approved), "
+    "else the order's",
     "lines": "list of LineSummary: the order's lines still ordered",
     "event_lines": "list of LineSummary: the lines the event names (cancelled, returned ...)",
     "backorders": "list of BackorderSummary: what could not be allocated (OrderConfirmed)",
@@ -85,6 +86,8 @@ class BackorderSummary:
     expected: dt.date | None = None
 
 
+# The events whose grand total became the order's (a declined change carries the one refused).
+_SETS_TOTAL = frozenset({"OrderPlaced", "OrderLinesCancelled", "ChangeApproved"})
 _MONEY_FIELDS = {
     "balance_due": ("balance_due",),
     "refunded": ("refunded",),
@@ -142,7 +145,9 @@ def notice_context(notice: Notice, locale: str) -> dict[str, Any]:
         number = _text(payload.get("number")) or None
     context["order_number"] = number or context["order_id"]
     context["customer_name"] = _customer_name(notice)
-    total = _money(payload.get("grand_total"), currency)
+    total = None
+    if notice.event_type in _SETS_TOTAL:
+        total = _money(payload.get("grand_total"), currency)
     context["order_total"] = total if total is not None else (order.grand_total if order else None)
     context["lines"] = _order_lines(order)
     context["event_lines"] = _event_lines(order, payload.get("lines"), currency)
