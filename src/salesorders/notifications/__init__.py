@@ -25,6 +25,12 @@ from salesorders.notifications.contacts import (
     CustomerDirectory,
     InMemoryCustomerDirectory,
 )
+from salesorders.notifications.context import (
+    CONTEXT_VARIABLES,
+    BackorderSummary,
+    LineSummary,
+    notice_context,
+)
 from salesorders.notifications.quiet_hours import QuietHours
 from salesorders.notifications.sms import (
     GSM7_BASIC,
@@ -35,16 +41,21 @@ from salesorders.notifications.sms import (
     shorten_sms,
     sms_segments,
 )
+from salesorders.notifications.templates import BUILTIN_LOCALES, TemplateCatalog
 
 __all__ = [
+    "BUILTIN_LOCALES",
     "CHANNEL_NAME",
+    "CONTEXT_VARIABLES",
     "GSM7_BASIC",
     "GSM7_EXTENSION",
+    "BackorderSummary",
     "Channel",
     "CustomerContact",
     "CustomerDirectory",
     "Deferred",
     "InMemoryCustomerDirectory",
+    "LineSummary",
     "Notice",
     "NoticeRenderer",
     "Outcome",
@@ -55,6 +66,8 @@ __all__ = [
     "SmsAlphabet",
     "SmsGateway",
     "SmsLength",
+    "TemplateCatalog",
+    "notice_context",
     "shorten_sms",
     "sms_segments",
 ]
