@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EXPORTED = {
     "salesorders": [
+        "AddOrderNote",
+        "AddTicketNote",
         "Address",
         "AdjustStock",
         "AdvanceRepair",
@@ -32,6 +34,7 @@ EXPORTED = {
         "ApproveChange",
         "ApprovePayment",
         "ApproveReturn",
+        "AssignTicket",
         "AuthorizePayment",
         "BackorderedLine",
         "CancelChange",
@@ -42,6 +45,7 @@ EXPORTED = {
         "ChangeAction",
         "ChangeResult",
         "CloseRepair",
+        "CloseTicket",
         "CompleteOrder",
         "ConfirmOrder",
         "CreateDraft",
@@ -60,6 +64,7 @@ EXPORTED = {
         "Money",
         "NewOrder",
         "OpenRepair",
+        "OpenTicket",
         "Order",
         "OrderLine",
         "OrderPage",
@@ -81,8 +86,10 @@ EXPORTED = {
         "RegisterWarehouse",
         "RejectPayment",
         "RejectReturn",
+        "ReopenTicket",
         "RequestChange",
         "RequestReturn",
+        "ResolveTicket",
         "ResumeOrder",
         "ReturnItem",
         "SalesService",
@@ -483,7 +490,7 @@ def test_the_top_level_is_curated() -> None:
     assert not names & set(EXPORTED["salesorders.errors"])
     assert not names & set(EXPORTED["salesorders.events"])
     assert not names & set(EXPORTED["salesorders.workflow"])
-    assert len(names) < 80
+    assert len(names) < 90
 
 
 def test_every_public_object_says_it_lives_in_a_public_namespace() -> None:
