@@ -290,6 +290,7 @@ _INDEXES_SINCE = {
     "shipments_open": 6,
     "shipments_late": 6,
     "orders_by_placed": 6,
+    "order_tickets_open": 11,
 }
 #: Indexes a migration dropped: (name, version that created it, version that dropped it).
 _INDEXES_DROPPED = (("stock_ledger_by_item", 2, 7), ("orders_by_customer_state", 3, 8))

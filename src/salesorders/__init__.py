@@ -85,11 +85,22 @@ from salesorders.service.return_commands import (
     ReturnItem,
 )
 from salesorders.service.sales import SalesService
+from salesorders.service.ticket_commands import (
+    AddOrderNote,
+    AddTicketNote,
+    AssignTicket,
+    CloseTicket,
+    OpenTicket,
+    ReopenTicket,
+    ResolveTicket,
+)
 from salesorders.service.views import OrderSummary, OrderView
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddOrderNote",
+    "AddTicketNote",
     "Address",
     "AdjustStock",
     "AdvanceRepair",
@@ -97,6 +108,7 @@ __all__ = [
     "ApproveChange",
     "ApprovePayment",
     "ApproveReturn",
+    "AssignTicket",
     "AuthorizePayment",
     "BackorderedLine",
     "CancelChange",
@@ -107,6 +119,7 @@ __all__ = [
     "ChangeAction",
     "ChangeResult",
     "CloseRepair",
+    "CloseTicket",
     "CompleteOrder",
     "ConfirmOrder",
     "CreateDraft",
@@ -125,6 +138,7 @@ __all__ = [
     "Money",
     "NewOrder",
     "OpenRepair",
+    "OpenTicket",
     "Order",
     "OrderLine",
     "OrderPage",
@@ -146,8 +160,10 @@ __all__ = [
     "RegisterWarehouse",
     "RejectPayment",
     "RejectReturn",
+    "ReopenTicket",
     "RequestChange",
     "RequestReturn",
+    "ResolveTicket",
     "ResumeOrder",
     "ReturnItem",
     "SalesService",

@@ -33,7 +33,13 @@ from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.returns import LineEligibility
 from salesorders.domain.stock import LedgerEntry, Reservation, StockItem
 from salesorders.errors import Shortage, ValidationError
-from salesorders.service import change_commands, commands, payment_commands, return_commands
+from salesorders.service import (
+    change_commands,
+    commands,
+    payment_commands,
+    return_commands,
+    ticket_commands,
+)
 from salesorders.service.changes import ChangeAwaitingReview, ChangeResult
 from salesorders.service.payments import AwaitingReview, OverdueOrder
 from salesorders.service.results import DispatchReport, OrderResult
@@ -106,7 +112,13 @@ RESULTS: Final[tuple[type, ...]] = (
 #: The read views of orders.
 VIEWS: Final[tuple[type, ...]] = (OrderView, OrderSummary)
 
-_COMMAND_MODULES: Final = (commands, change_commands, payment_commands, return_commands)
+_COMMAND_MODULES: Final = (
+    commands,
+    change_commands,
+    payment_commands,
+    return_commands,
+    ticket_commands,
+)
 
 
 def command_classes() -> tuple[type, ...]:

@@ -1,9 +1,10 @@
 """An order and everything that hangs off it, as the service's queries return them.
 
 :class:`Order` is the aggregate (its lines, totals, audit trail, shipments, payments, change
-requests and revisions, returns, credit notes and repairs); the rest are its parts, their statuses,
-and the rows of the service's queries (open and late shipments, lead times, items awaiting review,
-overdue orders). Return windows and the standard return policy live here too.
+requests and revisions, returns, credit notes, repairs, tickets and notes); the rest are its
+parts, their statuses, and the rows of the service's queries (open and late shipments, lead
+times, items awaiting review, overdue orders, tickets due, the timeline). Return windows, the
+standard return policy and the ticket SLA policy live here too.
 """
 
 from salesorders._public import publish
@@ -49,6 +50,17 @@ from salesorders.domain.returns import (
     ReturnState,
     ReturnStatus,
 )
+from salesorders.domain.ticket_sla import DueTicket, SlaPolicy, TicketQuery
+from salesorders.domain.tickets import (
+    NoteVisibility,
+    OrderNote,
+    Ticket,
+    TicketCategory,
+    TicketNote,
+    TicketPriority,
+    TicketStatus,
+)
+from salesorders.domain.timeline import TimelineEntry, TimelineKind
 from salesorders.service.changes import ChangeAwaitingReview
 from salesorders.service.payments import AwaitingReview, OverdueOrder
 from salesorders.service.results import DispatchReport
@@ -67,6 +79,7 @@ __all__ = [
     "CreditNote",
     "CreditNoteLine",
     "DispatchReport",
+    "DueTicket",
     "FulfilmentStatus",
     "LateShipment",
     "LateShipmentQuery",
@@ -74,9 +87,11 @@ __all__ = [
     "LeadTimeQuery",
     "LineEligibility",
     "LineView",
+    "NoteVisibility",
     "OpenShipment",
     "Order",
     "OrderLine",
+    "OrderNote",
     "OrderReturn",
     "OverdueOrder",
     "Page",
@@ -104,8 +119,17 @@ __all__ = [
     "ShipmentView",
     "ShippedLine",
     "SkuQuantity",
+    "SlaPolicy",
     "StandardReturnPolicy",
     "TermsKind",
+    "Ticket",
+    "TicketCategory",
+    "TicketNote",
+    "TicketPriority",
+    "TicketQuery",
+    "TicketStatus",
+    "TimelineEntry",
+    "TimelineKind",
     "Totals",
     "TotalsView",
     "TrackingEvent",

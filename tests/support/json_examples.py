@@ -28,12 +28,15 @@ from salesorders.domain.returns import Inspection, InspectionOutcome
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.warehouse import Warehouse
 from salesorders.service import (
+    AddOrderNote,
+    AddTicketNote,
     AdjustStock,
     AdvanceRepair,
     AllocateBackorders,
     ApproveChange,
     ApprovePayment,
     ApproveReturn,
+    AssignTicket,
     AuthorizePayment,
     CancelChange,
     CancelLine,
@@ -41,6 +44,7 @@ from salesorders.service import (
     CancelOrder,
     CapturePayment,
     CloseRepair,
+    CloseTicket,
     CompleteOrder,
     ConfirmOrder,
     CreateDraft,
@@ -52,6 +56,7 @@ from salesorders.service import (
     LineSpec,
     ManualClock,
     OpenRepair,
+    OpenTicket,
     PlaceDraft,
     PlaceOrder,
     PromiseDelivery,
@@ -65,8 +70,10 @@ from salesorders.service import (
     RegisterWarehouse,
     RejectPayment,
     RejectReturn,
+    ReopenTicket,
     RequestChange,
     RequestReturn,
+    ResolveTicket,
     ResumeOrder,
     ReturnItem,
     SalesService,
@@ -220,6 +227,13 @@ COMMANDS: dict[type, Any] = {
         AdvanceRepair("O-1", "RP1", "diagnosing", "looked at"),
         RecordRepairNote("O-1", "RP1", "new battery"),
         CloseRepair("O-1", "RP1", Money("15.00", "EUR"), "warranty", "fixed"),
+        OpenTicket("O-1", "damaged", "box crushed", "urgent", "L1", "S1", "T9"),
+        AssignTicket("O-1", "T1", "warehouse", "Kim"),
+        AddTicketNote("O-1", "T1", "replacement sent", "customer", "N9"),
+        ResolveTicket("O-1", "T1", "replaced the item"),
+        ReopenTicket("O-1", "T1", "still broken"),
+        CloseTicket("O-1", "T1"),
+        AddOrderNote("O-1", "@warehouse please check the seal", "N8"),
     )
     for cls in [type(example)]
 }

@@ -54,6 +54,7 @@ from salesorders.domain.stock import (
     StockItem,
     StockTables,
 )
+from salesorders.domain.ticket_sla import DueTicket, TicketQuery, select_tickets_due
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import (
     ConcurrencyConflictError,
@@ -158,6 +159,9 @@ class MemoryOrderRepository:
 
     def lead_times(self, query: LeadTimeQuery) -> Page[LeadTime]:
         return select_lead_times(self._data.by_id.values(), query)
+
+    def tickets_due(self, query: TicketQuery) -> tuple[DueTicket, ...]:
+        return select_tickets_due(self._data.by_id.values(), query)
 
     def get(self, order_id: str) -> Order:
         stored = self._data.by_id.get(order_id)

@@ -31,6 +31,7 @@ __all__ = [
     "OrderEvent",
     "OrderHeld",
     "OrderLinesCancelled",
+    "OrderNoteAdded",
     "OrderPlaced",
     "OrderResumed",
     "OrderShipped",
@@ -57,6 +58,14 @@ __all__ = [
     "ReturnRequested",
     "ShipmentDispatched",
     "ShipmentTracked",
+    "TicketAnswered",
+    "TicketAssigned",
+    "TicketClosed",
+    "TicketEvent",
+    "TicketNoted",
+    "TicketOpened",
+    "TicketReopened",
+    "TicketResolved",
     "event_class_for",
 ]
 
@@ -444,6 +453,93 @@ class RepairClosed(RepairEvent):
     charge_to: str = ""
 
 
+@attrs.frozen(slots=True)
+class TicketEvent(OrderEvent):
+    """A customer feedback ticket of the order changed."""
+
+    event_type: ClassVar[str] = "TicketEvent"
+
+    ticket_id: str = ""
+
+
+@attrs.frozen(slots=True)
+class TicketOpened(TicketEvent):
+    """A ticket was opened; ``due_at`` is when its SLA expects it resolved. The customer is
+    notified."""
+
+    event_type: ClassVar[str] = "TicketOpened"
+
+    category: str = ""
+    priority: str = ""
+    description: str = ""
+    due_at: dt.datetime | None = None
+
+
+@attrs.frozen(slots=True)
+class TicketAssigned(TicketEvent):
+    event_type: ClassVar[str] = "TicketAssigned"
+
+    department: str = ""
+    assignee: str = ""
+
+
+@attrs.frozen(slots=True)
+class TicketNoted(TicketEvent):
+    """An internal note was added to a ticket (never sent to the customer)."""
+
+    event_type: ClassVar[str] = "TicketNoted"
+
+    note_id: str = ""
+    text: str = ""
+    author: str = ""
+
+
+@attrs.frozen(slots=True)
+class TicketAnswered(TicketEvent):
+    """A note to the customer was added to a ticket: the customer is notified."""
+
+    event_type: ClassVar[str] = "TicketAnswered"
+
+    note_id: str = ""
+    text: str = ""
+    author: str = ""
+
+
+@attrs.frozen(slots=True)
+class TicketResolved(TicketEvent):
+    """A ticket was resolved with its ``resolution``: the customer is notified."""
+
+    event_type: ClassVar[str] = "TicketResolved"
+
+    resolution: str = ""
+
+
+@attrs.frozen(slots=True)
+class TicketReopened(TicketEvent):
+    """A ticket was reopened (``reason``), due again at ``due_at``."""
+
+    event_type: ClassVar[str] = "TicketReopened"
+
+    due_at: dt.datetime | None = None
+
+
+@attrs.frozen(slots=True)
+class TicketClosed(TicketEvent):
+    event_type: ClassVar[str] = "TicketClosed"
+
+
+@attrs.frozen(slots=True)
+class OrderNoteAdded(OrderEvent):
+    """An internal note was added to the order; ``mentions`` are the departments it mentions."""
+
+    event_type: ClassVar[str] = "OrderNoteAdded"
+
+    note_id: str = ""
+    text: str = ""
+    author: str = ""
+    mentions: tuple[str, ...] = ()
+
+
 _BY_WORKFLOW_EVENT: dict[str, type[OrderEvent]] = {
     "confirm": OrderConfirmed,
     "ship": OrderShipped,
@@ -490,6 +586,14 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         RepairAdvanced,
         RepairNoted,
         RepairClosed,
+        TicketOpened,
+        TicketAssigned,
+        TicketNoted,
+        TicketAnswered,
+        TicketResolved,
+        TicketReopened,
+        TicketClosed,
+        OrderNoteAdded,
     )
 }
 

@@ -50,6 +50,7 @@ from salesorders.domain.order_fulfilment import OrderFulfilment
 from salesorders.domain.order_payments import OrderPayments
 from salesorders.domain.order_pricing import priced_order
 from salesorders.domain.order_repairs import OrderRepairs
+from salesorders.domain.order_tickets import OrderTickets
 from salesorders.domain.order_values import (
     Address,
     AuditEntry,
@@ -71,6 +72,7 @@ from salesorders.domain.pricing import (
 )
 from salesorders.domain.repairs import Repair
 from salesorders.domain.returns import CreditNote, OrderReturn
+from salesorders.domain.tickets import OrderNote, Ticket
 from salesorders.domain.warehouse import Destination
 from salesorders.domain.workflow import Workflow, default_workflow
 from salesorders.errors import (
@@ -94,7 +96,9 @@ def _no_totals(currency: str) -> Totals:
 
 
 @attrs.define(slots=True, eq=True)
-class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderRepairs):
+class Order(
+    OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderRepairs, OrderTickets
+):
     """The order aggregate root. Build one with :meth:`Order.create`.
 
     ``backordered_at`` is when the order first had a line backordered (``None``: never), kept
@@ -134,6 +138,8 @@ class Order(OrderFulfilment, OrderPayments, OrderChanges, OrderExchanges, OrderR
     returns: tuple[OrderReturn, ...] = ()
     credit_notes: tuple[CreditNote, ...] = ()
     repairs: tuple[Repair, ...] = ()
+    tickets: tuple[Ticket, ...] = ()
+    notes: tuple[OrderNote, ...] = ()
     next_line_number: int = 1
     event_sequence: int = 0
     version: int = 0

@@ -83,15 +83,27 @@ from salesorders.service.return_commands import (
 from salesorders.service.returns import ReturnAwaitingReview
 from salesorders.service.reviews import ReviewItem, ReviewKind
 from salesorders.service.sales import SalesService
+from salesorders.service.ticket_commands import (
+    AddOrderNote,
+    AddTicketNote,
+    AssignTicket,
+    CloseTicket,
+    OpenTicket,
+    ReopenTicket,
+    ResolveTicket,
+)
 
 __all__ = [
     "RETRYABLE",
+    "AddOrderNote",
+    "AddTicketNote",
     "AdjustStock",
     "AdvanceRepair",
     "AllocateBackorders",
     "ApproveChange",
     "ApprovePayment",
     "ApproveReturn",
+    "AssignTicket",
     "AuthorizePayment",
     "AwaitingReview",
     "BackorderedLine",
@@ -103,6 +115,7 @@ __all__ = [
     "ChangeAwaitingReview",
     "ChangeResult",
     "CloseRepair",
+    "CloseTicket",
     "Command",
     "CompleteOrder",
     "ConfirmOrder",
@@ -120,6 +133,7 @@ __all__ = [
     "ManualClock",
     "NewOrder",
     "OpenRepair",
+    "OpenTicket",
     "OrderResult",
     "OutboxDispatcher",
     "OverdueOrder",
@@ -136,8 +150,10 @@ __all__ = [
     "RegisterWarehouse",
     "RejectPayment",
     "RejectReturn",
+    "ReopenTicket",
     "RequestChange",
     "RequestReturn",
+    "ResolveTicket",
     "ResumeOrder",
     "Retrier",
     "ReturnAwaitingReview",

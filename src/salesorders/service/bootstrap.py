@@ -18,6 +18,7 @@ from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import PriceBook
 from salesorders.domain.return_policy import ReturnPolicy
+from salesorders.domain.ticket_sla import SlaPolicy
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import ValidationError
 from salesorders.ports import (
@@ -56,6 +57,7 @@ def bootstrap(
     payment_gateway: PaymentGateway | None = None,
     distinct_approver: bool = False,
     return_policy: ReturnPolicy | None = None,
+    sla_policy: SlaPolicy | None = None,
     serve_backorders_on_receipt: bool = False,
     backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
@@ -98,7 +100,9 @@ def bootstrap(
     :class:`~salesorders.domain.return_policy.ReturnPolicy` that says which delivered lines may
     come back, until when and at what fee (by default
     :class:`~salesorders.domain.return_policy.StandardReturnPolicy`: 7 days without a reason,
-    30 for the seller's fault, no fee). With
+    30 for the seller's fault, no fee). ``sla_policy``: the
+    :class:`~salesorders.domain.ticket_sla.SlaPolicy` that sets when tickets are due (by default
+    urgent 4 hours, high 8, normal 24, low 72). With
     ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
     ``AllocateBackorders`` does. ``backorder_priority``: which waiting orders are served first —
@@ -132,6 +136,7 @@ def bootstrap(
         payment_gateway=payment_gateway,
         distinct_approver=distinct_approver,
         return_policy=return_policy,
+        sla_policy=sla_policy,
         serve_backorders_on_receipt=serve_backorders_on_receipt,
         backorder_priority=backorder_priority,
         workflows=known,

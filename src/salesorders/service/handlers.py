@@ -26,6 +26,7 @@ from salesorders.domain.plan import AllocationPlan
 from salesorders.domain.pricing import ExchangeRate, PriceBook
 from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.stock import LedgerEntry, LowStock, StockDesk
+from salesorders.domain.ticket_sla import SlaPolicy
 from salesorders.domain.workflow import CONSUME, RELEASE, RESERVE, Workflow, default_workflow
 from salesorders.errors import InsufficientStockError, ValidationError
 from salesorders.ports import (
@@ -100,6 +101,16 @@ from salesorders.service.return_commands import (
     RequestReturn,
 )
 from salesorders.service.returns import Returns
+from salesorders.service.ticket_commands import (
+    AddOrderNote,
+    AddTicketNote,
+    AssignTicket,
+    CloseTicket,
+    OpenTicket,
+    ReopenTicket,
+    ResolveTicket,
+)
+from salesorders.service.tickets import Tickets
 
 __all__ = ["Handlers", "Route"]
 
@@ -143,6 +154,7 @@ class Handlers:
         payment_gateway: PaymentGateway | None = None,
         distinct_approver: bool = False,
         return_policy: ReturnPolicy | None = None,
+        sla_policy: SlaPolicy | None = None,
         number_prefix: str = "SO",
         new_order_id: Callable[[], str] = _new_order_id,
     ) -> None:
@@ -207,6 +219,7 @@ class Handlers:
             self._published,
             distinct_approver=payments.distinct_approver,
         )
+        tickets = self.tickets = Tickets(sla_policy, self._published)
         self.routes: dict[type, Route] = {
             CreateDraft: (self.create_draft, OrderResult),
             PlaceOrder: (self.place_order, OrderResult),
@@ -252,6 +265,13 @@ class Handlers:
             AdvanceRepair: (returns.advance_repair, OrderResult),
             RecordRepairNote: (returns.record_repair_note, OrderResult),
             CloseRepair: (returns.close_repair, OrderResult),
+            OpenTicket: (tickets.open_ticket, OrderResult),
+            AssignTicket: (tickets.assign_ticket, OrderResult),
+            AddTicketNote: (tickets.add_ticket_note, OrderResult),
+            ResolveTicket: (tickets.resolve_ticket, OrderResult),
+            ReopenTicket: (tickets.reopen_ticket, OrderResult),
+            CloseTicket: (tickets.close_ticket, OrderResult),
+            AddOrderNote: (tickets.add_order_note, OrderResult),
         }
 
     # ------------------------------------------------------------------ order use cases

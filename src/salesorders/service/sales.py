@@ -29,6 +29,8 @@ from salesorders.domain.logistics_queries import (
 from salesorders.domain.order import Order
 from salesorders.domain.returns import LineEligibility
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
+from salesorders.domain.ticket_sla import DueTicket, TicketQuery
+from salesorders.domain.timeline import TimelineEntry
 from salesorders.errors import (
     IdempotencyConflictError,
     NotFoundError,
@@ -117,6 +119,16 @@ from salesorders.service.return_commands import (
 )
 from salesorders.service.returns import ReturnAwaitingReview, returns_awaiting_review
 from salesorders.service.reviews import ReviewItem, ReviewKind, items_awaiting_review, review_kind
+from salesorders.service.ticket_commands import (
+    AddOrderNote,
+    AddTicketNote,
+    AssignTicket,
+    CloseTicket,
+    OpenTicket,
+    ReopenTicket,
+    ResolveTicket,
+)
+from salesorders.service.tickets import order_timeline, tickets_due
 from salesorders.service.views import OrderView
 
 __all__ = ["SalesService"]
@@ -211,7 +223,14 @@ class SalesService:
         | OpenRepair
         | AdvanceRepair
         | RecordRepairNote
-        | CloseRepair,
+        | CloseRepair
+        | OpenTicket
+        | AssignTicket
+        | AddTicketNote
+        | ResolveTicket
+        | ReopenTicket
+        | CloseTicket
+        | AddOrderNote,
         *,
         scope: str | None = None,
     ) -> OrderResult: ...
@@ -520,6 +539,22 @@ class SalesService:
         with self.read_factory() as uow:
             order = uow.orders.get(order_id)
         return order.return_eligibility(self.handlers.returns.policy, when)
+
+    # ------------------------------------------------------------------ tickets and timeline
+
+    def tickets_due(self, query: TicketQuery) -> tuple[DueTicket, ...]:
+        """The open tickets overdue at ``query.now`` or due within ``query.within``, of one
+        assignee or department if the query names one, by assignee (the unassigned first), then
+        due time."""
+        with self.read_factory() as uow:
+            return tickets_due(uow, query)
+
+    def timeline(self, order_id: str) -> tuple[TimelineEntry, ...]:
+        """The order's audit trail, events, tickets and notes, merged in time order (see
+        :mod:`salesorders.domain.timeline`)."""
+        require_id(order_id, "order_id")
+        with self.read_factory() as uow:
+            return order_timeline(uow, order_id)
 
     # ------------------------------------------------------------------ stock
 

@@ -15,6 +15,7 @@ from salesorders.adapters._sql.analytics_writes import LineFactsWriter, order_fa
 from salesorders.adapters._sql.dialect import Dialect, _json_text, _time, _utc_text
 from salesorders.adapters._sql.logistics import SqlLogistics, milestones, write_shipments
 from salesorders.adapters._sql.session import Session
+from salesorders.adapters._sql.tickets import SqlTickets, TicketRows
 from salesorders.domain.checks import aware_time, require_text
 from salesorders.domain.fulfilment import Shipment
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
@@ -25,6 +26,7 @@ from salesorders.domain.logistics_queries import (
     ShipmentQuery,
 )
 from salesorders.domain.order import Order
+from salesorders.domain.ticket_sla import DueTicket, TicketQuery
 from salesorders.ports import OrderPage, OrderQuery
 
 if TYPE_CHECKING:
@@ -79,7 +81,16 @@ class SqlOrderRepository:
     shipments when it did not read the order; shipments are never removed from an order).
     """
 
-    __slots__ = ("_d", "_lines", "_logistics", "_serializer", "_session", "_shipments", "_sql")
+    __slots__ = (
+        "_d",
+        "_lines",
+        "_logistics",
+        "_serializer",
+        "_session",
+        "_shipments",
+        "_sql",
+        "_tickets",
+    )
 
     def __init__(self, session: Session, config: StoreConfig) -> None:
         self._session = session
@@ -89,6 +100,7 @@ class SqlOrderRepository:
         self._logistics = SqlLogistics(session, config.sql.logistics)
         self._shipments: dict[str, tuple[Shipment, ...]] = {}
         self._lines = LineFactsWriter(session, config.sql.analytics)
+        self._tickets = TicketRows(session, config.sql.tickets)
 
     @property
     def analytics(self) -> SqlAnalytics:
@@ -105,6 +117,7 @@ class SqlOrderRepository:
         order.version = int(version)
         self._shipments[order.id] = order.shipments
         self._lines.remember(order)
+        self._tickets.remember(order)
         return order
 
     def _store_shipments(self, order: Order) -> None:
@@ -146,6 +159,7 @@ class SqlOrderRepository:
             ) from error
         self._store_shipments(order)
         self._lines.write(order)
+        self._tickets.write(order)
         order.version = 1
 
     def save(self, order: Order) -> None:
@@ -181,6 +195,7 @@ class SqlOrderRepository:
             raise errors.ConcurrencyConflictError(order.id, expected, int(rows[0][0]))
         self._store_shipments(order)
         self._lines.write(order)
+        self._tickets.write(order)
         order.version = expected + 1
 
     def waiting(self, limit: int = 1000) -> tuple[Order, ...]:
@@ -196,6 +211,10 @@ class SqlOrderRepository:
 
     def lead_times(self, query: LeadTimeQuery) -> Page[LeadTime]:
         return self._logistics.lead_times(query)
+
+    def tickets_due(self, query: TicketQuery) -> tuple[DueTicket, ...]:
+        """The open tickets ``query`` lists, from the ``order_tickets`` rows."""
+        return SqlTickets(self._session, self._sql.tickets).due(query)
 
     def get(self, order_id: str) -> Order:
         rows = self._session.rows(self._sql.order_by_id, (order_id,))

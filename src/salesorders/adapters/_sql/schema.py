@@ -13,6 +13,7 @@ from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.logistics import backfill_logistics
 from salesorders.adapters._sql.orders import backfill_waiting
 from salesorders.adapters._sql.session import Session
+from salesorders.adapters._sql.tickets import backfill_tickets
 
 __all__ = [
     "LATEST_VERSION",
@@ -238,6 +239,26 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                 PRIMARY KEY (order_id, line_id)){without_rowid}""",
         ),
         backfill_analytics,
+    ),
+    Migration(
+        11,
+        "customer feedback tickets: one row per ticket, the open ones indexed by due time",
+        # The due query reads the open tickets due by a time through the partial index, then
+        # filters by assignee or department: open tickets are few beside all tickets.
+        (
+            """CREATE TABLE {p}order_tickets (
+                order_id {text} NOT NULL,
+                ticket_id {text} NOT NULL,
+                status {text} NOT NULL,
+                department {text} NOT NULL,
+                assignee {text} NOT NULL,
+                due_at {ts} NOT NULL,
+                category {text} NOT NULL,
+                priority {text} NOT NULL,
+                PRIMARY KEY (order_id, ticket_id)){without_rowid}""",
+            "CREATE INDEX order_tickets_open ON {p}order_tickets (due_at) WHERE status = 'open'",
+        ),
+        backfill_tickets,
     ),
 )
 

@@ -9,6 +9,7 @@ from typing import Any
 from salesorders.adapters._sql.analytics_writes import AnalyticsStatements
 from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.logistics import LogisticsStatements
+from salesorders.adapters._sql.tickets import TicketStatements
 
 __all__ = ["Statements"]
 
@@ -71,6 +72,7 @@ class Statements:
         )
         self.logistics = LogisticsStatements(dialect)
         self.analytics = AnalyticsStatements(dialect)
+        self.tickets = TicketStatements(dialect)
         self.order_version = r("SELECT version FROM {p}orders WHERE id = ?")
         self.orders_waiting = r(
             "SELECT CAST(doc AS TEXT), version FROM {p}orders WHERE waiting = 1 "

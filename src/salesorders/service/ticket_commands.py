@@ -1,0 +1,110 @@
+"""The customer feedback commands: tickets on an order and internal order notes.
+
+Plain immutable values like every command (see :mod:`salesorders.service.commands`): each carries
+``idempotency_key`` and ``actor``. ``ticket_id`` names a ticket of the order (``OpenTicket``
+numbers new tickets ``T1``, ``T2`` … when left out); notes of the order and of its tickets share
+one series ``N1``, ``N2`` …. Due times come from the service's SLA policy.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = [
+    "AddOrderNote",
+    "AddTicketNote",
+    "AssignTicket",
+    "CloseTicket",
+    "OpenTicket",
+    "ReopenTicket",
+    "ResolveTicket",
+]
+
+
+@attrs.frozen(slots=True)
+class OpenTicket:
+    """Open a ticket on the order: ``category`` (``wrong_item``, ``damaged``,
+    ``late_delivery``, ``billing``, ``other``), ``priority`` (``low``, ``normal``, ``high``,
+    ``urgent``), optionally about one line or one shipment of the order."""
+
+    order_id: str
+    category: str
+    description: str
+    priority: str = "normal"
+    line_id: str | None = None
+    shipment_id: str | None = None
+    ticket_id: str | None = None
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class AssignTicket:
+    """Assign a ticket to a ``department`` (``sales``, ``customer_service``, ``warehouse``,
+    ``logistics``, ``finance``, ``management``) and, optionally, a person in it."""
+
+    order_id: str
+    ticket_id: str
+    department: str
+    assignee: str = ""
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class AddTicketNote:
+    """Note on a ticket: ``internal`` (the team only) or ``customer`` (an answer the customer
+    is notified of). The author is the command's ``actor``."""
+
+    order_id: str
+    ticket_id: str
+    text: str
+    visibility: str = "internal"
+    note_id: str | None = None
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class ResolveTicket:
+    """Resolve an open ticket with its ``resolution`` (the customer is notified)."""
+
+    order_id: str
+    ticket_id: str
+    resolution: str
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class ReopenTicket:
+    """Reopen a resolved or closed ticket (within 30 days of its resolution), due again by the
+    SLA policy from now."""
+
+    order_id: str
+    ticket_id: str
+    reason: str
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class CloseTicket:
+    """Close a resolved ticket."""
+
+    order_id: str
+    ticket_id: str
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class AddOrderNote:
+    """Add an internal note to the order; ``@department`` mentions in its text are kept (an
+    unknown one is refused). The author is the command's ``actor``."""
+
+    order_id: str
+    text: str
+    note_id: str | None = None
+    idempotency_key: str | None = None
+    actor: str = ""
