@@ -288,9 +288,18 @@ class OutboxRelay:
 
     def _deliver(self, message: OutboxMessage, orders: dict[str, Order | None]) -> str:
         """Hand ``message`` to the channels, record what they did; the message's outcome."""
-        with self.uow_factory() as uow:
-            order = self._order(uow, message, orders)
-            done = {r.channel: r for r in uow.outbox.deliveries(event_id=message.event_id)}
+        # a message never tried, deferred or released has no delivery record yet: records are
+        # only written with mark_failed (attempts > 0), postpone (next_attempt_at set) or
+        # mark_delivered; a redriven message is due at a time (next_attempt_at set) too
+        fresh = message.attempts == 0 and message.next_attempt_at is None
+        done: dict[str, DeliveryRecord] = {}
+        if not fresh or not self._cached(message, orders):
+            with self.uow_factory() as uow:
+                self._order(uow, message, orders)  # fills the cache
+                if not fresh:
+                    records = uow.outbox.deliveries(event_id=message.event_id)
+                    done = {r.channel: r for r in records}
+        order = self._from_cache(message, orders)
         contact = self._contact(order)
         attempt = self._send(Notice(message, order, contact), done)
         now = self.clock.now()
@@ -386,15 +395,36 @@ class OutboxRelay:
             **base,
         )
 
-    def _order(
-        self, uow: UnitOfWork, message: OutboxMessage, cache: dict[str, Order | None]
-    ) -> Order | None:
-        """The order the message concerns: its stream's, else its payload's ``order_id``."""
+    @staticmethod
+    def _candidates(message: OutboxMessage) -> list[str]:
+        """The ids of the order a message may concern: its stream, then its ``order_id``."""
         candidates = [message.stream_id]
         named = message.payload.get("order_id")
         if isinstance(named, str) and named != message.stream_id:
             candidates.append(named)
-        for order_id in candidates:
+        return candidates
+
+    def _cached(self, message: OutboxMessage, cache: dict[str, Order | None]) -> bool:
+        """Whether the batch's cache already answers which order ``message`` concerns."""
+        for order_id in self._candidates(message):
+            if order_id not in cache:
+                return False
+            if cache[order_id] is not None:
+                return True
+        return True
+
+    def _from_cache(self, message: OutboxMessage, cache: dict[str, Order | None]) -> Order | None:
+        for order_id in self._candidates(message):
+            found = cache.get(order_id)
+            if found is not None:
+                return found
+        return None
+
+    def _order(
+        self, uow: UnitOfWork, message: OutboxMessage, cache: dict[str, Order | None]
+    ) -> Order | None:
+        """The order the message concerns: its stream's, else its payload's ``order_id``."""
+        for order_id in self._candidates(message):
             if order_id not in cache:
                 try:
                     cache[order_id] = uow.orders.get(order_id)
