@@ -355,6 +355,8 @@ EXPORTED = {
         "InMemoryCustomerDirectory",
         "Notice",
         "NoticeRenderer",
+        "NotifierChannel",
+        "OutboxRelay",
         "Outcome",
         "Rendered",
         "Sent",

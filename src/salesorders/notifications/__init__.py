@@ -3,7 +3,7 @@ templates, and the channels' shared rules.
 
 The transports live in :mod:`salesorders.adapters` (SMTP email, signed webhooks, SMS gateways,
 message brokers); the relay that feeds them from the outbox is
-:class:`~salesorders.service.outbox.OutboxRelay`.
+:class:`OutboxRelay` (also importable from :mod:`salesorders.service`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from salesorders.notifications.contacts import (
     CustomerDirectory,
     InMemoryCustomerDirectory,
 )
+from salesorders.service.relay import NotifierChannel, OutboxRelay
 
 __all__ = [
     "CHANNEL_NAME",
@@ -35,6 +36,8 @@ __all__ = [
     "InMemoryCustomerDirectory",
     "Notice",
     "NoticeRenderer",
+    "NotifierChannel",
+    "OutboxRelay",
     "Outcome",
     "Rendered",
     "Sent",

@@ -25,83 +25,32 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterable
-
-import attrs
 
 from salesorders.domain.order import Order
 from salesorders.errors import NotFoundError, PermanentDeliveryError, ValidationError
-from salesorders.notifications.channel import Channel, Deferred, Notice, Outcome, Sent, Skipped
+from salesorders.notifications.channel import Channel, Deferred, Notice, Sent, Skipped
 from salesorders.notifications.contacts import CHANNEL_NAME, CustomerContact, CustomerDirectory
 from salesorders.ports import (
     Clock,
     DeliveryRecord,
-    Notifier,
     OutboxMessage,
     UnitOfWork,
     UnitOfWorkFactory,
+)
+from salesorders.service.relay_parts import (
+    Attempt,
+    NotifierChannel,
+    add_reports,
+    default_owner,
+    positive_delta,
 )
 from salesorders.service.results import DispatchReport
 
 __all__ = ["NotifierChannel", "OutboxRelay"]
 
 _DONE = frozenset({"sent", "skipped"})
-
-
-class NotifierChannel:
-    """A :class:`~salesorders.ports.Notifier` as a channel named ``name``: returning is
-    ``Sent("")``, raising is a failure to retry. A notifier keeps no delivery state of its own,
-    so, as it always was, it is handed the message again on every attempt of the message, even
-    after it received it once."""
-
-    __slots__ = ("_name", "notifier")
-
-    #: The relay hands the message to this channel on every attempt, not only until it is sent.
-    resend_on_retry = True
-
-    def __init__(self, notifier: Notifier, name: str) -> None:
-        if not callable(getattr(notifier, "notify", None)):
-            raise ValidationError("notifier", notifier, "must be a Notifier with notify(message)")
-        self.notifier = notifier
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def send(self, notice: Notice) -> Outcome:
-        self.notifier.notify(notice.message)
-        return Sent("")
-
-
-def default_owner() -> str:
-    """``host:pid:random``: unique per relay, readable in the outbox's lease columns."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _positive(field: str, value: object, *, zero: bool = False) -> dt.timedelta:
-    if (
-        not isinstance(value, dt.timedelta)
-        or value < dt.timedelta(0)
-        or (value == dt.timedelta(0) and not zero)
-    ):
-        kind = "non-negative" if zero else "positive"
-        raise ValidationError(field, value, f"must be a {kind} timedelta")
-    return value
-
-
-@attrs.frozen(slots=True)
-class _Attempt:
-    """What the channels did with one message."""
-
-    records: tuple[DeliveryRecord, ...]
-    error: str | None = None
-    refused: bool = False
-    until: dt.datetime | None = None
 
 
 class OutboxRelay:
@@ -145,8 +94,8 @@ class OutboxRelay:
         self.clock = clock
         self.directory = directory
         self.owner = owner if owner is not None else default_owner()
-        self.lease = _positive("lease", lease, zero=True)
-        self.poll_interval = _positive("poll_interval", poll_interval)
+        self.lease = positive_delta("lease", lease, zero=True)
+        self.poll_interval = positive_delta("poll_interval", poll_interval)
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.base_delay = base_delay
@@ -209,7 +158,7 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 claimed, report = self._batch(stop, self.batch_size)
-                totals = _add(totals, report)
+                totals = add_reports(totals, report)
                 if claimed:
                     idle = 0
                     continue
@@ -321,7 +270,7 @@ class OutboxRelay:
         self._record(lambda uow: uow.outbox.mark_delivered(message.event_id, now), attempt.records)
         return "delivered"
 
-    def _send(self, notice: Notice, done: dict[str, DeliveryRecord]) -> _Attempt:
+    def _send(self, notice: Notice, done: dict[str, DeliveryRecord]) -> Attempt:
         records: list[DeliveryRecord] = []
         error: str | None = None
         refused = False
@@ -359,7 +308,7 @@ class OutboxRelay:
                 if deferred_until is not None:
                     until = deferred_until if until is None else min(until, deferred_until)
             records.append(record)
-        return _Attempt(tuple(records), error, refused, until)
+        return Attempt(tuple(records), error, refused, until)
 
     def _outcome(
         self, base: dict[str, str], tries: int, outcome: object
@@ -460,12 +409,3 @@ class OutboxRelay:
                 uow.outbox.record_delivery(record)
             change(uow)
             uow.commit()
-
-
-def _add(total: DispatchReport, more: DispatchReport) -> DispatchReport:
-    return DispatchReport(
-        delivered=total.delivered + more.delivered,
-        failed=total.failed + more.failed,
-        dead=total.dead + more.dead,
-        deferred=total.deferred + more.deferred,
-    )
