@@ -33,6 +33,7 @@ from workloads_domain import (
 )
 from workloads_import import import_check_csv, import_orders_memory
 from workloads_payments import capture_memory, capture_sqlite
+from workloads_relay import relay_postgres_1, relay_postgres_4
 from workloads_returns import return_refund_memory, return_refund_sqlite
 from workloads_scaling import growth_postgres, growth_sqlite, lines_memory
 from workloads_service import (
@@ -76,6 +77,8 @@ WORKLOADS: dict[str, Workload] = {
     "import_orders_memory": import_orders_memory,
     "analytics_sqlite": analytics_sqlite,
     "analytics_postgres": analytics_postgres,
+    "relay_postgres_1": relay_postgres_1,
+    "relay_postgres_4": relay_postgres_4,
 }
 
 

@@ -389,6 +389,8 @@ EXPORTED = {
         "LineSummary",
         "Notice",
         "NoticeRenderer",
+        "NotifierChannel",
+        "OutboxRelay",
         "Outcome",
         "QuietHours",
         "Rendered",

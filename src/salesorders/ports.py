@@ -62,6 +62,7 @@ __all__ = [
     "BarcodeCatalog",
     "Catalog",
     "Clock",
+    "DeliveryRecord",
     "ExchangeRates",
     "GatewayTransaction",
     "IdempotencyRecord",
@@ -136,6 +137,41 @@ class OutboxMessage:
     delivered_at: dt.datetime | None = None
 
 
+#: The outcomes a delivery record holds.
+DELIVERY_STATUSES = frozenset({"sent", "skipped", "deferred", "failed", "refused"})
+
+
+def _check_delivery_status(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in DELIVERY_STATUSES:
+        raise ValidationError(
+            attribute.name, value, f"must be one of {', '.join(sorted(DELIVERY_STATUSES))}"
+        )
+
+
+@attrs.frozen(slots=True)
+class DeliveryRecord:
+    """What one channel did with one outbox message: the delivery log's row for
+    ``(event_id, channel)``.
+
+    ``status`` is ``"sent"`` (delivered to ``recipient``; ``provider_id`` is the transport's id),
+    ``"skipped"`` (nothing to send there; never tried again), ``"deferred"`` (to be tried later,
+    no attempt counted), ``"failed"`` (raised; retried after the backoff) or ``"refused"`` (a
+    permanent refusal: the message is dead). ``attempts`` counts the calls that failed or were
+    refused; ``last_error`` is the latest error or reason.
+    """
+
+    event_id: str
+    channel: str
+    stream_id: str
+    event_type: str
+    recipient: str
+    status: str = attrs.field(validator=_check_delivery_status)
+    attempts: int
+    last_error: str | None
+    provider_id: str | None
+    updated_at: dt.datetime
+
+
 class Notifier(Protocol):
     """Delivers one outbox message to a channel (email, SMS, webhook ...).
 
@@ -167,6 +203,26 @@ class OutboxStore(Protocol):
       pending again, due at ``at``, with ``attempts`` reset to 0 (its ``event_id`` is unchanged).
     * ``mark_delivered``, ``mark_failed`` and ``redrive`` of an unknown ``event_id`` raise
       :class:`~salesorders.errors.NotFoundError`; so does ``redrive`` of a message not dead.
+
+    Relays (several may run at once, in threads or processes) add:
+
+    * ``claim(owner, now, lease_until, limit)`` leases whole streams: it takes the streams whose
+      head (lowest pending sequence) is due and not leased by another owner (no lease, or one
+      that ended at or before ``now``), and returns their due pending messages from the head on
+      (up to the first not due), at most ``limit`` in all, ordered by ``(stream_id, sequence)``,
+      each now leased to ``owner`` until ``lease_until``. A stream whose head waits for a retry or
+      is leased by another owner is skipped entirely, so two relays never deliver one stream at
+      once and a stream is delivered in sequence order across processes.
+    * ``mark_delivered`` and ``mark_failed`` release the message's lease; so does
+      ``postpone(event_id, until)``, which keeps the message pending, due at ``until``, without
+      counting an attempt.
+    * ``record_delivery(record)`` stores one channel's outcome for one message (replacing the
+      record of the same ``(event_id, channel)``); ``deliveries(stream_id=..., event_id=...)``
+      lists the records (all, or of one stream or one message) by stream, sequence and channel.
+    * ``purge_delivered(before)`` deletes the messages delivered before ``before`` with their
+      delivery records and returns how many messages; pending and dead messages are never purged.
+    * ``postpone`` and ``record_delivery`` of an unknown ``event_id`` raise
+      :class:`~salesorders.errors.NotFoundError`.
     """
 
     def append(self, messages: Sequence[OutboxMessage]) -> None: ...
@@ -188,6 +244,20 @@ class OutboxStore(Protocol):
     def messages(self, stream_id: str | None = None) -> list[OutboxMessage]:
         """Every stored message (any status), for inspection and tests, by stream and sequence."""
         ...
+
+    def claim(
+        self, owner: str, now: dt.datetime, lease_until: dt.datetime, limit: int = 100
+    ) -> list[OutboxMessage]: ...
+
+    def postpone(self, event_id: str, until: dt.datetime) -> None: ...
+
+    def record_delivery(self, record: DeliveryRecord) -> None: ...
+
+    def deliveries(
+        self, *, stream_id: str | None = None, event_id: str | None = None
+    ) -> list[DeliveryRecord]: ...
+
+    def purge_delivered(self, before: dt.datetime) -> int: ...
 
 
 @attrs.frozen(slots=True)

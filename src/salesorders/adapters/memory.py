@@ -26,12 +26,13 @@ import binascii
 import bisect
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
 import attrs
 
+from salesorders.adapters._memory_outbox import MemoryOutboxStore, OutboxTables
 from salesorders.domain.catalog import Product
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.logistics_queries import (
@@ -60,7 +61,6 @@ from salesorders.errors import (
     ConcurrencyConflictError,
     ConflictError,
     IdempotencyConflictError,
-    IntegrityError,
     NotFoundError,
     NotSupportedError,
     ValidationError,
@@ -69,7 +69,6 @@ from salesorders.ports import (
     IdempotencyRecord,
     OrderPage,
     OrderQuery,
-    OutboxMessage,
     UnitOfWork,
     read_only_refusal,
 )
@@ -373,124 +372,6 @@ def _put_item(tables: StockTables, key: tuple[str, str], item: StockItem | None)
         tables.sku_rows.setdefault(sku, {})[warehouse_id] = item
 
 
-# --------------------------------------------------------------------------- outbox
-
-
-class _Outbox:
-    __slots__ = ("by_id", "streams")
-
-    def __init__(self) -> None:
-        self.by_id: dict[str, OutboxMessage] = {}
-        self.streams: dict[str, dict[int, str]] = {}
-
-
-class MemoryOutboxStore:
-    __slots__ = ("_data", "_journal")
-
-    def __init__(self, data: _Outbox, journal: list[Undo]) -> None:
-        self._data = data
-        self._journal = journal
-
-    def append(self, messages: Sequence[OutboxMessage]) -> None:
-        by_id, streams = self._data.by_id, self._data.streams
-        added: list[OutboxMessage] = []
-        try:
-            for message in messages:
-                if message.event_id in by_id:
-                    raise IntegrityError(f"outbox: event {message.event_id!r} is already stored")
-                stream = streams.get(message.stream_id)
-                if stream is None:
-                    stream = streams[message.stream_id] = {}
-                elif message.sequence in stream:
-                    raise IntegrityError(
-                        f"outbox: stream {message.stream_id!r} already has sequence "
-                        f"{message.sequence}"
-                    )
-                by_id[message.event_id] = message
-                stream[message.sequence] = message.event_id
-                added.append(message)
-        except IntegrityError:
-            self._remove(added)  # all of the messages, or none
-            raise
-        self._journal.append(lambda: self._remove(added))
-
-    def next_sequence(self, stream_id: str) -> int:
-        stream = self._data.streams.get(stream_id)
-        return max(stream) + 1 if stream else 1
-
-    def due(self, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
-        found: list[OutboxMessage] = []
-        by_id = self._data.by_id
-        for stream_id in sorted(self._data.streams):
-            stream = self._data.streams[stream_id]
-            for sequence in sorted(stream):
-                message = by_id[stream[sequence]]
-                if message.status != "pending":
-                    continue
-                if message.next_attempt_at is not None and message.next_attempt_at > now:
-                    break  # the stream waits for this message's retry
-                found.append(message)
-                if len(found) >= limit:
-                    return found
-        return found
-
-    def mark_delivered(self, event_id: str, at: dt.datetime) -> None:
-        message = self._existing(event_id)
-        self._replace(attrs.evolve(message, status="delivered", delivered_at=at), message)
-
-    def mark_failed(
-        self, event_id: str, error: str, next_attempt_at: dt.datetime | None, dead: bool
-    ) -> None:
-        message = self._existing(event_id)
-        changed = attrs.evolve(
-            message,
-            attempts=message.attempts + 1,
-            last_error=error,
-            status="dead" if dead else "pending",
-            next_attempt_at=None if dead else next_attempt_at,
-        )
-        self._replace(changed, message)
-
-    def dead(self) -> list[OutboxMessage]:
-        return [m for m in self.messages() if m.status == "dead"]
-
-    def redrive(self, event_id: str, at: dt.datetime) -> None:
-        message = self._existing(event_id)
-        if message.status != "dead":
-            raise NotFoundError("dead outbox message", event_id)
-        changed = attrs.evolve(message, status="pending", attempts=0, next_attempt_at=at)
-        self._replace(changed, message)
-
-    def messages(self, stream_id: str | None = None) -> list[OutboxMessage]:
-        streams = self._data.streams
-        names = (
-            sorted(streams) if stream_id is None else [stream_id] if stream_id in streams else []
-        )
-        by_id = self._data.by_id
-        return [by_id[streams[name][seq]] for name in names for seq in sorted(streams[name])]
-
-    def _existing(self, event_id: str) -> OutboxMessage:
-        message = self._data.by_id.get(event_id)
-        if message is None:
-            raise NotFoundError("outbox message", event_id)
-        return message
-
-    def _replace(self, changed: OutboxMessage, original: OutboxMessage) -> None:
-        by_id = self._data.by_id
-        by_id[changed.event_id] = changed
-        self._journal.append(lambda: by_id.__setitem__(original.event_id, original))
-
-    def _remove(self, added: list[OutboxMessage]) -> None:
-        streams = self._data.streams
-        for message in added:
-            self._data.by_id.pop(message.event_id, None)
-            stream = streams.get(message.stream_id)
-            if stream is not None:
-                stream.pop(message.sequence, None)
-                if not stream:
-                    del streams[message.stream_id]
-
-
 # --------------------------------------------------------------------------- idempotency, numbers
 
 
@@ -688,7 +569,7 @@ class MemoryStore:
         journal = self._journal
         self._order_repository = MemoryOrderRepository(_Orders(), journal)
         self._stock_repository = MemoryStockRepository(self.stock_tables, journal)
-        self._outbox_store = MemoryOutboxStore(_Outbox(), journal)
+        self._outbox_store = MemoryOutboxStore(OutboxTables(), journal)
         self._idempotency_store = MemoryIdempotencyStore({}, journal)
         self._order_numbers = MemoryOrderNumbers({}, journal)
 

@@ -3,7 +3,7 @@ templates, and the channels' shared rules.
 
 The transports live in :mod:`salesorders.adapters` (SMTP email, signed webhooks, SMS gateways,
 message brokers); the relay that feeds them from the outbox is
-:class:`~salesorders.service.outbox.OutboxRelay`.
+:class:`OutboxRelay` (also importable from :mod:`salesorders.service`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from salesorders.notifications.sms import (
     sms_segments,
 )
 from salesorders.notifications.templates import BUILTIN_LOCALES, TemplateCatalog
+from salesorders.service.relay import NotifierChannel, OutboxRelay
 
 __all__ = [
     "BUILTIN_LOCALES",
@@ -58,6 +59,8 @@ __all__ = [
     "LineSummary",
     "Notice",
     "NoticeRenderer",
+    "NotifierChannel",
+    "OutboxRelay",
     "Outcome",
     "QuietHours",
     "Rendered",

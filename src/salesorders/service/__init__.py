@@ -54,7 +54,7 @@ from salesorders.service.idempotency import (
     command_fingerprint,
     scoped_key,
 )
-from salesorders.service.outbox import OutboxDispatcher
+from salesorders.service.outbox import NotifierChannel, OutboxDispatcher, OutboxRelay
 from salesorders.service.payment_commands import (
     ApprovePayment,
     AuthorizePayment,
@@ -132,10 +132,12 @@ __all__ = [
     "LineSpec",
     "ManualClock",
     "NewOrder",
+    "NotifierChannel",
     "OpenRepair",
     "OpenTicket",
     "OrderResult",
     "OutboxDispatcher",
+    "OutboxRelay",
     "OverdueOrder",
     "PlaceDraft",
     "PlaceOrder",

@@ -21,6 +21,8 @@ from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.ticket_sla import SlaPolicy
 from salesorders.domain.workflow import Workflow, WorkflowRegistry
 from salesorders.errors import ValidationError
+from salesorders.notifications.channel import Channel
+from salesorders.notifications.contacts import CustomerDirectory
 from salesorders.ports import (
     Carrier,
     Catalog,
@@ -61,6 +63,8 @@ def bootstrap(
     serve_backorders_on_receipt: bool = False,
     backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
+    channels: Iterable[Channel] = (),
+    directory: CustomerDirectory | None = None,
     number_prefix: str = "SO",
     workflows: Iterable[Workflow] | None = None,
     idempotency_retention: dt.timedelta = dt.timedelta(hours=24),
@@ -71,6 +75,7 @@ def bootstrap(
     max_delivery_attempts: int = 8,
     delivery_base_delay: dt.timedelta = dt.timedelta(seconds=2),
     delivery_max_delay: dt.timedelta = dt.timedelta(hours=1),
+    delivery_lease: dt.timedelta = dt.timedelta(0),
 ) -> SalesService:
     """A ready :class:`SalesService` over ``store``.
 
@@ -115,7 +120,13 @@ def bootstrap(
     for ``idempotency_retention``; ``idempotency_scope`` (a tenant or account id) gives this
     service's keys a key space of their own (a call's ``scope=`` overrides it).
     ``max_retries``, ``rng`` and ``sleep`` drive the retries of conflicting units of work; the
-    ``delivery_*`` settings drive the outbox dispatcher.
+    ``delivery_*`` settings drive the outbox relay (``service.relay``, also
+    ``service.dispatcher``), which hands each outbox message to the ``notifiers`` (each as a
+    :class:`~salesorders.service.outbox.NotifierChannel` named ``notifier-1`` ...) and the
+    ``channels`` (:class:`~salesorders.notifications.Channel` s, each under its own name, with
+    the order's customer looked up in ``directory``). ``delivery_lease``: how long a relay
+    holds the streams of a batch (zero: no lease, so run one relay at a time; give e.g.
+    ``timedelta(seconds=30)`` to run ``service.relay.run()`` in several threads or processes).
     """
     factory = _unit_of_work_factory(store, uow)
     if catalog is not None and not callable(getattr(catalog, "products", None)):
@@ -146,9 +157,12 @@ def bootstrap(
         factory,
         notifiers,
         chosen_clock,
+        channels=channels,
+        directory=directory,
         max_attempts=max_delivery_attempts,
         base_delay=delivery_base_delay,
         max_delay=delivery_max_delay,
+        lease=delivery_lease,
     )
     service = SalesService(
         uow_factory=factory,

@@ -84,8 +84,10 @@ class OrderResult:
 
 @attrs.frozen(slots=True)
 class DispatchReport:
-    """One dispatch round: messages delivered, failed (to be retried) and parked as dead."""
+    """One relay round: messages delivered, failed (to be retried), parked as dead, and deferred
+    (a channel asked to be tried later, without counting an attempt)."""
 
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    deferred: int = 0

@@ -39,6 +39,7 @@ from salesorders.errors import (
 )
 from salesorders.ports import (
     Clock,
+    DeliveryRecord,
     GatewayTransaction,
     OrderPage,
     OrderQuery,
@@ -365,6 +366,19 @@ class SalesService:
         require_id(order_id, "order_id")
         with self.read_factory() as uow:
             return uow.orders.get(order_id)
+
+    @property
+    def relay(self) -> OutboxDispatcher:
+        """The outbox relay (:class:`~salesorders.service.outbox.OutboxRelay`): the same object
+        as ``dispatcher``."""
+        return self.dispatcher
+
+    def deliveries(self, order_id: str) -> list[DeliveryRecord]:
+        """The delivery log of an order: what each channel did with each of its events, by
+        sequence and channel."""
+        require_id(order_id, "order_id")
+        with self.read_factory() as uow:
+            return uow.outbox.deliveries(stream_id=order_id)
 
     def get_order_by_number(self, number: str) -> Order:
         """The order with that number (e.g. ``"SO-2026-000001"``)."""

@@ -12,7 +12,7 @@ from salesorders.adapters._sql.dialect import _chunks, _json, _json_text, _opt_t
 from salesorders.adapters._sql.session import Row, Session
 from salesorders.adapters._sql.statements import _OUTBOX_TYPES
 from salesorders.domain.checks import aware_time, require_text
-from salesorders.ports import IdempotencyRecord, OutboxMessage
+from salesorders.ports import DeliveryRecord, IdempotencyRecord, OutboxMessage
 
 if TYPE_CHECKING:
     from salesorders.adapters._sql.unit_of_work import StoreConfig
@@ -117,6 +117,77 @@ class SqlOutboxStore:
         else:
             rows = self._session.rows(self._sql.outbox_stream, (stream_id,))
         return [_message(row) for row in rows]
+
+    def claim(
+        self, owner: str, now: dt.datetime, lease_until: dt.datetime, limit: int = 100
+    ) -> list[OutboxMessage]:
+        require_text(owner, "owner")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise errors.ValidationError("limit", limit, "must be an int of at least 1")
+        d = self._d
+        at = d.time(aware_time(now, "now"))
+        until = d.time(aware_time(lease_until, "lease_until"))
+        params = (at, at, owner, limit, at, limit, owner, until)
+        rows = self._session.rows(self._sql.outbox_claim, params, writes=True)
+        return sorted((_message(row) for row in rows), key=lambda m: (m.stream_id, m.sequence))
+
+    def postpone(self, event_id: str, until: dt.datetime) -> None:
+        params = (self._d.time(aware_time(until, "until")), event_id)
+        if not self._session.count(self._sql.outbox_postpone, params):
+            raise errors.NotFoundError("pending outbox message", str(event_id))
+
+    def record_delivery(self, record: DeliveryRecord) -> None:
+        if not isinstance(record, DeliveryRecord):
+            raise errors.ValidationError("record", record, "must be a DeliveryRecord")
+        params = (
+            record.channel,
+            record.stream_id,
+            record.event_type,
+            record.recipient,
+            record.status,
+            record.attempts,
+            record.last_error,
+            record.provider_id,
+            self._d.time(aware_time(record.updated_at, "record.updated_at")),
+            record.event_id,
+        )
+        if not self._session.count(self._sql.outbox_record_delivery, params):
+            raise errors.NotFoundError("outbox message", str(record.event_id))
+
+    def deliveries(
+        self, *, stream_id: str | None = None, event_id: str | None = None
+    ) -> list[DeliveryRecord]:
+        sql = self._sql
+        if event_id is not None:
+            rows = self._session.rows(sql.outbox_deliveries_event, (event_id,))
+        elif stream_id is not None:
+            rows = self._session.rows(sql.outbox_deliveries_stream, (stream_id,))
+        else:
+            rows = self._session.rows(sql.outbox_deliveries_all)
+        found = [_delivery(row) for row in rows]
+        if stream_id is not None and event_id is not None:
+            found = [r for r in found if r.stream_id == stream_id]
+        return found
+
+    def purge_delivered(self, before: dt.datetime) -> int:
+        params = (self._d.time(aware_time(before, "before")),)
+        self._session.run(self._sql.outbox_purge_deliveries, params)
+        return self._session.count(self._sql.outbox_purge, params)
+
+
+def _delivery(row: Row) -> DeliveryRecord:
+    return DeliveryRecord(
+        event_id=row[0],
+        channel=row[1],
+        stream_id=row[2],
+        event_type=row[3],
+        recipient=row[4],
+        status=row[5],
+        attempts=int(row[6]),
+        last_error=row[7],
+        provider_id=row[8],
+        updated_at=_time(row[9]),
+    )
 
 
 # --------------------------------------------------------------------------- idempotency

@@ -241,6 +241,30 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         backfill_analytics,
     ),
     Migration(
+        10,
+        "outbox leases per stream for concurrent relays, and the delivery log per channel",
+        (
+            "ALTER TABLE {p}outbox ADD COLUMN lease_owner {text}",
+            "ALTER TABLE {p}outbox ADD COLUMN lease_until {ts}",
+            """CREATE TABLE {p}outbox_deliveries (
+                event_id {text} NOT NULL,
+                channel {text} NOT NULL,
+                stream_id {text} NOT NULL,
+                sequence {int} NOT NULL,
+                event_type {text} NOT NULL,
+                recipient {text} NOT NULL,
+                status {text} NOT NULL,
+                attempts {int} NOT NULL,
+                last_error {text},
+                provider_id {text},
+                updated_at {ts} NOT NULL,
+                PRIMARY KEY (event_id, channel))""",
+            "CREATE INDEX outbox_deliveries_by_stream ON {p}outbox_deliveries "
+            "(stream_id, sequence, channel)",
+            "CREATE INDEX outbox_delivered ON {p}outbox (delivered_at) WHERE status = 'delivered'",
+        ),
+    ),
+    Migration(
         11,
         "customer feedback tickets: one row per ticket, the open ones indexed by due time",
         # The due query reads the open tickets due by a time through the partial index, then

@@ -40,9 +40,32 @@ _OUTBOX_COLUMNS = (
     "last_error, next_attempt_at, delivered_at"
 )
 _OUTBOX_TYPES = ("text", "text", "int", "text", "json", "ts", "int", "text", "text", "ts", "ts")
-_OUTBOX_SELECT = (
-    "SELECT event_id, stream_id, sequence, event_type, CAST(payload AS TEXT), occurred_at, "
-    "attempts, status, last_error, next_attempt_at, delivered_at FROM {p}outbox"
+_OUTBOX_RESULT = (
+    "event_id, stream_id, sequence, event_type, CAST(payload AS TEXT), occurred_at, "
+    "attempts, status, last_error, next_attempt_at, delivered_at"
+)
+_OUTBOX_SELECT = "SELECT " + _OUTBOX_RESULT + " FROM {p}outbox"
+_DELIVERY_SELECT = (
+    "SELECT event_id, channel, stream_id, event_type, recipient, status, attempts, last_error, "
+    "provider_id, updated_at FROM {p}outbox_deliveries"
+)
+#: Parameters: now, now, owner, limit, now, limit, owner, lease_until. The heads of the streams
+#: to take (the lowest pending sequence, due, not leased by another owner), then their due
+#: pending messages up to the first that waits, leased in the same statement.
+_OUTBOX_CLAIM = (
+    "WITH heads AS (SELECT h.stream_id, h.sequence FROM {p}outbox AS h "
+    "WHERE h.status = 'pending' AND (h.next_attempt_at IS NULL OR h.next_attempt_at <= ?) "
+    "AND (h.lease_owner IS NULL OR h.lease_until <= ? OR h.lease_owner = ?) "
+    "AND NOT EXISTS (SELECT 1 FROM {p}outbox AS e WHERE e.stream_id = h.stream_id "
+    "AND e.status = 'pending' AND e.sequence < h.sequence) "
+    "ORDER BY h.stream_id, h.sequence LIMIT ?{skip_locked}), "
+    "picked AS (SELECT m.event_id FROM {p}outbox AS m JOIN heads ON m.stream_id = heads.stream_id "
+    "WHERE m.status = 'pending' AND NOT EXISTS (SELECT 1 FROM {p}outbox AS w "
+    "WHERE w.stream_id = m.stream_id AND w.status = 'pending' AND w.sequence <= m.sequence "
+    "AND w.next_attempt_at > ?) ORDER BY m.stream_id, m.sequence LIMIT ?) "
+    "UPDATE {p}outbox SET lease_owner = ?, lease_until = ? "
+    "WHERE status = 'pending' AND event_id IN (SELECT event_id FROM picked) "
+    "RETURNING " + _OUTBOX_RESULT
 )
 
 
@@ -113,11 +136,42 @@ class Statements:
             "ORDER BY stream_id, sequence LIMIT ?"
         )
         self.outbox_delivered = r(
-            "UPDATE {p}outbox SET status = 'delivered', delivered_at = ? WHERE event_id = ?"
+            "UPDATE {p}outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, "
+            "lease_until = NULL WHERE event_id = ?"
         )
         self.outbox_failed = r(
             "UPDATE {p}outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-            "status = ? WHERE event_id = ?"
+            "status = ?, lease_owner = NULL, lease_until = NULL WHERE event_id = ?"
+        )
+        # PostgreSQL: concurrent relays skip the heads another one is claiming instead of
+        # waiting for it; SQLite: the unit of work holds the one write lock (BEGIN IMMEDIATE).
+        skip_locked = " FOR UPDATE OF h SKIP LOCKED" if dialect.name == "postgresql" else ""
+        self.outbox_claim = dialect.render(_OUTBOX_CLAIM.replace("{skip_locked}", skip_locked))
+        self.outbox_postpone = r(
+            "UPDATE {p}outbox SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL "
+            "WHERE event_id = ? AND status = 'pending'"
+        )
+        self.outbox_record_delivery = r(
+            "INSERT INTO {p}outbox_deliveries (event_id, channel, stream_id, sequence, event_type, "
+            "recipient, status, attempts, last_error, provider_id, updated_at) "
+            "SELECT event_id, ?, ?, sequence, ?, ?, ?, ?, ?, ?, ? FROM {p}outbox "
+            "WHERE event_id = ? ON CONFLICT (event_id, channel) DO UPDATE SET "
+            "stream_id = excluded.stream_id, event_type = excluded.event_type, "
+            "recipient = excluded.recipient, status = excluded.status, "
+            "attempts = excluded.attempts, last_error = excluded.last_error, "
+            "provider_id = excluded.provider_id, updated_at = excluded.updated_at"
+        )
+        self.outbox_deliveries_all = r(_DELIVERY_SELECT + " ORDER BY stream_id, sequence, channel")
+        self.outbox_deliveries_stream = r(
+            _DELIVERY_SELECT + " WHERE stream_id = ? ORDER BY sequence, channel"
+        )
+        self.outbox_deliveries_event = r(_DELIVERY_SELECT + " WHERE event_id = ? ORDER BY channel")
+        self.outbox_purge_deliveries = r(
+            "DELETE FROM {p}outbox_deliveries WHERE event_id IN (SELECT event_id FROM {p}outbox "
+            "WHERE status = 'delivered' AND delivered_at < ?)"
+        )
+        self.outbox_purge = r(
+            "DELETE FROM {p}outbox WHERE status = 'delivered' AND delivered_at < ?"
         )
         self.outbox_redrive = r(
             "UPDATE {p}outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "

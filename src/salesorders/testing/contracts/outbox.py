@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from salesorders.errors import IntegrityError, NotFoundError
-from salesorders.ports import OutboxMessage, UnitOfWork
+from salesorders.errors import IntegrityError, NotFoundError, ValidationError
+from salesorders.ports import DeliveryRecord, OutboxMessage, UnitOfWork
 from salesorders.testing.contracts._base import T0, AdapterContract
 
 __all__ = ["OutboxStoreContract"]
@@ -39,6 +39,24 @@ def message(stream_id: str, sequence: int, **changes: Any) -> OutboxMessage:
 
 def _ids(messages: list[OutboxMessage]) -> list[str]:
     return [m.event_id for m in messages]
+
+
+def record(event_id: str, channel: str, status: str = "sent", **changes: Any) -> DeliveryRecord:
+    """A delivery record of the message ``event_id`` (``<stream>:<sequence>``) on ``channel``."""
+    fields: dict[str, Any] = {
+        "event_id": event_id,
+        "channel": channel,
+        "stream_id": event_id.rsplit(":", 1)[0],
+        "event_type": "OrderPlaced",
+        "recipient": "ada@example.com",
+        "status": status,
+        "attempts": 0,
+        "last_error": None,
+        "provider_id": "p-1",
+        "updated_at": T0,
+    }
+    fields.update(changes)
+    return DeliveryRecord(**fields)
 
 
 class OutboxStoreContract(AdapterContract):
@@ -148,3 +166,116 @@ class OutboxStoreContract(AdapterContract):
         self.in_uow(work, commit=False)
         stored = self.read(lambda uow: uow.outbox.messages())
         assert stored == [message("O-1", 1)]
+
+    # ------------------------------------------------------------------ relays: leases, log, purge
+
+    def _claim(self, owner: str, now: dt.datetime, limit: int = 100) -> list[str]:
+        until = now + _MINUTE
+        return _ids(self.in_uow(lambda uow: uow.outbox.claim(owner, now, until, limit)))
+
+    def test_claim_takes_whole_streams_in_order_up_to_the_limit(self) -> None:
+        self._given_messages(message("O-2", 1), message("O-1", 1), message("O-1", 2))
+        self._given_messages(message("O-3", 1))
+        assert self._claim("a", T0, limit=3) == ["O-1:1", "O-1:2", "O-2:1"]
+        assert self._claim("b", T0) == ["O-3:1"]  # the others are leased to "a"
+        assert self._claim("c", T0) == []
+        assert self._claim("a", T0) == ["O-1:1", "O-1:2", "O-2:1"]  # its own leases
+
+    def test_a_leased_stream_is_skipped_until_the_lease_ends(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-1", 2))
+        assert self._claim("a", T0) == ["O-1:1", "O-1:2"]
+        self.in_uow(lambda uow: uow.outbox.mark_delivered("O-1:1", T0))
+        assert self._claim("b", T0 + _MINUTE / 2) == []  # O-1:2 is still leased to "a"
+        assert self._claim("b", T0 + _MINUTE) == ["O-1:2"]  # the lease ended
+        assert self._claim("a", T0 + _MINUTE) == []
+
+    def test_marks_release_the_lease(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-2", 1))
+        assert self._claim("a", T0) == ["O-1:1", "O-2:1"]
+        self.in_uow(lambda uow: uow.outbox.mark_failed("O-1:1", "x", T0, dead=False))
+        self.in_uow(lambda uow: uow.outbox.mark_failed("O-2:1", "x", None, dead=True))
+        assert self._claim("b", T0) == ["O-1:1"]
+
+    def test_a_stream_whose_head_waits_is_not_claimed(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-1", 2), message("O-2", 1))
+        retry_at = T0 + 5 * _MINUTE
+        self.in_uow(lambda uow: uow.outbox.mark_failed("O-1:1", "x", retry_at, dead=False))
+        assert self._claim("a", T0) == ["O-2:1"]
+        # by then the lease of "a" on O-2:1 has ended too
+        assert self._claim("b", retry_at) == ["O-1:1", "O-1:2", "O-2:1"]
+
+    def test_postpone_keeps_the_message_pending_without_an_attempt(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-1", 2))
+        assert self._claim("a", T0) == ["O-1:1", "O-1:2"]
+        until = T0 + 30 * _MINUTE
+        self.in_uow(lambda uow: uow.outbox.postpone("O-1:1", until))
+        stored = self.read(lambda uow: uow.outbox.messages("O-1"))[0]
+        assert (stored.status, stored.attempts, stored.next_attempt_at) == ("pending", 0, until)
+        assert self._claim("b", until - _MINUTE) == []
+        assert self._claim("b", until) == ["O-1:1", "O-1:2"]
+        with pytest.raises(NotFoundError):
+            self.in_uow(lambda uow: uow.outbox.postpone("O-9:1", until))
+
+    def test_claim_refuses_a_bad_limit(self) -> None:
+        with pytest.raises(ValidationError):
+            self.in_uow(lambda uow: uow.outbox.claim("a", T0, T0, 0))
+
+    def test_delivery_records_are_upserted_and_listed_in_order(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-1", 2), message("O-2", 1))
+        later = T0 + _MINUTE
+        self.in_uow(lambda uow: uow.outbox.record_delivery(record("O-2:1", "email")))
+        self.in_uow(lambda uow: uow.outbox.record_delivery(record("O-1:2", "email")))
+        failed = record("O-1:1", "sms", "failed", attempts=1, last_error="down", provider_id=None)
+        self.in_uow(lambda uow: uow.outbox.record_delivery(failed))
+        self.in_uow(lambda uow: uow.outbox.record_delivery(record("O-1:1", "email")))
+        sent = record("O-1:1", "sms", attempts=1, provider_id="p-2", updated_at=later)
+        self.in_uow(lambda uow: uow.outbox.record_delivery(sent))
+        everything = self.read(lambda uow: uow.outbox.deliveries())
+        assert [(r.event_id, r.channel) for r in everything] == [
+            ("O-1:1", "email"),
+            ("O-1:1", "sms"),
+            ("O-1:2", "email"),
+            ("O-2:1", "email"),
+        ]
+        assert everything[1] == sent
+        assert self.read(lambda uow: uow.outbox.deliveries(stream_id="O-2")) == [
+            record("O-2:1", "email")
+        ]
+        assert self.read(lambda uow: uow.outbox.deliveries(event_id="O-1:1")) == everything[:2]
+        with pytest.raises(NotFoundError):
+            self.in_uow(lambda uow: uow.outbox.record_delivery(record("O-9:1", "email")))
+
+    def test_purge_deletes_only_delivered_messages_and_their_records(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-1", 2), message("O-2", 1))
+        self._given_messages(message("O-3", 1))
+        self.in_uow(lambda uow: uow.outbox.mark_delivered("O-1:1", T0))
+        self.in_uow(lambda uow: uow.outbox.mark_delivered("O-1:2", T0 + _MINUTE))
+        self.in_uow(lambda uow: uow.outbox.mark_failed("O-2:1", "gone", None, dead=True))
+        records = [record(e, "email") for e in ("O-1:1", "O-1:2", "O-2:1")]
+
+        def log(uow: UnitOfWork) -> None:
+            for one in records:
+                uow.outbox.record_delivery(one)
+
+        self.in_uow(log)
+        assert self.in_uow(lambda uow: uow.outbox.purge_delivered(T0 + _MINUTE)) == 1
+        assert _ids(self.read(lambda uow: uow.outbox.messages())) == ["O-1:2", "O-2:1", "O-3:1"]
+        left = self.read(lambda uow: uow.outbox.deliveries())
+        assert [r.event_id for r in left] == ["O-1:2", "O-2:1"]
+        assert self.in_uow(lambda uow: uow.outbox.purge_delivered(T0 + 2 * _MINUTE)) == 1
+        assert self.in_uow(lambda uow: uow.outbox.purge_delivered(T0 + 9 * _MINUTE)) == 0
+        assert _ids(self.read(lambda uow: uow.outbox.messages())) == ["O-2:1", "O-3:1"]
+
+    def test_claims_records_and_purges_are_rolled_back(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-2", 1))
+        self.in_uow(lambda uow: uow.outbox.mark_delivered("O-2:1", T0))
+
+        def work(uow: UnitOfWork) -> None:
+            uow.outbox.claim("a", T0, T0 + _MINUTE, 10)
+            uow.outbox.record_delivery(record("O-1:1", "email"))
+            uow.outbox.purge_delivered(T0 + _MINUTE)
+
+        self.in_uow(work, commit=False)
+        assert self.read(lambda uow: uow.outbox.deliveries()) == []
+        assert _ids(self.read(lambda uow: uow.outbox.messages())) == ["O-1:1", "O-2:1"]
+        assert self._claim("b", T0) == ["O-1:1"]
