@@ -55,7 +55,12 @@ def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path, style: list[str]) -> N
     assert "balance due 0,00\xa0€" in text
     assert "JD0000000001" in text  # the carrier's tracking number
     assert "0 discrepancies" in text
-    assert "感谢您的订购" in text and "Vielen Dank" in text and "ご注文" in text
+    # The notifications went through the relay to the demo's local SMTP server, in 4 locales.
+    assert "the outbox relay sent" in text and "in 4 languages (de-DE, en-US, ja-JP, zh-CN)" in text
+    assert "我们已收到您的订单 SO-2026-000001" in text
+    assert "Wir haben Ihre Bestellung SO-2026-000002 erhalten" in text
+    assert "ご注文 SO-2026-000004 をキャンセルしました" in text
+    assert "We received your order SO-2026-000003" in text
     assert "147,10\xa0€" in text  # localized with babel, not with the process locale
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from moneyed import Money
 
 from salesorders.adapters.sqlite import SQLiteStore
-from salesorders.cli.demo_notices import CUSTOMER_LOCALES
+from salesorders.cli.demo_mail import DEMO_CONTACTS
 from salesorders.cli.demo_returns import print_return
 from salesorders.cli.demo_scenes import DemoRun, play_demo
 from salesorders.cli.output import Column, Output
@@ -26,6 +26,9 @@ __all__ = ["DEFAULT_DEMO_STORE", "run_demo"]
 
 #: Where the demo keeps its store unless ``--store`` says otherwise: the current directory.
 DEFAULT_DEMO_STORE = "salesorders-demo.sqlite3"
+
+# The language each demo customer reads.
+CUSTOMER_LOCALES = {contact.customer_id: contact.locale for contact in DEMO_CONTACTS}
 
 
 def run_demo(target: str, out: Output) -> int:
@@ -134,10 +137,36 @@ def _print_summary(run: DemoRun, target: str, out: Output) -> None:
     out.heading(f"Audit trail of {sato.number}")
     _audit_table(sato, out)
     _print_stock(run, out)
-    out.heading("Notifications delivered through the outbox")
-    for number, sequence, customer, text in sorted(run.notifier.sent):
-        out.line(f"  {number} #{sequence} {customer:8} {text}", indent=6)
+    _print_mail(run, out)
     _print_next_steps(target, li, anna, out)
+
+
+def _print_mail(run: DemoRun, out: Output) -> None:
+    """What the local mail server received through the relay: one line per email."""
+    out.heading("Notifications delivered through the outbox")
+    if not run.mailed:
+        out.line(
+            "  (install the demo extra to send them by email to a local mail server: "
+            "pip install 'salesorders[demo]')"
+        )
+        return
+    # By customer, in the story's order; each customer's mail in the order it was sent.
+    rank = {contact.email: index for index, contact in enumerate(DEMO_CONTACTS)}
+    received = sorted(run.received, key=lambda mail: rank.get(mail.recipient, len(rank)))
+    locales = sorted({mail.locale for mail in received})
+    out.line(
+        f"  the outbox relay sent {len(received)} emails through a local SMTP server, "
+        f"in {len(locales)} languages ({', '.join(locales)}); it received:"
+    )
+    out.table(
+        [Column("to"), Column("language"), Column("subject", wrap=True)],
+        [[mail.recipient, mail.locale, mail.subject] for mail in received],
+    )
+    first = received[0] if received else None
+    if first is not None:
+        out.line(f"  the first, as {first.recipient} reads it:")
+        for line in first.text().strip().splitlines():
+            out.line(f"    {line}", indent=4)
 
 
 def _print_shipments(order: Order, out: Output) -> None:

@@ -15,10 +15,11 @@ from decimal import Decimal
 import attrs
 from moneyed import Money
 
-from salesorders.cli.demo_notices import ExplainingPolicy, LocalizedNotifier
+from salesorders.cli.demo_mail import DEMO_CONTACTS, DemoMailbox, ReceivedMail, mail_available
+from salesorders.cli.demo_notices import ExplainingPolicy
 from salesorders.cli.demo_returns import return_one_item
 from salesorders.domain.changes import ChangeAction
-from salesorders.domain.order import Address, Order
+from salesorders.domain.order import Address
 from salesorders.domain.pricing import (
     Discount,
     ExchangeRate,
@@ -32,6 +33,7 @@ from salesorders.domain.pricing import (
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.warehouse import Warehouse
 from salesorders.domain.workflow import RELEASE, RESERVE, Workflow, default_workflow
+from salesorders.notifications.contacts import InMemoryCustomerDirectory
 from salesorders.ports import Store
 from salesorders.service import (
     ApproveChange,
@@ -331,38 +333,62 @@ def place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
 @attrs.frozen
 class DemoRun:
     """A played demo: its service (over the store it was given), the ids of the orders it placed
-    (Li, Anna, Smith, Sato, ACME), the notifications sent, and each order's allocation reasons."""
+    (Li, Anna, Smith, Sato, ACME), the notification emails its local mail server received (empty
+    without the ``demo`` extra: ``mailed`` says whether they were sent), and each order's
+    allocation reasons."""
 
     service: SalesService
     order_ids: tuple[str, ...]
-    notifier: LocalizedNotifier
+    received: tuple[ReceivedMail, ...]
+    mailed: bool
     policy: ExplainingPolicy
 
 
 def play_demo(store: Store) -> DemoRun:
-    """Play the demo's story on ``store`` (an empty one) and deliver its notifications."""
+    """Play the demo's story on ``store`` (an empty one) and send its notifications: through the
+    outbox relay, the email channel and the built-in templates, to a local SMTP server started
+    for the purpose (with the ``demo`` extra; without it the messages stay in the outbox)."""
+    if not mail_available():
+        return _play(store, None)
+    with DemoMailbox() as mailbox:
+        return _play(store, mailbox)
+
+
+def _play(store: Store, mailbox: DemoMailbox | None) -> DemoRun:
     clock = ManualClock(DEMO_START)
     rates = StaticExchangeRates(
         [ExchangeRate("USD", "JPY", Decimal("151.37"), DEMO_START, "demo rates")]
     )
-    orders: dict[str, Order] = {}
-    notifier = LocalizedNotifier(orders)
     policy = ExplainingPolicy()
+    channels = []
+    if mailbox is not None:
+        from salesorders.adapters.smtp import EmailChannel, SmtpSettings
+        from salesorders.notifications import TemplateCatalog
+
+        settings = SmtpSettings(
+            host=mailbox.host,
+            port=mailbox.port,
+            sender="orders@shop.example",
+            sender_name="Demo Shop",
+            timeout=10.0,
+        )
+        channels.append(EmailChannel(settings, TemplateCatalog(), clock=clock))
     service = bootstrap(
         store=store,
         clock=clock,
         price_book=demo_price_book(),
         exchange_rates=rates,
         allocation_policy=policy,
-        notifiers=[notifier],
+        channels=channels,
+        directory=InMemoryCustomerDirectory(DEMO_CONTACTS),
         carriers=[FakeCarrier("DHL", prefix="JD")],
         workflows=[APPROVAL_WORKFLOW],
         serve_backorders_on_receipt=True,
     )
     seed_demo(service, clock)
     ids = place_demo_orders(service, clock)
-    for order_id in ids:
-        orders[order_id] = service.get_order(order_id)
-    while service.dispatcher.dispatch_once().delivered:
-        pass
-    return DemoRun(service, tuple(ids), notifier, policy)
+    if mailbox is not None:
+        while service.relay.run_once().delivered:
+            pass
+    received = tuple(mailbox.received) if mailbox is not None else ()
+    return DemoRun(service, tuple(ids), received, mailbox is not None, policy)
