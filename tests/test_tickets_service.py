@@ -293,3 +293,37 @@ def test_sqlite_backfills_the_ticket_rows_of_stored_orders(tmp_path: Path) -> No
         assert again.tickets_due(query) == expected
     finally:
         reopened.close()
+
+
+def test_the_timeline_shows_what_each_channel_did_with_the_notices(
+    store: Any, clock: ManualClock
+) -> None:
+    from salesorders.errors import PermanentDeliveryError
+    from salesorders.notifications import Skipped
+    from salesorders.testing.channels import RecordingChannel
+
+    email = RecordingChannel("email")
+    sms = RecordingChannel("sms", answer=lambda notice: Skipped("no phone number"))
+    service = returns_service(store, clock, FakePaymentGateway(), channels=[email, sms])
+    order_id = _order(service, clock)
+    service.handle(OpenTicket(order_id, "damaged", "box crushed"))
+    clock.advance(HOUR)
+    while service.relay.run_once().delivered:
+        pass
+    email.fail_next(error=PermanentDeliveryError("email", "mailbox unknown"))
+    service.handle(ResolveTicket(order_id, "T1", "refunded"))
+    service.relay.run_once()
+
+    entries = service.timeline(order_id)
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
+    sent = [e for e in entries if e.kind is TimelineKind.NOTIFICATION]
+    records = service.deliveries(order_id)
+    assert len(sent) == len(records) > 0  # one entry per channel and notice, none dropped
+    summaries = [e.summary for e in sent]
+    assert "TicketOpened sent by email" in summaries
+    assert "TicketOpened skipped by sms (no phone number)" in summaries, summaries
+    assert any(
+        s.startswith("TicketResolved refused by email") and "mailbox unknown" in s
+        for s in summaries
+    ), summaries
+    assert {dict(e.refs)["channel"] for e in sent} == {"email", "sms"}

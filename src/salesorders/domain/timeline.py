@@ -3,9 +3,9 @@
 Each source becomes :class:`TimelineEntry` values of one :class:`TimelineKind`;
 :func:`merge_timeline` merges the sources into one sequence ordered by time, entries at the same
 moment kept in the order of their sources and, within a source, in the source's own order (a
-stable sort), so nothing is dropped and the order is reproducible. A new source (the delivery
-records of notifications: kind ``notification``) is one more builder of entries passed to the
-merge.
+stable sort), so nothing is dropped and the order is reproducible. The notifications sent about
+the order (the outbox relay's delivery records, kind ``notification``) are one more source; a new
+source is one more builder of entries passed to the merge.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "event_entries",
     "merge_timeline",
     "note_entries",
+    "notification_entries",
     "ticket_entries",
 ]
 
@@ -141,3 +142,29 @@ def note_entries(notes: Sequence[OrderNote]) -> list[TimelineEntry]:
         )
         for note in notes
     ]
+
+
+def notification_entries(records: Iterable[Any]) -> list[TimelineEntry]:
+    """Entries of the delivery log (``event_id``, ``event_type``, ``channel``, ``recipient``,
+    ``status``, ``attempts``, ``last_error``, ``updated_at``): what each channel did with each
+    notice about the order, as of its last attempt."""
+    entries = []
+    for record in records:
+        summary = f"{record.event_type} {record.status} by {record.channel}"
+        if record.recipient:
+            summary += f" to {record.recipient}"
+        if record.attempts > 1:
+            summary += f" after {record.attempts} attempts"
+        if record.last_error and record.status != "sent":
+            summary += f" ({record.last_error})"
+        entries.append(
+            TimelineEntry(
+                record.updated_at,
+                TimelineKind.NOTIFICATION,
+                summary,
+                "",
+                (("event_id", record.event_id), ("channel", record.channel)),
+                record,
+            )
+        )
+    return entries

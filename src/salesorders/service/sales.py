@@ -564,8 +564,8 @@ class SalesService:
             return tickets_due(uow, query)
 
     def timeline(self, order_id: str) -> tuple[TimelineEntry, ...]:
-        """The order's audit trail, events, tickets and notes, merged in time order (see
-        :mod:`salesorders.domain.timeline`)."""
+        """The order's audit trail, events, notifications sent (the delivery log), tickets and
+        notes, merged in time order (see :mod:`salesorders.domain.timeline`)."""
         require_id(order_id, "order_id")
         with self.read_factory() as uow:
             return order_timeline(uow, order_id)

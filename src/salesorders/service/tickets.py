@@ -22,6 +22,7 @@ from salesorders.domain.timeline import (
     event_entries,
     merge_timeline,
     note_entries,
+    notification_entries,
     ticket_entries,
 )
 from salesorders.errors import ValidationError
@@ -152,11 +153,13 @@ def tickets_due(uow: UnitOfWork, query: TicketQuery) -> tuple[DueTicket, ...]:
 
 
 def order_timeline(uow: UnitOfWork, order_id: str) -> tuple[TimelineEntry, ...]:
-    """The order's audit trail, outbox events, tickets and notes, merged in time order."""
+    """The order's audit trail, outbox events, notifications (the delivery log), tickets and
+    notes, merged in time order."""
     order = uow.orders.get(order_id)
     return merge_timeline(
         audit_entries(order.audit),
         event_entries(uow.outbox.messages(order.id)),
+        notification_entries(uow.outbox.deliveries(stream_id=order.id)),
         ticket_entries(order.tickets),
         note_entries(order.notes),
     )
