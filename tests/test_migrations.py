@@ -202,7 +202,9 @@ def _version_one_rows(dialect: Dialect) -> list[tuple[str, tuple[Any, ...]]]:
         ),
         ("INSERT INTO {p}order_number_series VALUES (?, ?)", ("SO-2026", 7)),
         (
-            "INSERT INTO {p}outbox VALUES (?, ?, ?, ?, CAST(? AS {json}), ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO {p}outbox (event_id, stream_id, sequence, event_type, payload, "
+            "occurred_at, attempts, status, last_error, next_attempt_at, delivered_at) "
+            "VALUES (?, ?, ?, ?, CAST(? AS {json}), ?, ?, ?, ?, ?, ?)",
             (
                 "O-1:1",
                 "O-1",
