@@ -327,6 +327,33 @@ def test_relay_usage_errors_exit_2_naming_the_option(
 
 
 @pytest.mark.parametrize(
+    ("modules", "options", "expected"),
+    [
+        (
+            ("standardwebhooks", "standardwebhooks.webhooks"),
+            ["--webhook", "crm=http://127.0.0.1:1/", "--webhook-secret", f"crm={SECRET}"],
+            'pip install "salesorders[webhooks]"',
+        ),
+        (("nats",), ["--nats", "nats://127.0.0.1:1"], 'pip install "salesorders[nats]"'),
+    ],
+)
+def test_a_missing_extra_is_named(
+    sqlite_store: tuple[Path, list[str]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    modules: tuple[str, ...],
+    options: list[str],
+    expected: str,
+) -> None:
+    for name in modules:
+        monkeypatch.setitem(sys.modules, name, None)  # the import fails as if not installed
+    monkeypatch.delitem(sys.modules, "salesorders.adapters.nats", raising=False)
+    code, _ = run("relay", "--store", str(sqlite_store[0]), *options, "--once")
+    assert code == 2
+    assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
     ("entries", "expected"),
     [
         ({"customer_id": "C-1"}, "must hold a JSON list of contact objects"),
