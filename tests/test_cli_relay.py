@@ -326,6 +326,18 @@ def test_relay_usage_errors_exit_2_naming_the_option(
     assert text == ""  # nothing started
 
 
+def test_the_smtp_password_may_come_from_the_environment(
+    sqlite_store: tuple[Path, list[str]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SALESORDERS_SMTP_PASSWORD", "s3cret")
+    options = ["--smtp", "127.0.0.1:1", "--sender", "shop@example.com", "--once"]
+    code, _ = run("relay", "--store", str(sqlite_store[0]), *options)
+    assert code == 2  # a password (from the environment) without a user
+    assert "--smtp-user: is needed for an SMTP login" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("modules", "options", "expected"),
     [
