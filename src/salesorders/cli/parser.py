@@ -16,7 +16,9 @@ import babel
 from salesorders.cli.demo import DEFAULT_DEMO_STORE, run_demo
 from salesorders.cli.maintenance import migrate, purge_idempotency
 from salesorders.cli.orders import list_orders, show_order, track_orders
+from salesorders.cli.outbox import add_outbox_commands
 from salesorders.cli.output import Output
+from salesorders.cli.relay import add_relay_command
 from salesorders.cli.report import GROUPS, PERIODS, show_report
 from salesorders.cli.sheets import export_file, import_file
 from salesorders.cli.stock import show_stock
@@ -164,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
         "purge-idempotency", parents=[store, listing], help="delete expired idempotency records"
     )
     purge.set_defaults(run=purge_idempotency)
+
+    add_relay_command(commands, store)
+    add_outbox_commands(commands, store, listing)
     return parser
 
 
