@@ -6,7 +6,8 @@ relay's ``owner`` until ``now + lease`` (see :meth:`~salesorders.ports.OutboxSto
 two relays never deliver one stream at the same time. Each message, in stream order, becomes a
 :class:`~salesorders.notifications.Notice` (the order it concerns and the customer's contact)
 handed to every channel that has not already sent or skipped it. Each channel's outcome is kept in
-the delivery log, together with the message's own mark, in one short unit of work:
+the delivery log, together with the message's own mark, in one unit of work for the whole batch
+once it has been through the channels:
 
 * every channel sent or skipped → ``mark_delivered``;
 * a channel deferred (``Deferred(until)``) → ``postpone``: due again at the earliest ``until``,
@@ -17,8 +18,9 @@ the delivery log, together with the message's own mark, in one short unit of wor
 * a channel raised :class:`~salesorders.errors.PermanentDeliveryError`, or the
   ``max_attempts``-th failure → parked as dead, for :meth:`OutboxRelay.redrive`.
 
-A crash between a channel's send and the unit of work that records it sends again once the lease
-has ended: receivers deduplicate on the stable ``event_id``.
+A crash between a channel's send and the unit of work that records it sends again — every
+message of the batch sent so far — once the lease has ended: receivers deduplicate on the
+stable ``event_id``.
 """
 
 from __future__ import annotations
