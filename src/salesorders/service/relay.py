@@ -418,24 +418,7 @@ class OutboxRelay:
             return None
         return self.directory.contact(order.customer_id)
 
-    def _release(self, messages: list[OutboxMessage]) -> None:
-        """Hand messages claimed but not handled back to other relays (due now, lease ended)."""
-        now = self.clock.now()
-
-        def release(uow: UnitOfWork) -> None:
-            for message in messages:
-                try:
-                    uow.outbox.postpone(message.event_id, now)
-                except NotFoundError:
-                    continue  # no longer pending: another relay got it after the lease ended
-
-        self._record(release)
-
-    def _record(
-        self, change: Callable[[UnitOfWork], None], records: Iterable[DeliveryRecord] = ()
-    ) -> None:
+    def _record(self, change: Callable[[UnitOfWork], None]) -> None:
         with self.uow_factory() as uow:
-            for record in records:
-                uow.outbox.record_delivery(record)
             change(uow)
             uow.commit()
