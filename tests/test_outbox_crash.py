@@ -3,8 +3,8 @@
 (a) A crash before commit stores nothing — no order, reservation, event, number or idempotency
 record — and the command can simply be retried. (b) A crash after commit but before delivery
 loses no event: a new dispatcher ("restart") delivers everything, each stream in order.
-(c) A crash after a notifier succeeded but before the message was marked delivered redelivers
-it with the same ``event_id``, so a consumer that deduplicates sees it once. Sequences per
+(c) A crash after a notifier succeeded but before the batch was marked delivered redelivers
+the batch with the same ``event_id``s, so a consumer that deduplicates sees it once. Sequences per
 stream run 1..n without gaps whatever was rolled back in between, and dead letters survive a
 restart and are re-driven under their own ids.
 
@@ -87,6 +87,9 @@ class Backend:
 
     def messages(self, stream: str | None = None) -> list[OutboxMessage]:
         return list(self.read(lambda uow: uow.outbox.messages(stream)))
+
+    def store_deliveries(self) -> list[Any]:
+        return list(self.read(lambda uow: uow.outbox.deliveries()))
 
 
 def _open(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iterator[Backend]:
@@ -252,25 +255,22 @@ def test_a_crash_between_delivery_and_marking_redelivers_the_same_event_id(
     service.handle(_order("O-2"))
     inbox = Inbox()
     doomed = service_over(
-        crashing(backend.store.unit_of_work, "outbox.mark_delivered"),
+        crashing(backend.store.unit_of_work, "outbox.mark_delivered_many"),
         clock=backend.clock,
         notifiers=[inbox],
     )
     with pytest.raises(SimulatedCrash):
         doomed.dispatcher.dispatch_once()
-    assert inbox.received == ["O-1:1"]  # delivered, then the process died
+    sent = ["O-1:1", "O-1:2", "O-2:1", "O-2:2"]
+    assert inbox.received == sent  # the batch was delivered, then the process died
     backend.restart()
     first = backend.messages("O-1")[0]
     assert (first.status, first.attempts, first.delivered_at) == ("pending", 0, None)
+    assert backend.store_deliveries() == []  # nothing of the batch was recorded
 
     assert backend.service(notifiers=[inbox]).dispatcher.dispatch_once().delivered == 4
-    assert inbox.received == ["O-1:1", "O-1:1", "O-1:2", "O-2:1", "O-2:2"]
-    assert inbox.unique == [
-        "O-1:1",
-        "O-1:2",
-        "O-2:1",
-        "O-2:2",
-    ]  # what a deduplicating consumer keeps
+    assert inbox.received == sent + sent  # the whole batch again, under the same ids
+    assert inbox.unique == sent  # what a deduplicating consumer keeps
     assert {m.status for m in backend.messages()} == {"delivered"}
 
 

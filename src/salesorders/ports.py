@@ -223,6 +223,16 @@ class OutboxStore(Protocol):
       delivery records and returns how many messages; pending and dead messages are never purged.
     * ``postpone`` and ``record_delivery`` of an unknown ``event_id`` raise
       :class:`~salesorders.errors.NotFoundError`.
+
+    A relay records a whole batch at once with:
+
+    * ``mark_delivered_many(event_ids, at)``: ``mark_delivered`` of each id (with their leases
+      released), in one statement where the store can;
+    * ``record_deliveries(records)``: ``record_delivery`` of each record, in order (a later record
+      of the same ``(event_id, channel)`` wins), in one statement where the store can.
+
+    Either raises :class:`~salesorders.errors.NotFoundError` naming an unknown ``event_id`` (the
+    unit of work is then to be rolled back); an empty sequence changes nothing.
     """
 
     def append(self, messages: Sequence[OutboxMessage]) -> None: ...
@@ -252,6 +262,10 @@ class OutboxStore(Protocol):
     def postpone(self, event_id: str, until: dt.datetime) -> None: ...
 
     def record_delivery(self, record: DeliveryRecord) -> None: ...
+
+    def mark_delivered_many(self, event_ids: Sequence[str], at: dt.datetime) -> None: ...
+
+    def record_deliveries(self, records: Sequence[DeliveryRecord]) -> None: ...
 
     def deliveries(
         self, *, stream_id: str | None = None, event_id: str | None = None

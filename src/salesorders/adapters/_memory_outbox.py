@@ -129,6 +129,14 @@ class MemoryOutboxStore:
         self._replace(attrs.evolve(message, status="delivered", delivered_at=at), message)
         self._set_lease(event_id, None)
 
+    def mark_delivered_many(self, event_ids: Sequence[str], at: dt.datetime) -> None:
+        aware_time(at, "at")
+        ids = list(event_ids)
+        for event_id in ids:  # check every id first: bad input changes nothing
+            self._existing(event_id)
+        for event_id in ids:
+            self.mark_delivered(event_id, at)
+
     def mark_failed(
         self, event_id: str, error: str, next_attempt_at: dt.datetime | None, dead: bool
     ) -> None:
@@ -179,6 +187,16 @@ class MemoryOutboxStore:
         original = table.get(key)
         table[key] = record
         self._journal.append(lambda: self._restore_delivery(key, original))
+
+    def record_deliveries(self, records: Sequence[DeliveryRecord]) -> None:
+        checked = list(records)
+        for index, record in enumerate(checked):  # check all first: bad input changes nothing
+            if not isinstance(record, DeliveryRecord):
+                raise ValidationError(f"records[{index}]", record, "must be a DeliveryRecord")
+            aware_time(record.updated_at, f"records[{index}].updated_at")
+            self._existing(record.event_id)
+        for record in checked:
+            self.record_delivery(record)
 
     def deliveries(
         self, *, stream_id: str | None = None, event_id: str | None = None

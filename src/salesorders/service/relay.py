@@ -6,7 +6,8 @@ relay's ``owner`` until ``now + lease`` (see :meth:`~salesorders.ports.OutboxSto
 two relays never deliver one stream at the same time. Each message, in stream order, becomes a
 :class:`~salesorders.notifications.Notice` (the order it concerns and the customer's contact)
 handed to every channel that has not already sent or skipped it. Each channel's outcome is kept in
-the delivery log, together with the message's own mark, in one short unit of work:
+the delivery log, together with the message's own mark, in one unit of work for the whole batch
+once it has been through the channels:
 
 * every channel sent or skipped → ``mark_delivered``;
 * a channel deferred (``Deferred(until)``) → ``postpone``: due again at the earliest ``until``,
@@ -17,8 +18,9 @@ the delivery log, together with the message's own mark, in one short unit of wor
 * a channel raised :class:`~salesorders.errors.PermanentDeliveryError`, or the
   ``max_attempts``-th failure → parked as dead, for :meth:`OutboxRelay.redrive`.
 
-A crash between a channel's send and the unit of work that records it sends again once the lease
-has ended: receivers deduplicate on the stable ``event_id``.
+A crash between a channel's send and the unit of work that records it sends again — every
+message of the batch sent so far — once the lease has ended: receivers deduplicate on the
+stable ``event_id``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from salesorders.ports import (
 from salesorders.service.relay_parts import (
     Attempt,
     NotifierChannel,
+    Outcomes,
     add_reports,
     default_owner,
     positive_delta,
@@ -209,66 +212,102 @@ class OutboxRelay:
 
     def _batch(self, stop: threading.Event | None, limit: int) -> tuple[int, DispatchReport]:
         now = self.clock.now()
+        orders: dict[str, Order | None] = {}
+        logs: dict[str, dict[str, DeliveryRecord]] = {}
         with self.uow_factory() as uow:
             messages = uow.outbox.claim(self.owner, now, now + self.lease, limit)
+            self._prepare(uow, messages, orders, logs)
             uow.commit()
-        orders: dict[str, Order | None] = {}
         counts = {"delivered": 0, "failed": 0, "dead": 0, "deferred": 0}
         blocked: set[str] = set()
+        outcomes = Outcomes()
         index = 0
+        rest: list[OutboxMessage] = []
         try:
             for index, message in enumerate(messages):
                 if stop is not None and stop.is_set():
-                    self._release(messages[index:])
+                    rest = messages[index:]
                     break
                 if message.stream_id in blocked:
                     continue
-                outcome = self._deliver(message, orders)
+                order = self._from_cache(message, orders)
+                done = logs.get(message.event_id, {})
+                outcome = self._deliver(message, order, done, outcomes)
                 counts[outcome] += 1
                 if outcome != "delivered":
                     blocked.add(message.stream_id)
         except BaseException:
-            # a channel or the store raised past the relay (or KeyboardInterrupt): hand what
-            # this batch did not record back to other relays now, not when the lease ends
+            # a channel raised past the relay (or KeyboardInterrupt): keep what this batch did
+            # and hand the rest back to other relays now, not when the lease ends
             with contextlib.suppress(Exception):
-                self._release(messages[index:])
+                self._flush(outcomes, messages[index:])
             raise
+        self._flush(outcomes, rest)
         return len(messages), DispatchReport(**counts)
 
-    def _deliver(self, message: OutboxMessage, orders: dict[str, Order | None]) -> str:
-        """Hand ``message`` to the channels, record what they did; the message's outcome."""
-        # a message never tried, deferred or released has no delivery record yet: records are
-        # only written with mark_failed (attempts > 0), postpone (next_attempt_at set) or
-        # mark_delivered; a redriven message is due at a time (next_attempt_at set) too
-        fresh = message.attempts == 0 and message.next_attempt_at is None
-        done: dict[str, DeliveryRecord] = {}
-        if not fresh or not self._cached(message, orders):
-            with self.uow_factory() as uow:
-                self._order(uow, message, orders)  # fills the cache
-                if not fresh:
-                    records = uow.outbox.deliveries(event_id=message.event_id)
-                    done = {r.channel: r for r in records}
-        order = self._from_cache(message, orders)
-        contact = self._contact(order)
-        attempt = self._send(Notice(message, order, contact), done)
-        now = self.clock.now()
+    def _prepare(
+        self,
+        uow: UnitOfWork,
+        messages: list[OutboxMessage],
+        orders: dict[str, Order | None],
+        logs: dict[str, dict[str, DeliveryRecord]],
+    ) -> None:
+        """Load what the batch needs, once: each order it concerns, and the delivery log of
+        the messages tried before. A message never tried, deferred or released has no delivery
+        record yet: records are only written with a failure (attempts > 0), a postponement
+        (next_attempt_at set) or a delivery; a redriven message is due at a time too."""
+        for message in messages:
+            self._order(uow, message, orders)
+            if message.attempts or message.next_attempt_at is not None:
+                records = uow.outbox.deliveries(event_id=message.event_id)
+                logs[message.event_id] = {r.channel: r for r in records}
+
+    def _deliver(
+        self,
+        message: OutboxMessage,
+        order: Order | None,
+        done: dict[str, DeliveryRecord],
+        outcomes: Outcomes,
+    ) -> str:
+        """Hand ``message`` to the channels, note what they did in ``outcomes``; the message's
+        outcome."""
+        attempt = self._send(Notice(message, order, self._contact(order)), done)
+        outcomes.records.extend(attempt.records)
+        event_id = message.event_id
         if attempt.refused or attempt.error is not None:
             attempts = message.attempts + 1
             dead = attempt.refused or attempts >= self.max_attempts
-            retry_at = None if dead else now + self.backoff(attempts)
-            error = attempt.error or ""
-
-            def fail(uow: UnitOfWork) -> None:
-                uow.outbox.mark_failed(message.event_id, error, retry_at, dead)
-
-            self._record(fail, attempt.records)
+            retry_at = None if dead else self.clock.now() + self.backoff(attempts)
+            outcomes.failed.append((event_id, attempt.error or "", retry_at, dead))
             return "dead" if dead else "failed"
         if attempt.until is not None:
-            until = attempt.until
-            self._record(lambda uow: uow.outbox.postpone(message.event_id, until), attempt.records)
+            outcomes.postponed.append((event_id, attempt.until))
             return "deferred"
-        self._record(lambda uow: uow.outbox.mark_delivered(message.event_id, now), attempt.records)
+        outcomes.delivered.append(event_id)
         return "delivered"
+
+    def _flush(self, outcomes: Outcomes, release: list[OutboxMessage]) -> None:
+        """Record the batch's outcomes, and release ``release`` (claimed, not handled), in one
+        unit of work: the channels' records first, then each message's mark."""
+        handled = outcomes.handled()
+        release = [m for m in release if m.event_id not in handled]
+        if not handled and not release:
+            return
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            outbox = uow.outbox
+            outbox.record_deliveries(outcomes.records)
+            for event_id, error, retry_at, dead in outcomes.failed:
+                outbox.mark_failed(event_id, error, retry_at, dead)
+            for event_id, until in outcomes.postponed:
+                outbox.postpone(event_id, until)
+            outbox.mark_delivered_many(outcomes.delivered, now)
+            for message in release:
+                try:
+                    outbox.postpone(message.event_id, now)
+                except NotFoundError:
+                    continue  # no longer pending: another relay got it after the lease ended
+            uow.commit()
 
     def _send(self, notice: Notice, done: dict[str, DeliveryRecord]) -> Attempt:
         records: list[DeliveryRecord] = []
@@ -353,15 +392,6 @@ class OutboxRelay:
             candidates.append(named)
         return candidates
 
-    def _cached(self, message: OutboxMessage, cache: dict[str, Order | None]) -> bool:
-        """Whether the batch's cache already answers which order ``message`` concerns."""
-        for order_id in self._candidates(message):
-            if order_id not in cache:
-                return False
-            if cache[order_id] is not None:
-                return True
-        return True
-
     def _from_cache(self, message: OutboxMessage, cache: dict[str, Order | None]) -> Order | None:
         for order_id in self._candidates(message):
             found = cache.get(order_id)
@@ -388,24 +418,7 @@ class OutboxRelay:
             return None
         return self.directory.contact(order.customer_id)
 
-    def _release(self, messages: list[OutboxMessage]) -> None:
-        """Hand messages claimed but not handled back to other relays (due now, lease ended)."""
-        now = self.clock.now()
-
-        def release(uow: UnitOfWork) -> None:
-            for message in messages:
-                try:
-                    uow.outbox.postpone(message.event_id, now)
-                except NotFoundError:
-                    continue  # no longer pending: another relay got it after the lease ended
-
-        self._record(release)
-
-    def _record(
-        self, change: Callable[[UnitOfWork], None], records: Iterable[DeliveryRecord] = ()
-    ) -> None:
+    def _record(self, change: Callable[[UnitOfWork], None]) -> None:
         with self.uow_factory() as uow:
-            for record in records:
-                uow.outbox.record_delivery(record)
             change(uow)
             uow.commit()

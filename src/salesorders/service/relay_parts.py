@@ -15,7 +15,14 @@ from salesorders.notifications.channel import Notice, Outcome, Sent
 from salesorders.ports import DeliveryRecord, Notifier
 from salesorders.service.results import DispatchReport
 
-__all__ = ["Attempt", "NotifierChannel", "add_reports", "default_owner", "positive_delta"]
+__all__ = [
+    "Attempt",
+    "NotifierChannel",
+    "Outcomes",
+    "add_reports",
+    "default_owner",
+    "positive_delta",
+]
 
 
 class NotifierChannel:
@@ -68,6 +75,25 @@ class Attempt:
     error: str | None = None
     refused: bool = False
     until: dt.datetime | None = None
+
+
+@attrs.define(slots=True)
+class Outcomes:
+    """What the channels did with a batch, kept until it is recorded in one unit of work."""
+
+    records: list[DeliveryRecord] = attrs.Factory(list)
+    #: ``(event_id, error, next_attempt_at, dead)`` of each failed message
+    failed: list[tuple[str, str, dt.datetime | None, bool]] = attrs.Factory(list)
+    #: ``(event_id, until)`` of each deferred message
+    postponed: list[tuple[str, dt.datetime]] = attrs.Factory(list)
+    delivered: list[str] = attrs.Factory(list)
+
+    def handled(self) -> set[str]:
+        """The ids of the messages with an outcome."""
+        ids = set(self.delivered)
+        ids.update(event_id for event_id, *_ in self.failed)
+        ids.update(event_id for event_id, _ in self.postponed)
+        return ids
 
 
 def add_reports(total: DispatchReport, more: DispatchReport) -> DispatchReport:

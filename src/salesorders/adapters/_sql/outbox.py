@@ -154,6 +154,54 @@ class SqlOutboxStore:
         if not self._session.count(self._sql.outbox_record_delivery, params):
             raise errors.NotFoundError("outbox message", str(record.event_id))
 
+    def mark_delivered_many(self, event_ids: Sequence[str], at: dt.datetime) -> None:
+        """``mark_delivered`` of every id, in one statement per chunk of ids."""
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return
+        at_value = self._d.time(aware_time(at, "at"))
+        marked: set[str] = set()
+        for chunk in _chunks(ids, self._d.rows_per_statement(1) - 1):
+            rows = self._session.rows(
+                self._sql.outbox_delivered_many(len(chunk)), (at_value, *chunk), writes=True
+            )
+            marked.update(row[0] for row in rows)
+        _all_found(ids, marked)
+
+    def record_deliveries(self, records: Sequence[DeliveryRecord]) -> None:
+        """``record_delivery`` of every record (the last of an ``(event_id, channel)`` wins), in
+        one multi-row upsert per chunk of records."""
+        d = self._d
+        latest: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for index, r in enumerate(records):
+            if not isinstance(r, DeliveryRecord):
+                raise errors.ValidationError(f"records[{index}]", r, "must be a DeliveryRecord")
+            at = d.time(aware_time(r.updated_at, f"records[{index}].updated_at"))
+            latest.pop((r.event_id, r.channel), None)  # keeps the order of the last one
+            latest[(r.event_id, r.channel)] = (
+                r.event_id,
+                r.channel,
+                r.stream_id,
+                r.event_type,
+                r.recipient,
+                r.status,
+                r.attempts,
+                r.last_error,
+                r.provider_id,
+                at,
+            )
+        if not latest:
+            return
+        rows = list(latest.values())
+        width = len(rows[0])
+        stored: set[str] = set()
+        for chunk in _chunks(rows, d.rows_per_statement(width)):
+            found = self._session.rows(
+                self._sql.outbox_record_deliveries(len(chunk)), d.pack(chunk, width), writes=True
+            )
+            stored.update(row[0] for row in found)
+        _all_found([row[0] for row in rows], stored)
+
     def deliveries(
         self, *, stream_id: str | None = None, event_id: str | None = None
     ) -> list[DeliveryRecord]:
@@ -173,6 +221,12 @@ class SqlOutboxStore:
         params = (self._d.time(aware_time(before, "before")),)
         self._session.run(self._sql.outbox_purge_deliveries, params)
         return self._session.count(self._sql.outbox_purge, params)
+
+
+def _all_found(wanted: Sequence[str], found: set[str]) -> None:
+    for event_id in wanted:
+        if event_id not in found:
+            raise errors.NotFoundError("outbox message", str(event_id))
 
 
 def _delivery(row: Row) -> DeliveryRecord:

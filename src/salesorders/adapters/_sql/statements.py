@@ -45,6 +45,18 @@ _OUTBOX_RESULT = (
     "attempts, status, last_error, next_attempt_at, delivered_at"
 )
 _OUTBOX_SELECT = "SELECT " + _OUTBOX_RESULT + " FROM {p}outbox"
+_DELIVERY_COLUMNS = (
+    "event_id, channel, stream_id, event_type, recipient, status, attempts, last_error, "
+    "provider_id, updated_at"
+)
+_DELIVERY_TYPES = ("text", "text", "text", "text", "text", "text", "int", "text", "text", "ts")
+_DELIVERY_UPSERT = (
+    "ON CONFLICT (event_id, channel) DO UPDATE SET "
+    "stream_id = excluded.stream_id, event_type = excluded.event_type, "
+    "recipient = excluded.recipient, status = excluded.status, "
+    "attempts = excluded.attempts, last_error = excluded.last_error, "
+    "provider_id = excluded.provider_id, updated_at = excluded.updated_at"
+)
 _DELIVERY_SELECT = (
     "SELECT event_id, channel, stream_id, event_type, recipient, status, attempts, last_error, "
     "provider_id, updated_at FROM {p}outbox_deliveries"
@@ -379,6 +391,35 @@ class Statements:
     def _render_outbox_insert(self, count: int) -> str:
         rows = self.dialect.rows(_OUTBOX_TYPES, count)
         return self.dialect.render(f"INSERT INTO {{p}}outbox ({_OUTBOX_COLUMNS}) {rows}")
+
+    def outbox_delivered_many(self, count: int) -> str:
+        """Parameters: delivered_at, then ``count`` event ids; returns the ids marked."""
+        return self._bulk("outbox_delivered_many", count)
+
+    def _render_outbox_delivered_many(self, count: int) -> str:
+        return self.dialect.render(
+            "UPDATE {p}outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, "
+            f"lease_until = NULL WHERE event_id IN ({', '.join('?' * count)}) RETURNING event_id"
+        )
+
+    def outbox_record_deliveries(self, count: int) -> str:
+        """Upserts ``count`` delivery records (``_DELIVERY_TYPES`` each), taking each one's
+        sequence from its message; returns the event ids stored."""
+        return self._bulk("outbox_record_deliveries", count)
+
+    def _render_outbox_record_deliveries(self, count: int) -> str:
+        rows = self.dialect.rows(_DELIVERY_TYPES, count)
+        # "WHERE true": SQLite reads an ON after a join as the join's own without it
+        return self.dialect.render(
+            f"WITH v ({_DELIVERY_COLUMNS}) AS ({rows}) "
+            "INSERT INTO {p}outbox_deliveries (event_id, channel, stream_id, sequence, "
+            "event_type, recipient, status, attempts, last_error, provider_id, updated_at) "
+            "SELECT v.event_id, v.channel, v.stream_id, o.sequence, v.event_type, v.recipient, "
+            "v.status, v.attempts, v.last_error, v.provider_id, v.updated_at "
+            "FROM v JOIN {p}outbox AS o ON o.event_id = v.event_id WHERE true "
+            + _DELIVERY_UPSERT
+            + " RETURNING event_id"
+        )
 
     def reserve_writes(self, figures: int, batches: int, reservations: int, ledger: int) -> str:
         """One statement writing what ``reserve`` changed (data-modifying CTEs, PostgreSQL)."""

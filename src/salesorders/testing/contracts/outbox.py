@@ -279,3 +279,60 @@ class OutboxStoreContract(AdapterContract):
         assert self.read(lambda uow: uow.outbox.deliveries()) == []
         assert _ids(self.read(lambda uow: uow.outbox.messages())) == ["O-1:1", "O-2:1"]
         assert self._claim("b", T0) == ["O-1:1"]
+
+    def test_many_messages_are_marked_delivered_at_once(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-1", 2), message("O-2", 1))
+        assert self._claim("a", T0) == ["O-1:1", "O-1:2", "O-2:1"]
+        at = T0 + _MINUTE
+        self.in_uow(lambda uow: uow.outbox.mark_delivered_many([], at))
+        self.in_uow(lambda uow: uow.outbox.mark_delivered_many(["O-1:1", "O-2:1"], at))
+        stored = {m.event_id: m for m in self.read(lambda uow: uow.outbox.messages())}
+        assert [(m.status, m.delivered_at) for m in stored.values()] == [
+            ("delivered", at),
+            ("pending", None),
+            ("delivered", at),
+        ]
+        with pytest.raises(NotFoundError, match="O-9:1"):
+            self.in_uow(lambda uow: uow.outbox.mark_delivered_many(["O-1:2", "O-9:1"], at))
+        assert self.read(lambda uow: uow.outbox.messages("O-1"))[1].status == "pending"
+        # the lease of O-1:2 is kept, the marked ones' leases are released
+        assert self._claim("b", T0) == []
+
+    def test_many_delivery_records_are_upserted_at_once(self) -> None:
+        self._given_messages(message("O-1", 1), message("O-1", 2), message("O-2", 1))
+        self.in_uow(lambda uow: uow.outbox.record_delivery(record("O-2:1", "email")))
+        failed = record("O-1:1", "sms", "failed", attempts=1, last_error="down", provider_id=None)
+        sent = record("O-1:1", "sms", attempts=1, provider_id="p-2", updated_at=T0 + _MINUTE)
+        again = record("O-2:1", "email", "skipped", last_error="opted out", provider_id=None)
+        batch = [record("O-1:2", "email"), failed, record("O-1:1", "email"), sent, again]
+        self.in_uow(lambda uow: uow.outbox.record_deliveries([]))
+        self.in_uow(lambda uow: uow.outbox.record_deliveries(batch))
+        assert self.read(lambda uow: uow.outbox.deliveries()) == [
+            record("O-1:1", "email"),
+            sent,  # the later record of (O-1:1, sms) wins
+            record("O-1:2", "email"),
+            again,  # replaces the stored one
+        ]
+        with pytest.raises(NotFoundError, match="O-9:1"):
+            self.in_uow(
+                lambda uow: uow.outbox.record_deliveries(
+                    [record("O-1:2", "sms"), record("O-9:1", "email")]
+                )
+            )
+        assert len(self.read(lambda uow: uow.outbox.deliveries())) == 4
+        with pytest.raises(ValidationError):
+            self.in_uow(lambda uow: uow.outbox.record_deliveries(["not a record"]))  # type: ignore[list-item]
+
+    def test_thousands_of_outcomes_are_recorded_at_once(self) -> None:
+        streams = [f"O-{n:03d}" for n in range(400)]
+        self._given_messages(*(message(s, 1) for s in streams))
+        channels = [f"c{n}" for n in range(10)]
+        records = [record(f"{s}:1", c) for s in streams for c in channels]
+
+        def work(uow: UnitOfWork) -> None:
+            uow.outbox.record_deliveries(records)
+            uow.outbox.mark_delivered_many([f"{s}:1" for s in streams], T0)
+
+        self.in_uow(work)
+        assert len(self.read(lambda uow: uow.outbox.deliveries())) == len(records)
+        assert {m.status for m in self.read(lambda uow: uow.outbox.messages())} == {"delivered"}
