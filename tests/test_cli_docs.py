@@ -62,7 +62,8 @@ def test_the_page_shows_commands() -> None:
     assert len(commands) >= 8
     for name in (
         "orders list", "orders show", "orders track", "stock", "report", "migrate", "purge",
-        "import", "export",
+        "import", "export", "relay", "outbox dead", "outbox redrive", "outbox deliveries",
+        "outbox purge",
     ):  # fmt: skip
         assert any(command.startswith(f"salesorders {name}") for command in commands), name
 

@@ -193,8 +193,8 @@ def show_deliveries(args: argparse.Namespace, out: Output) -> int:
             Column("channel"),
             Column("status"),
             Column("to"),
-            Column("tries", right=True),
-            Column("note", wrap=True),
+            Column("failed", right=True),
+            Column("last error", wrap=True),
         ),
         [
             (
@@ -203,7 +203,7 @@ def show_deliveries(args: argparse.Namespace, out: Output) -> int:
                 r.status,
                 r.recipient or "-",
                 str(r.attempts),
-                r.last_error or r.provider_id or "-",
+                r.last_error or "-",
             )
             for r in log
         ],
