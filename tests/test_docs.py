@@ -33,15 +33,28 @@ def test_doc_examples_run(path: Path, tmp_path: Path, monkeypatch: pytest.Monkey
         exec(code, namespace)
 
 
+# The library's modules that need an optional package: a page importing one needs the package.
+_ADAPTER_NEEDS = {
+    "salesorders.adapters.nats": "nats",
+    "salesorders.adapters.rabbitmq": "pika",
+    "salesorders.adapters.postgres": "psycopg",
+}
+
+
 def _missing_modules(path: Path) -> list[str]:
-    """The top-level modules the page's examples import that cannot be found."""
+    """The top-level modules the page's examples import (directly, or through an adapter that
+    needs them) that cannot be found."""
     wanted: set[str] = set()
     for block in _blocks(path):
         for node in ast.walk(ast.parse(block)):
             if isinstance(node, ast.Import):
-                wanted.update(alias.name.split(".")[0] for alias in node.names)
+                names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                wanted.add(node.module.split(".")[0])
+                names = [node.module]
+            else:
+                continue
+            wanted.update(name.split(".")[0] for name in names)
+            wanted.update(_ADAPTER_NEEDS[name] for name in names if name in _ADAPTER_NEEDS)
     return sorted(name for name in wanted if importlib.util.find_spec(name) is None)
 
 
