@@ -150,7 +150,7 @@ def notice_context(notice: Notice, locale: str) -> dict[str, Any]:
         total = _money(payload.get("grand_total"), currency)
     context["order_total"] = total if total is not None else (order.grand_total if order else None)
     context["lines"] = _order_lines(order)
-    context["event_lines"] = _event_lines(order, payload.get("lines"), currency)
+    context["event_lines"] = _event_lines(order, payload.get("lines"))
     context["backorders"] = _backorders(order, payload.get("backorders"))
     return context
 
@@ -180,41 +180,44 @@ def _order_lines(order: Order | None) -> list[LineSummary]:
     ]
 
 
-def _event_lines(order: Order | None, rows: object, currency: str) -> list[LineSummary]:
-    """The lines an event names: each row starts with the line id and its quantity."""
-    summaries = []
+def _named_lines(order: Order | None, rows: object) -> list[tuple[Any, Decimal, Sequence[object]]]:
+    """The rows an event names lines by (each starting with a line id and its quantity; others
+    are left out): the order's line (``None`` if unknown), the quantity and the whole row."""
+    named = []
     for row in _rows(rows):
         if len(row) < 2:
             continue
-        line_id, quantity = _text(row[0]), _decimal(row[1])
-        if quantity is None:
-            continue
-        known = _line(order, line_id)
-        summaries.append(
-            LineSummary(
-                line_id,
-                known.sku if known else "",
-                known.description if known else "",
-                quantity,
-                None,
-            )
+        quantity = _decimal(row[1])
+        if quantity is not None:
+            named.append((_line(order, _text(row[0])), quantity, row))
+    return named
+
+
+def _event_lines(order: Order | None, rows: object) -> list[LineSummary]:
+    """The lines an event names."""
+    return [
+        LineSummary(
+            _text(row[0]),
+            known.sku if known else "",
+            known.description if known else "",
+            quantity,
+            None,
         )
-    return summaries
+        for known, quantity, row in _named_lines(order, rows)
+    ]
 
 
 def _backorders(order: Order | None, rows: object) -> list[BackorderSummary]:
-    result = []
-    for row in _rows(rows):
-        if len(row) < 2:
-            continue
-        line_id, quantity = _text(row[0]), _decimal(row[1])
-        if quantity is None:
-            continue
-        expected = _date(row[2]) if len(row) > 2 else None
-        known = _line(order, line_id)
-        sku, description = (known.sku, known.description) if known else ("", "")
-        result.append(BackorderSummary(line_id, sku, description, quantity, expected))
-    return result
+    return [
+        BackorderSummary(
+            _text(row[0]),
+            known.sku if known else "",
+            known.description if known else "",
+            quantity,
+            _date(row[2]) if len(row) > 2 else None,
+        )
+        for known, quantity, row in _named_lines(order, rows)
+    ]
 
 
 def _line(order: Order | None, line_id: str) -> Any:
