@@ -27,6 +27,7 @@ PUBLIC_MODULES = frozenset(
         "salesorders.errors",
         "salesorders.events",
         "salesorders.orders",
+        "salesorders.permissions",
         "salesorders.pricing",
         "salesorders.spreadsheets",
         "salesorders.notifications",

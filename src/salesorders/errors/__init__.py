@@ -42,6 +42,7 @@ The classes are written in private modules by family and all live here, in ``sal
     ├── DeliveryError                   a channel could not deliver a notification now; retried
     │   └── PermanentDeliveryError      the receiver refused it for good; parked as dead at once
     ├── WebhookVerificationError        a received webhook's signature or timestamp did not verify
+    ├── PermissionDeniedError           the permission policy refused the actor the command
     ├── NotFoundError                   no such order (by id or number)
     ├── ConflictError
     │   ├── ConcurrencyConflictError    the order changed since it was read (optimistic version)
@@ -60,6 +61,7 @@ The classes are written in private modules by family and all live here, in ``sal
 from __future__ import annotations
 
 from salesorders._public import publish
+from salesorders.errors._access import PermissionDeniedError
 from salesorders.errors._base import (
     PROBLEM_TYPE_BASE,
     CurrencyMismatchError,
@@ -157,6 +159,7 @@ __all__ = [
     "PaymentDeclinedError",
     "PaymentGatewayError",
     "PermanentDeliveryError",
+    "PermissionDeniedError",
     "PricingError",
     "ProgrammingError",
     "ReservationError",

@@ -35,10 +35,12 @@ from salesorders.ports import (
     UnitOfWorkFactory,
 )
 from salesorders.serialization import Serializer
+from salesorders.service.access import Access
 from salesorders.service.clock import SystemClock
 from salesorders.service.handlers import Handlers
 from salesorders.service.idempotency import IdempotencyKeeper
 from salesorders.service.outbox import OutboxDispatcher
+from salesorders.service.permission_policy import PermissionPolicy
 from salesorders.service.retry import Retrier
 from salesorders.service.sales import SalesService
 
@@ -60,6 +62,7 @@ def bootstrap(
     distinct_approver: bool = False,
     return_policy: ReturnPolicy | None = None,
     sla_policy: SlaPolicy | None = None,
+    permissions: PermissionPolicy | None = None,
     serve_backorders_on_receipt: bool = False,
     backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
@@ -107,7 +110,10 @@ def bootstrap(
     :class:`~salesorders.domain.return_policy.StandardReturnPolicy`: 7 days without a reason,
     30 for the seller's fault, no fee). ``sla_policy``: the
     :class:`~salesorders.domain.ticket_sla.SlaPolicy` that sets when tickets are due (by default
-    urgent 4 hours, high 8, normal 24, low 72). With
+    urgent 4 hours, high 8, normal 24, low 72). ``permissions``: the
+    :class:`~salesorders.permissions.PermissionPolicy` (e.g.
+    :meth:`~salesorders.permissions.RolePolicy.standard`) asked before every command, which then
+    needs ``handle(command, actor=Actor(...))``; without one every command runs. With
     ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
     ``AllocateBackorders`` does. ``backorder_priority``: which waiting orders are served first —
@@ -173,6 +179,7 @@ def bootstrap(
         dispatcher=dispatcher,
         idempotency_scope=idempotency_scope,
         read_factory=_read_factory(store) if uow is None else None,
+        access=Access(permissions),
     )
     if store is not None:
         store.use_serializer(serializer)

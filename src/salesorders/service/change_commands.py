@@ -9,6 +9,8 @@ reason); whoever asked for it may withdraw it (``CancelChange``).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 
 from salesorders.domain.changes import ChangeAction
@@ -20,6 +22,8 @@ __all__ = ["ApproveChange", "CancelChange", "DeclineChange", "RequestChange"]
 class RequestChange:
     """Ask for ``actions`` to be made to a placed order (``reason`` says why); it is previewed
     at once and awaits review."""
+
+    permission: ClassVar[str] = "changes.request"
 
     order_id: str
     actions: tuple[ChangeAction, ...]
@@ -34,6 +38,8 @@ class ApproveChange:
     """Apply a change (``actor`` is the reviewer). An increase the stock cannot serve is refused
     (``on_shortage="refuse"``, the default) or backordered (``"backorder"``)."""
 
+    permission: ClassVar[str] = "changes.approve"
+
     order_id: str
     change_id: str
     on_shortage: str = "refuse"
@@ -46,6 +52,8 @@ class ApproveChange:
 class DeclineChange:
     """Refuse a change (``actor`` is the reviewer; ``reason`` is required)."""
 
+    permission: ClassVar[str] = "changes.approve"
+
     order_id: str
     change_id: str
     reason: str
@@ -56,6 +64,8 @@ class DeclineChange:
 @attrs.frozen(slots=True)
 class CancelChange:
     """Withdraw a change awaiting review (only whoever requested it may)."""
+
+    permission: ClassVar[str] = "changes.request"
 
     order_id: str
     change_id: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import ClassVar
 
 import attrs
 from moneyed import Money
@@ -89,6 +90,8 @@ class CreateDraft(NewOrder):
     """Create a draft order (a quotation), priced, not yet numbered: the fields of
     :class:`NewOrder`. Place it later with :class:`PlaceDraft`."""
 
+    permission: ClassVar[str] = "orders.create"
+
     idempotency_key: str | None = None
     actor: str = ""
 
@@ -101,6 +104,8 @@ class PlaceOrder(NewOrder):
     (``all_or_nothing``: a shortage refuses the order instead of backordering).
     """
 
+    permission: ClassVar[str] = "orders.place"
+
     confirm: bool = False
     all_or_nothing: bool = False
     idempotency_key: str | None = None
@@ -111,6 +116,8 @@ class PlaceOrder(NewOrder):
 class PlaceDraft:
     """Place an existing draft, taking the next order number; with ``confirm=True`` also
     allocate, reserve and confirm it in the same unit of work, as :class:`PlaceOrder` does."""
+
+    permission: ClassVar[str] = "orders.place"
 
     order_id: str
     confirm: bool = False
@@ -127,6 +134,8 @@ class ConfirmOrder:
     :class:`~salesorders.errors.InsufficientStockError` naming every SKU short, and nothing changes.
     """
 
+    permission: ClassVar[str] = "orders.confirm"
+
     order_id: str
     all_or_nothing: bool = False
     reason: str = ""
@@ -138,6 +147,8 @@ class ConfirmOrder:
 class CancelOrder:
     """Cancel the order and release every reservation it holds."""
 
+    permission: ClassVar[str] = "orders.cancel"
+
     order_id: str
     reason: str
     idempotency_key: str | None = None
@@ -148,6 +159,8 @@ class CancelOrder:
 class HoldOrder:
     """Put the order on hold; it resumes to the state it was held from."""
 
+    permission: ClassVar[str] = "orders.hold"
+
     order_id: str
     reason: str
     idempotency_key: str | None = None
@@ -157,6 +170,8 @@ class HoldOrder:
 @attrs.frozen(slots=True)
 class ResumeOrder:
     """Take the order off hold."""
+
+    permission: ClassVar[str] = "orders.hold"
 
     order_id: str
     reason: str = ""
@@ -170,6 +185,8 @@ class ReceiveStock:
 
     With ``batch_id`` the stock goes into that batch (created if new), with its ``expiry``.
     """
+
+    permission: ClassVar[str] = "stock.receive"
 
     sku: str
     warehouse_id: str
@@ -190,6 +207,8 @@ class ReceiveExpected:
     a transfer, whose batch travels with it).
     """
 
+    permission: ClassVar[str] = "stock.receive"
+
     incoming_id: str
     quantity: Decimal | int | str | None = None
     batch_id: str | None = None
@@ -207,6 +226,8 @@ class AdjustStock:
     newest reservations that the count no longer covers.
     """
 
+    permission: ClassVar[str] = "stock.adjust"
+
     sku: str
     warehouse_id: str
     counted: Decimal | int | str
@@ -220,6 +241,8 @@ class AdjustStock:
 @attrs.frozen(slots=True)
 class WriteOffStock:
     """Remove damaged, lost or expired stock (unreserved stock only), with a reason."""
+
+    permission: ClassVar[str] = "stock.write_off"
 
     sku: str
     warehouse_id: str
@@ -239,6 +262,8 @@ class TransferStock:
     in. ``in_transit=False`` moves it in one step.
     """
 
+    permission: ClassVar[str] = "stock.transfer"
+
     sku: str
     from_warehouse: str
     to_warehouse: str
@@ -256,6 +281,8 @@ class TransferStock:
 class RegisterWarehouse:
     """Register a warehouse, or replace the one with the same id."""
 
+    permission: ClassVar[str] = "stock.warehouses"
+
     warehouse: Warehouse
     idempotency_key: str | None = None
     actor: str = ""
@@ -264,6 +291,8 @@ class RegisterWarehouse:
 @attrs.frozen(slots=True)
 class SetStockLevels:
     """Set safety stock, reorder point and reorder quantity of a SKU in a warehouse."""
+
+    permission: ClassVar[str] = "stock.levels"
 
     sku: str
     warehouse_id: str
@@ -278,6 +307,8 @@ class SetStockLevels:
 class ExpectStock:
     """Record stock expected to arrive (it feeds backorder dates)."""
 
+    permission: ClassVar[str] = "stock.expect"
+
     incoming: IncomingStock
     idempotency_key: str | None = None
     actor: str = ""
@@ -289,6 +320,8 @@ class AllocateBackorders:
 
     ``sku`` limits it to one SKU; ``limit`` bounds how many waiting orders one command looks at.
     """
+
+    permission: ClassVar[str] = "stock.allocate"
 
     sku: str | None = None
     limit: int = 1000
@@ -314,6 +347,8 @@ class ShipOrder:
     number (given or booked) is checked, and stored as the check normalises it.
     """
 
+    permission: ClassVar[str] = "shipments.ship"
+
     order_id: str
     lines: tuple[ShipLine, ...] = ()
     carrier: str = ""
@@ -328,6 +363,8 @@ class ShipOrder:
 class RecordShipmentEvent:
     """A shipment's tracking report: a status (or the carrier's own ``carrier_code``), when,
     where. The last shipment reported delivered delivers the order."""
+
+    permission: ClassVar[str] = "logistics.track"
 
     order_id: str
     shipment_id: str
@@ -344,6 +381,8 @@ class RecordShipmentEvent:
 class DeliverOrder:
     """The order was delivered: shipments not yet reported delivered are recorded delivered."""
 
+    permission: ClassVar[str] = "logistics.deliver"
+
     order_id: str
     reason: str = ""
     idempotency_key: str | None = None
@@ -353,6 +392,8 @@ class DeliverOrder:
 @attrs.frozen(slots=True)
 class CompleteOrder:
     """Close a delivered order."""
+
+    permission: ClassVar[str] = "orders.complete"
 
     order_id: str
     reason: str = ""
@@ -365,6 +406,8 @@ class TransitionOrder:
     """Fire any event the order's workflow defines (an approval step, say), running the effects
     the workflow binds to it: ``reserve`` (``all_or_nothing`` as for ConfirmOrder), ``release``,
     ``consume``. ``place`` has its own command (it numbers the order)."""
+
+    permission: ClassVar[str] = "orders.transition"
 
     order_id: str
     event: str
@@ -379,6 +422,8 @@ class PromiseDelivery:
     """Promise the customer delivery by ``promised_date`` (``None`` withdraws the promise).
     Shipments made afterwards carry it and say whether they arrived on time; the logistics
     listings find the late ones."""
+
+    permission: ClassVar[str] = "logistics.promise"
 
     order_id: str
     promised_date: dt.date | None
@@ -403,6 +448,8 @@ class CancelLines:
     and an ``OrderLinesCancelled`` event says what the customer no longer owes. When every line's
     rest has shipped, the order takes its shipping transition.
     """
+
+    permission: ClassVar[str] = "orders.cancel_lines"
 
     order_id: str
     lines: tuple[CancelLine, ...]

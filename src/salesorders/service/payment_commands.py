@@ -10,6 +10,7 @@ new ones ``P1``, ``P2`` … when it is left out).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 import attrs
 from moneyed import Money
@@ -34,6 +35,8 @@ Amount = Money | Decimal | str | int
 class AuthorizePayment:
     """Have the payment gateway hold ``amount`` on the customer's card, as a new payment."""
 
+    permission: ClassVar[str] = "payments.take"
+
     order_id: str
     amount: Amount
     payment_id: str | None = None
@@ -48,6 +51,8 @@ class CapturePayment:
     """Take ``amount`` (``None``: everything still authorised) of an authorised payment; several
     partial captures may follow each other."""
 
+    permission: ClassVar[str] = "payments.take"
+
     order_id: str
     payment_id: str
     amount: Amount | None = None
@@ -58,6 +63,8 @@ class CapturePayment:
 @attrs.frozen(slots=True)
 class VoidPayment:
     """Release what an authorisation still holds."""
+
+    permission: ClassVar[str] = "payments.void"
 
     order_id: str
     payment_id: str
@@ -71,6 +78,8 @@ class RefundPayment:
     """Give back ``amount`` (``None``: all it holds) of a payment; never more than was captured.
     Card payments are refunded through the gateway; manual ones are recorded as paid back."""
 
+    permission: ClassVar[str] = "payments.refund"
+
     order_id: str
     payment_id: str
     amount: Amount | None = None
@@ -83,6 +92,8 @@ class RefundPayment:
 class RecordPayment:
     """Record a manual payment — ``bank_transfer``, ``cash`` or ``cheque`` — with its reference
     (the bank's transaction reference, the receipt or cheque number). It awaits review."""
+
+    permission: ClassVar[str] = "payments.record"
 
     order_id: str
     method: str
@@ -98,6 +109,8 @@ class RecordPayment:
 class ApprovePayment:
     """Accept a recorded payment (``actor`` is the reviewer; ``reason`` says why)."""
 
+    permission: ClassVar[str] = "payments.approve"
+
     order_id: str
     payment_id: str
     reason: str = ""
@@ -108,6 +121,8 @@ class ApprovePayment:
 @attrs.frozen(slots=True)
 class RejectPayment:
     """Reject a recorded payment (``actor`` is the reviewer; ``reason`` is required)."""
+
+    permission: ClassVar[str] = "payments.approve"
 
     order_id: str
     payment_id: str
@@ -120,6 +135,8 @@ class RejectPayment:
 class SetPaymentTerms:
     """Agree when the order is to be paid: ``PaymentTerms.due_now()``, ``.net(days)`` or
     ``.deposit(percent, days)``."""
+
+    permission: ClassVar[str] = "payments.terms"
 
     order_id: str
     terms: PaymentTerms

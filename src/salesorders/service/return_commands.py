@@ -10,6 +10,7 @@ new returns ``R1``, ``R2`` â€¦ and ``OpenRepair`` new repairs ``RP1``, ``RP2`` â
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 import attrs
 from moneyed import Money
@@ -48,6 +49,8 @@ class RequestReturn:
     """Ask back delivered units of the order's lines; the return awaits review. Refused when a
     line is outside its return window or more is asked than was delivered."""
 
+    permission: ClassVar[str] = "returns.request"
+
     order_id: str
     lines: tuple[ReturnItem, ...]
     note: str = ""
@@ -60,6 +63,8 @@ class RequestReturn:
 class ApproveReturn:
     """Accept a requested return (``actor`` is the reviewer; ``reason`` says why)."""
 
+    permission: ClassVar[str] = "returns.approve"
+
     order_id: str
     return_id: str
     reason: str = ""
@@ -70,6 +75,8 @@ class ApproveReturn:
 @attrs.frozen(slots=True)
 class RejectReturn:
     """Refuse a requested return (``actor`` is the reviewer; ``reason`` is required)."""
+
+    permission: ClassVar[str] = "returns.approve"
 
     order_id: str
     return_id: str
@@ -84,6 +91,8 @@ class ReceiveReturn:
     (into ``warehouse_id``, through the stock engine) or write-off (no stock movement). A credit
     note is issued for the exact refund, which goes back to the original payments
     (``refund_to="original_payment"``) or stays as store credit (``"store_credit"``)."""
+
+    permission: ClassVar[str] = "returns.receive"
 
     order_id: str
     return_id: str
@@ -100,6 +109,8 @@ class ExchangeReturn:
     its place, reserved from stock. The difference is settled both ways: the customer owes what
     the replacement costs beyond the credit, or the surplus is refunded per ``refund_to``."""
 
+    permission: ClassVar[str] = "returns.exchange"
+
     order_id: str
     return_id: str
     inspections: tuple[Inspection, ...]
@@ -114,6 +125,8 @@ class ExchangeReturn:
 class OpenRepair:
     """Take in ``quantity`` delivered units of a line for repair (stage ``received``)."""
 
+    permission: ClassVar[str] = "returns.repair"
+
     order_id: str
     line_id: str
     quantity: Decimal | int | str = 1
@@ -127,6 +140,8 @@ class OpenRepair:
 class AdvanceRepair:
     """Move a repair to its next ``stage``: ``diagnosing``, ``repairing``, then ``returned``."""
 
+    permission: ClassVar[str] = "returns.repair"
+
     order_id: str
     repair_id: str
     stage: str
@@ -139,6 +154,8 @@ class AdvanceRepair:
 class RecordRepairNote:
     """Note what was found or done on an open repair."""
 
+    permission: ClassVar[str] = "returns.repair"
+
     order_id: str
     repair_id: str
     note: str
@@ -150,6 +167,8 @@ class RecordRepairNote:
 class CloseRepair:
     """Close a repair returned to the customer: its ``cost`` is charged to the ``customer`` (the
     order owes it) or absorbed under ``warranty``."""
+
+    permission: ClassVar[str] = "returns.repair"
 
     order_id: str
     repair_id: str

@@ -18,6 +18,7 @@ from salesorders.analytics.measures import (
     TurnoverQuery,
 )
 from salesorders.analytics.source import analytics_of
+from salesorders.domain.actors import Actor
 from salesorders.domain.checks import aware_time, require_id
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.logistics_queries import (
@@ -34,6 +35,7 @@ from salesorders.domain.timeline import TimelineEntry
 from salesorders.errors import (
     IdempotencyConflictError,
     NotFoundError,
+    PermissionDeniedError,
     SalesOrdersError,
     ValidationError,
 )
@@ -47,6 +49,7 @@ from salesorders.ports import (
     UnitOfWorkFactory,
 )
 from salesorders.service import compensation
+from salesorders.service.access import Access
 from salesorders.service.change_commands import (
     ApproveChange,
     CancelChange,
@@ -174,6 +177,7 @@ class SalesService:
         dispatcher: OutboxDispatcher,
         idempotency_scope: str | None = None,
         read_factory: UnitOfWorkFactory | None = None,
+        access: Access | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.read_factory = uow_factory if read_factory is None else read_factory
@@ -183,6 +187,7 @@ class SalesService:
         self.retrier = retrier
         self.dispatcher = dispatcher
         self._routes = handlers.routes
+        self.access = Access(None) if access is None else access
         self.idempotency_scope = (
             None
             if idempotency_scope is None
@@ -234,6 +239,7 @@ class SalesService:
         | AddOrderNote,
         *,
         scope: str | None = None,
+        actor: Actor | None = None,
     ) -> OrderResult: ...
 
     @overload
@@ -242,11 +248,12 @@ class SalesService:
         command: ReceiveStock | ReceiveExpected | AdjustStock | WriteOffStock,
         *,
         scope: str | None = None,
+        actor: Actor | None = None,
     ) -> LedgerEntry: ...
 
     @overload
     def handle(
-        self, command: TransferStock, *, scope: str | None = None
+        self, command: TransferStock, *, scope: str | None = None, actor: Actor | None = None
     ) -> tuple[LedgerEntry, ...]: ...
 
     @overload
@@ -255,11 +262,12 @@ class SalesService:
         command: RequestChange | ApproveChange | DeclineChange | CancelChange,
         *,
         scope: str | None = None,
+        actor: Actor | None = None,
     ) -> ChangeResult: ...
 
     @overload
     def handle(
-        self, command: AllocateBackorders, *, scope: str | None = None
+        self, command: AllocateBackorders, *, scope: str | None = None, actor: Actor | None = None
     ) -> tuple[OrderResult, ...]: ...
 
     @overload
@@ -268,28 +276,39 @@ class SalesService:
         command: RegisterWarehouse | SetStockLevels | ExpectStock,
         *,
         scope: str | None = None,
+        actor: Actor | None = None,
     ) -> None: ...
 
-    def handle(self, command: Any, *, scope: str | None = None) -> Any:
+    def handle(self, command: Any, *, scope: str | None = None, actor: Actor | None = None) -> Any:
         """Run ``command`` and return its result (an :class:`OrderResult` for order commands).
 
         ``scope`` (a tenant or account id) gives the command's idempotency key its own key space:
         the same key under two scopes names two commands. ``None`` uses the service's
         ``idempotency_scope`` (see :func:`~salesorders.service.bootstrap`). Use :meth:`execute`
         to learn whether a result was replayed.
-        """
-        return self._dispatch(command, scope)[0]
 
-    def execute(self, command: Any, *, scope: str | None = None) -> Execution[Any]:
+        ``actor`` is who runs it, as the host authenticated them (see ``docs/permissions.md``):
+        the command's ``actor`` field is filled with its id. With a permission policy (see
+        :func:`~salesorders.service.bootstrap`) the policy decides before any handler runs; a
+        denial raises :class:`~salesorders.errors.PermissionDeniedError`, changes nothing and is
+        recorded in the outbox (``CommandDenied``).
+        """
+        return self._dispatch(command, scope, actor)[0]
+
+    def execute(
+        self, command: Any, *, scope: str | None = None, actor: Actor | None = None
+    ) -> Execution[Any]:
         """Run ``command`` like :meth:`handle`, and say whether its result was replayed.
 
         ``Execution.replayed`` is true when the result is the one stored under the command's
         idempotency key by an earlier run (nothing was changed this time): an HTTP host sets
         ``Idempotent-Replayed: true`` on its response then.
         """
-        return Execution(*self._dispatch(command, scope))
+        return Execution(*self._dispatch(command, scope, actor))
 
-    def _dispatch(self, command: Any, scope: str | None) -> tuple[Any, bool]:
+    def _dispatch(
+        self, command: Any, scope: str | None, actor: Actor | None = None
+    ) -> tuple[Any, bool]:
         """Run ``command``: its result, and whether it was replayed from its idempotency key."""
         route = self._routes.get(type(command))
         if route is None:
@@ -299,22 +318,36 @@ class SalesService:
                 "is not a command this service handles",
                 "use one of " + ", ".join(sorted(t.__name__ for t in self._routes)),
             )
-        check_texts(command)
-        key = command.idempotency_key
-        if key is None:
-            handler = route[0]
-            return self.retrier.run(lambda: self._run(handler, command)), False
-        chosen = self.idempotency_scope if scope is None else check_scope(scope)
-        return self._run_idempotent(route, command, key, scoped_key(chosen, key))
+        who = None
+        try:
+            if actor is not None or self.access.policy is not None:
+                command, who = self.access.admit(command, actor)
+            check_texts(command)
+            key = command.idempotency_key
+            if key is None:
+                handler = route[0]
+                return self.retrier.run(lambda: self._run(handler, command, who)), False
+            chosen = self.idempotency_scope if scope is None else check_scope(scope)
+            return self._run_idempotent(route, command, key, scoped_key(chosen, key), who)
+        except PermissionDeniedError as error:
+            self.access.record(self.uow_factory, self.clock.now(), error, who, command)
+            raise
 
-    def _run(self, handler: Callable[[UnitOfWork, Any, dt.datetime], Any], command: Any) -> Any:
+    def _run(
+        self,
+        handler: Callable[[UnitOfWork, Any, dt.datetime], Any],
+        command: Any,
+        who: Actor | None = None,
+    ) -> Any:
         with compensation.attempt(), self.uow_factory() as uow:
+            if who is not None:
+                self.access.check(uow, command, who)
             result = handler(uow, command, self.clock.now())
             uow.commit()
         return result
 
     def _run_idempotent(
-        self, route: Route, command: Any, key: str, stored_key: str
+        self, route: Route, command: Any, key: str, stored_key: str, who: Actor | None = None
     ) -> tuple[Any, bool]:
         handler, result_type = route
         keeper = self.idempotency
@@ -322,6 +355,8 @@ class SalesService:
 
         def attempt() -> tuple[Any, bool]:
             with compensation.attempt(), self.uow_factory() as uow:
+                if who is not None:
+                    self.access.check(uow, command, who)  # before a stored result is shown
                 now = self.clock.now()
                 record = uow.idempotency.get(stored_key, now)
                 if record is not None:
@@ -341,6 +376,8 @@ class SalesService:
                 return self.retrier.run(attempt)
             except _LostRace:
                 continue  # the next attempt finds the winner's record and returns its result
+            except PermissionDeniedError:
+                raise
             except SalesOrdersError:
                 # A duplicate running at the same time as the first delivery can read the key
                 # before the first commits and the order after: it is then refused because of

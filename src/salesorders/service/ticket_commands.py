@@ -8,6 +8,8 @@ one series ``N1``, ``N2`` …. Due times come from the service's SLA policy.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 
 __all__ = [
@@ -27,6 +29,8 @@ class OpenTicket:
     ``late_delivery``, ``billing``, ``other``), ``priority`` (``low``, ``normal``, ``high``,
     ``urgent``), optionally about one line or one shipment of the order."""
 
+    permission: ClassVar[str] = "tickets.open"
+
     order_id: str
     category: str
     description: str
@@ -43,6 +47,8 @@ class AssignTicket:
     """Assign a ticket to a ``department`` (``sales``, ``customer_service``, ``warehouse``,
     ``logistics``, ``finance``, ``management``) and, optionally, a person in it."""
 
+    permission: ClassVar[str] = "tickets.assign"
+
     order_id: str
     ticket_id: str
     department: str
@@ -55,6 +61,8 @@ class AssignTicket:
 class AddTicketNote:
     """Note on a ticket: ``internal`` (the team only) or ``customer`` (an answer the customer
     is notified of). The author is the command's ``actor``."""
+
+    permission: ClassVar[str] = "tickets.note"
 
     order_id: str
     ticket_id: str
@@ -69,6 +77,8 @@ class AddTicketNote:
 class ResolveTicket:
     """Resolve an open ticket with its ``resolution`` (the customer is notified)."""
 
+    permission: ClassVar[str] = "tickets.resolve"
+
     order_id: str
     ticket_id: str
     resolution: str
@@ -81,6 +91,8 @@ class ReopenTicket:
     """Reopen a resolved or closed ticket (within 30 days of its resolution), due again by the
     SLA policy from now."""
 
+    permission: ClassVar[str] = "tickets.reopen"
+
     order_id: str
     ticket_id: str
     reason: str
@@ -92,6 +104,8 @@ class ReopenTicket:
 class CloseTicket:
     """Close a resolved ticket."""
 
+    permission: ClassVar[str] = "tickets.close"
+
     order_id: str
     ticket_id: str
     idempotency_key: str | None = None
@@ -102,6 +116,8 @@ class CloseTicket:
 class AddOrderNote:
     """Add an internal note to the order; ``@department`` mentions in its text are kept (an
     unknown one is refused). The author is the command's ``actor``."""
+
+    permission: ClassVar[str] = "orders.note"
 
     order_id: str
     text: str

@@ -1,0 +1,118 @@
+"""The service's gate: the calling actor reconciled with the command, the policy asked inside
+the command's unit of work, and every denial recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from salesorders.domain.actors import Actor
+from salesorders.errors import PermissionDeniedError, ValidationError
+from salesorders.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
+from salesorders.service.permission_policy import CommandFacts, PermissionPolicy, permission_of
+
+__all__ = ["DENIAL_EVENT", "Access", "denial_stream"]
+
+#: The outbox event type of a denied attempt.
+DENIAL_EVENT = "CommandDenied"
+_ANONYMOUS = Actor("anonymous")
+
+
+def denial_stream(actor_id: str) -> str:
+    """The outbox stream of ``actor_id``'s denied attempts."""
+    return f"denied:{actor_id}"
+
+
+class Access:
+    """Checks commands against ``policy`` (``None``: every command is allowed)."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: PermissionPolicy | None) -> None:
+        if policy is not None and not callable(getattr(policy, "decide", None)):
+            raise ValidationError(
+                "permissions",
+                policy,
+                "must be a PermissionPolicy with decide(actor, command, facts)",
+                "pass e.g. RolePolicy.standard()",
+            )
+        self.policy = policy
+
+    def admit(self, command: Any, actor: Actor | None) -> tuple[Any, Actor]:
+        """``command`` under ``actor``'s id, and the actor to check it against.
+
+        The command's ``actor`` field must be empty or ``actor.id``. With a policy and no actor,
+        the command is refused before anything is read.
+        """
+        if actor is None:
+            permission = permission_of(type(command)) or ""
+            raise PermissionDeniedError(
+                _ANONYMOUS.id,
+                type(command).__name__,
+                permission,
+                "no actor was given; pass handle(command, actor=Actor(...))",
+            )
+        if not isinstance(actor, Actor):
+            raise ValidationError(
+                "actor", actor, "must be an Actor", 'pass e.g. Actor("ann", {"sales"})'
+            )
+        named = command.actor
+        if named == actor.id:
+            return command, actor
+        if named:
+            raise ValidationError(
+                "actor",
+                named,
+                f"is not the calling actor {actor.id!r}",
+                "leave the command's actor empty (it is filled in) or name the calling actor",
+            )
+        return attrs.evolve(command, actor=actor.id), actor
+
+    def check(self, uow: UnitOfWork, command: Any, actor: Actor) -> None:
+        """Raise :class:`PermissionDeniedError` unless the policy allows ``actor`` ``command``."""
+        policy = self.policy
+        if policy is None:
+            return
+        decision = policy.decide(actor, command, CommandFacts(uow.orders.get))
+        if not decision.allowed:
+            raise PermissionDeniedError(
+                actor.id, type(command).__name__, decision.permission, decision.reason
+            )
+
+    def record(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        now: dt.datetime,
+        error: PermissionDeniedError,
+        actor: Actor | None,
+        command: Any,
+    ) -> None:
+        """Write the denied attempt to the outbox, in a unit of work of its own (the command's
+        was rolled back): stream ``denied:<actor id>``, event type ``CommandDenied``."""
+        who = actor or _ANONYMOUS
+        stream = denial_stream(who.id)
+        order_id = getattr(command, "order_id", None)
+        payload = {
+            "actor": who.id,
+            "roles": sorted(who.roles),
+            "department": who.department,
+            "customer_id": who.customer_id,
+            "channel": who.channel,
+            "command": error.command,
+            "permission": error.permission,
+            "reason": error.reason,
+            "order_id": order_id if isinstance(order_id, str) else None,
+            "at": now.isoformat(),
+        }
+        with uow_factory() as uow:
+            sequence = uow.outbox.next_sequence(stream)
+            uow.outbox.append(
+                [
+                    OutboxMessage(
+                        f"{stream}:{sequence}", stream, sequence, DENIAL_EVENT, payload, now
+                    )
+                ]
+            )
+            uow.commit()
