@@ -134,7 +134,7 @@ def standard_roles(
     roles: dict[str, list[Grant | str]] = {
         "sales": [
             "orders.create", "orders.place", "orders.confirm", "orders.hold", "orders.cancel",
-            "orders.note", "changes.request", "tickets.open",
+            "orders.cancel_lines", "orders.note", "changes.request", "tickets.open",
         ],
         "customer_service": [
             "tickets.open", Grant("tickets.*", team), "returns.request", "returns.approve",
@@ -146,7 +146,7 @@ def standard_roles(
         "finance": ["payments.*", "returns.approve", "changes.approve", "orders.note"],
         "manager": [
             "changes.approve", "payments.approve", "returns.approve", "orders.cancel",
-            "orders.hold", "orders.transition", "orders.complete", "orders.note",
+            "orders.cancel_lines", "orders.hold", "orders.transition", "orders.complete", "orders.note",
         ],
         "admin": ["*"],
         "customer": [
