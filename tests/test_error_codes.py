@@ -134,6 +134,9 @@ _BUILT: dict[type[SalesOrdersError], Callable[[], SalesOrdersError]] = {
         "Order", [FieldProblem("$.lines[3].quantity", "expected a decimal"), FieldProblem("$", "x")]
     ),
     InvalidTransitionError: lambda: InvalidTransitionError("O-1", "draft", "ship", ("place",)),
+    errors.PermissionDeniedError: lambda: errors.PermissionDeniedError(
+        "ann", "CancelOrder", "orders.cancel", "no role of the actor grants it"
+    ),
     errors.GuardRejectedError: lambda: errors.GuardRejectedError("O-1", "placed", "ship", "paid"),
     errors.OrderNotEditableError: lambda: errors.OrderNotEditableError("O-1", "placed", "edit"),
     errors.LineNotFoundError: lambda: errors.LineNotFoundError("O-1", "L9"),

@@ -16,7 +16,7 @@ from moneyed import Money
 
 import salesorders
 from salesorders.domain.warehouse import Warehouse
-from salesorders.errors import PermissionDeniedError, ValidationError
+from salesorders.errors import NotFoundError, PermissionDeniedError, ValidationError
 from salesorders.permissions import (
     DENIAL_EVENT,
     Actor,
@@ -27,7 +27,7 @@ from salesorders.permissions import (
     denial_stream,
     permission_of,
 )
-from salesorders.ports import OrderQuery
+from salesorders.ports import OrderPage, OrderQuery
 from salesorders.service import (
     AddOrderNote,
     ApprovePayment,
@@ -428,3 +428,37 @@ def test_a_failing_condition_is_not_swallowed(store: Any) -> None:
     with pytest.raises(RuntimeError):
         service.handle(RegisterWarehouse(warehouse=Warehouse("W1")), actor=Actor("x", {"x"}))
     assert _denials(store, "x") == []  # a bug in a condition is no denial
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def test_a_customer_reads_only_their_own_orders(service: SalesService) -> None:
+    mine = _place(service, ALICE)
+    theirs = _place(service, BOB, customer_id="C-2")
+    number = service.get_order(theirs, actor=ANN).number
+    assert service.get_order(mine, actor=ALICE).id == mine
+    with pytest.raises(NotFoundError):
+        service.get_order(theirs, actor=ALICE)
+    with pytest.raises(NotFoundError):
+        service.get_order_by_number(str(number), actor=ALICE)
+    with pytest.raises(NotFoundError):
+        service.view_order(theirs, actor=ALICE)
+    with pytest.raises(NotFoundError):
+        service.timeline(theirs, actor=ALICE)
+    assert service.timeline(mine, actor=ALICE)
+    assert [o.id for o in service.list_orders(actor=ALICE).orders] == [mine]
+    assert service.list_orders(OrderQuery(customer_id="C-2", with_total=True), actor=ALICE) == (
+        OrderPage((), None, 0)
+    )
+    assert {o.id for o in service.list_orders(actor=WANDA).orders} == {mine, theirs}
+
+
+def test_a_read_without_an_actor_or_by_nobody_is_refused(service: SalesService) -> None:
+    order_id = _place(service, ANN)
+    with pytest.raises(PermissionDeniedError):
+        service.get_order(order_id)
+    with pytest.raises(PermissionDeniedError):
+        service.list_orders(actor=Actor("nobody"))
+    with pytest.raises(PermissionDeniedError):
+        service.list_orders(actor=Actor("lost", {"customer"}))

@@ -70,6 +70,20 @@ class Access:
             )
         return attrs.evolve(command, actor=actor.id), actor
 
+    def customer_scope(self, actor: Actor | None) -> str | None:
+        """The customer whose orders alone ``actor`` may read (``None``: every order). Without
+        a policy, or with one that has no ``customer_scope``, every order; with a policy, a
+        query without an actor is refused."""
+        policy = self.policy
+        if policy is None:
+            return None
+        if actor is None:
+            raise PermissionDeniedError(
+                _ANONYMOUS.id, "read", "orders.read", "no actor was given; pass actor=Actor(...)"
+            )
+        scope = getattr(policy, "customer_scope", None)
+        return None if scope is None else scope(actor)
+
     def check(self, uow: UnitOfWork, command: Any, actor: Actor) -> None:
         """Raise :class:`PermissionDeniedError` unless the policy allows ``actor`` ``command``."""
         policy = self.policy

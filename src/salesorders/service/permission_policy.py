@@ -21,7 +21,7 @@ import attrs
 
 from salesorders.domain.actors import Actor
 from salesorders.domain.order import Order
-from salesorders.errors import NotFoundError, ValidationError
+from salesorders.errors import NotFoundError, PermissionDeniedError, ValidationError
 
 __all__ = [
     "CommandFacts",
@@ -147,18 +147,23 @@ class RolePolicy:
 
     ``roles`` maps a role to its grants (a :class:`Grant`, or a permission name for a grant
     without conditions); ``rules`` maps a permission to conditions that hold whatever the role.
+    ``self_service`` names the roles of customers serving themselves: an actor holding only
+    those reads only its own customer's orders (see :meth:`customer_scope`).
     """
 
     def __init__(
         self,
         roles: Mapping[str, Sequence[Grant | str]],
         rules: Mapping[str, Sequence[Condition]] | None = None,
+        *,
+        self_service: Iterable[str] = ("customer",),
     ) -> None:
         if not isinstance(roles, Mapping):
             raise ValidationError("roles", roles, "must map role names to grants")
         self.roles: dict[str, tuple[Grant, ...]] = {
             role: _grants(role, grants) for role, grants in roles.items()
         }
+        self.self_service = frozenset(self_service)
         self.rules: dict[str, tuple[Condition, ...]] = {}
         for permission, conditions in (rules or {}).items():
             _permission_name(permission, "rules")
@@ -177,6 +182,26 @@ class RolePolicy:
         """The roles holding a grant that covers ``permission`` (conditions aside)."""
         return tuple(
             role for role, grants in self.roles.items() if any(g.covers(permission) for g in grants)
+        )
+
+    def customer_scope(self, actor: Actor) -> str | None:
+        """The customer whose orders alone ``actor`` may read, or ``None`` for every order.
+
+        An actor holding a role outside ``self_service`` (staff) reads every order; an actor
+        holding only self-service roles reads its own customer's orders. An actor with neither
+        (no roles, or a customer role without a customer id) may read no order:
+        :class:`~salesorders.errors.PermissionDeniedError`.
+        """
+        roles = actor.roles
+        if roles and not roles <= self.self_service:
+            return None
+        if roles and actor.customer_id is not None:
+            return actor.customer_id
+        raise PermissionDeniedError(
+            actor.id,
+            "read",
+            "orders.read",
+            "the actor holds no staff role and is no customer (no customer_id)",
         )
 
     def decide(self, actor: Actor, command: object, facts: CommandFacts) -> Decision:

@@ -146,7 +146,8 @@ def standard_roles(
         "finance": ["payments.*", "returns.approve", "changes.approve", "orders.note"],
         "manager": [
             "changes.approve", "payments.approve", "returns.approve", "orders.cancel",
-            "orders.cancel_lines", "orders.hold", "orders.transition", "orders.complete", "orders.note",
+            "orders.cancel_lines", "orders.hold", "orders.transition", "orders.complete",
+            "orders.note",
         ],
         "admin": ["*"],
         "customer": [

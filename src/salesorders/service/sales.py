@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+import attrs
+
 from salesorders.analytics.measures import (
     BottleneckQuery,
     BottleneckReport,
@@ -398,11 +400,21 @@ class SalesService:
 
     # ------------------------------------------------------------------ queries
 
-    def get_order(self, order_id: str) -> Order:
-        """The order with that id; :class:`~salesorders.errors.NotFoundError` if none."""
+    def get_order(self, order_id: str, *, actor: Actor | None = None) -> Order:
+        """The order with that id; :class:`~salesorders.errors.NotFoundError` if none.
+
+        With a permission policy, pass the reading ``actor``: a customer finds only their own
+        orders (another's is not found, as if it did not exist), and a read without an actor is
+        refused (:class:`~salesorders.errors.PermissionDeniedError`). The same holds for the
+        other order queries that take ``actor``.
+        """
         require_id(order_id, "order_id")
+        scope = self.access.customer_scope(actor) if self.access.policy is not None else None
         with self.read_factory() as uow:
-            return uow.orders.get(order_id)
+            order = uow.orders.get(order_id)
+        if scope is not None and order.customer_id != scope:
+            raise NotFoundError("order", order_id)
+        return order
 
     @property
     def relay(self) -> OutboxDispatcher:
@@ -417,31 +429,45 @@ class SalesService:
         with self.read_factory() as uow:
             return uow.outbox.deliveries(stream_id=order_id)
 
-    def get_order_by_number(self, number: str) -> Order:
-        """The order with that number (e.g. ``"SO-2026-000001"``)."""
+    def get_order_by_number(self, number: str, *, actor: Actor | None = None) -> Order:
+        """The order with that number (e.g. ``"SO-2026-000001"``); ``actor`` as for
+        :meth:`get_order`."""
         require_id(number, "number")
+        scope = self.access.customer_scope(actor) if self.access.policy is not None else None
         with self.read_factory() as uow:
-            return uow.orders.get_by_number(number)
+            order = uow.orders.get_by_number(number)
+        if scope is not None and order.customer_id != scope:
+            raise NotFoundError("order number", number)
+        return order
 
-    def view_order(self, order_id_or_number: str) -> OrderView:
+    def view_order(self, order_id_or_number: str, *, actor: Actor | None = None) -> OrderView:
         """The read view of the order with that id, or else with that number."""
         try:
-            return OrderView.of(self.get_order(order_id_or_number))
+            return OrderView.of(self.get_order(order_id_or_number, actor=actor))
         except NotFoundError:
-            return OrderView.of(self.get_order_by_number(order_id_or_number))
+            return OrderView.of(self.get_order_by_number(order_id_or_number, actor=actor))
 
-    def list_orders(self, query: OrderQuery | None = None) -> OrderPage:
+    def list_orders(
+        self, query: OrderQuery | None = None, *, actor: Actor | None = None
+    ) -> OrderPage:
         """One page of orders, oldest first (``OrderQuery(newest_first=True)``: newest first);
         pass ``page.next_cursor`` as ``after`` for the next. With ``OrderQuery(with_total=True)``
         ``page.total`` is how many orders the filters match, read in the same read as the page.
 
         :class:`OrderQuery` checks its fields when it is built, so every store sees the same valid
-        queries.
+        queries. ``actor`` as for :meth:`get_order`: a customer's query is limited to their own
+        orders (asking for another customer's finds none).
         """
         if query is not None and not isinstance(query, OrderQuery):
             raise ValidationError("query", query, "must be an OrderQuery or None")
+        query = query or OrderQuery()
+        scope = self.access.customer_scope(actor) if self.access.policy is not None else None
+        if scope is not None:
+            if query.customer_id not in (None, scope):
+                return OrderPage((), None, 0 if query.with_total else None)
+            query = attrs.evolve(query, customer_id=scope)
         with self.read_factory() as uow:
-            return uow.orders.list(query or OrderQuery())
+            return uow.orders.list(query)
 
     # ------------------------------------------------------------------ logistics
 
@@ -600,10 +626,13 @@ class SalesService:
         with self.read_factory() as uow:
             return tickets_due(uow, query)
 
-    def timeline(self, order_id: str) -> tuple[TimelineEntry, ...]:
+    def timeline(self, order_id: str, *, actor: Actor | None = None) -> tuple[TimelineEntry, ...]:
         """The order's audit trail, events, notifications sent (the delivery log), tickets and
-        notes, merged in time order (see :mod:`salesorders.domain.timeline`)."""
+        notes, merged in time order (see :mod:`salesorders.domain.timeline`); ``actor`` as for
+        :meth:`get_order`."""
         require_id(order_id, "order_id")
+        if self.access.policy is not None:
+            self.get_order(order_id, actor=actor)  # a customer sees only their own
         with self.read_factory() as uow:
             return order_timeline(uow, order_id)
 
