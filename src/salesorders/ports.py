@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 import attrs
 from moneyed import Money
 
+from salesorders.domain.audit import AuditRecord
 from salesorders.domain.catalog import Product
 from salesorders.domain.checks import MAX_PAGE_SIZE, aware_time, check_text, optional_id
 from salesorders.domain.fulfilment import Shipment, ShipmentStatus
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "AuditLog",
+    "AuditQuery",
     "BarcodeCatalog",
     "Catalog",
     "Clock",
@@ -180,6 +183,44 @@ class Notifier(Protocol):
     """
 
     def notify(self, message: OutboxMessage) -> None: ...
+
+
+@attrs.frozen(slots=True)
+class AuditQuery:
+    """Which audit records to read: ``since`` (inclusive) and ``until`` (exclusive) bound their
+    time; the other fields, when given, must match exactly."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    stream: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    subject: str | None = None
+
+
+class AuditLog(Protocol):
+    """The append-only audit log of a store (``uow.audit``; see
+    :mod:`salesorders.domain.audit`).
+
+    Contract: ``append`` stores records in the unit of work (rolled back with it); a record whose
+    ``(stream, sequence)`` is taken raises
+    :class:`~salesorders.errors.ConcurrencyConflictError` (the service retries the command).
+    ``last`` is the stream's record of the highest sequence. ``read`` returns up to ``limit``
+    records matching the query whose position (the order they were appended in, increasing) is
+    after ``after``, as ``(position, record)`` by position. ``purge`` deletes the records older
+    than ``before`` (or, with ``dry_run``, only counts them) and returns how many.
+    """
+
+    def last(self, stream: str) -> AuditRecord | None: ...
+
+    def append(self, records: Sequence[AuditRecord]) -> None: ...
+
+    def read(
+        self, query: AuditQuery, *, after: int = 0, limit: int = 500
+    ) -> list[tuple[int, AuditRecord]]: ...
+
+    def purge(self, before: dt.datetime, *, dry_run: bool = False) -> int: ...
 
 
 class OutboxStore(Protocol):

@@ -32,6 +32,7 @@ from typing import Any, Self
 
 import attrs
 
+from salesorders.adapters._memory_audit import AuditTables, MemoryAuditLog
 from salesorders.adapters._memory_outbox import MemoryOutboxStore, OutboxTables
 from salesorders.domain.catalog import Product
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
@@ -449,6 +450,7 @@ class MemoryUnitOfWork:
         "_journal",
         "_lock",
         "_store",
+        "audit",
         "idempotency",
         "numbers",
         "orders",
@@ -463,6 +465,7 @@ class MemoryUnitOfWork:
         self.orders = store._order_repository
         self.stock = store._stock_repository
         self.outbox = store._outbox_store
+        self.audit = store._audit_log
         self.idempotency = store._idempotency_store
         self.numbers = store._order_numbers
 
@@ -538,6 +541,7 @@ class MemoryRead(MemoryUnitOfWork):
         store._order_repository._journal = journal
         store._stock_repository._journal = journal
         store._outbox_store._journal = journal
+        store._audit_log._journal = journal
         store._idempotency_store._journal = journal
         store._order_numbers._journal = journal
 
@@ -550,6 +554,7 @@ class MemoryStore:
     """
 
     __slots__ = (
+        "_audit_log",
         "_idempotency_store",
         "_journal",
         "_lock",
@@ -570,6 +575,7 @@ class MemoryStore:
         self._order_repository = MemoryOrderRepository(_Orders(), journal)
         self._stock_repository = MemoryStockRepository(self.stock_tables, journal)
         self._outbox_store = MemoryOutboxStore(OutboxTables(), journal)
+        self._audit_log = MemoryAuditLog(AuditTables(), journal)
         self._idempotency_store = MemoryIdempotencyStore({}, journal)
         self._order_numbers = MemoryOrderNumbers({}, journal)
 
