@@ -375,6 +375,17 @@ EXPORTED = {
         "write_records",
         "write_table",
     ],
+    "salesorders.audit": [
+        "AUDIT_COLUMNS",
+        "AUDIT_OUTCOMES",
+        "AuditBreak",
+        "AuditPurge",
+        "AuditRecord",
+        "AuditReport",
+        "PurgeAuditRecords",
+        "record_hash",
+        "verify_records",
+    ],
     "salesorders.permissions": [
         "Actor",
         "CHANNELS",

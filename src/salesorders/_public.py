@@ -24,6 +24,7 @@ PUBLIC_MODULES = frozenset(
         "salesorders",
         "salesorders.barcodes",
         "salesorders.analytics",
+        "salesorders.audit",
         "salesorders.errors",
         "salesorders.events",
         "salesorders.orders",

@@ -11,6 +11,7 @@ import attrs
 from salesorders.domain.actors import Actor
 from salesorders.errors import PermissionDeniedError, ValidationError
 from salesorders.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
+from salesorders.service.audit_trail import AuditTrail
 from salesorders.service.permission_policy import CommandFacts, PermissionPolicy, permission_of
 
 __all__ = ["DENIAL_EVENT", "Access", "denial_stream"]
@@ -102,9 +103,11 @@ class Access:
         error: PermissionDeniedError,
         actor: Actor | None,
         command: Any,
+        trail: AuditTrail | None = None,
     ) -> None:
         """Write the denied attempt to the outbox, in a unit of work of its own (the command's
-        was rolled back): stream ``denied:<actor id>``, event type ``CommandDenied``."""
+        was rolled back): stream ``denied:<actor id>``, event type ``CommandDenied``; and to the
+        audit log when ``trail`` is enabled."""
         who = actor or _ANONYMOUS
         stream = denial_stream(who.id)
         order_id = getattr(command, "order_id", None)
@@ -129,4 +132,6 @@ class Access:
                     )
                 ]
             )
+            if trail is not None and trail.enabled:
+                trail.record_denial(uow, error, actor, command, now)
             uow.commit()

@@ -36,6 +36,7 @@ from salesorders.ports import (
 )
 from salesorders.serialization import Serializer
 from salesorders.service.access import Access
+from salesorders.service.audit_trail import DEFAULT_RETENTION, AuditTrail
 from salesorders.service.clock import SystemClock
 from salesorders.service.handlers import Handlers
 from salesorders.service.idempotency import IdempotencyKeeper
@@ -63,6 +64,8 @@ def bootstrap(
     return_policy: ReturnPolicy | None = None,
     sla_policy: SlaPolicy | None = None,
     permissions: PermissionPolicy | None = None,
+    audit: bool = False,
+    audit_retention: dt.timedelta = DEFAULT_RETENTION,
     serve_backorders_on_receipt: bool = False,
     backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
@@ -113,7 +116,10 @@ def bootstrap(
     urgent 4 hours, high 8, normal 24, low 72). ``permissions``: the
     :class:`~salesorders.permissions.PermissionPolicy` (e.g.
     :meth:`~salesorders.permissions.RolePolicy.standard`) asked before every command, which then
-    needs ``handle(command, actor=Actor(...))``; without one every command runs. With
+    needs ``handle(command, actor=Actor(...))``; without one every command runs. With ``audit``,
+    every command run and every denied attempt is recorded in the store's audit log, in the
+    command's own unit of work (see ``docs/audit.md``); ``PurgeAuditRecords`` keeps the records
+    of the last ``audit_retention`` (by default ten years). With
     ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
     ``AllocateBackorders`` does. ``backorder_priority``: which waiting orders are served first —
@@ -180,6 +186,7 @@ def bootstrap(
         idempotency_scope=idempotency_scope,
         read_factory=_read_factory(store) if uow is None else None,
         access=Access(permissions),
+        trail=AuditTrail(audit, audit_retention),
     )
     if store is not None:
         store.use_serializer(serializer)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar, overload
 
 import attrs
 
@@ -21,6 +21,7 @@ from salesorders.analytics.measures import (
 )
 from salesorders.analytics.source import analytics_of
 from salesorders.domain.actors import Actor
+from salesorders.domain.audit import AuditRecord
 from salesorders.domain.checks import aware_time, require_id
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.logistics_queries import (
@@ -42,6 +43,7 @@ from salesorders.errors import (
     ValidationError,
 )
 from salesorders.ports import (
+    AuditQuery,
     Clock,
     DeliveryRecord,
     GatewayTransaction,
@@ -52,6 +54,13 @@ from salesorders.ports import (
 )
 from salesorders.service import compensation
 from salesorders.service.access import Access
+from salesorders.service.audit_export import (
+    AuditReport,
+    export_records,
+    read_records,
+    verify_log,
+)
+from salesorders.service.audit_trail import AuditPurge, AuditTrail, PurgeAuditRecords
 from salesorders.service.change_commands import (
     ApproveChange,
     CancelChange,
@@ -180,6 +189,7 @@ class SalesService:
         idempotency_scope: str | None = None,
         read_factory: UnitOfWorkFactory | None = None,
         access: Access | None = None,
+        trail: AuditTrail | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.read_factory = uow_factory if read_factory is None else read_factory
@@ -188,8 +198,12 @@ class SalesService:
         self.idempotency = idempotency
         self.retrier = retrier
         self.dispatcher = dispatcher
-        self._routes = handlers.routes
         self.access = Access(None) if access is None else access
+        self.trail = AuditTrail(False) if trail is None else trail
+        self._routes = {
+            **handlers.routes,
+            PurgeAuditRecords: (self.trail.purge, AuditPurge),
+        }
         self.idempotency_scope = (
             None
             if idempotency_scope is None
@@ -281,6 +295,11 @@ class SalesService:
         actor: Actor | None = None,
     ) -> None: ...
 
+    @overload
+    def handle(
+        self, command: PurgeAuditRecords, *, scope: str | None = None, actor: Actor | None = None
+    ) -> AuditPurge: ...
+
     def handle(self, command: Any, *, scope: str | None = None, actor: Actor | None = None) -> Any:
         """Run ``command`` and return its result (an :class:`OrderResult` for order commands).
 
@@ -332,7 +351,7 @@ class SalesService:
             chosen = self.idempotency_scope if scope is None else check_scope(scope)
             return self._run_idempotent(route, command, key, scoped_key(chosen, key), who)
         except PermissionDeniedError as error:
-            self.access.record(self.uow_factory, self.clock.now(), error, who, command)
+            self.access.record(self.uow_factory, self.clock.now(), error, who, command, self.trail)
             raise
 
     def _run(
@@ -341,10 +360,17 @@ class SalesService:
         command: Any,
         who: Actor | None = None,
     ) -> Any:
+        trail = self.trail
         with compensation.attempt(), self.uow_factory() as uow:
             if who is not None:
                 self.access.check(uow, command, who)
-            result = handler(uow, command, self.clock.now())
+            now = self.clock.now()
+            if trail.enabled:
+                before = trail.before_of(uow, command)
+                result = handler(uow, command, now)
+                trail.record(uow, command, who, before, result, now)
+            else:
+                result = handler(uow, command, now)
             uow.commit()
         return result
 
@@ -354,6 +380,7 @@ class SalesService:
         handler, result_type = route
         keeper = self.idempotency
         fingerprint = keeper.fingerprint(command)
+        trail = self.trail
 
         def attempt() -> tuple[Any, bool]:
             with compensation.attempt(), self.uow_factory() as uow:
@@ -363,7 +390,12 @@ class SalesService:
                 record = uow.idempotency.get(stored_key, now)
                 if record is not None:
                     return keeper.replay(record, command, fingerprint, result_type), True
-                result = handler(uow, command, now)
+                if trail.enabled:
+                    before = trail.before_of(uow, command)
+                    result = handler(uow, command, now)
+                    trail.record(uow, command, who, before, result, now)
+                else:
+                    result = handler(uow, command, now)
                 try:
                     uow.idempotency.put(
                         keeper.record(stored_key, command, fingerprint, result, now)
@@ -635,6 +667,25 @@ class SalesService:
             self.get_order(order_id, actor=actor)  # a customer sees only their own
         with self.read_factory() as uow:
             return order_timeline(uow, order_id)
+
+    # ------------------------------------------------------------------ audit
+
+    def audit_records(self, query: AuditQuery | None = None) -> Iterator[AuditRecord]:
+        """The audit records ``query`` asks for (every one without it), in the order they were
+        written, read a page at a time (see ``docs/audit.md``)."""
+        return read_records(self.read_factory, query)
+
+    def verify_audit(self, query: AuditQuery | None = None) -> AuditReport:
+        """Check the hash chains of the audit records ``query`` asks for; the report names the
+        first broken link (a record altered, removed or inserted)."""
+        return verify_log(self.read_factory, query)
+
+    def export_audit(
+        self, out: IO[str], query: AuditQuery | None = None, *, format: str = "jsonl"
+    ) -> int:
+        """Write the audit records ``query`` asks for to ``out`` as ``"jsonl"`` or ``"csv"``
+        (spreadsheet formulas neutralised), streaming; returns how many."""
+        return export_records(self.read_factory, out, query, format)
 
     # ------------------------------------------------------------------ stock
 
