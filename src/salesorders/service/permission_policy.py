@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -160,14 +161,20 @@ class RolePolicy:
     ) -> None:
         if not isinstance(roles, Mapping):
             raise ValidationError("roles", roles, "must map role names to grants")
-        self.roles: dict[str, tuple[Grant, ...]] = {
-            role: _grants(role, grants) for role, grants in roles.items()
-        }
+        #: role -> its grants (read-only: answers are remembered, so build a new policy to
+        #: change them)
+        self.roles: Mapping[str, tuple[Grant, ...]] = MappingProxyType(
+            {role: _grants(role, grants) for role, grants in roles.items()}
+        )
         self.self_service = frozenset(self_service)
-        self.rules: dict[str, tuple[Condition, ...]] = {}
+        #: (roles, permission) -> an allowed decision needing no condition nor rule
+        self._plain: dict[tuple[frozenset[str], str], Decision] = {}
+        checked: dict[str, tuple[Condition, ...]] = {}
         for permission, conditions in (rules or {}).items():
             _permission_name(permission, "rules")
-            self.rules[permission] = tuple(conditions)
+            checked[permission] = _conditions(conditions)
+        #: permission -> conditions that hold whatever the role (read-only)
+        self.rules: Mapping[str, tuple[Condition, ...]] = MappingProxyType(checked)
 
     @classmethod
     def standard(cls, *, refund_limit: Decimal | int | str = 1000) -> RolePolicy:
@@ -208,6 +215,28 @@ class RolePolicy:
         permission = permission_of(type(command))
         if permission is None:
             return Decision(False, "", "the command declares no permission")
+        known = self._plain.get((actor.roles, permission))
+        if known is not None:
+            return known
+        decision = self._decide(actor, command, facts, permission)
+        if decision.allowed and self._unconditional(actor.roles, permission):
+            self._plain[(actor.roles, permission)] = decision
+        return decision
+
+    def _unconditional(self, roles: frozenset[str], permission: str) -> bool:
+        """Whether ``roles`` hold ``permission`` by a grant without conditions, with no rule on
+        it: then the answer is the same for every command needing it."""
+        if self.rules.get(permission):
+            return False
+        return any(
+            grant.covers(permission) and not grant.conditions
+            for role in roles
+            for grant in self.roles.get(role, ())
+        )
+
+    def _decide(
+        self, actor: Actor, command: object, facts: CommandFacts, permission: str
+    ) -> Decision:
         refusal = ""
         granted = False
         for role in sorted(actor.roles):
