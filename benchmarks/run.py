@@ -33,6 +33,7 @@ from workloads_domain import (
 )
 from workloads_import import import_check_csv, import_orders_memory
 from workloads_payments import capture_memory, capture_sqlite
+from workloads_permissions import permission_check_memory
 from workloads_relay import relay_postgres_1, relay_postgres_4
 from workloads_returns import return_refund_memory, return_refund_sqlite
 from workloads_scaling import growth_postgres, growth_sqlite, lines_memory
@@ -59,6 +60,7 @@ WORKLOADS: dict[str, Workload] = {
     "place_confirm_postgres_8": place_confirm_postgres_8,
     "place_confirm_postgres_hot": place_confirm_postgres_hot,
     "statements_per_order": statements_per_order,
+    "permission_check_memory": permission_check_memory,
     "ship_deliver_memory": ship_deliver_memory,
     "ship_deliver_sqlite": ship_deliver_sqlite,
     "ship_deliver_postgres": ship_deliver_postgres,
