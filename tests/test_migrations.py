@@ -295,6 +295,7 @@ _INDEXES_SINCE = {
     "order_tickets_open": 11,
     "outbox_deliveries_by_stream": 10,
     "outbox_delivered": 10,
+    "audit_log_by_time": 12,
 }
 #: Indexes a migration dropped: (name, version that created it, version that dropped it).
 _INDEXES_DROPPED = (("stock_ledger_by_item", 2, 7), ("orders_by_customer_state", 3, 8))

@@ -67,6 +67,7 @@ from salesorders.adapters._sql import (
     schema_version,
     translate_error,
 )
+from salesorders.adapters._sql.audit import conflict_from_detail
 from salesorders.adapters._sql.outbox import SqlIdempotencyStore
 from salesorders.ports import IdempotencyRecord
 from salesorders.serialization import Serializer
@@ -84,7 +85,9 @@ Connection = psycopg.Connection[Any]
 
 def _translate(error: psycopg.Error, puts: dict[str, str] | None = None) -> errors.SalesOrdersError:
     """The library's error for a driver error; an id or number already stored for an order is a
-    :class:`~salesorders.errors.ConflictError` even when it surfaces at a later statement, a key
+    :class:`~salesorders.errors.ConflictError` even when it surfaces at a later statement, so is
+    an audit record whose ``(stream, sequence)`` is taken (a
+    :class:`~salesorders.errors.ConcurrencyConflictError`, which the service retries), a key
     already stored by an idempotency ``put`` of this transaction (``puts``: key -> command) an
     :class:`~salesorders.errors.IdempotencyConflictError`, and a value too large for an index
     (SQLSTATE class 54) a :class:`~salesorders.errors.DataError`, not an ``OperationalError`` the
@@ -98,6 +101,10 @@ def _translate(error: psycopg.Error, puts: dict[str, str] | None = None) -> erro
         refused = errors.IdempotencyConflictError(key, command)
         refused.__cause__ = error
         return refused
+    if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "audit_log":
+        taken = conflict_from_detail(error.diag.message_detail)
+        taken.__cause__ = error
+        return taken
     if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "orders":
         conflict = errors.ConflictError(
             f"an order with this id or number is already stored ({error.diag.message_detail}); "
@@ -154,6 +161,7 @@ class PostgresDialect(Dialect):
             "date": "DATE",
             "json": "JSONB",
             "ledger_key": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            "serial_key": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
             "position_column": ", position BIGINT GENERATED ALWAYS AS IDENTITY",
             "binary": ' COLLATE "C"',
             "filter_only": "",

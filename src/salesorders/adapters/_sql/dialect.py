@@ -152,6 +152,8 @@ class SQLiteDialect(Dialect):
             "date": "TEXT",
             "json": "TEXT",
             "ledger_key": "INTEGER PRIMARY KEY",
+            # a key that is never handed out twice, even once the highest rows are deleted
+            "serial_key": "INTEGER PRIMARY KEY AUTOINCREMENT",
             "position_column": "",
             "binary": "",
             # SQLite plans without statistics: a unary + keeps it from choosing a column's

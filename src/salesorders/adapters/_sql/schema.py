@@ -284,6 +284,32 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         ),
         backfill_tickets,
     ),
+    Migration(
+        12,
+        "the audit log: one row per command run or denied, chained by hashes, by position",
+        # The position only grows (never reused after a purge), so a reader pages by it; the
+        # unique key finds the last record of a stream, the index by time serves reading by
+        # time and purging. before and after are JSON text, kept exactly as they were hashed.
+        (
+            """CREATE TABLE {p}audit_log (
+                position {serial_key},
+                stream {text} NOT NULL,
+                sequence {int} NOT NULL,
+                at {ts} NOT NULL,
+                actor {text} NOT NULL,
+                channel {text} NOT NULL,
+                action {text} NOT NULL,
+                outcome {text} NOT NULL,
+                subject {text} NOT NULL,
+                reason {text} NOT NULL,
+                before {text} NOT NULL,
+                after {text} NOT NULL,
+                previous_hash {text} NOT NULL,
+                hash {text} NOT NULL,
+                UNIQUE (stream, sequence))""",
+            "CREATE INDEX audit_log_by_time ON {p}audit_log (at)",
+        ),
+    ),
 )
 
 #: The schema version this library writes.

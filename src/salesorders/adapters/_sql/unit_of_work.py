@@ -12,6 +12,7 @@ from types import MappingProxyType, TracebackType
 from typing import Self
 
 from salesorders import errors
+from salesorders.adapters._sql.audit import AuditStatements, SqlAuditLog
 from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.orders import SqlOrderNumbers, SqlOrderRepository
 from salesorders.adapters._sql.outbox import SqlIdempotencyStore, SqlOutboxStore
@@ -59,7 +60,7 @@ class _WarehouseCache:
 class StoreConfig:
     """What every unit of work of one store shares: dialect, statements, serializer, caches."""
 
-    __slots__ = ("dialect", "places", "serializer", "sql", "unit", "warehouses")
+    __slots__ = ("audit_sql", "dialect", "places", "serializer", "sql", "unit", "warehouses")
 
     def __init__(
         self, dialect: Dialect, serializer: Serializer | None = None, quantity_places: int = 3
@@ -70,6 +71,7 @@ class StoreConfig:
             raise errors.ValidationError("quantity_places", quantity_places, "must not be negative")
         self.dialect = dialect
         self.sql = Statements(dialect)
+        self.audit_sql = AuditStatements(dialect)
         self.places = quantity_places
         self.unit = Decimal(1).scaleb(-quantity_places)
         self.use_serializer(serializer or Serializer())
@@ -89,7 +91,8 @@ class StoreConfig:
 
 
 class SqlUnitOfWork(abc.ABC):
-    """One database transaction over orders, stock, outbox, idempotency records and numbers.
+    """One database transaction over orders, stock, outbox, idempotency records, numbers and
+    the audit log.
 
     Used once, as a context manager: leaving the block without :meth:`commit` rolls back.
     ``statements`` counts the statements the repositories sent (transaction control excluded).
@@ -100,6 +103,7 @@ class SqlUnitOfWork(abc.ABC):
     outbox: SqlOutboxStore
     idempotency: SqlIdempotencyStore
     numbers: SqlOrderNumbers
+    audit: SqlAuditLog
 
     def __init__(self, config: StoreConfig) -> None:
         self._config = config
@@ -140,6 +144,7 @@ class SqlUnitOfWork(abc.ABC):
         self.outbox = SqlOutboxStore(session, config)
         self.idempotency = SqlIdempotencyStore(session, config)
         self.numbers = SqlOrderNumbers(session, config)
+        self.audit = SqlAuditLog(session, config)
         return self
 
     def __exit__(
