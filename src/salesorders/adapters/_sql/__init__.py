@@ -15,6 +15,7 @@ idea:
                    listings, and the backfill of schema version 6
     outbox         SqlOutboxStore and SqlIdempotencyStore
     stock          SqlStockRepository
+    audit          SqlAuditLog (the append-only, hash-chained audit log)
     unit_of_work   SqlUnitOfWork and StoreConfig (what one store's units of work share)
 
 Storage layout (one row per fact, quantities exact)::
@@ -36,6 +37,8 @@ Storage layout (one row per fact, quantities exact)::
     outbox              event_id, stream_id, sequence, event_type, payload, occurred_at, attempts,
                         status, last_error, next_attempt_at, delivered_at
     idempotency         key, command, fingerprint, result, created_at, expires_at
+    audit_log           position, stream, sequence (unique per stream), at, actor, channel,
+                        action, outcome, subject, reason, before, after, previous_hash, hash
     schema_version      version, description, applied_at
 
 Quantities never pass through floating point: PostgreSQL stores ``NUMERIC``, SQLite stores
