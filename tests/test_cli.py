@@ -49,6 +49,10 @@ def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path, style: list[str]) -> N
     assert "bank_transfer $84.92 ref BANK-REF-55012 recorded by sales:bo" in text
     assert "by finance:jo: seen on the bank statement" in text
     assert "payment status paid, balance due $0.00" in text
+    assert "dock:wanda tries to cancel the order: denied: no role of the actor grants it" in text
+    assert "cs:lee tries to approve their own change: denied: cs:lee asked for it" in text
+    assert "mgr:ana tries to approve the change: done" in text
+    assert "audit log: 5 records (3 denied attempts), hash chains intact" in text
     assert "return R1: TEA-100 x1 (damaged) requested by cs:mia, received" in text
     assert "credit note CN-2026-000001: 11,71\xa0€" in text
     assert "refunded to P1 11,71\xa0€" in text

@@ -14,6 +14,7 @@ from moneyed import Money
 
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.cli.demo_mail import DEMO_CONTACTS
+from salesorders.cli.demo_permissions import print_permissions
 from salesorders.cli.demo_returns import print_return
 from salesorders.cli.demo_scenes import DemoRun, play_demo
 from salesorders.cli.output import Column, Output
@@ -112,6 +113,7 @@ def _print_summary(run: DemoRun, target: str, out: Output) -> None:
             )
     _print_backorders(run, smith, out)
     _print_approval(run, acme, out)
+    print_permissions(run.permissions, str(acme.number), out)
     out.heading(f"Lines and prices of {anna.number}")
     out.table(
         [

@@ -17,6 +17,7 @@ from moneyed import Money
 
 from salesorders.cli.demo_mail import DEMO_CONTACTS, DemoMailbox, ReceivedMail, mail_available
 from salesorders.cli.demo_notices import ExplainingPolicy
+from salesorders.cli.demo_permissions import PermissionScene, play_permissions
 from salesorders.cli.demo_returns import return_one_item
 from salesorders.domain.changes import ChangeAction
 from salesorders.domain.order import Address
@@ -342,6 +343,7 @@ class DemoRun:
     received: tuple[ReceivedMail, ...]
     mailed: bool
     policy: ExplainingPolicy
+    permissions: PermissionScene
 
 
 def play_demo(store: Store) -> DemoRun:
@@ -387,8 +389,10 @@ def _play(store: Store, mailbox: DemoMailbox | None) -> DemoRun:
     )
     seed_demo(service, clock)
     ids = place_demo_orders(service, clock)
+    # The same store, served to people with roles: a denied cancel, four eyes on a change.
+    scene = play_permissions(store, clock, (APPROVAL_WORKFLOW,), own=ids[4], other=ids[0])
     if mailbox is not None:
         while service.relay.run_once().delivered:
             pass
     received = tuple(mailbox.received) if mailbox is not None else ()
-    return DemoRun(service, tuple(ids), received, mailbox is not None, policy)
+    return DemoRun(service, tuple(ids), received, mailbox is not None, policy, scene)
