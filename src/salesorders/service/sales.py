@@ -360,18 +360,28 @@ class SalesService:
         command: Any,
         who: Actor | None = None,
     ) -> Any:
-        trail = self.trail
         with compensation.attempt(), self.uow_factory() as uow:
             if who is not None:
                 self.access.check(uow, command, who)
-            now = self.clock.now()
-            if trail.enabled:
-                before = trail.before_of(uow, command)
-                result = handler(uow, command, now)
-                trail.record(uow, command, who, before, result, now)
-            else:
-                result = handler(uow, command, now)
+            result = self._handled(uow, handler, command, who, self.clock.now())
             uow.commit()
+        return result
+
+    def _handled(
+        self,
+        uow: UnitOfWork,
+        handler: Callable[[UnitOfWork, Any, dt.datetime], Any],
+        command: Any,
+        who: Actor | None,
+        now: dt.datetime,
+    ) -> Any:
+        """Run the handler in ``uow``; with the audit trail on, record what it changed."""
+        trail = self.trail
+        if not trail.enabled:
+            return handler(uow, command, now)
+        before = trail.before_of(uow, command)
+        result = handler(uow, command, now)
+        trail.record(uow, command, who, before, result, now)
         return result
 
     def _run_idempotent(
@@ -380,7 +390,6 @@ class SalesService:
         handler, result_type = route
         keeper = self.idempotency
         fingerprint = keeper.fingerprint(command)
-        trail = self.trail
 
         def attempt() -> tuple[Any, bool]:
             with compensation.attempt(), self.uow_factory() as uow:
@@ -390,12 +399,7 @@ class SalesService:
                 record = uow.idempotency.get(stored_key, now)
                 if record is not None:
                     return keeper.replay(record, command, fingerprint, result_type), True
-                if trail.enabled:
-                    before = trail.before_of(uow, command)
-                    result = handler(uow, command, now)
-                    trail.record(uow, command, who, before, result, now)
-                else:
-                    result = handler(uow, command, now)
+                result = self._handled(uow, handler, command, who, now)
                 try:
                     uow.idempotency.put(
                         keeper.record(stored_key, command, fingerprint, result, now)
