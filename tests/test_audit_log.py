@@ -159,3 +159,17 @@ def test_the_chain_names_the_first_broken_link() -> None:
     )
     relinked = verify_records(forged)
     assert relinked is not None and relinked.sequence == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"since": dt.datetime(2026, 1, 1)}, "since"),
+        ({"until": "2026"}, "until"),
+        ({"actor": ""}, "actor"),
+    ],
+)
+def test_a_bad_query_is_refused_naming_the_field(fields: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        AuditQuery(**fields)
+    assert caught.value.field == field

@@ -190,13 +190,22 @@ class AuditQuery:
     """Which audit records to read: ``since`` (inclusive) and ``until`` (exclusive) bound their
     time; the other fields, when given, must match exactly."""
 
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    stream: str | None = None
-    actor: str | None = None
-    action: str | None = None
-    outcome: str | None = None
-    subject: str | None = None
+    since: dt.datetime | None = attrs.field(default=None, validator=lambda _i, a, v: _time(a, v))
+    until: dt.datetime | None = attrs.field(default=None, validator=lambda _i, a, v: _time(a, v))
+    stream: str | None = attrs.field(default=None, validator=lambda _i, a, v: _text(a, v))
+    actor: str | None = attrs.field(default=None, validator=lambda _i, a, v: _text(a, v))
+    action: str | None = attrs.field(default=None, validator=lambda _i, a, v: _text(a, v))
+    outcome: str | None = attrs.field(default=None, validator=lambda _i, a, v: _text(a, v))
+    subject: str | None = attrs.field(default=None, validator=lambda _i, a, v: _text(a, v))
+
+
+def _time(attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        aware_time(value, attribute.name)
+
+
+def _text(attribute: attrs.Attribute[Any], value: object) -> None:
+    optional_id(value, attribute.name)
 
 
 class AuditLog(Protocol):
