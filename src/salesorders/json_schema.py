@@ -34,6 +34,7 @@ from salesorders.domain.returns import LineEligibility
 from salesorders.domain.stock import LedgerEntry, Reservation, StockItem
 from salesorders.errors import Shortage, ValidationError
 from salesorders.service import (
+    audit_trail,
     change_commands,
     commands,
     payment_commands,
@@ -113,6 +114,7 @@ RESULTS: Final[tuple[type, ...]] = (
 VIEWS: Final[tuple[type, ...]] = (OrderView, OrderSummary)
 
 _COMMAND_MODULES: Final = (
+    audit_trail,
     commands,
     change_commands,
     payment_commands,

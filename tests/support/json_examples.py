@@ -20,6 +20,7 @@ from moneyed import Money
 
 import salesorders.service as service_package
 from salesorders.adapters.memory import MemoryStore
+from salesorders.audit import PurgeAuditRecords
 from salesorders.domain.changes import ChangeAction
 from salesorders.domain.order import Address
 from salesorders.domain.payments import PaymentTerms
@@ -234,6 +235,7 @@ COMMANDS: dict[type, Any] = {
         ReopenTicket("O-1", "T1", "still broken"),
         CloseTicket("O-1", "T1"),
         AddOrderNote("O-1", "@warehouse please check the seal", "N8"),
+        PurgeAuditRecords(dt.datetime(2016, 1, 1, tzinfo=dt.UTC), dry_run=False),
     )
     for cls in [type(example)]
 }
