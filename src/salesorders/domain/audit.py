@@ -60,25 +60,14 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def record_hash(
-    stream: str,
-    sequence: int,
-    at: dt.datetime,
-    actor: str,
-    channel: str,
-    action: str,
-    outcome: str,
-    subject: str,
-    reason: str,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-    previous_hash: str,
-) -> str:
-    """The SHA-256 (hex) of a record's content and of the hash before it."""
+def record_hash(record: AuditRecord) -> str:
+    """The SHA-256 (hex) of ``record``'s content and of the hash before it (every field but
+    its own ``hash``)."""
     text = _canonical(
         [
-            stream, sequence, at.astimezone(dt.UTC).isoformat(), actor, channel, action,
-            outcome, subject, reason, before, after, previous_hash,
+            record.stream, record.sequence, record.at.astimezone(dt.UTC).isoformat(),
+            record.actor, record.channel, record.action, record.outcome, record.subject,
+            record.reason, record.before, record.after, record.previous_hash,
         ]
     )  # fmt: skip
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -101,16 +90,11 @@ def chained_record(
     """The record following ``previous`` in ``stream`` (the first when ``previous`` is None)."""
     sequence = 1 if previous is None else previous.sequence + 1
     previous_hash = "" if previous is None else previous.hash
-    before = dict(before or {})
-    after = dict(after or {})
-    digest = record_hash(
-        stream, sequence, at, actor, channel, action, outcome, subject, reason, before, after,
-        previous_hash,
+    unsealed = AuditRecord(
+        stream, sequence, at, actor, channel, action, outcome, subject, reason,
+        dict(before or {}), dict(after or {}), previous_hash, "",
     )  # fmt: skip
-    return AuditRecord(
-        stream, sequence, at, actor, channel, action, outcome, subject, reason, before, after,
-        previous_hash, digest,
-    )  # fmt: skip
+    return attrs.evolve(unsealed, hash=record_hash(unsealed))
 
 
 @attrs.frozen(slots=True)
@@ -146,12 +130,7 @@ def verify_records(records: Iterable[AuditRecord]) -> AuditBreak | None:
                     record.sequence,
                     "its previous_hash is not the hash of the record before it",
                 )
-        expected = record_hash(
-            record.stream, record.sequence, record.at, record.actor, record.channel,
-            record.action, record.outcome, record.subject, record.reason, record.before,
-            record.after, record.previous_hash,
-        )  # fmt: skip
-        if expected != record.hash:
+        if record_hash(record) != record.hash:
             return AuditBreak(
                 record.stream, record.sequence, "its content does not match its hash (altered)"
             )

@@ -8,11 +8,12 @@ the approver who asked, whatever the service's ``distinct_approver`` setting.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from moneyed import Money
 
 from salesorders.domain.actors import Actor
+from salesorders.domain.money import to_decimal
 from salesorders.errors import SalesOrdersError, ValidationError
 from salesorders.service.permission_policy import CommandFacts, Condition, Grant
 
@@ -87,11 +88,8 @@ def not_requester(actor: Actor, command: object, facts: CommandFacts) -> str | N
 
 
 def _limit(value: object) -> Decimal:
-    try:
-        limit = Decimal(str(value)) if not isinstance(value, (Decimal, float)) else value
-    except InvalidOperation:
-        limit = None
-    if not isinstance(limit, Decimal) or not limit.is_finite() or limit < 0:
+    limit = to_decimal(value, "refund_limit")
+    if limit < 0:
         raise ValidationError(
             "refund_limit", value, "must be a non-negative amount", 'pass e.g. Decimal("1000")'
         )
@@ -115,8 +113,8 @@ def refund_at_most(limit: Decimal | int | str) -> Condition:
                 return None  # the handler refuses what does not exist, naming it
             amount = payment.captured - payment.refunded
         try:
-            value = amount.amount if isinstance(amount, Money) else Decimal(str(amount))
-        except (InvalidOperation, ValueError):
+            value = amount.amount if isinstance(amount, Money) else to_decimal(amount, "amount")
+        except ValidationError:
             return f"the refund amount {amount!r} cannot be read, so it counts as over {most}"
         if value > most:
             return f"a refund of {value} is over the limit of {most}; finance must give it"

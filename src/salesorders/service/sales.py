@@ -445,7 +445,7 @@ class SalesService:
         other order queries that take ``actor``.
         """
         require_id(order_id, "order_id")
-        scope = self.access.customer_scope(actor) if self.access.policy is not None else None
+        scope = self.access.customer_scope(actor)
         with self.read_factory() as uow:
             order = uow.orders.get(order_id)
         if scope is not None and order.customer_id != scope:
@@ -469,7 +469,7 @@ class SalesService:
         """The order with that number (e.g. ``"SO-2026-000001"``); ``actor`` as for
         :meth:`get_order`."""
         require_id(number, "number")
-        scope = self.access.customer_scope(actor) if self.access.policy is not None else None
+        scope = self.access.customer_scope(actor)
         with self.read_factory() as uow:
             order = uow.orders.get_by_number(number)
         if scope is not None and order.customer_id != scope:
@@ -497,7 +497,7 @@ class SalesService:
         if query is not None and not isinstance(query, OrderQuery):
             raise ValidationError("query", query, "must be an OrderQuery or None")
         query = query or OrderQuery()
-        scope = self.access.customer_scope(actor) if self.access.policy is not None else None
+        scope = self.access.customer_scope(actor)
         if scope is not None:
             if query.customer_id not in (None, scope):
                 return OrderPage((), None, 0 if query.with_total else None)

@@ -192,9 +192,9 @@ class SqlAuditLog:
         d = self._d
         params: list[Any] = [after]
         if query.since is not None:
-            params.append(d.time(aware_time(query.since, "query.since")))
+            params.append(d.time(query.since))  # an AuditQuery holds aware times only
         if query.until is not None:
-            params.append(d.time(aware_time(query.until, "query.until")))
+            params.append(d.time(query.until))
         exact = tuple(name for name in _EXACT if getattr(query, name) is not None)
         params.extend(getattr(query, name) for name in exact)
         params.append(limit)
