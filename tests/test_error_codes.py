@@ -137,6 +137,9 @@ _BUILT: dict[type[SalesOrdersError], Callable[[], SalesOrdersError]] = {
     errors.PermissionDeniedError: lambda: errors.PermissionDeniedError(
         "ann", "CancelOrder", "orders.cancel", "no role of the actor grants it"
     ),
+    errors.AnonymizationRefusedError: lambda: errors.AnonymizationRefusedError(
+        "C-1", ("order O-1 is confirmed: finish or cancel it first",)
+    ),
     errors.GuardRejectedError: lambda: errors.GuardRejectedError("O-1", "placed", "ship", "paid"),
     errors.OrderNotEditableError: lambda: errors.OrderNotEditableError("O-1", "placed", "edit"),
     errors.LineNotFoundError: lambda: errors.LineNotFoundError("O-1", "L9"),

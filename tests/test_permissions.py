@@ -154,21 +154,25 @@ def test_a_customer_actor_serves_only_themselves() -> None:
 
 def _public_commands() -> list[type]:
     import salesorders.audit
+    import salesorders.privacy
     import salesorders.service
 
     return [
         value
-        for module in (salesorders.service, salesorders.audit)
+        for module in (salesorders.service, salesorders.audit, salesorders.privacy)
         for name in module.__all__
         if isinstance(value := getattr(module, name), type)
         and attrs.has(value)
         and "actor" in attrs.fields_dict(value)
-        and "idempotency_key" in attrs.fields_dict(value)
+        and (
+            "idempotency_key" in attrs.fields_dict(value)
+            or isinstance(getattr(value, "permission", None), str)
+        )
     ]
 
 
 #: Permissions only an administrator holds, on purpose.
-ADMIN_ONLY = frozenset({"audit.purge"})
+ADMIN_ONLY = frozenset({"audit.purge", "customers.anonymize"})
 
 
 def undeclared(commands: list[type], policy: RolePolicy) -> list[str]:

@@ -30,6 +30,7 @@ PUBLIC_MODULES = frozenset(
         "salesorders.orders",
         "salesorders.permissions",
         "salesorders.pricing",
+        "salesorders.privacy",
         "salesorders.spreadsheets",
         "salesorders.notifications",
         "salesorders.stock",

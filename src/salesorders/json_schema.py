@@ -38,6 +38,7 @@ from salesorders.service import (
     change_commands,
     commands,
     payment_commands,
+    personal_data,
     return_commands,
     ticket_commands,
 )
@@ -115,6 +116,7 @@ VIEWS: Final[tuple[type, ...]] = (OrderView, OrderSummary)
 
 _COMMAND_MODULES: Final = (
     audit_trail,
+    personal_data,
     commands,
     change_commands,
     payment_commands,
@@ -125,12 +127,17 @@ _COMMAND_MODULES: Final = (
 
 def command_classes() -> tuple[type, ...]:
     """Every command the service handles (the classes of the command modules that take an
-    idempotency key), by name."""
+    idempotency key or declare a permission), by name."""
     found = {
         cls
         for module in _COMMAND_MODULES
         for cls in (getattr(module, name) for name in module.__all__)
-        if isinstance(cls, type) and attrs.has(cls) and "idempotency_key" in attrs.fields_dict(cls)
+        if isinstance(cls, type)
+        and attrs.has(cls)
+        and (
+            "idempotency_key" in attrs.fields_dict(cls)
+            or isinstance(getattr(cls, "permission", None), str)
+        )
     }
     return tuple(sorted(found, key=lambda cls: cls.__name__))
 

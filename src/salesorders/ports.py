@@ -34,6 +34,7 @@ from salesorders.domain.logistics_queries import (
     select_open_shipments,
 )
 from salesorders.domain.order import Order
+from salesorders.domain.personal_data import Redactor
 from salesorders.domain.pricing import ExchangeRate
 from salesorders.domain.return_policy import ReturnPolicy
 from salesorders.domain.snapshot import IncomingStock
@@ -82,6 +83,7 @@ __all__ = [
     "OutboxStore",
     "Page",
     "PaymentGateway",
+    "PersonalDataStore",
     "ReadableStore",
     "ReturnPolicy",
     "ShipmentQuery",
@@ -230,6 +232,25 @@ class AuditLog(Protocol):
     ) -> list[tuple[int, AuditRecord]]: ...
 
     def purge(self, before: dt.datetime, *, dry_run: bool = False) -> int: ...
+
+
+class PersonalDataStore(Protocol):
+    """Where a store keeps copies of customers' personal data besides the orders
+    (``uow.personal_data``; see :mod:`salesorders.domain.personal_data`).
+
+    Contract: ``redact`` rewrites, in the unit of work, every copy kept for the orders
+    ``order_ids``: the outbox messages of their streams (payload and last error), their
+    delivery records (the recipient becomes :data:`~salesorders.domain.personal_data.REDACTED`;
+    the recipients found are added to ``redactor`` first), the idempotency results that name
+    them, and the records of the audit ``streams``, re-sealed with
+    :func:`~salesorders.domain.personal_data.resealed` so their chains hold. It returns how many
+    rows it changed. A store may also erase old versions of the rows once the unit of work
+    commits (SQLite overwrites freed space and truncates its write-ahead log).
+    """
+
+    def redact(
+        self, order_ids: Collection[str], streams: Collection[str], redactor: Redactor
+    ) -> int: ...
 
 
 class OutboxStore(Protocol):

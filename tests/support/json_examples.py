@@ -28,6 +28,7 @@ from salesorders.domain.pricing import Discount, DiscountKind, PricingPolicy, Ta
 from salesorders.domain.returns import Inspection, InspectionOutcome
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.warehouse import Warehouse
+from salesorders.privacy import AnonymizeCustomer, ExportCustomerData
 from salesorders.service import (
     AddOrderNote,
     AddTicketNote,
@@ -123,7 +124,10 @@ def service_command_classes() -> tuple[type, ...]:
             if (
                 inspect.isclass(cls)
                 and attrs.has(cls)
-                and "idempotency_key" in attrs.fields_dict(cls)
+                and (
+                    "idempotency_key" in attrs.fields_dict(cls)
+                    or isinstance(getattr(cls, "permission", None), str)
+                )
             ):
                 found.add(cls)
     return tuple(sorted(found, key=lambda cls: cls.__name__))
@@ -236,6 +240,8 @@ COMMANDS: dict[type, Any] = {
         CloseTicket("O-1", "T1"),
         AddOrderNote("O-1", "@warehouse please check the seal", "N8"),
         PurgeAuditRecords(dt.datetime(2016, 1, 1, tzinfo=dt.UTC), dry_run=False),
+        ExportCustomerData("C-1"),
+        AnonymizeCustomer("C-1", "erasure request R-17"),
     )
     for cls in [type(example)]
 }

@@ -34,6 +34,7 @@ import attrs
 
 from salesorders.adapters._memory_audit import AuditTables, MemoryAuditLog
 from salesorders.adapters._memory_outbox import MemoryOutboxStore, OutboxTables
+from salesorders.adapters._memory_personal import MemoryPersonalData
 from salesorders.domain.catalog import Product
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.logistics_queries import (
@@ -455,6 +456,7 @@ class MemoryUnitOfWork:
         "numbers",
         "orders",
         "outbox",
+        "personal_data",
         "stock",
     )
 
@@ -468,6 +470,7 @@ class MemoryUnitOfWork:
         self.audit = store._audit_log
         self.idempotency = store._idempotency_store
         self.numbers = store._order_numbers
+        self.personal_data = store._personal_data
 
     def __enter__(self) -> Self:
         store = self._store
@@ -543,6 +546,7 @@ class MemoryRead(MemoryUnitOfWork):
         store._outbox_store._journal = journal
         store._audit_log._journal = journal
         store._idempotency_store._journal = journal
+        store._personal_data._journal = journal
         store._order_numbers._journal = journal
 
 
@@ -562,6 +566,7 @@ class MemoryStore:
         "_order_repository",
         "_outbox_store",
         "_owner",
+        "_personal_data",
         "_stock_repository",
         "stock_tables",
     )
@@ -574,9 +579,11 @@ class MemoryStore:
         journal = self._journal
         self._order_repository = MemoryOrderRepository(_Orders(), journal)
         self._stock_repository = MemoryStockRepository(self.stock_tables, journal)
-        self._outbox_store = MemoryOutboxStore(OutboxTables(), journal)
-        self._audit_log = MemoryAuditLog(AuditTables(), journal)
-        self._idempotency_store = MemoryIdempotencyStore({}, journal)
+        outbox, audit, keys = OutboxTables(), AuditTables(), dict[str, IdempotencyRecord]()
+        self._outbox_store = MemoryOutboxStore(outbox, journal)
+        self._audit_log = MemoryAuditLog(audit, journal)
+        self._idempotency_store = MemoryIdempotencyStore(keys, journal)
+        self._personal_data = MemoryPersonalData(outbox, keys, audit, journal)
         self._order_numbers = MemoryOrderNumbers({}, journal)
 
     @property

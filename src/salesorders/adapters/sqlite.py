@@ -116,6 +116,12 @@ class SQLiteUnitOfWork(SqlUnitOfWork):
     def _commit(self, session: Session) -> None:
         assert isinstance(session, _SQLiteSession)
         session.control("COMMIT")
+        if session.erased:
+            # Personal data was redacted: the rows' old versions are zeroed in the file (the
+            # connection deletes securely); move the WAL's frames into it and truncate the WAL,
+            # so no erased value stays there either (a reader still in the WAL defers that to
+            # the next checkpoint).
+            session.control("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _rollback(self, session: Session) -> None:
         assert isinstance(session, _SQLiteSession)
@@ -267,6 +273,9 @@ class SQLiteStore:
                 connection.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.durability]}")
                 connection.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
             connection.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+            # Freed space is zeroed, so a value overwritten or deleted (an anonymized address)
+            # does not stay readable in the file's free pages.
+            connection.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as error:
             raise translate_error(error) from error
         return connection

@@ -196,17 +196,20 @@ class OrderTickets:
         *,
         visibility: object = "internal",
         author: str = "",
+        personal: bool = False,
     ) -> TicketNote:
         """Note on a ticket that is not closed: ``internal`` for the team, ``customer`` for the
-        customer (an answer: ``TicketAnswered``, which notifies the customer)."""
+        customer (an answer: ``TicketAnswered``, which notifies the customer). ``personal``
+        marks a text holding personal data."""
         found = self.ticket(ticket_id)
         self._check_note_id(note_id)
         require_text(text, "text", blank_ok=False)
         seen = note_visibility(visibility)
         check_name(author, "author")
+        _check_personal(personal)
         self._ticket_check(at, author)
         status = self._ticket_step(found, "note")
-        note = TicketNote(note_id, at, text, seen, author)
+        note = TicketNote(note_id, at, text, seen, author, personal)
         self._store_ticket(attrs.evolve(found, status=status, notes=(*found.notes, note)), at)
         cls = ev.TicketAnswered if seen is NoteVisibility.CUSTOMER else ev.TicketNoted
         self._raise(
@@ -316,15 +319,25 @@ class OrderTickets:
 
     # ------------------------------------------------------------------ order notes
 
-    def add_note(self, note_id: str, text: str, at: dt.datetime, *, author: str = "") -> OrderNote:
+    def add_note(
+        self,
+        note_id: str,
+        text: str,
+        at: dt.datetime,
+        *,
+        author: str = "",
+        personal: bool = False,
+    ) -> OrderNote:
         """Add an internal note to the order; the departments its text ``@``-mentions are
-        parsed and kept (an unknown ``@name`` is refused, listing the departments)."""
+        parsed and kept (an unknown ``@name`` is refused, listing the departments).
+        ``personal`` marks a text holding personal data."""
         self._check_note_id(note_id)
         require_text(text, "text", blank_ok=False)
         mentions = mentions_in(text)
         check_name(author, "author")
+        _check_personal(personal)
         self._ticket_check(at, author)
-        note = OrderNote(note_id, at, text, author, mentions)
+        note = OrderNote(note_id, at, text, author, mentions, personal)
         self.notes = (*self.notes, note)
         self.updated_at = max(self.updated_at, at)
         self._raise(
@@ -373,3 +386,10 @@ class OrderTickets:
         else:
             self.tickets = (*self.tickets, updated)
         self.updated_at = max(self.updated_at, at)
+
+
+def _check_personal(personal: object) -> None:
+    if not isinstance(personal, bool):
+        raise ValidationError(
+            "personal", personal, "must be True or False", "True when the text names a person"
+        )

@@ -170,13 +170,15 @@ def mentions_in(text: str, field: str = "text") -> tuple[str, ...]:
 @attrs.frozen(slots=True)
 class TicketNote:
     """A note on a ticket: ``internal`` for the team, ``customer`` for the customer (an answer,
-    which the customer is notified of)."""
+    which the customer is notified of). ``personal``: its text holds personal data (it is
+    replaced when the customer is anonymized)."""
 
     id: str
     at: dt.datetime
     text: str
     visibility: NoteVisibility = NoteVisibility.INTERNAL
     author: str = ""
+    personal: bool = False
 
 
 @attrs.frozen(slots=True)
@@ -214,10 +216,13 @@ class Ticket:
 
 @attrs.frozen(slots=True)
 class OrderNote:
-    """An internal note on the order; ``mentions`` are the departments its text ``@``-mentions."""
+    """An internal note on the order; ``mentions`` are the departments its text ``@``-mentions;
+    ``personal``: its text holds personal data (it is replaced when the customer is
+    anonymized)."""
 
     id: str
     at: dt.datetime
     text: str
     author: str = ""
     mentions: tuple[str, ...] = ()
+    personal: bool = False

@@ -43,6 +43,7 @@ The classes are written in private modules by family and all live here, in ``sal
     │   └── PermanentDeliveryError      the receiver refused it for good; parked as dead at once
     ├── WebhookVerificationError        a received webhook's signature or timestamp did not verify
     ├── PermissionDeniedError           the permission policy refused the actor the command
+    ├── AnonymizationRefusedError       the customer still has open orders, returns or balances
     ├── NotFoundError                   no such order (by id or number)
     ├── ConflictError
     │   ├── ConcurrencyConflictError    the order changed since it was read (optimistic version)
@@ -61,7 +62,7 @@ The classes are written in private modules by family and all live here, in ``sal
 from __future__ import annotations
 
 from salesorders._public import publish
-from salesorders.errors._access import PermissionDeniedError
+from salesorders.errors._access import AnonymizationRefusedError, PermissionDeniedError
 from salesorders.errors._base import (
     PROBLEM_TYPE_BASE,
     CurrencyMismatchError,
@@ -126,6 +127,7 @@ from salesorders.errors._storage import (
 __all__ = [
     "PROBLEM_TYPE_BASE",
     "AllocationError",
+    "AnonymizationRefusedError",
     "BadCell",
     "ConcurrencyConflictError",
     "ConflictError",

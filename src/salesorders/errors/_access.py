@@ -23,3 +23,20 @@ class PermissionDeniedError(SalesOrdersError):
             f"{actor} may not run {command} (permission {permission!r}): {reason}; "
             "ask someone who holds it, or have an administrator grant it"
         )
+
+
+class AnonymizationRefusedError(SalesOrdersError):
+    """A customer cannot be anonymized yet: ``reasons`` lists what is still open (an order not
+    finished, a return not settled, a balance unpaid, a credit not refunded). Nothing was
+    changed."""
+
+    code = "anonymization_refused"
+    http_status = 409
+    title = "Anonymization refused"
+
+    def __init__(self, customer_id: str, reasons: tuple[str, ...]) -> None:
+        self.customer_id = customer_id
+        self.reasons = tuple(reasons)
+        super().__init__(
+            f"customer {customer_id} cannot be anonymized yet: " + "; ".join(self.reasons)
+        )

@@ -2,9 +2,10 @@
 unit of work, and one per denied attempt; and the retention command that purges old records.
 
 A record's stream is what the command is about: ``order:<id>`` for order commands,
-``stock:<sku>`` for stock commands, ``warehouse:<id>``, ``denied:<actor id>`` for denials,
-``service`` for the rest. ``before`` and ``after`` are the order's figures that the command
-changed (state, version, totals, statuses), or the stock movements it made.
+``customer:<id>`` for a customer's personal data, ``stock:<sku>`` for stock commands,
+``warehouse:<id>``, ``denied:<actor id>`` for denials, ``service`` for the rest. ``before``
+and ``after`` are the order's figures that the command changed (state, version, totals,
+statuses), the stock movements it made, or what a result says of itself (``audit_figures()``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def audit_stream(command: object, result: object = None) -> tuple[str, str]:
         order_id = result.order_id
     if isinstance(order_id, str) and order_id:
         return f"order:{order_id}", order_id
+    customer_id = getattr(command, "customer_id", None)
+    if isinstance(customer_id, str) and customer_id:
+        return f"customer:{customer_id}", customer_id
     sku = getattr(command, "sku", None)
     if isinstance(sku, str) and sku:
         return f"stock:{sku}", sku
@@ -146,6 +150,8 @@ class AuditTrail:
             old, new = {}, _movements((result,))
         elif isinstance(result, tuple) and all(isinstance(e, LedgerEntry) for e in result):
             old, new = {}, _movements(result)
+        elif callable(figures := getattr(result, "audit_figures", None)):
+            old, new = {}, figures()
         elif isinstance(result, AuditPurge):
             old = {}
             new = {

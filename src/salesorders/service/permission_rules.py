@@ -137,7 +137,7 @@ def standard_roles(
         "customer_service": [
             "tickets.open", Grant("tickets.*", team), "returns.request", "returns.approve",
             "returns.exchange", "returns.repair", "orders.note", "changes.request",
-            Grant("payments.refund", (refund_at_most(refund_limit),)),
+            "customers.export", Grant("payments.refund", (refund_at_most(refund_limit),)),
         ],
         "warehouse": ["stock.*", "shipments.*", "returns.receive", "orders.note"],
         "logistics": ["logistics.*", "orders.complete", "orders.note"],
@@ -152,7 +152,7 @@ def standard_roles(
             Grant(name, mine)
             for name in (
                 "orders.create", "orders.place", "orders.cancel", "changes.request",
-                "returns.request", "tickets.open",
+                "returns.request", "tickets.open", "customers.export",
             )
         ],
     }  # fmt: skip

@@ -119,6 +119,13 @@ from salesorders.service.payments import (
     overdue_orders,
     unrecorded_transactions,
 )
+from salesorders.service.personal_data import (
+    AnonymizeCustomer,
+    CustomerAnonymized,
+    CustomerDataExport,
+    ExportCustomerData,
+    PersonalData,
+)
 from salesorders.service.results import OrderResult
 from salesorders.service.retry import Retrier
 from salesorders.service.return_commands import (
@@ -200,9 +207,12 @@ class SalesService:
         self.dispatcher = dispatcher
         self.access = Access(None) if access is None else access
         self.trail = AuditTrail(False) if trail is None else trail
-        self._routes = {
+        personal = PersonalData(handlers.serializer)
+        self._routes: dict[type, Route] = {
             **handlers.routes,
             PurgeAuditRecords: (self.trail.purge, AuditPurge),
+            ExportCustomerData: (personal.export, CustomerDataExport),
+            AnonymizeCustomer: (personal.anonymize, CustomerAnonymized),
         }
         self.idempotency_scope = (
             None
@@ -300,6 +310,16 @@ class SalesService:
         self, command: PurgeAuditRecords, *, scope: str | None = None, actor: Actor | None = None
     ) -> AuditPurge: ...
 
+    @overload
+    def handle(
+        self, command: ExportCustomerData, *, scope: str | None = None, actor: Actor | None = None
+    ) -> CustomerDataExport: ...
+
+    @overload
+    def handle(
+        self, command: AnonymizeCustomer, *, scope: str | None = None, actor: Actor | None = None
+    ) -> CustomerAnonymized: ...
+
     def handle(self, command: Any, *, scope: str | None = None, actor: Actor | None = None) -> Any:
         """Run ``command`` and return its result (an :class:`OrderResult` for order commands).
 
@@ -344,7 +364,7 @@ class SalesService:
             if actor is not None or self.access.policy is not None:
                 command, who = self.access.admit(command, actor)
             check_texts(command)
-            key = command.idempotency_key
+            key = getattr(command, "idempotency_key", None)  # a read-like command has none
             if key is None:
                 handler = route[0]
                 return self.retrier.run(lambda: self._run(handler, command, who)), False

@@ -60,7 +60,8 @@ class AssignTicket:
 @attrs.frozen(slots=True)
 class AddTicketNote:
     """Note on a ticket: ``internal`` (the team only) or ``customer`` (an answer the customer
-    is notified of). The author is the command's ``actor``."""
+    is notified of). The author is the command's ``actor``. ``personal`` marks a text that
+    names a person (see ``docs/privacy.md``)."""
 
     permission: ClassVar[str] = "tickets.note"
 
@@ -69,6 +70,7 @@ class AddTicketNote:
     text: str
     visibility: str = "internal"
     note_id: str | None = None
+    personal: bool = False
     idempotency_key: str | None = None
     actor: str = ""
 
@@ -115,12 +117,14 @@ class CloseTicket:
 @attrs.frozen(slots=True)
 class AddOrderNote:
     """Add an internal note to the order; ``@department`` mentions in its text are kept (an
-    unknown one is refused). The author is the command's ``actor``."""
+    unknown one is refused). The author is the command's ``actor``. ``personal`` marks a text
+    that names a person (see ``docs/privacy.md``)."""
 
     permission: ClassVar[str] = "orders.note"
 
     order_id: str
     text: str
     note_id: str | None = None
+    personal: bool = False
     idempotency_key: str | None = None
     actor: str = ""

@@ -94,6 +94,7 @@ class Tickets:
             now,
             visibility=command.visibility,
             author=command.actor,
+            personal=command.personal,
         )
         return self._saved(uow, order)
 
@@ -123,7 +124,11 @@ class Tickets:
     ) -> OrderResult:
         order = uow.orders.get(command.order_id)
         order.add_note(
-            command.note_id or order.next_note_id(), command.text, now, author=command.actor
+            command.note_id or order.next_note_id(),
+            command.text,
+            now,
+            author=command.actor,
+            personal=command.personal,
         )
         return self._saved(uow, order)
 

@@ -64,7 +64,7 @@ class Session(abc.ABC):
     and :meth:`_count`.
     """
 
-    __slots__ = ("failed", "finished", "read_only", "statements", "wrote")
+    __slots__ = ("erased", "failed", "finished", "read_only", "statements", "wrote")
 
     #: The driver's error base class, translated at this boundary.
     driver_error: ClassVar[type[Exception]]
@@ -79,6 +79,8 @@ class Session(abc.ABC):
         #: of work with neither has nothing to undo.
         self.wrote = False
         self.failed = False
+        #: Set when personal data was redacted: the store may erase old row versions on commit.
+        self.erased = False
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Execute a statement whose result is not needed."""

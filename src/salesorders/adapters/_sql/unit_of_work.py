@@ -16,6 +16,7 @@ from salesorders.adapters._sql.audit import AuditStatements, SqlAuditLog
 from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.orders import SqlOrderNumbers, SqlOrderRepository
 from salesorders.adapters._sql.outbox import SqlIdempotencyStore, SqlOutboxStore
+from salesorders.adapters._sql.personal_data import SqlPersonalData
 from salesorders.adapters._sql.session import Session
 from salesorders.adapters._sql.statements import Statements
 from salesorders.adapters._sql.stock import SqlStockRepository
@@ -104,6 +105,7 @@ class SqlUnitOfWork(abc.ABC):
     idempotency: SqlIdempotencyStore
     numbers: SqlOrderNumbers
     audit: SqlAuditLog
+    personal_data: SqlPersonalData
 
     def __init__(self, config: StoreConfig) -> None:
         self._config = config
@@ -145,6 +147,7 @@ class SqlUnitOfWork(abc.ABC):
         self.idempotency = SqlIdempotencyStore(session, config)
         self.numbers = SqlOrderNumbers(session, config)
         self.audit = SqlAuditLog(session, config)
+        self.personal_data = SqlPersonalData(session, config)
         return self
 
     def __exit__(
