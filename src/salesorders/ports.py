@@ -22,6 +22,7 @@ from moneyed import Money
 from salesorders.domain.audit import AuditRecord
 from salesorders.domain.catalog import Product
 from salesorders.domain.checks import MAX_PAGE_SIZE, aware_time, check_text, optional_id
+from salesorders.domain.customers import Customer
 from salesorders.domain.fulfilment import Shipment, ShipmentStatus
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.logistics_queries import (
@@ -66,6 +67,7 @@ __all__ = [
     "BarcodeCatalog",
     "Catalog",
     "Clock",
+    "CustomerRepository",
     "DeliveryRecord",
     "ExchangeRates",
     "GatewayTransaction",
@@ -234,19 +236,34 @@ class AuditLog(Protocol):
     def purge(self, before: dt.datetime, *, dry_run: bool = False) -> int: ...
 
 
+class CustomerRepository(Protocol):
+    """The customer records of a store (``uow.customers``). Contract: ``add`` refuses an id
+    already stored (:class:`~salesorders.errors.ConflictError`); ``save`` stores a record read
+    before, raising :class:`~salesorders.errors.ConcurrencyConflictError` if it changed since;
+    both return the record stored, its ``version`` bumped. ``get`` raises
+    :class:`~salesorders.errors.NotFoundError`, ``find`` returns ``None``; ``list`` pages by id."""
+
+    def add(self, customer: Customer) -> Customer: ...
+
+    def save(self, customer: Customer) -> Customer: ...
+
+    def get(self, customer_id: str) -> Customer: ...
+
+    def find(self, customer_id: str) -> Customer | None: ...
+
+    def list(self, *, after: str | None = None, limit: int = 500) -> list[Customer]: ...
+
+
 class PersonalDataStore(Protocol):
     """Where a store keeps copies of customers' personal data besides the orders
     (``uow.personal_data``; see :mod:`salesorders.domain.personal_data`).
 
     Contract: ``redact`` rewrites, in the unit of work, every copy kept for the orders
-    ``order_ids``: the outbox messages of their streams (payload and last error), their
-    delivery records (the recipient becomes :data:`~salesorders.domain.personal_data.REDACTED`;
-    the recipients found are added to ``redactor`` first), the idempotency results that name
-    them, and the records of the audit ``streams``, re-sealed with
-    :func:`~salesorders.domain.personal_data.resealed` so their chains hold. It returns how many
-    rows it changed. A store may also erase old versions of the rows once the unit of work
-    commits (SQLite overwrites freed space and truncates its write-ahead log).
-    """
+    ``order_ids``: their outbox messages (payload, last error), delivery records (recipient
+    becomes ``REDACTED``, after the recipients are added to ``redactor``), the idempotency
+    results naming them, and the records of the audit ``streams``, re-sealed with
+    :func:`~salesorders.domain.personal_data.resealed`. It returns the rows changed. A store may
+    erase old row versions on commit (SQLite zeroes freed space and truncates its WAL)."""
 
     def redact(
         self, order_ids: Collection[str], streams: Collection[str], redactor: Redactor

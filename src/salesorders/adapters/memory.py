@@ -33,6 +33,7 @@ from typing import Any, Self
 import attrs
 
 from salesorders.adapters._memory_audit import AuditTables, MemoryAuditLog
+from salesorders.adapters._memory_customers import MemoryCustomerRepository
 from salesorders.adapters._memory_outbox import MemoryOutboxStore, OutboxTables
 from salesorders.adapters._memory_personal import MemoryPersonalData
 from salesorders.domain.catalog import Product
@@ -452,6 +453,7 @@ class MemoryUnitOfWork:
         "_lock",
         "_store",
         "audit",
+        "customers",
         "idempotency",
         "numbers",
         "orders",
@@ -468,6 +470,7 @@ class MemoryUnitOfWork:
         self.stock = store._stock_repository
         self.outbox = store._outbox_store
         self.audit = store._audit_log
+        self.customers = store._customers
         self.idempotency = store._idempotency_store
         self.numbers = store._order_numbers
         self.personal_data = store._personal_data
@@ -547,6 +550,7 @@ class MemoryRead(MemoryUnitOfWork):
         store._audit_log._journal = journal
         store._idempotency_store._journal = journal
         store._personal_data._journal = journal
+        store._customers._journal = journal
         store._order_numbers._journal = journal
 
 
@@ -559,6 +563,7 @@ class MemoryStore:
 
     __slots__ = (
         "_audit_log",
+        "_customers",
         "_idempotency_store",
         "_journal",
         "_lock",
@@ -584,6 +589,7 @@ class MemoryStore:
         self._audit_log = MemoryAuditLog(audit, journal)
         self._idempotency_store = MemoryIdempotencyStore(keys, journal)
         self._personal_data = MemoryPersonalData(outbox, keys, audit, journal)
+        self._customers = MemoryCustomerRepository({}, journal)
         self._order_numbers = MemoryOrderNumbers({}, journal)
 
     @property

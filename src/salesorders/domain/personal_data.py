@@ -22,6 +22,7 @@ import attrs
 
 from salesorders.domain.audit import AuditRecord, record_hash
 from salesorders.domain.changes import ChangeAction, ChangeRequest
+from salesorders.domain.customers import Customer
 from salesorders.domain.order import Order
 from salesorders.domain.order_values import Address
 from salesorders.domain.returns import ReturnState
@@ -32,6 +33,7 @@ __all__ = [
     "PERSONAL_FIELDS",
     "REDACTED",
     "Redactor",
+    "anonymized_customer",
     "anonymized_order",
     "open_business",
     "personal_values",
@@ -181,6 +183,25 @@ def _anonymize_into(order: Order, found: list[str]) -> Order:
     )
 
 
+def anonymized_customer(customer: Customer, at: dt.datetime) -> tuple[Customer, frozenset[str]]:
+    """``customer``'s record with its contact's name, email and phone, its addresses and its
+    personal notes replaced (email and phone become ``None``: a contact needs a real address or
+    none), marked anonymized at ``at``; and the values replaced."""
+    contact = customer.contact
+    found: list[str] = [contact.name, contact.email or "", contact.phone or ""]
+    addresses = tuple(a for a in (_address(a, found) for a in customer.addresses) if a is not None)
+    notes = tuple(_note(note, found) for note in customer.notes)
+    changed = attrs.evolve(
+        customer,
+        contact=attrs.evolve(contact, name=_blank(contact.name), email=None, phone=None),
+        addresses=addresses,
+        notes=notes,
+        anonymized_at=at,
+        updated_at=max(customer.updated_at, at),
+    )
+    return changed, frozenset(v.strip() for v in found if v and v.strip() and v != REDACTED)
+
+
 _OPEN_RETURNS: Final = frozenset({ReturnState.REQUESTED, ReturnState.APPROVED})
 
 
@@ -190,7 +211,8 @@ def open_business(orders: Sequence[Order]) -> tuple[str, ...]:
     balance still due, a credit the customer is still owed."""
     reasons: list[str] = []
     for order in orders:
-        if order.state not in order.workflow.finals:
+        finished = order.state in order.workflow.finals
+        if not finished:
             reasons.append(f"order {order.id} is {order.state}: finish or cancel it first")
         for found in order.returns:
             if found.state in _OPEN_RETURNS:
@@ -199,11 +221,16 @@ def open_business(orders: Sequence[Order]) -> tuple[str, ...]:
                     "receive or reject it first"
                 )
         due = order.balance_due
-        if due.amount > 0 and order.state not in _CLOSED_UNPAID:
-            reasons.append(f"order {order.id} has {due} unpaid: collect it or write it off")
+        if finished and due.amount > 0 and order.state not in _CLOSED_UNPAID:
+            reasons.append(
+                f"order {order.id} has {due.amount} {order.currency} unpaid: collect it first"
+            )
         credit = order.customer_credit
         if credit.amount > 0:
-            reasons.append(f"order {order.id} owes the customer {credit}: refund it first")
+            reasons.append(
+                f"order {order.id} owes the customer {credit.amount} {order.currency}: "
+                "refund it first"
+            )
     return tuple(reasons)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
+from salesorders.domain.customers import MembershipTiers
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import PriceBook
 from salesorders.domain.return_policy import ReturnPolicy
@@ -38,6 +39,7 @@ from salesorders.serialization import Serializer
 from salesorders.service.access import Access
 from salesorders.service.audit_trail import DEFAULT_RETENTION, AuditTrail
 from salesorders.service.clock import SystemClock
+from salesorders.service.customers import CustomerDesk
 from salesorders.service.handlers import Handlers
 from salesorders.service.idempotency import IdempotencyKeeper
 from salesorders.service.outbox import OutboxDispatcher
@@ -66,6 +68,7 @@ def bootstrap(
     permissions: PermissionPolicy | None = None,
     audit: bool = False,
     audit_retention: dt.timedelta = DEFAULT_RETENTION,
+    tiers: MembershipTiers | None = None,
     serve_backorders_on_receipt: bool = False,
     backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
@@ -119,7 +122,10 @@ def bootstrap(
     needs ``handle(command, actor=Actor(...))``; without one every command runs. With ``audit``,
     every command run and every denied attempt is recorded in the store's audit log, in the
     command's own unit of work (see ``docs/audit.md``); ``PurgeAuditRecords`` keeps the records
-    of the last ``audit_retention`` (by default ten years). With
+    of the last ``audit_retention`` (by default ten years). ``tiers``: the
+    :class:`~salesorders.domain.customers.MembershipTiers` ``EvaluateTiers`` moves customers
+    through; by default a new order of a customer with a record is priced with their tier as the
+    price book's customer group (see ``docs/customers.md``). With
     ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
     ``AllocateBackorders`` does. ``backorder_priority``: which waiting orders are served first —
@@ -165,6 +171,9 @@ def bootstrap(
         workflows=known,
         number_prefix=number_prefix,
     )
+    desk = CustomerDesk(tiers)
+    if tiers is not None and tiers.price_groups:
+        handlers.customer_group = desk.price_group
     dispatcher = OutboxDispatcher(
         factory,
         notifiers,
@@ -187,6 +196,7 @@ def bootstrap(
         read_factory=_read_factory(store) if uow is None else None,
         access=Access(permissions),
         trail=AuditTrail(audit, audit_retention),
+        desk=desk,
     )
     if store is not None:
         store.use_serializer(serializer)

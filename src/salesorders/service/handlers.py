@@ -173,6 +173,9 @@ class Handlers:
         self.catalog = catalog
         self.number_prefix = number_prefix
         self.new_order_id = new_order_id
+        #: The price group of a new order without one, read in its unit of work (``None``:
+        #: none); bootstrap sets it from the membership tiers.
+        self.customer_group: Callable[[UnitOfWork, str], str | None] | None = None
         latest: dict[str, Workflow] = {}
         for workflow in workflows:
             known = latest.get(workflow.name)
@@ -277,12 +280,12 @@ class Handlers:
     # ------------------------------------------------------------------ order use cases
 
     def create_draft(self, uow: UnitOfWork, command: CreateDraft, now: dt.datetime) -> OrderResult:
-        order = self._build(command, now)
+        order = self._build(command, now, uow)
         uow.orders.add(order)
         return self._published(uow, order)
 
     def place_order(self, uow: UnitOfWork, command: PlaceOrder, now: dt.datetime) -> OrderResult:
-        order = self._build(command, now)
+        order = self._build(command, now, uow)
         fresh_id = not command.order_id and self.new_order_id is _new_order_id
         alerts = self._place_and_confirm(uow, order, command, now, new=True, fresh_id=fresh_id)
         uow.orders.add(order)
@@ -529,14 +532,17 @@ class Handlers:
 
     # ------------------------------------------------------------------ steps
 
-    def _build(self, spec: NewOrder, now: dt.datetime) -> Order:
+    def _build(self, spec: NewOrder, now: dt.datetime, uow: UnitOfWork) -> Order:
         """A new draft from a command's fields, in one domain call fed with what it needs
         fetched first (workflow, exchange rate, products, quotes): lines priced, discounts and
-        shipping applied. Inputs are refused in the order the draft's verbs take them."""
+        shipping applied. Inputs are refused in the order the draft's verbs take them. Without
+        a group of its own, the order takes the customer's (``customer_group``: their tier)."""
         customer_id, currency = spec.customer_id, spec.currency
         order_id = spec.order_id or self.new_order_id()
         workflow = self._workflow(spec.workflow)
         group = spec.customer_group
+        if group is None and self.customer_group is not None and isinstance(customer_id, str):
+            group = self.customer_group(uow, customer_id)
         if spec.exchange_rate_base is not None or self.catalog is not None:
             # Refused before the rate and the products are fetched, as the verbs refuse it.
             check_new_order(order_id, customer_id, currency, now, group)

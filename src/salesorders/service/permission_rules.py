@@ -133,11 +133,13 @@ def standard_roles(
         "sales": [
             "orders.create", "orders.place", "orders.confirm", "orders.hold", "orders.cancel",
             "orders.cancel_lines", "orders.note", "changes.request", "tickets.open",
+            "customers.register", "customers.update", "customers.note",
         ],
         "customer_service": [
             "tickets.open", Grant("tickets.*", team), "returns.request", "returns.approve",
             "returns.exchange", "returns.repair", "orders.note", "changes.request",
-            "customers.export", Grant("payments.refund", (refund_at_most(refund_limit),)),
+            "customers.export", "customers.register", "customers.update", "customers.note",
+            Grant("payments.refund", (refund_at_most(refund_limit),)),
         ],
         "warehouse": ["stock.*", "shipments.*", "returns.receive", "orders.note"],
         "logistics": ["logistics.*", "orders.complete", "orders.note"],
@@ -145,14 +147,15 @@ def standard_roles(
         "manager": [
             "changes.approve", "payments.approve", "returns.approve", "orders.cancel",
             "orders.cancel_lines", "orders.hold", "orders.transition", "orders.complete",
-            "orders.note",
+            "orders.note", "customers.tiers",
         ],
         "admin": ["*"],
         "customer": [
             Grant(name, mine)
             for name in (
                 "orders.create", "orders.place", "orders.cancel", "changes.request",
-                "returns.request", "tickets.open", "customers.export",
+                "returns.request", "tickets.open", "customers.export", "customers.register",
+                "customers.update",
             )
         ],
     }  # fmt: skip

@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import attrs
 
-from salesorders.domain.checks import MAX_PAGE_SIZE, require_id, require_text
+from salesorders.domain.checks import require_id, require_text
 from salesorders.domain.order import Order
 from salesorders.domain.personal_data import (
     Redactor,
+    anonymized_customer,
     anonymized_order,
     open_business,
 )
 from salesorders.errors import AnonymizationRefusedError, NotFoundError, ValidationError
-from salesorders.ports import AuditQuery, OrderQuery, OutboxMessage, UnitOfWork
+from salesorders.ports import AuditQuery, OutboxMessage, UnitOfWork
 from salesorders.serialization import Serializer
+from salesorders.service.customers import orders_of_customer
 
 __all__ = [
     "ANONYMIZED_EVENT",
@@ -107,18 +108,6 @@ class CustomerAnonymized:
         return {"orders": len(self.order_ids), "values": self.values, "copies": self.copies}
 
 
-def _orders_of(uow: UnitOfWork, customer_id: str) -> Iterator[Order]:
-    after = None
-    while True:
-        page = uow.orders.list(
-            OrderQuery(customer_id=customer_id, limit=MAX_PAGE_SIZE, after=after)
-        )
-        yield from page.orders
-        if page.next_cursor is None:
-            return
-        after = page.next_cursor
-
-
 def _audit_records(uow: UnitOfWork, streams: list[str]) -> list[dict[str, Any]]:
     log = getattr(uow, "audit", None)
     if log is None:
@@ -153,7 +142,7 @@ class PersonalData:
         self, uow: UnitOfWork, command: ExportCustomerData, now: dt.datetime
     ) -> CustomerDataExport:
         customer_id = require_id(command.customer_id, "customer_id")
-        orders = list(_orders_of(uow, customer_id))
+        orders = list(orders_of_customer(uow, customer_id))
         events: list[dict[str, Any]] = []
         deliveries: list[dict[str, Any]] = []
         for order in orders:
@@ -175,9 +164,12 @@ class PersonalData:
                     }
                 )  # fmt: skip
         streams = [f"order:{o.id}" for o in orders] + [customer_stream(customer_id)]
+        records = getattr(uow, "customers", None)
+        kept = None if records is None else records.find(customer_id)
         data = {
             "customer_id": customer_id,
             "exported_at": now.isoformat(),
+            "customer": None if kept is None else self.serializer.dump(kept),
             "orders": [self.serializer.dump(order) for order in orders],
             "events": events,
             "deliveries": deliveries,
@@ -198,13 +190,19 @@ class PersonalData:
                 "cannot be anonymized: the store keeps no personal-data port (uow.personal_data)",
                 "use MemoryStore, SQLiteStore or PostgresStore, or add a PersonalDataStore",
             )
-        orders = list(_orders_of(uow, customer_id))
-        if not orders:
+        orders = list(orders_of_customer(uow, customer_id))
+        records = getattr(uow, "customers", None)
+        record = None if records is None else records.find(customer_id)
+        if not orders and record is None:
             raise NotFoundError("customer", customer_id)
         reasons = open_business(orders)
         if reasons:
             raise AnonymizationRefusedError(customer_id, reasons)
         redactor = Redactor()
+        if record is not None:
+            changed_record, values = anonymized_customer(record, now)
+            redactor.add(values)
+            records.save(changed_record)  # type: ignore[union-attr]
         anonymized = []
         for order in orders:
             changed, values = anonymized_order(order, now)

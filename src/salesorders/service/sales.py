@@ -23,6 +23,7 @@ from salesorders.analytics.source import analytics_of
 from salesorders.domain.actors import Actor
 from salesorders.domain.audit import AuditRecord
 from salesorders.domain.checks import aware_time, require_id
+from salesorders.domain.customers import Customer
 from salesorders.domain.logistics import LateShipment, LeadTime, OpenShipment
 from salesorders.domain.logistics_queries import (
     LateShipmentQuery,
@@ -93,6 +94,15 @@ from salesorders.service.commands import (
     TransitionOrder,
     WriteOffStock,
     check_texts,
+)
+from salesorders.service.customers import (
+    AddCustomerNote,
+    CustomerDesk,
+    EvaluateTiers,
+    RegisterCustomer,
+    TierReview,
+    UpdateCustomer,
+    customers_of,
 )
 from salesorders.service.handlers import Handlers, Route
 from salesorders.service.idempotency import (
@@ -197,6 +207,7 @@ class SalesService:
         read_factory: UnitOfWorkFactory | None = None,
         access: Access | None = None,
         trail: AuditTrail | None = None,
+        desk: CustomerDesk | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.read_factory = uow_factory if read_factory is None else read_factory
@@ -208,11 +219,17 @@ class SalesService:
         self.access = Access(None) if access is None else access
         self.trail = AuditTrail(False) if trail is None else trail
         personal = PersonalData(handlers.serializer)
+        self.customers = CustomerDesk() if desk is None else desk
+        customers = self.customers
         self._routes: dict[type, Route] = {
             **handlers.routes,
             PurgeAuditRecords: (self.trail.purge, AuditPurge),
             ExportCustomerData: (personal.export, CustomerDataExport),
             AnonymizeCustomer: (personal.anonymize, CustomerAnonymized),
+            RegisterCustomer: (customers.register, Customer),
+            UpdateCustomer: (customers.update, Customer),
+            AddCustomerNote: (customers.note, Customer),
+            EvaluateTiers: (customers.evaluate, TierReview),
         }
         self.idempotency_scope = (
             None
@@ -309,6 +326,20 @@ class SalesService:
     def handle(
         self, command: PurgeAuditRecords, *, scope: str | None = None, actor: Actor | None = None
     ) -> AuditPurge: ...
+
+    @overload
+    def handle(
+        self,
+        command: RegisterCustomer | UpdateCustomer | AddCustomerNote,
+        *,
+        scope: str | None = None,
+        actor: Actor | None = None,
+    ) -> Customer: ...
+
+    @overload
+    def handle(
+        self, command: EvaluateTiers, *, scope: str | None = None, actor: Actor | None = None
+    ) -> TierReview: ...
 
     @overload
     def handle(
@@ -471,6 +502,16 @@ class SalesService:
         if scope is not None and order.customer_id != scope:
             raise NotFoundError("order", order_id)
         return order
+
+    def get_customer(self, customer_id: str, *, actor: Actor | None = None) -> Customer:
+        """The customer record with that id; :class:`~salesorders.errors.NotFoundError` if none.
+        ``actor`` as for :meth:`get_order`: a customer reads only their own record."""
+        require_id(customer_id, "customer_id")
+        scope = self.access.customer_scope(actor)
+        if scope is not None and scope != customer_id:
+            raise NotFoundError("customer", customer_id)
+        with self.read_factory() as uow:
+            return customers_of(uow).get(customer_id)  # type: ignore[no-any-return]
 
     @property
     def relay(self) -> OutboxDispatcher:

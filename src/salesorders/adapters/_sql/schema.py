@@ -310,6 +310,18 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX audit_log_by_time ON {p}audit_log (at)",
         ),
     ),
+    Migration(
+        13,
+        "customer records: one row per customer, the record as a document, its tier beside it",
+        (
+            """CREATE TABLE {p}customers (
+                id {text} PRIMARY KEY,
+                tier {text} NOT NULL,
+                version {int} NOT NULL,
+                updated_at {ts} NOT NULL,
+                doc {json} NOT NULL){without_rowid}""",
+        ),
+    ),
 )
 
 #: The schema version this library writes.

@@ -13,6 +13,7 @@ from typing import Self
 
 from salesorders import errors
 from salesorders.adapters._sql.audit import AuditStatements, SqlAuditLog
+from salesorders.adapters._sql.customers import SqlCustomerRepository
 from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.orders import SqlOrderNumbers, SqlOrderRepository
 from salesorders.adapters._sql.outbox import SqlIdempotencyStore, SqlOutboxStore
@@ -106,6 +107,7 @@ class SqlUnitOfWork(abc.ABC):
     numbers: SqlOrderNumbers
     audit: SqlAuditLog
     personal_data: SqlPersonalData
+    customers: SqlCustomerRepository
 
     def __init__(self, config: StoreConfig) -> None:
         self._config = config
@@ -148,6 +150,7 @@ class SqlUnitOfWork(abc.ABC):
         self.numbers = SqlOrderNumbers(session, config)
         self.audit = SqlAuditLog(session, config)
         self.personal_data = SqlPersonalData(session, config)
+        self.customers = SqlCustomerRepository(session, config)
         return self
 
     def __exit__(
