@@ -154,12 +154,18 @@ def test_a_customer_actor_serves_only_themselves() -> None:
 
 def _public_commands() -> list[type]:
     import salesorders.audit
+    import salesorders.customers
     import salesorders.privacy
     import salesorders.service
 
     return [
         value
-        for module in (salesorders.service, salesorders.audit, salesorders.privacy)
+        for module in (
+            salesorders.service,
+            salesorders.audit,
+            salesorders.privacy,
+            salesorders.customers,
+        )
         for name in module.__all__
         if isinstance(value := getattr(module, name), type)
         and attrs.has(value)

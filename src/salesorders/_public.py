@@ -25,6 +25,7 @@ PUBLIC_MODULES = frozenset(
         "salesorders.barcodes",
         "salesorders.analytics",
         "salesorders.audit",
+        "salesorders.customers",
         "salesorders.errors",
         "salesorders.events",
         "salesorders.orders",

@@ -37,6 +37,8 @@ from salesorders.service import (
     audit_trail,
     change_commands,
     commands,
+    customers,
+    loyalty,
     payment_commands,
     personal_data,
     return_commands,
@@ -116,6 +118,8 @@ VIEWS: Final[tuple[type, ...]] = (OrderView, OrderSummary)
 
 _COMMAND_MODULES: Final = (
     audit_trail,
+    customers,
+    loyalty,
     personal_data,
     commands,
     change_commands,

@@ -21,6 +21,14 @@ from moneyed import Money
 import salesorders.service as service_package
 from salesorders.adapters.memory import MemoryStore
 from salesorders.audit import PurgeAuditRecords
+from salesorders.customers import (
+    AccruePoints,
+    AddCustomerNote,
+    EvaluateTiers,
+    RedeemPoints,
+    RegisterCustomer,
+    UpdateCustomer,
+)
 from salesorders.domain.changes import ChangeAction
 from salesorders.domain.order import Address
 from salesorders.domain.payments import PaymentTerms
@@ -242,6 +250,23 @@ COMMANDS: dict[type, Any] = {
         PurgeAuditRecords(dt.datetime(2016, 1, 1, tzinfo=dt.UTC), dry_run=False),
         ExportCustomerData("C-1"),
         AnonymizeCustomer("C-1", "erasure request R-17"),
+        RegisterCustomer(
+            "C-1",
+            "Alice",
+            "alice@example.org",
+            "+4930123456",
+            "de_DE",
+            "Europe/Berlin",
+            ("email", "sms"),
+            ("webhook",),
+            (Address("Alice", "1 Main St", "Berlin", "DE"),),
+            ("newsletter",),
+        ),
+        UpdateCustomer("C-1", "Alice L.", None, None, "en_GB"),
+        AddCustomerNote("C-1", "prefers mornings", personal=True),
+        EvaluateTiers("C-1"),
+        AccruePoints(),
+        RedeemPoints("O-1", 120, "LP1"),
     )
     for cls in [type(example)]
 }

@@ -105,6 +105,13 @@ def _translate(error: psycopg.Error, puts: dict[str, str] | None = None) -> erro
         taken = conflict_from_detail(error.diag.message_detail)
         taken.__cause__ = error
         return taken
+    if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "customers":
+        conflict = errors.ConflictError(
+            f"a customer with this id is already stored ({error.diag.message_detail}); "
+            "update it instead"
+        )
+        conflict.__cause__ = error
+        return conflict
     if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "orders":
         conflict = errors.ConflictError(
             f"an order with this id or number is already stored ({error.diag.message_detail}); "

@@ -3,8 +3,9 @@ membership tiers they earn by what they buy (:class:`MembershipTiers`).
 
 A customer record holds a :class:`~salesorders.domain.contacts.CustomerContact` (name, email,
 phone, locale, time zone, channels), the addresses they use, the groups they belong to, notes,
-and their membership tier. Orders name a customer by id; a record is optional for an order,
-but notifications, tiers and anonymization read it when there is one.
+their membership tier and their loyalty points ledger. Orders name a customer by id; a record
+is optional for an order, but notifications, tiers, points and anonymization read it when there
+is one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import attrs
 
 from salesorders.domain.checks import aware_time, check_name, require_id, require_text
 from salesorders.domain.contacts import CustomerContact
+from salesorders.domain.loyalty import LoyaltyEntry, balance
 from salesorders.domain.money import to_decimal
 from salesorders.domain.order import Order
 from salesorders.domain.order_values import Address
@@ -84,12 +86,27 @@ class Customer:
     notes: tuple[CustomerNote, ...] = ()
     tier: str = DEFAULT_TIER
     tier_since: dt.datetime | None = None
+    points: tuple[LoyaltyEntry, ...] = ()
     anonymized_at: dt.datetime | None = None
     version: int = 0
 
     @property
     def id(self) -> str:
         return self.contact.customer_id
+
+    @property
+    def points_balance(self) -> int:
+        """The loyalty points the customer holds: the sum of their ledger's entries."""
+        return balance(self.points)
+
+    def with_entries(self, entries: Iterable[LoyaltyEntry], at: dt.datetime) -> Customer:
+        """The record with ``entries`` added to its points ledger."""
+        added = tuple(entries)
+        if not added:
+            return self
+        return attrs.evolve(
+            self, points=(*self.points, *added), updated_at=max(self.updated_at, at)
+        )
 
     @classmethod
     def register(

@@ -382,6 +382,30 @@ class OrderPayments:
         self._payment_event(ev.PaymentRecorded, payment, value, at, actor, reason, "", reference)
         return payment
 
+    def redeem_points(
+        self, payment_id: str, amount: _Amount, at: dt.datetime, *, reference: str, actor: str = ""
+    ) -> Payment:
+        """A payment in loyalty points, captured at once: the service takes the points from the
+        customer's ledger in the same unit of work (``reference`` names the ledger entry). It
+        may pay at most the balance due."""
+        value = self.check_new_payment(payment_id, amount, PaymentMethod.LOYALTY_POINTS)
+        require_id(reference, "reference")
+        self._check_step(at, actor, "", "reason")
+        due = self.payment_figures.balance_due
+        if value > due:
+            raise ValidationError(
+                "points", str(value), f"pay more than the {due} {self.currency} still due"
+            )
+        op = PaymentOperation("redeem", value, at, actor, "")
+        payment = Payment(
+            payment_id, PaymentMethod.LOYALTY_POINTS, value, self.currency,
+            PaymentState.CAPTURED, at, reference, captured=value, recorded_by=actor,
+            operations=(op,),
+        )  # fmt: skip
+        self._store(payment, at)
+        self._payment_event(ev.PaymentCaptured, payment, value, at, actor, "", reference)
+        return payment
+
     def approve_payment(
         self,
         payment_id: str,

@@ -35,6 +35,7 @@ from salesorders.errors import ValidationError
 __all__ = [
     "GATEWAY_METHODS",
     "MANUAL_METHODS",
+    "POINTS_METHODS",
     "Payment",
     "PaymentFigures",
     "PaymentMethod",
@@ -53,17 +54,20 @@ _MAX_NET_DAYS: Final = 3650
 
 
 class PaymentMethod(enum.Enum):
-    """How the customer pays. ``card`` goes through the payment gateway; the others are manual
-    payments, recorded and reviewed."""
+    """How the customer pays. ``card`` goes through the payment gateway; ``loyalty_points`` is
+    taken from the customer's points (``RedeemPoints``); the others are manual payments,
+    recorded and reviewed."""
 
     CARD = "card"
     BANK_TRANSFER = "bank_transfer"
     CASH = "cash"
     CHEQUE = "cheque"
+    LOYALTY_POINTS = "loyalty_points"
 
 
 GATEWAY_METHODS: Final = frozenset({PaymentMethod.CARD})
-MANUAL_METHODS: Final = frozenset(set(PaymentMethod) - GATEWAY_METHODS)
+POINTS_METHODS: Final = frozenset({PaymentMethod.LOYALTY_POINTS})
+MANUAL_METHODS: Final = frozenset(set(PaymentMethod) - GATEWAY_METHODS - POINTS_METHODS)
 
 
 class PaymentState(enum.Enum):

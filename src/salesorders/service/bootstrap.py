@@ -16,6 +16,7 @@ from typing import Any
 
 from salesorders.domain.allocation import AllocationPolicy, PriorityPolicy
 from salesorders.domain.customers import MembershipTiers
+from salesorders.domain.loyalty import LoyaltyProgram
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import PriceBook
 from salesorders.domain.return_policy import ReturnPolicy
@@ -69,6 +70,7 @@ def bootstrap(
     audit: bool = False,
     audit_retention: dt.timedelta = DEFAULT_RETENTION,
     tiers: MembershipTiers | None = None,
+    loyalty: LoyaltyProgram | None = None,
     serve_backorders_on_receipt: bool = False,
     backorder_priority: Callable[[Order], Any] | None = None,
     notifiers: Iterable[Notifier] = (),
@@ -125,7 +127,9 @@ def bootstrap(
     of the last ``audit_retention`` (by default ten years). ``tiers``: the
     :class:`~salesorders.domain.customers.MembershipTiers` ``EvaluateTiers`` moves customers
     through; by default a new order of a customer with a record is priced with their tier as the
-    price book's customer group (see ``docs/customers.md``). With
+    price book's customer group (see ``docs/customers.md``). ``loyalty``: the
+    :class:`~salesorders.domain.loyalty.LoyaltyProgram` ``AccruePoints`` and ``RedeemPoints``
+    run under. With
     ``serve_backorders_on_receipt``, receiving stock (``ReceiveStock``,
     ``ReceiveExpected``) allocates it to lines waiting for that SKU in the same unit of work, as
     ``AllocateBackorders`` does. ``backorder_priority``: which waiting orders are served first —
@@ -197,6 +201,7 @@ def bootstrap(
         access=Access(permissions),
         trail=AuditTrail(audit, audit_retention),
         desk=desk,
+        loyalty=loyalty,
     )
     if store is not None:
         store.use_serializer(serializer)

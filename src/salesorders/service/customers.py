@@ -34,6 +34,7 @@ __all__ = [
     "TierReview",
     "UpdateCustomer",
     "customers_of",
+    "every_customer",
     "orders_of_customer",
 ]
 
@@ -222,7 +223,7 @@ class CustomerDesk:
                 records.get(require_id(command.customer_id, "customer_id"))
             ]
         else:
-            chosen = _every(records)
+            chosen = every_customer(records)
         standings, changes = [], []
         rank = {name: index for index, name in enumerate(tiers.names)}
         for record in chosen:
@@ -249,7 +250,8 @@ class CustomerDesk:
         return None if record is None else str(record.tier)
 
 
-def _every(records: Any) -> Iterable[Customer]:
+def every_customer(records: Any) -> Iterable[Customer]:
+    """Every record of ``records`` (a :class:`~salesorders.ports.CustomerRepository`), by id."""
     after = None
     while batch := records.list(after=after, limit=500):
         yield from batch

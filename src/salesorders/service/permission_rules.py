@@ -139,7 +139,7 @@ def standard_roles(
             "tickets.open", Grant("tickets.*", team), "returns.request", "returns.approve",
             "returns.exchange", "returns.repair", "orders.note", "changes.request",
             "customers.export", "customers.register", "customers.update", "customers.note",
-            Grant("payments.refund", (refund_at_most(refund_limit),)),
+            "customers.redeem", Grant("payments.refund", (refund_at_most(refund_limit),)),
         ],
         "warehouse": ["stock.*", "shipments.*", "returns.receive", "orders.note"],
         "logistics": ["logistics.*", "orders.complete", "orders.note"],
@@ -147,7 +147,7 @@ def standard_roles(
         "manager": [
             "changes.approve", "payments.approve", "returns.approve", "orders.cancel",
             "orders.cancel_lines", "orders.hold", "orders.transition", "orders.complete",
-            "orders.note", "customers.tiers",
+            "orders.note", "customers.tiers", "customers.points",
         ],
         "admin": ["*"],
         "customer": [
@@ -155,7 +155,7 @@ def standard_roles(
             for name in (
                 "orders.create", "orders.place", "orders.cancel", "changes.request",
                 "returns.request", "tickets.open", "customers.export", "customers.register",
-                "customers.update",
+                "customers.update", "customers.redeem",
             )
         ],
     }  # fmt: skip

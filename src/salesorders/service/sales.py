@@ -31,6 +31,7 @@ from salesorders.domain.logistics_queries import (
     Page,
     ShipmentQuery,
 )
+from salesorders.domain.loyalty import LoyaltyProgram
 from salesorders.domain.order import Order
 from salesorders.domain.returns import LineEligibility
 from salesorders.domain.stock import Discrepancy, LedgerEntry, Reservation, StockItem, reconcile
@@ -111,6 +112,7 @@ from salesorders.service.idempotency import (
     check_scope,
     scoped_key,
 )
+from salesorders.service.loyalty import AccruePoints, LoyaltyDesk, PointsReview, RedeemPoints
 from salesorders.service.outbox import OutboxDispatcher
 from salesorders.service.payment_commands import (
     ApprovePayment,
@@ -208,6 +210,7 @@ class SalesService:
         access: Access | None = None,
         trail: AuditTrail | None = None,
         desk: CustomerDesk | None = None,
+        loyalty: LoyaltyProgram | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.read_factory = uow_factory if read_factory is None else read_factory
@@ -231,6 +234,9 @@ class SalesService:
             AddCustomerNote: (customers.note, Customer),
             EvaluateTiers: (customers.evaluate, TierReview),
         }
+        points = LoyaltyDesk(loyalty, handlers._published)
+        self._routes[AccruePoints] = (points.accrue, PointsReview)
+        self._routes[RedeemPoints] = (points.redeem, OrderResult)
         self.idempotency_scope = (
             None
             if idempotency_scope is None
@@ -279,7 +285,8 @@ class SalesService:
         | ResolveTicket
         | ReopenTicket
         | CloseTicket
-        | AddOrderNote,
+        | AddOrderNote
+        | RedeemPoints,
         *,
         scope: str | None = None,
         actor: Actor | None = None,
@@ -340,6 +347,11 @@ class SalesService:
     def handle(
         self, command: EvaluateTiers, *, scope: str | None = None, actor: Actor | None = None
     ) -> TierReview: ...
+
+    @overload
+    def handle(
+        self, command: AccruePoints, *, scope: str | None = None, actor: Actor | None = None
+    ) -> PointsReview: ...
 
     @overload
     def handle(
