@@ -57,6 +57,10 @@ def test_demo_runs_twice_on_a_fresh_store(tmp_path: Path, style: list[str]) -> N
     assert "credit note CN-2026-000001: 11,71\xa0€" in text
     assert "refunded to P1 11,71\xa0€" in text
     assert "balance due 0,00\xa0€" in text
+    assert "5 customer records in the store; the relay reads their contacts there" in text
+    assert "tier: regular -> silver (spent EUR 147.10 in the last 365 days)" in text
+    assert "points earned on the completed order: +147, balance 147" in text
+    assert "points reversed on the refund: -12, balance 135" in text
     assert "JD0000000001" in text  # the carrier's tracking number
     assert "0 discrepancies" in text
     # The notifications went through the relay to the demo's local SMTP server, in 4 locales.

@@ -13,6 +13,7 @@ from pathlib import Path
 from moneyed import Money
 
 from salesorders.adapters.sqlite import SQLiteStore
+from salesorders.cli.demo_customers import print_customers
 from salesorders.cli.demo_mail import DEMO_CONTACTS
 from salesorders.cli.demo_permissions import print_permissions
 from salesorders.cli.demo_returns import print_return
@@ -135,6 +136,7 @@ def _print_summary(run: DemoRun, target: str, out: Output) -> None:
         ],
     )
     print_return(anna, out, "de_DE")
+    print_customers(run.customers, str(anna.number), out)
     _print_shipments(anna, out)
     out.heading(f"Audit trail of {sato.number}")
     _audit_table(sato, out)

@@ -27,13 +27,11 @@ from salesorders.service import (
     SalesService,
 )
 
-__all__ = ["print_return", "return_one_item"]
+__all__ = ["deliver_and_pay", "print_return", "return_one_item"]
 
 
-def return_one_item(service: SalesService, clock: ManualClock, order_id: str) -> None:
-    """Deliver the order, have it paid by bank transfer, and take back one unit of its first
-    line as damaged: requested by customer service, approved by its lead, restocked into the
-    warehouse it shipped from, refunded."""
+def deliver_and_pay(service: SalesService, clock: ManualClock, order_id: str) -> None:
+    """Deliver the order and have it paid by bank transfer, reviewed by finance."""
     service.handle(DeliverOrder(order_id=order_id, actor="dock"))
     order = service.get_order(order_id)
     service.handle(
@@ -50,6 +48,12 @@ def return_one_item(service: SalesService, clock: ManualClock, order_id: str) ->
             order_id=order_id, payment_id="P1", reason="on the statement", actor="fin:al"
         )
     )
+
+
+def return_one_item(service: SalesService, clock: ManualClock, order_id: str) -> None:
+    """Take back one unit of the order's first line as damaged: requested by customer service,
+    approved by its lead, restocked into the warehouse it shipped from, refunded."""
+    order = service.get_order(order_id)
     clock.advance(dt.timedelta(days=2))
     line = order.lines[0]
     service.handle(

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import attrs
 from moneyed import Money
 
-from salesorders.cli.demo_mail import DEMO_CONTACTS, DemoMailbox, ReceivedMail, mail_available
+from salesorders.cli.demo_customers import (
+    DEMO_LOYALTY,
+    DEMO_TIERS,
+    CustomerScene,
+    register_customers,
+    reward_order,
+    settle_after_return,
+)
+from salesorders.cli.demo_mail import DemoMailbox, ReceivedMail, mail_available
 from salesorders.cli.demo_notices import ExplainingPolicy
 from salesorders.cli.demo_permissions import PermissionScene, play_permissions
-from salesorders.cli.demo_returns import return_one_item
+from salesorders.cli.demo_returns import deliver_and_pay, return_one_item
 from salesorders.domain.changes import ChangeAction
 from salesorders.domain.order import Address
 from salesorders.domain.pricing import (
@@ -34,7 +43,6 @@ from salesorders.domain.pricing import (
 from salesorders.domain.snapshot import IncomingStock
 from salesorders.domain.warehouse import Warehouse
 from salesorders.domain.workflow import RELEASE, RESERVE, Workflow, default_workflow
-from salesorders.notifications.contacts import InMemoryCustomerDirectory
 from salesorders.ports import Store
 from salesorders.service import (
     ApproveChange,
@@ -57,6 +65,7 @@ from salesorders.service import (
     TransitionOrder,
     bootstrap,
 )
+from salesorders.service.customers import StoreCustomerDirectory
 from salesorders.testing.fakes import FakeCarrier
 
 __all__ = ["APPROVAL_WORKFLOW", "DEMO_START", "DemoRun", "play_demo"]
@@ -151,7 +160,7 @@ def seed_demo(service: SalesService, clock: ManualClock) -> None:
     )
 
 
-def place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
+def place_demo_orders(service: SalesService, clock: ManualClock) -> tuple[list[str], CustomerScene]:
     vat_de = TaxComponent("MwSt", Decimal("0.19"))
     vat_cn = TaxComponent("增值税", Decimal("0.13"))
     sales_tax = TaxComponent("NY sales tax", Decimal("0.08875"))
@@ -326,9 +335,12 @@ def place_demo_orders(service: SalesService, clock: ManualClock) -> list[str]:
     # own transaction.
     clock.advance(dt.timedelta(days=1))
     service.handle(ReceiveExpected(incoming_id="PO-7001", reason="PO-7001 delivered", actor="dock"))
-    # Anna's parcel arrives with a dented tin: it comes back, and she is refunded to the cent.
+    # Anna pays and her order completes: she earns a tier and points. Her parcel had a dented
+    # tin: it comes back, she is refunded to the cent, and the points go back in proportion.
+    deliver_and_pay(service, clock, anna.order_id)
+    rewarded = reward_order(service, clock, anna.order_id, register_customers(service))
     return_one_item(service, clock, anna.order_id)
-    return placed
+    return placed, settle_after_return(service, rewarded)
 
 
 @attrs.frozen
@@ -344,6 +356,7 @@ class DemoRun:
     mailed: bool
     policy: ExplainingPolicy
     permissions: PermissionScene
+    customers: CustomerScene
 
 
 def play_demo(store: Store) -> DemoRun:
@@ -382,17 +395,24 @@ def _play(store: Store, mailbox: DemoMailbox | None) -> DemoRun:
         exchange_rates=rates,
         allocation_policy=policy,
         channels=channels,
-        directory=InMemoryCustomerDirectory(DEMO_CONTACTS),
+        directory=StoreCustomerDirectory(_reader(store)),
         carriers=[FakeCarrier("DHL", prefix="JD")],
         workflows=[APPROVAL_WORKFLOW],
         serve_backorders_on_receipt=True,
+        tiers=DEMO_TIERS,
+        loyalty=DEMO_LOYALTY,
     )
     seed_demo(service, clock)
-    ids = place_demo_orders(service, clock)
+    ids, customers = place_demo_orders(service, clock)
     # The same store, served to people with roles: a denied cancel, four eyes on a change.
     scene = play_permissions(store, clock, (APPROVAL_WORKFLOW,), own=ids[4], other=ids[0])
     if mailbox is not None:
         while service.relay.run_once().delivered:
             pass
     received = tuple(mailbox.received) if mailbox is not None else ()
-    return DemoRun(service, tuple(ids), received, mailbox is not None, policy, scene)
+    return DemoRun(service, tuple(ids), received, mailbox is not None, policy, scene, customers)
+
+
+def _reader(store: Store) -> Any:
+    """The store's read factory (its unit of work when it has none)."""
+    return getattr(store, "read", store.unit_of_work)
