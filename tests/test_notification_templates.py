@@ -56,7 +56,14 @@ CUSTOMER_EVENTS = (
     "TicketAnswered",
     "TicketResolved",
 )
-INTERNAL_EVENTS = ("TicketNoted", "TicketAssigned", "OrderNoteAdded", "OrderTransitioned")
+INTERNAL_EVENTS = (
+    "TicketNoted",
+    "TicketAssigned",
+    "OrderNoteAdded",
+    "OrderTransitioned",
+    "FollowUpScheduled",
+    "FollowUpDone",
+)
 TRACKING = "1Z999AA10123456784"
 
 # The fields each event adds to the base ones, as the domain event classes take them.

@@ -287,6 +287,7 @@ def test_sqlite_backfills_the_ticket_rows_of_stored_orders(tmp_path: Path) -> No
     with sqlite3.connect(path) as db:  # back to the schema before the ticket rows
         db.execute("DROP TABLE order_tickets")
         db.execute("DROP TABLE audit_log")  # and the versions after it
+        db.execute("DROP TABLE customers")
         db.execute("DELETE FROM schema_version WHERE version >= 11")
     reopened = SQLiteStore(str(path))
     try:

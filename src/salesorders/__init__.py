@@ -93,6 +93,7 @@ from salesorders.service.ticket_commands import (
     OpenTicket,
     ReopenTicket,
     ResolveTicket,
+    ScheduleFollowUp,
 )
 from salesorders.service.views import OrderSummary, OrderView
 
@@ -167,6 +168,7 @@ __all__ = [
     "ResumeOrder",
     "ReturnItem",
     "SalesService",
+    "ScheduleFollowUp",
     "SetPaymentTerms",
     "SetStockLevels",
     "ShipLine",

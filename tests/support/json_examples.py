@@ -87,6 +87,7 @@ from salesorders.service import (
     ResumeOrder,
     ReturnItem,
     SalesService,
+    ScheduleFollowUp,
     SetPaymentTerms,
     SetStockLevels,
     ShipLine,
@@ -267,6 +268,9 @@ COMMANDS: dict[type, Any] = {
         EvaluateTiers("C-1"),
         AccruePoints(),
         RedeemPoints("O-1", 120, "LP1"),
+        ScheduleFollowUp(
+            "O-1", "call", dt.datetime(2026, 3, 9, 9, 0, tzinfo=dt.UTC), "mia", note="how is it"
+        ),
     )
     for cls in [type(example)]
 }

@@ -23,6 +23,8 @@ __all__ = [
     "ChangeRequested",
     "CreditNoteIssued",
     "DeliveryPromised",
+    "FollowUpDone",
+    "FollowUpScheduled",
     "OrderAllocationChanged",
     "OrderCancelled",
     "OrderCompleted",
@@ -506,6 +508,27 @@ class TicketAnswered(TicketEvent):
 
 
 @attrs.frozen(slots=True)
+class FollowUpScheduled(TicketEvent):
+    """A follow-up (a ticket of category ``follow_up``) was scheduled, due at ``due_at``; the
+    customer is not told."""
+
+    event_type: ClassVar[str] = "FollowUpScheduled"
+
+    description: str = ""
+    due_at: dt.datetime | None = None
+
+
+@attrs.frozen(slots=True)
+class FollowUpDone(TicketEvent):
+    """A follow-up was done, with its ``resolution`` (what came of it); the customer is not
+    told."""
+
+    event_type: ClassVar[str] = "FollowUpDone"
+
+    resolution: str = ""
+
+
+@attrs.frozen(slots=True)
 class TicketResolved(TicketEvent):
     """A ticket was resolved with its ``resolution``: the customer is notified."""
 
@@ -591,6 +614,8 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         TicketNoted,
         TicketAnswered,
         TicketResolved,
+        FollowUpScheduled,
+        FollowUpDone,
         TicketReopened,
         TicketClosed,
         OrderNoteAdded,

@@ -29,6 +29,7 @@ from salesorders.domain.tickets import (
     NoteVisibility,
     OrderNote,
     Ticket,
+    TicketCategory,
     TicketNote,
     TicketStatus,
     department,
@@ -134,6 +135,14 @@ class OrderTickets:
             history=(("open", at, actor, description),),
         )
         self._store_ticket(created, at)
+        if kind is TicketCategory.FOLLOW_UP:
+            self._raise(
+                ev.FollowUpScheduled(
+                    self.id, self.event_sequence + 1, at, actor, "", ticket_id=ticket_id,
+                    description=description, due_at=due_at,
+                )
+            )  # fmt: skip
+            return created
         self._raise(
             ev.TicketOpened(
                 self.id,
@@ -230,7 +239,8 @@ class OrderTickets:
     def resolve_ticket(
         self, ticket_id: str, resolution: str, at: dt.datetime, *, actor: str = ""
     ) -> Ticket:
-        """Resolve an open ticket with its ``resolution`` (the customer is notified)."""
+        """Resolve an open ticket with its ``resolution`` (the customer is notified, but for a
+        follow-up: ``FollowUpDone``)."""
         found = self.ticket(ticket_id)
         require_text(resolution, "resolution", blank_ok=False)
         self._ticket_check(at, actor)
@@ -243,8 +253,9 @@ class OrderTickets:
             history=(*found.history, ("resolve", at, actor, resolution)),
         )
         self._store_ticket(updated, at)
+        cls = ev.FollowUpDone if found.category is TicketCategory.FOLLOW_UP else ev.TicketResolved
         self._raise(
-            ev.TicketResolved(
+            cls(
                 self.id,
                 self.event_sequence + 1,
                 at,

@@ -43,13 +43,15 @@ __all__ = [
 
 
 class TicketCategory(enum.Enum):
-    """What a ticket is about."""
+    """What a ticket is about. ``follow_up`` is work the team schedules for itself (a call
+    after delivery, a satisfaction survey): it is never announced to the customer."""
 
     WRONG_ITEM = "wrong_item"
     DAMAGED = "damaged"
     LATE_DELIVERY = "late_delivery"
     BILLING = "billing"
     OTHER = "other"
+    FOLLOW_UP = "follow_up"
 
 
 class TicketPriority(enum.Enum):

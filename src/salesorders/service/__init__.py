@@ -91,6 +91,7 @@ from salesorders.service.ticket_commands import (
     OpenTicket,
     ReopenTicket,
     ResolveTicket,
+    ScheduleFollowUp,
 )
 
 __all__ = [
@@ -163,6 +164,7 @@ __all__ = [
     "ReviewItem",
     "ReviewKind",
     "SalesService",
+    "ScheduleFollowUp",
     "SetPaymentTerms",
     "SetStockLevels",
     "ShipLine",

@@ -109,6 +109,7 @@ from salesorders.service.ticket_commands import (
     OpenTicket,
     ReopenTicket,
     ResolveTicket,
+    ScheduleFollowUp,
 )
 from salesorders.service.tickets import Tickets
 
@@ -275,6 +276,7 @@ class Handlers:
             ReopenTicket: (tickets.reopen_ticket, OrderResult),
             CloseTicket: (tickets.close_ticket, OrderResult),
             AddOrderNote: (tickets.add_order_note, OrderResult),
+            ScheduleFollowUp: (tickets.schedule_follow_up, OrderResult),
         }
 
     # ------------------------------------------------------------------ order use cases

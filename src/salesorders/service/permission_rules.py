@@ -133,7 +133,7 @@ def standard_roles(
         "sales": [
             "orders.create", "orders.place", "orders.confirm", "orders.hold", "orders.cancel",
             "orders.cancel_lines", "orders.note", "changes.request", "tickets.open",
-            "customers.register", "customers.update", "customers.note",
+            "customers.register", "customers.update", "customers.note", "tickets.follow_up",
         ],
         "customer_service": [
             "tickets.open", Grant("tickets.*", team), "returns.request", "returns.approve",
@@ -147,7 +147,7 @@ def standard_roles(
         "manager": [
             "changes.approve", "payments.approve", "returns.approve", "orders.cancel",
             "orders.cancel_lines", "orders.hold", "orders.transition", "orders.complete",
-            "orders.note", "customers.tiers", "customers.points",
+            "orders.note", "customers.tiers", "customers.points", "tickets.follow_up",
         ],
         "admin": ["*"],
         "customer": [

@@ -161,6 +161,7 @@ from salesorders.service.ticket_commands import (
     OpenTicket,
     ReopenTicket,
     ResolveTicket,
+    ScheduleFollowUp,
 )
 from salesorders.service.tickets import order_timeline, tickets_due
 from salesorders.service.views import OrderView
@@ -286,6 +287,7 @@ class SalesService:
         | ReopenTicket
         | CloseTicket
         | AddOrderNote
+        | ScheduleFollowUp
         | RedeemPoints,
         *,
         scope: str | None = None,

@@ -8,6 +8,7 @@ one series ``N1``, ``N2`` …. Due times come from the service's SLA policy.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 import attrs
@@ -20,6 +21,7 @@ __all__ = [
     "OpenTicket",
     "ReopenTicket",
     "ResolveTicket",
+    "ScheduleFollowUp",
 ]
 
 
@@ -126,5 +128,25 @@ class AddOrderNote:
     text: str
     note_id: str | None = None
     personal: bool = False
+    idempotency_key: str | None = None
+    actor: str = ""
+
+
+@attrs.frozen(slots=True)
+class ScheduleFollowUp:
+    """Schedule a follow-up on the order: ``kind`` of work (``call``, ``survey`` …), due at
+    ``due_at``, in ``assignee``'s queue in ``department``. It is a ticket of category
+    ``follow_up`` (its id from the tickets' series): it shows in the order's timeline and in
+    the due-tickets queue, and is done with :class:`ResolveTicket`. The customer is not told."""
+
+    permission: ClassVar[str] = "tickets.follow_up"
+
+    order_id: str
+    kind: str
+    due_at: dt.datetime
+    assignee: str
+    department: str = "customer_service"
+    note: str = ""
+    ticket_id: str | None = None
     idempotency_key: str | None = None
     actor: str = ""

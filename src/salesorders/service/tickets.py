@@ -13,9 +13,10 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from salesorders.domain.checks import MAX_PAGE_SIZE
+from salesorders.domain.checks import MAX_PAGE_SIZE, check_name, require_id
 from salesorders.domain.order import Order
 from salesorders.domain.ticket_sla import DueTicket, SlaPolicy, TicketQuery, select_tickets_due
+from salesorders.domain.tickets import TicketCategory
 from salesorders.domain.timeline import (
     TimelineEntry,
     audit_entries,
@@ -36,6 +37,7 @@ from salesorders.service.ticket_commands import (
     OpenTicket,
     ReopenTicket,
     ResolveTicket,
+    ScheduleFollowUp,
 )
 
 __all__ = ["Tickets", "order_timeline", "tickets_due"]
@@ -56,6 +58,13 @@ class Tickets:
         self._published = published
 
     def open_ticket(self, uow: UnitOfWork, command: OpenTicket, now: dt.datetime) -> OrderResult:
+        if command.category == TicketCategory.FOLLOW_UP.value:
+            raise ValidationError(
+                "category",
+                command.category,
+                "is the team's own work, not a customer's ticket",
+                "schedule it with ScheduleFollowUp",
+            )
         order = uow.orders.get(command.order_id)
         order.open_ticket(
             command.ticket_id or order.next_ticket_id(),
@@ -67,6 +76,24 @@ class Tickets:
             line_id=command.line_id,
             shipment_id=command.shipment_id,
             actor=command.actor,
+        )
+        return self._saved(uow, order)
+
+    def schedule_follow_up(
+        self, uow: UnitOfWork, command: ScheduleFollowUp, now: dt.datetime
+    ) -> OrderResult:
+        kind = require_id(command.kind, "kind")
+        check_name(command.assignee, "assignee")
+        if not command.assignee.strip():
+            raise ValidationError("assignee", command.assignee, "must name who does it")
+        order = uow.orders.get(command.order_id)
+        ticket_id = command.ticket_id or order.next_ticket_id()
+        what = f"{kind}: {command.note}" if command.note.strip() else kind
+        order.open_ticket(
+            ticket_id, TicketCategory.FOLLOW_UP, what, command.due_at, now, actor=command.actor
+        )
+        order.assign_ticket(
+            ticket_id, command.department, now, assignee=command.assignee, actor=command.actor
         )
         return self._saved(uow, order)
 
