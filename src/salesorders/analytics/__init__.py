@@ -5,6 +5,8 @@ One API over every store: :class:`ReportQuery` (or :class:`BottleneckQuery`,
 :meth:`~salesorders.service.SalesService.report` and its siblings. The SQL stores aggregate in
 the database; :class:`ReferenceAnalytics` is the definition in plain Python they are checked
 against (and what the memory store runs). See the Analytics guide for each measure.
+:class:`RetentionQuery` gives the retention figures over the customer records
+(``service.retention``): repeat-purchase rate by tier, lapsing customers, points liability.
 """
 
 from salesorders._public import publish
@@ -34,6 +36,13 @@ from salesorders.analytics.measures import (
     TurnoverQuery,
 )
 from salesorders.analytics.reference import ReferenceAnalytics, nearest_rank
+from salesorders.analytics.retention import (
+    LapsingCustomer,
+    RetentionQuery,
+    RetentionReport,
+    TierRetention,
+    retention_of,
+)
 from salesorders.analytics.source import analytics_of
 
 __all__ = [
@@ -45,6 +54,7 @@ __all__ = [
     "Bottleneck",
     "BottleneckQuery",
     "BottleneckReport",
+    "LapsingCustomer",
     "LeadTimeReport",
     "LineFacts",
     "OrderFacts",
@@ -52,8 +62,11 @@ __all__ = [
     "Report",
     "ReportQuery",
     "ReportRow",
+    "RetentionQuery",
+    "RetentionReport",
     "StagePercentiles",
     "StockTurnover",
+    "TierRetention",
     "TopCustomer",
     "TopSku",
     "TurnoverQuery",
@@ -61,6 +74,7 @@ __all__ = [
     "line_facts",
     "nearest_rank",
     "order_facts",
+    "retention_of",
 ]
 
 publish(globals(), __name__, __all__)

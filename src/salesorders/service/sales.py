@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import IO, Any, TypeVar, overload
+from typing import IO, Any, overload
 
 import attrs
 
-from salesorders.analytics.measures import (
-    BottleneckQuery,
-    BottleneckReport,
-    LeadTimeReport,
-    Report,
-    ReportQuery,
-    StockTurnover,
-    TopCustomer,
-    TopSku,
-    TurnoverQuery,
-)
-from salesorders.analytics.source import analytics_of
 from salesorders.domain.actors import Actor
 from salesorders.domain.audit import AuditRecord
 from salesorders.domain.checks import aware_time, require_id
@@ -56,6 +44,7 @@ from salesorders.ports import (
 )
 from salesorders.service import compensation
 from salesorders.service.access import Access
+from salesorders.service.analytics_reads import AnalyticsReads
 from salesorders.service.audit_export import (
     AuditReport,
     export_records,
@@ -168,20 +157,12 @@ from salesorders.service.views import OrderView
 
 __all__ = ["SalesService"]
 
-Q = TypeVar("Q")
-
-
-def _expect(query: Any, kind: type[Q]) -> Q:
-    if not isinstance(query, kind):
-        raise ValidationError("query", query, f"must be a {kind.__name__}")
-    return query
-
 
 class _LostRace(Exception):
     """A concurrent duplicate under the same idempotency key committed first."""
 
 
-class SalesService:
+class SalesService(AnalyticsReads):
     """Runs commands in units of work, idempotently and with bounded retries.
 
     Build it with :func:`~salesorders.service.bootstrap`. Each command runs in one unit of work:
@@ -235,6 +216,7 @@ class SalesService:
             AddCustomerNote: (customers.note, Customer),
             EvaluateTiers: (customers.evaluate, TierReview),
         }
+        self.loyalty_program = loyalty
         points = LoyaltyDesk(loyalty, handlers._published)
         self._routes[AccruePoints] = (points.accrue, PointsReview)
         self._routes[RedeemPoints] = (points.redeem, OrderResult)
@@ -626,39 +608,6 @@ class SalesService:
         query = LeadTimeQuery(placed_from, placed_to, limit, after)
         with self.read_factory() as uow:
             return uow.orders.lead_times(query)
-
-    # ------------------------------------------------------------------ analytics
-
-    def report(self, query: ReportQuery) -> Report:
-        """Order count, value and rates per period (and group) of the orders placed in the
-        query's window; see :mod:`salesorders.analytics`."""
-        with self.read_factory() as uow:
-            return analytics_of(uow).report(_expect(query, ReportQuery))
-
-    def lead_time_percentiles(self, query: ReportQuery) -> LeadTimeReport:
-        """p50, p90 and p99 (nearest rank) of each lead-time stage, per period."""
-        with self.read_factory() as uow:
-            return analytics_of(uow).lead_time_percentiles(_expect(query, ReportQuery))
-
-    def top_skus(self, query: ReportQuery) -> tuple[TopSku, ...]:
-        """The ``query.limit`` SKUs ordered in the most units in the window."""
-        with self.read_factory() as uow:
-            return analytics_of(uow).top_skus(_expect(query, ReportQuery))
-
-    def top_customers(self, query: ReportQuery) -> tuple[TopCustomer, ...]:
-        """The ``query.limit`` customers who placed the most orders in the window."""
-        with self.read_factory() as uow:
-            return analytics_of(uow).top_customers(_expect(query, ReportQuery))
-
-    def bottlenecks(self, query: BottleneckQuery) -> BottleneckReport:
-        """Which lead-time stage grew from one period to the other, per warehouse or carrier."""
-        with self.read_factory() as uow:
-            return analytics_of(uow).bottlenecks(_expect(query, BottleneckQuery))
-
-    def stock_turnover(self, query: TurnoverQuery) -> tuple[StockTurnover, ...]:
-        """Turnover and days of cover of each stocked SKU and warehouse, from the ledger."""
-        with self.read_factory() as uow:
-            return analytics_of(uow).stock_turnover(_expect(query, TurnoverQuery))
 
     # ------------------------------------------------------------------ payments
 
