@@ -57,6 +57,7 @@ PERSONAL_FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "Address": ("name", "line1", "line2", "city", "postal_code", "phone", "email"),
         "OrderNote": ("text",),
         "TicketNote": ("text",),
+        "CustomerNote": ("text",),
         "Ticket": ("description",),
         "CustomerContact": ("name", "email", "phone"),
         "DeliveryRecord": ("recipient",),
