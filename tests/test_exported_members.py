@@ -388,6 +388,7 @@ EXPORTED = {
         "AccruePoints",
         "AddCustomerNote",
         "Customer",
+        "CustomerFields",
         "CustomerNote",
         "DEFAULT_TIER",
         "ENTRY_KINDS",

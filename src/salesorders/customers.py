@@ -29,6 +29,7 @@ from salesorders.domain.loyalty import (
 from salesorders.service.customers import (
     TIER_CHANGED_EVENT,
     AddCustomerNote,
+    CustomerFields,
     EvaluateTiers,
     RegisterCustomer,
     StoreCustomerDirectory,
@@ -52,6 +53,7 @@ __all__ = [
     "AccruePoints",
     "AddCustomerNote",
     "Customer",
+    "CustomerFields",
     "CustomerNote",
     "EvaluateTiers",
     "LoyaltyEntry",

@@ -27,12 +27,14 @@ __all__ = [
     "TIER_CHANGED_EVENT",
     "AddCustomerNote",
     "CustomerDesk",
+    "CustomerFields",
     "EvaluateTiers",
     "RegisterCustomer",
     "StoreCustomerDirectory",
     "TierChange",
     "TierReview",
     "UpdateCustomer",
+    "chosen_customers",
     "customers_of",
     "every_customer",
     "orders_of_customer",
@@ -43,11 +45,10 @@ TIER_CHANGED_EVENT = "CustomerTierChanged"
 
 
 @attrs.frozen(slots=True)
-class RegisterCustomer:
-    """Create a customer record: how to reach them (see
+class CustomerFields:
+    """The fields of a customer record, declared once for :class:`RegisterCustomer` and
+    :class:`UpdateCustomer`: how to reach them (see
     :class:`~salesorders.notifications.CustomerContact`), their addresses and groups."""
-
-    permission: ClassVar[str] = "customers.register"
 
     customer_id: str
     name: str = ""
@@ -59,27 +60,25 @@ class RegisterCustomer:
     opted_out: tuple[str, ...] = ()
     addresses: tuple[Address, ...] = ()
     groups: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class RegisterCustomer(CustomerFields):
+    """Create a customer record from the fields of :class:`CustomerFields`."""
+
+    permission: ClassVar[str] = "customers.register"
+
     idempotency_key: str | None = None
     actor: str = ""
 
 
 @attrs.frozen(slots=True)
-class UpdateCustomer:
-    """Replace a customer's contact details, addresses and groups (every field as given: send
-    the whole record, as :class:`RegisterCustomer` does)."""
+class UpdateCustomer(CustomerFields):
+    """Replace a customer's record with the fields of :class:`CustomerFields` (every field as
+    given: send the whole record, as :class:`RegisterCustomer` does)."""
 
     permission: ClassVar[str] = "customers.update"
 
-    customer_id: str
-    name: str = ""
-    email: str | None = None
-    phone: str | None = None
-    locale: str = "en_US"
-    time_zone: str = "UTC"
-    channels: tuple[str, ...] = ("email",)
-    opted_out: tuple[str, ...] = ()
-    addresses: tuple[Address, ...] = ()
-    groups: tuple[str, ...] = ()
     idempotency_key: str | None = None
     actor: str = ""
 
@@ -160,7 +159,7 @@ def orders_of_customer(uow: UnitOfWork, customer_id: str) -> list[Order]:
         after = page.next_cursor
 
 
-def _contact(command: RegisterCustomer | UpdateCustomer) -> CustomerContact:
+def _contact(command: CustomerFields) -> CustomerContact:
     return CustomerContact(
         require_id(command.customer_id, "customer_id"),
         command.name,
@@ -218,17 +217,9 @@ class CustomerDesk:
                 "bootstrap with tiers=MembershipTiers(...)",
             )
         records = customers_of(uow)
-        if command.customer_id is not None:
-            chosen: Iterable[Customer] = [
-                records.get(require_id(command.customer_id, "customer_id"))
-            ]
-        else:
-            chosen = every_customer(records)
         standings, changes = [], []
         rank = {name: index for index, name in enumerate(tiers.names)}
-        for record in chosen:
-            if record.anonymized_at is not None:
-                continue
+        for record in chosen_customers(records, command.customer_id):
             standing = standing_of(record.id, orders_of_customer(uow, record.id), tiers, now)
             standings.append(standing)
             if standing.tier == record.tier:
@@ -248,6 +239,16 @@ class CustomerDesk:
         records = getattr(uow, "customers", None)
         record = None if records is None else records.find(customer_id)
         return None if record is None else str(record.tier)
+
+
+def chosen_customers(records: Any, customer_id: str | None) -> Iterable[Customer]:
+    """The record of ``customer_id`` (every record when ``None``), leaving out anonymized
+    customers: the customer commands that work through many records (tiers, points) use it."""
+    if customer_id is not None:
+        chosen: Iterable[Customer] = [records.get(require_id(customer_id, "customer_id"))]
+    else:
+        chosen = every_customer(records)
+    return (record for record in chosen if record.anonymized_at is None)
 
 
 def every_customer(records: Any) -> Iterable[Customer]:

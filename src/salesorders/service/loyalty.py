@@ -8,7 +8,7 @@ message on the customer's stream (``customer:<id>``): ``PointsEarned``, ``Points
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -19,7 +19,7 @@ from salesorders.domain.loyalty import LoyaltyEntry, LoyaltyProgram, settlement
 from salesorders.domain.order import Order
 from salesorders.errors import ValidationError
 from salesorders.ports import OutboxMessage, UnitOfWork
-from salesorders.service.customers import customers_of, every_customer, orders_of_customer
+from salesorders.service.customers import chosen_customers, customers_of, orders_of_customer
 from salesorders.service.results import OrderResult
 
 __all__ = [
@@ -117,15 +117,8 @@ class LoyaltyDesk:
     def accrue(self, uow: UnitOfWork, command: AccruePoints, now: dt.datetime) -> PointsReview:
         program = self._program()
         records = customers_of(uow)
-        chosen: Iterable[Customer]
-        if command.customer_id is not None:
-            chosen = [records.get(require_id(command.customer_id, "customer_id"))]
-        else:
-            chosen = every_customer(records)
         posted: list[PointsPosted] = []
-        for record in chosen:
-            if record.anonymized_at is not None:
-                continue
+        for record in chosen_customers(records, command.customer_id):
             orders = orders_of_customer(uow, record.id)
             entries = settlement(record.points, orders, program, now)
             if entries:
