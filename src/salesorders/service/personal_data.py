@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import attrs
 
 from salesorders.domain.checks import require_id, require_text
+from salesorders.domain.customers import Customer
 from salesorders.domain.order import Order
 from salesorders.domain.personal_data import (
     Redactor,
@@ -199,19 +200,21 @@ class PersonalData:
         if reasons:
             raise AnonymizationRefusedError(customer_id, reasons)
         redactor = Redactor()
+        changed_record = None
         if record is not None:
             changed_record, values = anonymized_customer(record, now)
             redactor.add(values)
-            records.save(changed_record)  # type: ignore[union-attr]
         anonymized = []
         for order in orders:
             changed, values = anonymized_order(order, now)
             redactor.add(values)
             anonymized.append(changed)
+        # The values may be quoted elsewhere in a document (an order's history, a return's note,
+        # a change's reason, a note not marked personal): every string of it is searched too.
         dump, load = self.serializer.dump, self.serializer.load
+        if changed_record is not None:
+            records.save(load(redactor.data(dump(changed_record)), Customer))  # type: ignore[union-attr]
         for changed in anonymized:
-            # the values may be quoted elsewhere in the order: in its history's reasons, a
-            # return's note, a change's reason
             uow.orders.save(load(redactor.data(dump(changed)), Order))
         streams = [f"order:{o.id}" for o in orders]
         streams += [customer_stream(customer_id), f"denied:customer:{customer_id}"]
