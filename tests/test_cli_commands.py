@@ -235,7 +235,7 @@ def test_orders_track_a_customer(store: list[str], capsys: pytest.CaptureFixture
     code, text = run("orders", "track", "--customer", "C-ANNA", *store, "--plain")
     assert code == 0
     assert _rows(text) == [
-        ["SO-2026-000002", "delivered", "delivered", "JD0000000001", "delivered"]
+        ["SO-2026-000002", "completed", "delivered", "JD0000000001", "delivered"]
     ]
     _, document = run("orders", "track", "--customer", "C-LI", *store, "--json")
     assert [o["number"] for o in json.loads(document)["orders"]] == ["SO-2026-000001"]
