@@ -13,6 +13,7 @@ from typing import Any
 
 import babel
 
+from salesorders.cli.audit import add_audit_commands
 from salesorders.cli.demo import DEFAULT_DEMO_STORE, run_demo
 from salesorders.cli.maintenance import migrate, purge_idempotency
 from salesorders.cli.orders import list_orders, show_order, track_orders
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_relay_command(commands, store)
     add_outbox_commands(commands, store, listing)
+    add_audit_commands(commands, store, listing)
     return parser
 
 
