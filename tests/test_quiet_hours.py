@@ -53,11 +53,28 @@ def test_until_is_the_first_instant_outside_the_window(
         return
     assert until.tzinfo is not None and until.utcoffset() is not None
     assert str(until.tzinfo) == zone
-    assert now < until <= now + dt.timedelta(hours=26)
-    assert not quiet_at(hours, until, zone)  # it has ended at `until` ...
-    assert quiet_at(hours, until - dt.timedelta(seconds=1), zone)  # ... and not a second before
-    between = min(now + (until - now) * fraction, until - dt.timedelta(microseconds=1))
+    # at most a day and a night, and two of them when a clock jump skips the hours between one
+    # window and the next (America/St_Johns springs forward at 02:00)
+    assert now < until <= now + dt.timedelta(hours=50)
+    end = until.astimezone(dt.UTC)  # arithmetic in absolute time, not on the wall clock
+    assert not quiet_at(hours, end, zone)  # it has ended at `until` ...
+    assert quiet_at(hours, end - dt.timedelta(seconds=1), zone)  # ... and not a second before
+    between = min(now + (end - now) * fraction, end - dt.timedelta(microseconds=1))
     assert quiet_at(hours, between, zone)  # quiet all the way from now to until
+
+
+def test_a_jump_over_the_hours_between_two_windows_joins_them() -> None:
+    """Newfoundland springs forward from 02:00 to 03:00 on 2028-03-12: a window from 02:15 to
+    02:00 has its open quarter hour skipped, so the night runs on to the next window's end."""
+    hours = QuietHours(dt.time(2, 15), dt.time(2, 0))
+    now = dt.datetime(2028, 3, 11, 6, 0, tzinfo=dt.UTC)  # 02:30 in St. John's
+    until = hours.until(now, "America/St_Johns")
+    assert until == dt.datetime(2028, 3, 13, 2, 0, tzinfo=zoneinfo.ZoneInfo("America/St_Johns"))
+    skipped = QuietHours(dt.time(3, 15), dt.time(2, 0))  # the window opens again after the jump
+    later = skipped.until(dt.datetime(2028, 3, 11, 7, 0, tzinfo=dt.UTC), "America/St_Johns")
+    assert later is not None and later.astimezone(dt.UTC) == dt.datetime(
+        2028, 3, 12, 5, 30, tzinfo=dt.UTC
+    )
 
 
 def test_default_window_wraps_midnight_in_the_customers_zone() -> None:

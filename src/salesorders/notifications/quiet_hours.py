@@ -91,7 +91,9 @@ class QuietHours:
         The answer is timezone-aware, in ``time_zone``, and correct across daylight-saving
         changes: when ``end`` does not exist that night (the clock jumps over it), the window
         ends at the jump; when it exists twice (the clock is set back), at the first ``end``
-        after ``now``.
+        after ``now``. When the jump skips the whole time between ``end`` and the next
+        ``start``, the customer's clock goes from one window straight into the next, so the
+        answer is the end of that next window.
         """
         if not isinstance(now, dt.datetime) or now.tzinfo is None:
             raise ValidationError("now", now, "must be a timezone-aware datetime")
@@ -105,7 +107,9 @@ class QuietHours:
         for fold in (0, 1):
             wall = dt.datetime.combine(day, self.end, tzinfo=zone).replace(fold=fold)
             if not _exists(wall):
-                return _gap_end(wall)
+                jump = _gap_end(wall)
+                # the clock may land inside the next window, its start skipped by the jump too
+                return self.until(jump, time_zone) if self.contains(jump.time()) else jump
             if _utc(wall) > _utc(now):
                 return _utc(wall).astimezone(zone)
         raise AssertionError("unreachable: the second fold of a wall time is never earlier")
