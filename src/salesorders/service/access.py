@@ -10,8 +10,9 @@ import attrs
 
 from salesorders.domain.actors import Actor
 from salesorders.errors import PermissionDeniedError, ValidationError
-from salesorders.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
+from salesorders.ports import UnitOfWork, UnitOfWorkFactory
 from salesorders.service.audit_trail import AuditTrail
+from salesorders.service.outbox import append_to_stream
 from salesorders.service.permission_policy import CommandFacts, PermissionPolicy, permission_of
 
 __all__ = ["DENIAL_EVENT", "Access", "denial_stream"]
@@ -143,14 +144,7 @@ class Access:
             "at": now.isoformat(),
         }
         with uow_factory() as uow:
-            sequence = uow.outbox.next_sequence(stream)
-            uow.outbox.append(
-                [
-                    OutboxMessage(
-                        f"{stream}:{sequence}", stream, sequence, DENIAL_EVENT, payload, now
-                    )
-                ]
-            )
+            append_to_stream(uow, stream, [(DENIAL_EVENT, payload)], now)
             if trail is not None and trail.enabled:
                 trail.record_denial(uow, error, actor, command, now)
             uow.commit()

@@ -15,7 +15,14 @@ from salesorders.errors import ValidationError
 from salesorders.ports import AuditQuery, UnitOfWorkFactory
 from salesorders.service.audit_trail import audit_log_of
 
-__all__ = ["AUDIT_COLUMNS", "AuditReport", "export_records", "read_records", "verify_log"]
+__all__ = [
+    "AUDIT_COLUMNS",
+    "AuditReport",
+    "export_records",
+    "read_records",
+    "record_row",
+    "verify_log",
+]
 
 #: The columns of an exported record, in order.
 AUDIT_COLUMNS: Final = (
@@ -77,7 +84,8 @@ def verify_log(read: UnitOfWorkFactory, query: AuditQuery | None) -> AuditReport
     return AuditReport(counted[0], broken)
 
 
-def _row(record: AuditRecord) -> dict[str, Any]:
+def record_row(record: AuditRecord) -> dict[str, Any]:
+    """``record`` as JSON data: the row of an export, every field by its name."""
     return {
         "stream": record.stream,
         "sequence": record.sequence,
@@ -106,7 +114,7 @@ def export_records(
     written = 0
     if format == "jsonl":
         for record in read_records(read, query):
-            out.write(json.dumps(_row(record), ensure_ascii=False, sort_keys=True) + "\n")
+            out.write(json.dumps(record_row(record), ensure_ascii=False, sort_keys=True) + "\n")
             written += 1
         return written
     from salesorders.spreadsheets.export import neutralise  # it imports the service
@@ -114,7 +122,7 @@ def export_records(
     writer = csv.writer(out)
     writer.writerow(AUDIT_COLUMNS)
     for record in read_records(read, query):
-        row = _row(record)
+        row = record_row(record)
         cells = []
         for column in AUDIT_COLUMNS:
             value = row[column]

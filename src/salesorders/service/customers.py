@@ -21,7 +21,8 @@ from salesorders.domain.customers import Customer, MembershipTiers, TierStanding
 from salesorders.domain.order import Order
 from salesorders.domain.order_values import Address
 from salesorders.errors import ValidationError
-from salesorders.ports import OrderQuery, OutboxMessage, UnitOfWork, UnitOfWorkFactory
+from salesorders.ports import OrderQuery, UnitOfWork, UnitOfWorkFactory
+from salesorders.service.outbox import append_to_stream
 
 __all__ = [
     "TIER_CHANGED_EVENT",
@@ -260,8 +261,6 @@ def every_customer(records: Any) -> Iterable[Customer]:
 
 
 def _publish(uow: UnitOfWork, change: TierChange, standing: TierStanding, now: dt.datetime) -> None:
-    stream = f"customer:{change.customer_id}"
-    sequence = uow.outbox.next_sequence(stream)
     payload = {
         "customer_id": change.customer_id,
         "from_tier": change.from_tier,
@@ -271,9 +270,7 @@ def _publish(uow: UnitOfWork, change: TierChange, standing: TierStanding, now: d
         "orders": standing.orders,
         "at": now.isoformat(),
     }
-    uow.outbox.append(
-        [OutboxMessage(f"{stream}:{sequence}", stream, sequence, TIER_CHANGED_EVENT, payload, now)]
-    )
+    append_to_stream(uow, f"customer:{change.customer_id}", [(TIER_CHANGED_EVENT, payload)], now)
 
 
 class StoreCustomerDirectory:

@@ -18,8 +18,9 @@ from salesorders.domain.customers import Customer
 from salesorders.domain.loyalty import LoyaltyEntry, LoyaltyProgram, settlement
 from salesorders.domain.order import Order
 from salesorders.errors import ValidationError
-from salesorders.ports import OutboxMessage, UnitOfWork
+from salesorders.ports import UnitOfWork
 from salesorders.service.customers import chosen_customers, customers_of, orders_of_customer
+from salesorders.service.outbox import append_to_stream
 from salesorders.service.results import OrderResult
 
 __all__ = [
@@ -162,9 +163,7 @@ class LoyaltyDesk:
 def _post(
     uow: UnitOfWork, record: Customer, entries: list[LoyaltyEntry], now: dt.datetime
 ) -> list[PointsPosted]:
-    stream = f"customer:{record.id}"
     running = record.points_balance - sum(e.points for e in entries)
-    sequence = uow.outbox.next_sequence(stream)
     messages, posted = [], []
     for entry in entries:
         running += entry.points
@@ -173,12 +172,7 @@ def _post(
             "points": entry.points, "balance": running, "order_id": entry.order_id,
             "payment_id": entry.payment_id, "at": now.isoformat(),
         }  # fmt: skip
-        messages.append(
-            OutboxMessage(
-                f"{stream}:{sequence}", stream, sequence, POINTS_EVENTS[entry.kind], payload, now
-            )
-        )
-        sequence += 1
+        messages.append((POINTS_EVENTS[entry.kind], payload))
         posted.append(PointsPosted(record.id, entry, running))
-    uow.outbox.append(messages)
+    append_to_stream(uow, f"customer:{record.id}", messages, now)
     return posted

@@ -11,15 +11,40 @@ every notifier); consumers deduplicate on the stable ``event_id``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from salesorders.notifications.channel import Channel
 from salesorders.notifications.contacts import CustomerDirectory
-from salesorders.ports import Clock, Notifier, UnitOfWorkFactory
+from salesorders.ports import Clock, Notifier, OutboxMessage, UnitOfWork, UnitOfWorkFactory
 from salesorders.service.relay import NotifierChannel, OutboxRelay
 from salesorders.service.results import DispatchReport
 
-__all__ = ["NotifierChannel", "OutboxDispatcher", "OutboxRelay", "notifier_channels"]
+__all__ = [
+    "NotifierChannel",
+    "OutboxDispatcher",
+    "OutboxRelay",
+    "append_to_stream",
+    "notifier_channels",
+]
+
+
+def append_to_stream(
+    uow: UnitOfWork,
+    stream: str,
+    messages: Sequence[tuple[str, Mapping[str, Any]]],
+    at: dt.datetime,
+) -> None:
+    """Append ``(event type, payload)`` messages to the outbox stream ``stream`` (one that is
+    not an order's: ``customer:<id>``, ``denied:<actor>``), numbered after the stream's last,
+    each with the event id ``<stream>:<sequence>``."""
+    first = uow.outbox.next_sequence(stream)
+    uow.outbox.append(
+        [
+            OutboxMessage(f"{stream}:{n}", stream, n, event_type, dict(payload), at)
+            for n, (event_type, payload) in enumerate(messages, start=first)
+        ]
+    )
 
 
 def notifier_channels(notifiers: Iterable[Notifier]) -> list[Channel]:

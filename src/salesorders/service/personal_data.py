@@ -26,9 +26,11 @@ from salesorders.domain.personal_data import (
     open_business,
 )
 from salesorders.errors import AnonymizationRefusedError, NotFoundError, ValidationError
-from salesorders.ports import AuditQuery, OutboxMessage, UnitOfWork
+from salesorders.ports import AuditQuery, UnitOfWork
 from salesorders.serialization import Serializer
+from salesorders.service.audit_export import record_row
 from salesorders.service.customers import orders_of_customer
+from salesorders.service.outbox import append_to_stream
 
 __all__ = [
     "ANONYMIZED_EVENT",
@@ -117,17 +119,8 @@ def _audit_records(uow: UnitOfWork, streams: list[str]) -> list[dict[str, Any]]:
     for stream in streams:
         after = 0
         while batch := log.read(AuditQuery(stream=stream), after=after, limit=500):
-            for position, record in batch:
-                found.append(
-                    {
-                        "stream": record.stream, "sequence": record.sequence,
-                        "at": record.at.isoformat(), "actor": record.actor,
-                        "channel": record.channel, "action": record.action,
-                        "outcome": record.outcome, "reason": record.reason,
-                        "before": dict(record.before), "after": dict(record.after),
-                    }
-                )  # fmt: skip
-                after = position
+            found.extend(record_row(record) for _position, record in batch)
+            after = batch[-1][0]
     return found
 
 
@@ -220,8 +213,6 @@ class PersonalData:
         streams += [customer_stream(customer_id), f"denied:customer:{customer_id}"]
         copies = store.redact([o.id for o in orders], streams, redactor)
         order_ids = tuple(o.id for o in orders)
-        stream = customer_stream(customer_id)
-        sequence = uow.outbox.next_sequence(stream)
         payload = {
             "customer_id": customer_id,
             "order_ids": list(order_ids),
@@ -229,8 +220,5 @@ class PersonalData:
             "actor": command.actor,
             "at": now.isoformat(),
         }
-        event_id = f"{stream}:{sequence}"
-        uow.outbox.append(
-            [OutboxMessage(event_id, stream, sequence, ANONYMIZED_EVENT, payload, now)]
-        )
+        append_to_stream(uow, customer_stream(customer_id), [(ANONYMIZED_EVENT, payload)], now)
         return CustomerAnonymized(customer_id, order_ids, len(redactor.values), copies, now)
