@@ -120,12 +120,13 @@ def _in_uow(store: PostgresStore, work: Callable[[Any], object], commit: bool = 
 # --------------------------------------------------------------------------- round trips
 
 
-@pytest.mark.parametrize(("key", "expected"), [(True, 4), (False, 3)], ids=["key", "no-key"])
-def test_place_and_confirm_waits_for_the_server_four_times_with_a_key_three_without(
+@pytest.mark.parametrize(("key", "expected"), [(True, 3), (False, 2)], ids=["key", "no-key"])
+def test_place_and_confirm_waits_for_the_server_three_times_with_a_key_twice_without(
     pool: ConnectionPool[Any], store: PostgresStore, key: bool, expected: int
 ) -> None:
     """BEGIN travels with the first statement; the idempotency record with the commit; the
-    reservation is computed from the item rows the snapshot locked, without reading them again."""
+    reservation is computed from the item rows the snapshot locked, without reading them again;
+    the order number is taken by the statements sent with the commit."""
     service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
     for warehouse in ("W1", "W2"):
         service.handle(RegisterWarehouse(warehouse=Warehouse(warehouse)))

@@ -41,7 +41,7 @@ import contextlib
 import datetime as dt
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
@@ -57,10 +57,12 @@ except ImportError as missing:  # pragma: no cover - exercised by a test in a cl
     ) from missing
 
 from salesorders import errors
+from salesorders.adapters._postgres_numbers import LateNumbers, take_statement
 from salesorders.adapters._sql import (
     Dialect,
     Row,
     Session,
+    SqlOrderNumbers,
     SqlUnitOfWork,
     StoreConfig,
     migrate,
@@ -69,6 +71,7 @@ from salesorders.adapters._sql import (
 )
 from salesorders.adapters._sql.audit import conflict_from_detail
 from salesorders.adapters._sql.outbox import SqlIdempotencyStore
+from salesorders.domain.checks import require_text
 from salesorders.ports import IdempotencyRecord
 from salesorders.serialization import Serializer
 
@@ -189,10 +192,10 @@ class PostgresDialect(Dialect):
         return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
 
     def rows(self, types: Sequence[str], count: int) -> str:
-        """``VALUES`` whose first row casts each column to its type, which the rest follow."""
-        first = "(" + ", ".join(f"?::{self.types[kind]}" for kind in types) + ")"
-        rest = "(" + ", ".join("?" * len(types)) + ")"
-        return "VALUES " + ", ".join([first, *[rest] * (count - 1)])
+        """``VALUES`` whose rows cast each column to its type (every row, so that a parameter
+        the server rewrites, such as a number taken at the commit, keeps its column's type)."""
+        row = "(" + ", ".join(f"?::{self.types[kind]}" for kind in types) + ")"
+        return "VALUES " + ", ".join([row] * count)
 
     def dec(self, value: Decimal) -> Any:
         return value
@@ -218,7 +221,10 @@ class _PostgresSession(Session):
     round trip of its own, as the driver's implicit ``BEGIN`` does in pipeline mode.
     """
 
-    __slots__ = ("_began", "_connection", "_cursor", "_pipeline", "_pipeline_block", "puts")
+    __slots__ = (
+        "_began", "_connection", "_cursor", "_late", "_number_cursors", "_pipeline",
+        "_pipeline_block", "puts",
+    )  # fmt: skip
     driver_error = psycopg.Error
 
     def __init__(
@@ -236,13 +242,48 @@ class _PostgresSession(Session):
             self._pipeline_block = block
         self._cursor = psycopg.RawCursor(connection)
         self._began = bool(begin)
+        #: Numbers taken at the commit, and the writes held back until then (``None``: none).
+        self._late: LateNumbers | None = None
+        self._number_cursors: list[tuple[str, psycopg.RawCursor[Any]]] = []
         if begin:
             self._cursor.execute(begin, prepare=False)
+
+    def number_at_commit(self, take_sql: str, series: str, width: int) -> str | None:
+        """A placeholder for the next number of ``series``, taken at the commit (see
+        :mod:`salesorders.adapters._postgres_numbers`); ``None`` where this session cannot
+        (not pipelined, or a savepoint inside a host's transaction)."""
+        if not self._began:
+            return None
+        self._start(writes=True)
+        late = self._late
+        if late is None:
+            late = self._late = LateNumbers()
+        return late.ask(take_sql, series, width)
+
+    @property
+    def taken_numbers(self) -> dict[str, str]:
+        """Placeholder -> number, for the numbers this session took at its commit."""
+        return {} if self._late is None else self._late.taken
+
+    def _send_held(self) -> None:
+        """Send the writes held back for a number taken at the commit, numbered."""
+        late = self._late
+        if late is None or not late.held:
+            return
+        held, late.held = late.held, []
+        for sql, params, placeholder in held:
+            if placeholder is None:
+                self._cursor.execute(late.numbered(sql, params), params)
+            else:
+                cursor = psycopg.RawCursor(self._connection)
+                cursor.execute(sql, params)
+                self._number_cursors.append((placeholder, cursor))
 
     def queue(self, sql: str, params: Sequence[Any]) -> None:
         """Send a statement that changes no data (a lock) without waiting for its answer."""
         self._start(writes=False)
         try:
+            self._send_held()
             self._cursor.execute(sql, params)
         except psycopg.Error as error:
             raise self.failure(error) from error
@@ -250,6 +291,7 @@ class _PostgresSession(Session):
     def control(self, sql: str) -> None:
         """Transaction control (savepoints, the migration's lock): not counted, never prepared."""
         try:
+            self._send_held()
             self._cursor.execute(sql, prepare=False)
             if self._pipeline is not None:
                 self._pipeline.sync()
@@ -264,9 +306,16 @@ class _PostgresSession(Session):
             if self._pipeline is None:
                 self._connection.commit()
             else:
+                self._send_held()
                 if self._began or self._connection.pgconn.transaction_status != _IDLE:
                     self._cursor.execute("COMMIT", prepare=False)
                 self._leave_pipeline()
+            if self._late is not None:
+                taken = self._late.taken
+                for placeholder, cursor in self._number_cursors:
+                    row = cursor.fetchone()
+                    assert row is not None
+                    taken[placeholder] = str(row[0])
         except psycopg.Error as error:
             raise self.failure(error) from error
 
@@ -304,12 +353,24 @@ class _PostgresSession(Session):
         return translate_error(error)
 
     def _run(self, sql: str, params: Sequence[Any]) -> None:
+        late = self._late
+        if late is not None:
+            late.held.append((sql, params, None))  # sent with the number, at the latest at commit
+            return
         self._cursor.execute(sql, params)
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        self._send_held()
+        late = self._late
+        if late is not None and late.pending:
+            sql = late.numbered(sql, params)
         return psycopg.RawCursor(self._connection).execute(sql, params).fetchall()
 
     def _count(self, sql: str, params: Sequence[Any]) -> int:
+        self._send_held()
+        late = self._late
+        if late is not None and late.pending:
+            sql = late.numbered(sql, params)
         cursor = psycopg.RawCursor(self._connection).execute(sql, params)
         if self._pipeline is not None:
             self._pipeline.sync()
@@ -348,6 +409,28 @@ class _PostgresIdempotency(SqlIdempotencyStore):
         self._pg.run(self._put_sql, params)
 
 
+class _PostgresNumbers(SqlOrderNumbers):
+    """Gap-free numbers, which a placed order may take at the commit (``number_at_commit``)."""
+
+    __slots__ = ("_pg", "_take_sql")
+
+    def __init__(self, session: _PostgresSession, config: StoreConfig, take_sql: str) -> None:
+        super().__init__(session, config)
+        self._pg = session
+        self._take_sql = take_sql
+
+    def number_at_commit(self, series: str, width: int) -> str | None:
+        """A placeholder for ``series-NNNNNN`` (at least ``width`` digits), the number itself
+        taken by the commit's final statements; ``None`` inside a host's transaction."""
+        require_text(series, "series")
+        return self._pg.number_at_commit(self._take_sql, series, width)
+
+    @property
+    def taken(self) -> Mapping[str, str]:
+        """After the commit: each placeholder -> the number it stands for."""
+        return self._pg.taken_numbers
+
+
 class PostgresUnitOfWork(SqlUnitOfWork):
     """One transaction of a :class:`PostgresStore` (a savepoint inside a host's transaction)."""
 
@@ -363,6 +446,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         self.idempotency = _PostgresIdempotency(
             session, store._config, store._key_lock_sql, store._put_sql
         )
+        self.numbers = _PostgresNumbers(session, store._config, store._take_sql)
         return self
 
     def _begin(self) -> Session:
@@ -486,6 +570,7 @@ class PostgresStore:
             "expires_at) SELECT ?, ?, ?, CAST(? AS {json}), ?, ? "
             "WHERE NOT EXISTS (SELECT 1 FROM put)"
         )
+        self._take_sql = take_statement(self._config.sql.next_number)
         self._timeout = float(timeout)
         self._pipelined = bool(pipeline)
         self._host = connection

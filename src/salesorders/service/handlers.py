@@ -76,6 +76,7 @@ from salesorders.service.commands import (
 from salesorders.service.draft_input import new_line
 from salesorders.service.fulfilment import Fulfilment
 from salesorders.service.line_input import line_skus, optional_decimal
+from salesorders.service.numbering import take_number
 from salesorders.service.payment_commands import (
     ApprovePayment,
     AuthorizePayment,
@@ -173,6 +174,9 @@ class Handlers:
         self.exchange_rates = exchange_rates
         self.catalog = catalog
         self.number_prefix = number_prefix
+        #: A placed order may take its number at the commit, where the store can (not while
+        #: the audit trail records results: it seals them before the commit).
+        self.numbers_at_commit = True
         self.new_order_id = new_order_id
         #: The price group of a new order without one, read in its unit of work (``None``:
         #: none); bootstrap sets it from the membership tiers.
@@ -620,8 +624,8 @@ class Handlers:
 
     def _place(self, uow: UnitOfWork, order: Order, actor: str, now: dt.datetime) -> None:
         series = f"{self.number_prefix}-{now.year}"
-        number = uow.numbers.next_number(series)
-        order.place(f"{series}-{number:06d}", now, actor=actor)
+        number = take_number(uow.numbers, series, at_commit=self.numbers_at_commit)
+        order.place(number, now, actor=actor)
 
     def _reserve(
         self,

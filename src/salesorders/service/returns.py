@@ -34,6 +34,7 @@ from salesorders.domain.returns import (
 from salesorders.domain.stock import LowStock, StockDesk
 from salesorders.errors import InsufficientStockError, ValidationError
 from salesorders.ports import UnitOfWork
+from salesorders.service.numbering import take_number
 from salesorders.service.payments import Payments, Publish, orders_oldest_first
 from salesorders.service.plans import check_plan, trusted
 from salesorders.service.results import OrderResult
@@ -362,4 +363,4 @@ def _credit_note_number(uow: UnitOfWork, now: dt.datetime) -> str:
     """The next gap-free credit note number, ``CN-<year>-NNNNNN`` (taken last: its series stays
     locked from taking a number to commit)."""
     series = f"CN-{now.year}"
-    return f"{series}-{uow.numbers.next_number(series):06d}"
+    return take_number(uow.numbers, series)

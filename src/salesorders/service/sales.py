@@ -102,6 +102,7 @@ from salesorders.service.idempotency import (
     scoped_key,
 )
 from salesorders.service.loyalty import AccruePoints, LoyaltyDesk, PointsReview, RedeemPoints
+from salesorders.service.numbering import numbered_result
 from salesorders.service.outbox import OutboxDispatcher
 from salesorders.service.payment_commands import (
     ApprovePayment,
@@ -412,7 +413,7 @@ class SalesService(AnalyticsReads):
                 self.access.check(uow, command, who)
             result = self._handled(uow, handler, command, who, self.clock.now())
             uow.commit()
-        return result
+        return numbered_result(result, uow)
 
     def _handled(
         self,
@@ -454,7 +455,7 @@ class SalesService(AnalyticsReads):
                 except IdempotencyConflictError:
                     raise _LostRace from None
                 uow.commit()
-                return result, False
+                return numbered_result(result, uow), False
 
         for _ in range(3):
             try:

@@ -1,0 +1,93 @@
+"""Order numbers a PostgreSQL transaction takes at its commit.
+
+A gap-free number is one row per series, incremented in the transaction that uses the number and
+locked from then until that transaction ends. Taken while the order is being built, the row stays
+locked through the client's work, a round trip and the commit, and concurrent placements queue on
+it. Taken at the commit, it is locked only for the last statements and the commit itself.
+
+So a :class:`LateNumbers` hands out a placeholder for each number asked for, and holds back, on
+the client, every write sent after it. At the next statement that needs an answer, or at the
+commit, it sends them all at once, in order: first the statement that takes the number (it keeps
+it in a transaction-local setting), then each held write, with every parameter that quotes a
+placeholder wrapped in ``replace(..., current_setting(...))``. The server writes the number where
+the client wrote the placeholder, in the order row, its document, the outbox messages and the
+idempotency record alike. After the commit, :attr:`LateNumbers.taken` maps each placeholder to the
+number it stands for (the service puts it into the command's result).
+
+The placeholder is a random 128-bit token, so it cannot match anything else a write carries; a
+placeholder written where no parameter quotes it whole (split across parameters, or altered)
+would stay stored, so the service uses it only as a whole order number, never in part.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any, Final
+
+__all__ = ["PLACEHOLDER_PREFIX", "LateNumbers", "take_statement"]
+
+#: How every placeholder begins (tests search stored data for it).
+PLACEHOLDER_PREFIX: Final = "number-at-commit-"
+
+_PARAMETER: Final = re.compile(r"\$(\d+)")
+
+#: One held statement: its text, its parameters, and the placeholder whose number it returns.
+Held = tuple[str, Sequence[Any], str | None]
+
+
+class LateNumbers:
+    """The numbers one transaction takes at its commit, and the writes that wait for them."""
+
+    __slots__ = ("held", "pending", "taken")
+
+    def __init__(self) -> None:
+        #: Statements held back since the first number was asked for, in the order they came.
+        self.held: list[Held] = []
+        #: Placeholder -> the transaction-local setting that will hold its number.
+        self.pending: dict[str, str] = {}
+        #: Placeholder -> the number taken for it (filled after the commit).
+        self.taken: dict[str, str] = {}
+
+    def ask(self, take_sql: str, series: str, width: int) -> str:
+        """Hold the statement taking the next number of ``series`` (written ``series-NNNNNN``
+        with at least ``width`` digits) and return the placeholder that stands for it."""
+        token = secrets.token_hex(16)
+        placeholder = PLACEHOLDER_PREFIX + token
+        setting = f"salesorders.number_{token}"
+        self.pending[placeholder] = setting
+        self.held.append((take_sql, (series, setting, width), placeholder))
+        return placeholder
+
+    def numbered(self, sql: str, params: Sequence[Any]) -> str:
+        """``sql`` with each parameter that quotes a pending placeholder replaced, on the
+        server, by the number taken for it."""
+        pending = self.pending
+        wrapped: dict[str, str] = {}
+        for index, value in enumerate(params, 1):
+            if value.__class__ is not str:
+                continue
+            expression = ""
+            for placeholder, setting in pending.items():
+                if placeholder in value:
+                    expression = (
+                        f"replace({expression or f'${index}::TEXT'}, '{placeholder}', "
+                        f"current_setting('{setting}'))"
+                    )
+            if expression:
+                wrapped[str(index)] = f"({expression})"
+        if not wrapped:
+            return sql
+        return _PARAMETER.sub(lambda m: wrapped.get(m.group(1), m.group(0)), sql)
+
+
+def take_statement(next_number_sql: str) -> str:
+    """The statement taking a number into a setting: parameters series, setting name, width;
+    it returns the number as text. ``next_number_sql`` increments the series (parameter ``$1``)
+    and returns ``last``."""
+    digits = "CAST(n.last AS TEXT)"
+    return (
+        f"WITH n AS ({next_number_sql}) SELECT set_config($2::TEXT, $1::TEXT || '-' || "
+        f"lpad({digits}, greatest($3::INT, length({digits})), '0'), true) FROM n"
+    )

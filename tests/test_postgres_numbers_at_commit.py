@@ -1,0 +1,259 @@
+"""Order numbers the PostgreSQL store takes with the commit: the series row is not locked before
+it, every stored text carries the number and none the placeholder, the command's result and its
+replay name the number, numbers stay gap-free, and the audit trail keeps taking them at once.
+
+Tests that need a server are marked ``postgres`` and skip without SALESORDERS_TEST_POSTGRES_DSN.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from moneyed import Money
+
+from salesorders.adapters._postgres_numbers import PLACEHOLDER_PREFIX, LateNumbers
+from salesorders.adapters.postgres import PostgresStore
+from salesorders.domain.warehouse import Warehouse
+from salesorders.ports import OutboxMessage
+from salesorders.service import (
+    ConfirmOrder,
+    CreateDraft,
+    LineSpec,
+    ManualClock,
+    PlaceDraft,
+    PlaceOrder,
+    ReceiveStock,
+    RegisterWarehouse,
+    SalesService,
+    bootstrap,
+)
+from salesorders.service.numbering import number_text, numbered_result
+from salesorders.testing.contracts import T0
+
+# --------------------------------------------------------------------------- without a server
+
+
+def test_a_parameter_quoting_a_placeholder_is_numbered_on_the_server_and_no_other() -> None:
+    late = LateNumbers()
+    first = late.ask("TAKE", "SO-2026", 6)
+    second = late.ask("TAKE", "SO-2026", 6)
+    sql = "INSERT INTO t VALUES ($1::TEXT, $2, CAST($10 AS JSONB), $11::JSONB) -- $1"
+    params = ["a", first, "x", "", "", "", "", "", "", f'{{"n": "{first} {second}"}}', "{}"]
+    numbered = late.numbered(sql, params)
+    one = f"(replace($2::TEXT, '{first}', current_setting('{late.pending[first]}')))"
+    both = (
+        f"(replace(replace($10::TEXT, '{first}', current_setting('{late.pending[first]}')), "
+        f"'{second}', current_setting('{late.pending[second]}')))"
+    )
+    assert (
+        numbered
+        == f"INSERT INTO t VALUES ($1::TEXT, {one}, CAST({both} AS JSONB), $11::JSONB) -- $1"
+    )
+    assert late.numbered(sql, ["a", "b", 3]) == sql  # nothing quotes a placeholder
+    assert first.startswith(PLACEHOLDER_PREFIX) and first != second
+    assert [placeholder for _, _, placeholder in late.held] == [first, second]
+
+
+def test_a_number_is_written_with_at_least_six_digits() -> None:
+    assert number_text("SO-2026", 42) == "SO-2026-000042"
+    assert number_text("SO-2026", 1_234_567) == "SO-2026-1234567"
+
+
+# --------------------------------------------------------------------------- with a server
+
+
+def _dsn() -> str:
+    dsn = os.environ.get("SALESORDERS_TEST_POSTGRES_DSN", "")
+    if not dsn:
+        pytest.skip("SALESORDERS_TEST_POSTGRES_DSN is not set; PostgreSQL tests need a server")
+    return dsn
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    name = f"so_late_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
+def store(schema: str) -> Iterator[PostgresStore]:
+    with PostgresStore(_dsn(), schema=schema, max_size=4) as opened:
+        yield opened
+
+
+def _service(store: PostgresStore, **options: Any) -> SalesService:
+    service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0), **options)
+    service.handle(RegisterWarehouse(warehouse=Warehouse("W1")))
+    for sku in ("A", "B"):
+        service.handle(ReceiveStock(sku=sku, warehouse_id="W1", quantity=1000))
+    return service
+
+
+def _order(key: str | None = None, confirm: bool = True) -> PlaceOrder:
+    lines = (LineSpec("A", 1, Money("5.00", "EUR")), LineSpec("B", 2, Money("2.50", "EUR")))
+    return PlaceOrder(
+        customer_id="C-1", currency="EUR", lines=lines, confirm=confirm, idempotency_key=key
+    )
+
+
+def _stored_texts(schema: str) -> list[str]:
+    """Every row of every table of ``schema``, as text."""
+    with psycopg.connect(_dsn()) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            )
+        ]
+        return [
+            str(row[0])
+            for table in tables
+            for row in conn.execute(f'SELECT CAST(t AS TEXT) FROM "{schema}"."{table}" AS t')
+        ]
+
+
+def _in_uow(store: PostgresStore, work: Callable[[Any], object], commit: bool = True) -> Any:
+    with store.unit_of_work() as uow:
+        result = work(uow)
+        if commit:
+            uow.commit()
+    return result
+
+
+@pytest.mark.postgres
+def test_every_stored_text_carries_the_number_and_none_the_placeholder(
+    store: PostgresStore, schema: str
+) -> None:
+    service = _service(store)
+    first = service.handle(_order("K-1"))
+    second = service.handle(_order())
+    draft = service.handle(CreateDraft(customer_id="C-2", currency="EUR", lines=_order().lines))
+    third = service.handle(PlaceDraft(order_id=draft.order_id, idempotency_key="K-3"))
+    assert [first.number, second.number, third.number] == [
+        "SO-2026-000001",
+        "SO-2026-000002",
+        "SO-2026-000003",
+    ]
+    texts = _stored_texts(schema)
+    assert not [text for text in texts if PLACEHOLDER_PREFIX in text]
+    messages = _in_uow(store, lambda uow: uow.outbox.messages(), False)
+    for result in (first, second, third):
+        assert service.get_order(result.order_id).number == result.number
+        placed = [
+            m.payload["number"]
+            for m in messages
+            if m.stream_id == result.order_id and m.event_type == "OrderPlaced"
+        ]
+        assert placed == [result.number]
+    # the stored result of the key is the one returned, number and all
+    assert service.handle(_order("K-1")) == first
+    assert service.handle(PlaceDraft(order_id=draft.order_id, idempotency_key="K-3")) == third
+
+
+@pytest.mark.postgres
+def test_the_series_row_stays_unlocked_until_the_commit_takes_the_number(
+    store: PostgresStore, schema: str
+) -> None:
+    assert _in_uow(store, lambda uow: uow.numbers.next_number("SO-2026")) == 1
+    with store.unit_of_work() as uow:
+        placeholder = uow.numbers.number_at_commit("SO-2026", 6)
+        assert placeholder is not None and placeholder.startswith(PLACEHOLDER_PREFIX)
+        uow.outbox.append(
+            [OutboxMessage("O-1:1", "O-1", 1, "OrderPlaced", {"number": placeholder}, T0)]
+        )
+        with psycopg.connect(_dsn()) as other:
+            # would raise LockNotAvailable had the number been taken already
+            other.execute(
+                f'SELECT last FROM "{schema}".order_number_series WHERE series = %s '
+                "FOR UPDATE NOWAIT",
+                ("SO-2026",),
+            )
+        uow.commit()
+        assert dict(uow.numbers.taken) == {placeholder: "SO-2026-000002"}
+    messages = _in_uow(store, lambda uow: uow.outbox.messages(), False)
+    assert [m.payload for m in messages] == [{"number": "SO-2026-000002"}]
+
+
+@pytest.mark.postgres
+def test_a_unit_of_work_rolled_back_uses_up_no_number_and_reads_see_the_number(
+    store: PostgresStore,
+) -> None:
+    _in_uow(store, lambda uow: uow.numbers.number_at_commit("SO-2026", 6), commit=False)
+
+    def two_and_a_read(uow: Any) -> tuple[str, str, object]:
+        first = uow.numbers.number_at_commit("SO-2026", 6)
+        second = uow.numbers.number_at_commit("SO-2026", 6)
+        message = OutboxMessage("O-2:1", "O-2", 1, "X", {"both": f"{first}/{second}"}, T0)
+        uow.outbox.append([message])
+        return first, second, [m.payload for m in uow.outbox.messages()]  # a read flushes
+
+    with store.unit_of_work() as uow:
+        first, second, seen = two_and_a_read(uow)
+        uow.commit()
+        taken = dict(uow.numbers.taken)
+    assert taken == {first: "SO-2026-000001", second: "SO-2026-000002"}
+    assert seen == [{"both": "SO-2026-000001/SO-2026-000002"}]
+
+
+@pytest.mark.postgres
+def test_a_counter_past_six_digits_keeps_every_digit(store: PostgresStore, schema: str) -> None:
+    _in_uow(store, lambda uow: uow.numbers.next_number("SO-2026"))
+    with psycopg.connect(_dsn()) as conn:
+        conn.execute(f'UPDATE "{schema}".order_number_series SET last = 999999')
+    service = _service(store)
+    assert service.handle(_order()).number == "SO-2026-1000000"
+
+
+@pytest.mark.postgres
+def test_with_the_audit_trail_the_number_is_taken_at_once_and_the_chain_verifies(
+    store: PostgresStore, schema: str
+) -> None:
+    service = _service(store, audit=True)
+    result = service.handle(_order("K-1"))
+    assert result.number == "SO-2026-000001"
+    report = service.verify_audit()
+    assert report.intact and report.checked > 0
+    assert not [text for text in _stored_texts(schema) if PLACEHOLDER_PREFIX in text]
+
+
+@pytest.mark.postgres
+def test_concurrent_placements_get_gap_free_numbers_each_stored_with_its_order(
+    store: PostgresStore,
+) -> None:
+    service = _service(store)
+    results: list[Any] = []
+
+    def place(count: int) -> None:
+        for _ in range(count):
+            results.append(service.handle(_order(f"K-{uuid.uuid4().hex}")))
+
+    threads = [threading.Thread(target=place, args=(10,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numbers = sorted(result.number for result in results)
+    assert numbers == [f"SO-2026-{n:06d}" for n in range(1, 41)]
+    for result in results:
+        assert service.get_order(result.order_id).number == result.number
+
+
+@pytest.mark.postgres
+def test_a_result_without_a_number_taken_at_the_commit_is_returned_as_it_is(
+    store: PostgresStore,
+) -> None:
+    service = _service(store)
+    placed = service.handle(_order(confirm=False))
+    confirmed = service.handle(ConfirmOrder(order_id=placed.order_id))
+    with store.unit_of_work() as uow:
+        assert numbered_result(confirmed, uow) is confirmed
+        assert numbered_result("text", uow) == "text"
