@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -183,15 +184,14 @@ def growth_sqlite(quick: bool) -> Result:
     small, large = (1_000, 10_000) if quick else (1_000, 100_000)
     orders = 300 if quick else 1_000
     (small, large), orders = smoke_or(((small, large), orders), ((20, 60), 10))
-    folder = Path(f"/tmp/so-bench-growth-{uuid.uuid4().hex[:8]}")
-    folder.mkdir()
     timings: dict[int, float] = {}
-    for stored in (small, large):
-        with SQLiteStore(folder / f"grown-{stored}.sqlite3") as store:
-            service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
-            _seed(service)
-            _fill(service, stored)
-            timings[stored] = min(_timed(service, orders) for _ in range(2))
+    with tempfile.TemporaryDirectory(prefix="so-bench-growth-") as name:
+        for stored in (small, large):
+            with SQLiteStore(Path(name) / f"grown-{stored}.sqlite3") as store:
+                service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
+                _seed(service)
+                _fill(service, stored)
+                timings[stored] = min(_timed(service, orders) for _ in range(2))
     return _growth_result("growth_sqlite", small, large, timings[small], timings[large])
 
 

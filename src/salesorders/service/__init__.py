@@ -54,6 +54,7 @@ from salesorders.service.idempotency import (
     command_fingerprint,
     scoped_key,
 )
+from salesorders.service.numbering import NumbersAtCommit
 from salesorders.service.outbox import NotifierChannel, OutboxDispatcher, OutboxRelay
 from salesorders.service.payment_commands import (
     ApprovePayment,
@@ -134,6 +135,7 @@ __all__ = [
     "ManualClock",
     "NewOrder",
     "NotifierChannel",
+    "NumbersAtCommit",
     "OpenRepair",
     "OpenTicket",
     "OrderResult",
