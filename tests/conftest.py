@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 import socket
 import urllib.parse
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -133,3 +135,14 @@ def postgres_dsn() -> str:
     if not POSTGRES_DSN:
         pytest.skip("SALESORDERS_TEST_POSTGRES_DSN is not set; PostgreSQL tests need a server")
     return POSTGRES_DSN
+
+
+@pytest.fixture
+def postgres_schema(postgres_dsn: str) -> Iterator[str]:
+    """A schema name of this test's own on the test server, dropped with everything in it after."""
+    import psycopg
+
+    name = f"so_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

@@ -13,8 +13,6 @@ import itertools
 import json
 import sqlite3
 import threading
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -500,11 +498,8 @@ def test_sqlite_stores_opening_one_new_file_at_once_migrate_it_once(
 
 
 @pytest.fixture
-def schema(postgres_dsn: str) -> Iterator[str]:
-    name = f"so_migrate_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+def schema(postgres_schema: str) -> str:
+    return postgres_schema
 
 
 def _pg_versions(dsn: str, schema: str) -> list[int]:

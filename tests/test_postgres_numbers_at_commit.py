@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -35,6 +35,7 @@ from salesorders.service import (
 )
 from salesorders.service.numbering import number_text, numbered_result
 from salesorders.testing.contracts import T0
+from support.stores import in_uow
 
 # --------------------------------------------------------------------------- without a server
 
@@ -45,17 +46,25 @@ def test_a_parameter_quoting_a_placeholder_is_numbered_on_the_server_and_no_othe
     second = late.ask("TAKE", "SO-2026", 6)
     sql = "INSERT INTO t VALUES ($1::TEXT, $2, CAST($10 AS JSONB), $11::JSONB) -- $1"
     params = ["a", first, "x", "", "", "", "", "", "", f'{{"n": "{first} {second}"}}', "{}"]
-    numbered = late.numbered(sql, params)
-    one = f"(replace($2::TEXT, '{first}', current_setting('{late.pending[first]}')))"
+    numbered, sent = late.numbered(sql, params)
+    one = "(replace($2::TEXT, $12::TEXT, current_setting($13::TEXT)))"
     both = (
-        f"(replace(replace($10::TEXT, '{first}', current_setting('{late.pending[first]}')), "
-        f"'{second}', current_setting('{late.pending[second]}')))"
+        "(replace(replace($10::TEXT, $12::TEXT, current_setting($13::TEXT)), "
+        "$14::TEXT, current_setting($15::TEXT)))"
     )
     assert (
         numbered
         == f"INSERT INTO t VALUES ($1::TEXT, {one}, CAST({both} AS JSONB), $11::JSONB) -- $1"
     )
-    assert late.numbered(sql, ["a", "b", 3]) == sql  # nothing quotes a placeholder
+    assert list(sent) == [*params, first, late.pending[first], second, late.pending[second]]
+    # the text does not depend on the placeholder: the driver may prepare it
+    again = LateNumbers()
+    again_first = again.ask("TAKE", "SO-2026", 6)
+    assert again.numbered(sql, [again_first if p == first else p for p in params[:3]])[0] == (
+        "INSERT INTO t VALUES ($1::TEXT, (replace($2::TEXT, $4::TEXT, current_setting($5::TEXT))), "
+        "CAST($10 AS JSONB), $11::JSONB) -- $1"
+    )
+    assert late.numbered(sql, ["a", "b", 3]) == (sql, ["a", "b", 3])  # nothing quotes one
     assert first.startswith(PLACEHOLDER_PREFIX) and first != second
     assert [placeholder for _, _, placeholder in late.held] == [first, second]
 
@@ -68,25 +77,14 @@ def test_a_number_is_written_with_at_least_six_digits() -> None:
 # --------------------------------------------------------------------------- with a server
 
 
-def _dsn() -> str:
-    dsn = os.environ.get("SALESORDERS_TEST_POSTGRES_DSN", "")
-    if not dsn:
-        pytest.skip("SALESORDERS_TEST_POSTGRES_DSN is not set; PostgreSQL tests need a server")
-    return dsn
-
-
 @pytest.fixture
-def schema() -> Iterator[str]:
-    name = f"so_late_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(_dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-
-@pytest.fixture
-def store(schema: str) -> Iterator[PostgresStore]:
-    with PostgresStore(_dsn(), schema=schema, max_size=4) as opened:
+def store(postgres_dsn: str, postgres_schema: str) -> Iterator[PostgresStore]:
+    with PostgresStore(postgres_dsn, schema=postgres_schema, max_size=4) as opened:
         yield opened
+
+
+def _dsn() -> str:
+    return os.environ["SALESORDERS_TEST_POSTGRES_DSN"]  # the tests needing it take ``store``
 
 
 def _service(store: PostgresStore, **options: Any) -> SalesService:
@@ -121,17 +119,9 @@ def _stored_texts(schema: str) -> list[str]:
         ]
 
 
-def _in_uow(store: PostgresStore, work: Callable[[Any], object], commit: bool = True) -> Any:
-    with store.unit_of_work() as uow:
-        result = work(uow)
-        if commit:
-            uow.commit()
-    return result
-
-
 @pytest.mark.postgres
 def test_every_stored_text_carries_the_number_and_none_the_placeholder(
-    store: PostgresStore, schema: str
+    store: PostgresStore, postgres_schema: str
 ) -> None:
     service = _service(store)
     first = service.handle(_order("K-1"))
@@ -143,9 +133,9 @@ def test_every_stored_text_carries_the_number_and_none_the_placeholder(
         "SO-2026-000002",
         "SO-2026-000003",
     ]
-    texts = _stored_texts(schema)
+    texts = _stored_texts(postgres_schema)
     assert not [text for text in texts if PLACEHOLDER_PREFIX in text]
-    messages = _in_uow(store, lambda uow: uow.outbox.messages(), False)
+    messages = in_uow(store.unit_of_work, lambda uow: uow.outbox.messages(), False)
     for result in (first, second, third):
         assert service.get_order(result.order_id).number == result.number
         placed = [
@@ -161,9 +151,9 @@ def test_every_stored_text_carries_the_number_and_none_the_placeholder(
 
 @pytest.mark.postgres
 def test_the_series_row_stays_unlocked_until_the_commit_takes_the_number(
-    store: PostgresStore, schema: str
+    store: PostgresStore, postgres_schema: str
 ) -> None:
-    assert _in_uow(store, lambda uow: uow.numbers.next_number("SO-2026")) == 1
+    assert in_uow(store.unit_of_work, lambda uow: uow.numbers.next_number("SO-2026")) == 1
     with store.unit_of_work() as uow:
         placeholder = uow.numbers.number_at_commit("SO-2026", 6)
         assert placeholder is not None and placeholder.startswith(PLACEHOLDER_PREFIX)
@@ -173,13 +163,13 @@ def test_the_series_row_stays_unlocked_until_the_commit_takes_the_number(
         with psycopg.connect(_dsn()) as other:
             # would raise LockNotAvailable had the number been taken already
             other.execute(
-                f'SELECT last FROM "{schema}".order_number_series WHERE series = %s '
+                f'SELECT last FROM "{postgres_schema}".order_number_series WHERE series = %s '
                 "FOR UPDATE NOWAIT",
                 ("SO-2026",),
             )
         uow.commit()
         assert dict(uow.numbers.taken) == {placeholder: "SO-2026-000002"}
-    messages = _in_uow(store, lambda uow: uow.outbox.messages(), False)
+    messages = in_uow(store.unit_of_work, lambda uow: uow.outbox.messages(), False)
     assert [m.payload for m in messages] == [{"number": "SO-2026-000002"}]
 
 
@@ -187,7 +177,7 @@ def test_the_series_row_stays_unlocked_until_the_commit_takes_the_number(
 def test_a_unit_of_work_rolled_back_uses_up_no_number_and_reads_see_the_number(
     store: PostgresStore,
 ) -> None:
-    _in_uow(store, lambda uow: uow.numbers.number_at_commit("SO-2026", 6), commit=False)
+    in_uow(store.unit_of_work, lambda uow: uow.numbers.number_at_commit("SO-2026", 6), commit=False)
 
     def two_and_a_read(uow: Any) -> tuple[str, str, object]:
         first = uow.numbers.number_at_commit("SO-2026", 6)
@@ -205,24 +195,26 @@ def test_a_unit_of_work_rolled_back_uses_up_no_number_and_reads_see_the_number(
 
 
 @pytest.mark.postgres
-def test_a_counter_past_six_digits_keeps_every_digit(store: PostgresStore, schema: str) -> None:
-    _in_uow(store, lambda uow: uow.numbers.next_number("SO-2026"))
+def test_a_counter_past_six_digits_keeps_every_digit(
+    store: PostgresStore, postgres_schema: str
+) -> None:
+    in_uow(store.unit_of_work, lambda uow: uow.numbers.next_number("SO-2026"))
     with psycopg.connect(_dsn()) as conn:
-        conn.execute(f'UPDATE "{schema}".order_number_series SET last = 999999')
+        conn.execute(f'UPDATE "{postgres_schema}".order_number_series SET last = 999999')
     service = _service(store)
     assert service.handle(_order()).number == "SO-2026-1000000"
 
 
 @pytest.mark.postgres
 def test_with_the_audit_trail_the_number_is_taken_at_once_and_the_chain_verifies(
-    store: PostgresStore, schema: str
+    store: PostgresStore, postgres_schema: str
 ) -> None:
     service = _service(store, audit=True)
     result = service.handle(_order("K-1"))
     assert result.number == "SO-2026-000001"
     report = service.verify_audit()
     assert report.intact and report.checked > 0
-    assert not [text for text in _stored_texts(schema) if PLACEHOLDER_PREFIX in text]
+    assert not [text for text in _stored_texts(postgres_schema) if PLACEHOLDER_PREFIX in text]
 
 
 @pytest.mark.postgres

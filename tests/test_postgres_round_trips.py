@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import tempfile
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,6 +33,7 @@ from salesorders.service import (
     bootstrap,
 )
 from salesorders.testing.contracts import T0
+from support.stores import in_uow
 
 pytestmark = pytest.mark.postgres
 
@@ -53,11 +53,8 @@ def pool() -> Iterator[ConnectionPool[Any]]:
 
 
 @pytest.fixture
-def schema() -> Iterator[str]:
-    name = f"so_rt_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(_dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+def schema(postgres_schema: str) -> str:
+    return postgres_schema
 
 
 @pytest.fixture
@@ -109,14 +106,6 @@ def _record(key: str = "K-1", at: dt.datetime = T0) -> IdempotencyRecord:
     )
 
 
-def _in_uow(store: PostgresStore, work: Callable[[Any], object], commit: bool = True) -> Any:
-    with store.unit_of_work() as uow:
-        result = work(uow)
-        if commit:
-            uow.commit()
-    return result
-
-
 # --------------------------------------------------------------------------- round trips
 
 
@@ -139,9 +128,11 @@ def test_place_and_confirm_waits_for_the_server_three_times_with_a_key_twice_wit
 def test_an_empty_unit_of_work_waits_once_and_none_leaves_a_transaction_open(
     pool: ConnectionPool[Any], store: PostgresStore
 ) -> None:
-    assert traced(pool, lambda: _in_uow(store, lambda uow: None)) == 1
-    assert traced(pool, lambda: _in_uow(store, lambda uow: uow.outbox.dead())) == 2
-    assert traced(pool, lambda: _in_uow(store, lambda uow: uow.outbox.dead(), False)) == 2
+    assert traced(pool, lambda: in_uow(store.unit_of_work, lambda uow: None)) == 1
+    assert traced(pool, lambda: in_uow(store.unit_of_work, lambda uow: uow.outbox.dead())) == 2
+    assert (
+        traced(pool, lambda: in_uow(store.unit_of_work, lambda uow: uow.outbox.dead(), False)) == 2
+    )
     with pool.connection() as connection:
         assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
@@ -159,7 +150,9 @@ def test_a_duplicate_key_waits_at_its_lookup_for_the_first_command_then_reads_it
         assert first.idempotency.get("K-1", T0) is None
         seen: list[object] = []
         second = threading.Thread(
-            target=lambda: seen.append(_in_uow(store, lambda u: u.idempotency.get("K-1", T0)))
+            target=lambda: seen.append(
+                in_uow(store.unit_of_work, lambda u: u.idempotency.get("K-1", T0))
+            )
         )
         second.start()
         with psycopg.connect(_dsn(), autocommit=True) as watcher:
@@ -177,7 +170,7 @@ def test_a_duplicate_key_waits_at_its_lookup_for_the_first_command_then_reads_it
 def test_a_key_refused_at_commit_names_itself_and_keeps_nothing_of_its_unit_of_work(
     store: PostgresStore,
 ) -> None:
-    _in_uow(store, lambda uow: uow.idempotency.put(_record()))
+    in_uow(store.unit_of_work, lambda uow: uow.idempotency.put(_record()))
     message = OutboxMessage("O-9:1", "O-9", 1, "OrderPlaced", {}, T0)
 
     def duplicate(uow: Any) -> None:
@@ -185,25 +178,27 @@ def test_a_key_refused_at_commit_names_itself_and_keeps_nothing_of_its_unit_of_w
         uow.idempotency.put(_record(at=T0 + dt.timedelta(minutes=1)))  # sent, not yet checked
 
     with pytest.raises(errors.IdempotencyConflictError) as caught:
-        _in_uow(store, duplicate)
+        in_uow(store.unit_of_work, duplicate)
     assert (caught.value.key, caught.value.command) == ("K-1", "PlaceOrder")
-    assert _in_uow(store, lambda uow: uow.outbox.messages(), False) == []
-    assert _in_uow(store, lambda uow: uow.idempotency.get("K-1", T0), False) == _record()
+    assert in_uow(store.unit_of_work, lambda uow: uow.outbox.messages(), False) == []
+    assert (
+        in_uow(store.unit_of_work, lambda uow: uow.idempotency.get("K-1", T0), False) == _record()
+    )
 
 
 def test_a_number_taken_by_a_unit_of_work_refused_at_commit_is_not_used_up(
     store: PostgresStore,
 ) -> None:
-    _in_uow(store, lambda uow: uow.idempotency.put(_record()))
+    in_uow(store.unit_of_work, lambda uow: uow.idempotency.put(_record()))
 
     def numbered_duplicate(uow: Any) -> None:
         assert uow.numbers.next_number("SO-2026") == 1
         uow.idempotency.put(_record(at=T0 + dt.timedelta(minutes=1)))
 
     with pytest.raises(errors.IdempotencyConflictError):
-        _in_uow(store, numbered_duplicate)
-    assert _in_uow(store, lambda uow: uow.numbers.next_number("SO-2026")) == 1  # no gap
-    assert _in_uow(store, lambda uow: uow.numbers.next_number("SO-2026")) == 2
+        in_uow(store.unit_of_work, numbered_duplicate)
+    assert in_uow(store.unit_of_work, lambda uow: uow.numbers.next_number("SO-2026")) == 1  # no gap
+    assert in_uow(store.unit_of_work, lambda uow: uow.numbers.next_number("SO-2026")) == 2
 
 
 # --------------------------------------------------------------------------- your pool
@@ -212,7 +207,7 @@ def test_a_number_taken_by_a_unit_of_work_refused_at_commit_is_not_used_up(
 def test_a_connection_of_your_pool_goes_back_out_of_autocommit_mode(
     pool: ConnectionPool[Any], store: PostgresStore
 ) -> None:
-    _in_uow(store, lambda uow: uow.idempotency.put(_record()))
+    in_uow(store.unit_of_work, lambda uow: uow.idempotency.put(_record()))
     with pool.connection() as connection:
         assert not connection.autocommit
         assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE

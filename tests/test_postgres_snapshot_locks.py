@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -47,11 +46,8 @@ def _dsn() -> str:
 
 
 @pytest.fixture
-def schema() -> Iterator[str]:
-    name = f"so_sl_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(_dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+def schema(postgres_schema: str) -> str:
+    return postgres_schema
 
 
 @pytest.fixture

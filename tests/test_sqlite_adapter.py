@@ -39,17 +39,10 @@ from salesorders.service import (
     bootstrap,
 )
 from salesorders.testing.contracts import T0, AllContracts, plan_for, sample_order
+from support.stores import in_uow
 from test_service_support import stock_drift
 
 # --------------------------------------------------------------------------- shared scenarios
-
-
-def in_uow(factory: UnitOfWorkFactory, work: Callable[[Any], Any], commit: bool = True) -> Any:
-    with factory() as uow:
-        result = work(uow)
-        if commit:
-            uow.commit()
-    return result
 
 
 def place_and_confirm_statements(store: Any, lines: int, *, key: bool) -> int:

@@ -11,7 +11,7 @@ Use it from a fixture parametrized with :data:`STORE_KINDS`::
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +39,13 @@ def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]
         close_store(store)
         if kind == "postgres":
             drop_schema(where, schema)
+
+
+def in_uow(factory: Callable[[], Any], work: Callable[[Any], Any], commit: bool = True) -> Any:
+    """``work(uow)`` in a unit of work from ``factory`` (``store.unit_of_work``), committed
+    unless ``commit`` is false; what ``work`` returned."""
+    with factory() as uow:
+        result = work(uow)
+        if commit:
+            uow.commit()
+    return result

@@ -60,26 +60,38 @@ class LateNumbers:
         self.held.append((take_sql, (series, setting, width), placeholder))
         return placeholder
 
-    def numbered(self, sql: str, params: Sequence[Any]) -> str:
-        """``sql`` with each parameter that quotes a pending placeholder replaced, on the
-        server, by the number taken for it."""
-        pending = self.pending
+    def numbered(self, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+        """``sql`` and ``params`` with each parameter that quotes a pending placeholder replaced,
+        on the server, by the number taken for it. The placeholder and its setting travel as
+        parameters of their own, so the text stays the same from one order to the next (and the
+        driver can prepare it)."""
         wrapped: dict[str, str] = {}
+        extra: list[str] = []
+        numbers: dict[str, tuple[int, int]] = {}  # placeholder -> its parameters' numbers
         for index, value in enumerate(params, 1):
             if value.__class__ is not str:
                 continue
             expression = ""
-            for placeholder, setting in pending.items():
-                if placeholder in value:
-                    expression = (
-                        f"replace({expression or f'${index}::TEXT'}, '{placeholder}', "
-                        f"current_setting('{setting}'))"
+            for placeholder, setting in self.pending.items():
+                if placeholder not in value:
+                    continue
+                found = numbers.get(placeholder)
+                if found is None:
+                    extra.extend((placeholder, setting))
+                    found = numbers[placeholder] = (
+                        len(params) + len(extra) - 1,
+                        len(params) + len(extra),
                     )
+                inner = expression or f"${index}::TEXT"
+                expression = (
+                    f"replace({inner}, ${found[0]}::TEXT, current_setting(${found[1]}::TEXT))"
+                )
             if expression:
                 wrapped[str(index)] = f"({expression})"
         if not wrapped:
-            return sql
-        return _PARAMETER.sub(lambda m: wrapped.get(m.group(1), m.group(0)), sql)
+            return sql, params
+        text = _PARAMETER.sub(lambda m: wrapped.get(m.group(1), m.group(0)), sql)
+        return text, (*params, *extra)
 
 
 def take_statement(next_number_sql: str) -> str:

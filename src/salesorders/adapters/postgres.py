@@ -183,7 +183,8 @@ class PostgresDialect(Dialect):
     lock_rows = " FOR UPDATE"
     writes_in_one_statement = True
     position = "position"
-    max_params = 65535
+    # PostgreSQL takes 65,535 parameters; a few are kept for the numbers taken at the commit.
+    max_params = 65535 - 64
 
     def render(self, template: str) -> str:
         """PostgreSQL's own numbered parameters (``$1``, ``$2`` ...): the driver then passes the
@@ -273,7 +274,7 @@ class _PostgresSession(Session):
         held, late.held = late.held, []
         for sql, params, placeholder in held:
             if placeholder is None:
-                self._cursor.execute(late.numbered(sql, params), params)
+                self._cursor.execute(*late.numbered(sql, params))
             else:
                 cursor = psycopg.RawCursor(self._connection)
                 cursor.execute(sql, params)
@@ -363,14 +364,14 @@ class _PostgresSession(Session):
         self._send_held()
         late = self._late
         if late is not None and late.pending:
-            sql = late.numbered(sql, params)
+            sql, params = late.numbered(sql, params)
         return psycopg.RawCursor(self._connection).execute(sql, params).fetchall()
 
     def _count(self, sql: str, params: Sequence[Any]) -> int:
         self._send_held()
         late = self._late
         if late is not None and late.pending:
-            sql = late.numbered(sql, params)
+            sql, params = late.numbered(sql, params)
         cursor = psycopg.RawCursor(self._connection).execute(sql, params)
         if self._pipeline is not None:
             self._pipeline.sync()
