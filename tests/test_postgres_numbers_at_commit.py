@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import psycopg
 import pytest
 from moneyed import Money
@@ -33,8 +34,10 @@ from salesorders.service import (
     SalesService,
     bootstrap,
 )
+from salesorders.service.audit_trail import AuditTrail
 from salesorders.service.numbering import number_text, numbered_result
 from salesorders.testing.contracts import T0
+from salesorders.workflow import RESERVE, default_workflow
 from support.stores import in_uow
 
 # --------------------------------------------------------------------------- without a server
@@ -67,6 +70,17 @@ def test_a_parameter_quoting_a_placeholder_is_numbered_on_the_server_and_no_othe
     assert late.numbered(sql, ["a", "b", 3]) == (sql, ["a", "b", 3])  # nothing quotes one
     assert first.startswith(PLACEHOLDER_PREFIX) and first != second
     assert [placeholder for _, _, placeholder in late.held] == [first, second]
+
+
+def test_settings_are_named_by_their_place_in_the_transaction_so_none_pile_up() -> None:
+    """A connection keeps every setting name it ever set: one name per order would pile up."""
+    names = []
+    for _ in range(3):
+        late = LateNumbers()
+        late.ask("TAKE", "SO-2026", 6)
+        late.ask("TAKE", "CN-2026", 6)
+        names.append(sorted(late.pending.values()))
+    assert names == [["salesorders.number_1", "salesorders.number_2"]] * 3
 
 
 def test_a_number_is_written_with_at_least_six_digits() -> None:
@@ -237,6 +251,62 @@ def test_concurrent_placements_get_gap_free_numbers_each_stored_with_its_order(
     assert numbers == [f"SO-2026-{n:06d}" for n in range(1, 41)]
     for result in results:
         assert service.get_order(result.order_id).number == result.number
+
+
+@pytest.mark.postgres
+def test_an_order_placed_without_confirming_gets_its_number_too(
+    store: PostgresStore, postgres_schema: str
+) -> None:
+    service = _service(store)
+    placed = service.handle(_order(confirm=False))
+    assert placed.number == "SO-2026-000001"
+    assert service.get_order(placed.order_id).number == "SO-2026-000001"
+    assert not [text for text in _stored_texts(postgres_schema) if PLACEHOLDER_PREFIX in text]
+
+
+@pytest.mark.postgres
+def test_a_guard_of_the_hosts_own_reads_the_real_number(store: PostgresStore) -> None:
+    seen: list[str | None] = []
+
+    def numbered(order: Any) -> bool:
+        seen.append(order.number)
+        return True
+
+    workflow = (
+        default_workflow()
+        .extend("numbered-order", version=1)
+        .remove_transition("confirm", "placed")
+        .add_transition("confirm", "placed", "confirmed", guards=["numbered"], effects=[RESERVE])
+        .guard("numbered", numbered)
+        .build()
+    )
+    assert not workflow.guards_built_in and default_workflow().guards_built_in
+    service = _service(store, workflows=[workflow])
+    command = attrs.evolve(_order(), workflow="numbered-order")
+    result = service.handle(command)
+    # asked before the order is numbered (does confirm reserve?), then when it is confirmed
+    assert seen == [None, "SO-2026-000001"] and result.number == "SO-2026-000001"
+
+
+@pytest.mark.postgres
+def test_a_service_built_by_hand_with_an_audit_trail_takes_the_number_at_once(
+    store: PostgresStore,
+) -> None:
+    built = _service(store)
+    assert built.handlers.numbers_at_commit
+    audited = SalesService(
+        uow_factory=store.unit_of_work,
+        clock=ManualClock(T0),
+        handlers=built.handlers,
+        idempotency=built.idempotency,
+        retrier=built.retrier,
+        dispatcher=built.dispatcher,
+        trail=AuditTrail(True),
+    )
+    assert not built.handlers.numbers_at_commit
+    assert audited.handle(_order("K-1")).number == "SO-2026-000001"
+    report = audited.verify_audit()
+    assert report.intact and report.checked > 0
 
 
 @pytest.mark.postgres

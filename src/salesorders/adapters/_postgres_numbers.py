@@ -53,9 +53,11 @@ class LateNumbers:
     def ask(self, take_sql: str, series: str, width: int) -> str:
         """Hold the statement taking the next number of ``series`` (written ``series-NNNNNN``
         with at least ``width`` digits) and return the placeholder that stands for it."""
-        token = secrets.token_hex(16)
-        placeholder = PLACEHOLDER_PREFIX + token
-        setting = f"salesorders.number_{token}"
+        placeholder = PLACEHOLDER_PREFIX + secrets.token_hex(16)
+        # Named by its place in the transaction, not by the placeholder: a connection keeps
+        # every setting name it ever set (reset to '' when the transaction ends), and a name
+        # per order would pile up, each one making later settings slower to change.
+        setting = f"salesorders.number_{len(self.pending) + 1}"
         self.pending[placeholder] = setting
         self.held.append((take_sql, (series, setting, width), placeholder))
         return placeholder

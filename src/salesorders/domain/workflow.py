@@ -143,6 +143,15 @@ class Workflow:
         )
 
     @property
+    def guards_built_in(self) -> bool:
+        """True when every guard is one of the library's own (``nothing_shipped``, ``paid``,
+        ``held_from:<state>``), which read no more of an order than its lines, payments and
+        history."""
+        return all(
+            name in (NOTHING_SHIPPED, PAID) or name.startswith(HELD_FROM) for name in self._guards
+        )
+
+    @property
     def ref(self) -> tuple[str, int]:
         """``(name, version)``: what an order stores to find its workflow again."""
         return (self.name, self.version)

@@ -175,7 +175,6 @@ def bootstrap(
         workflows=known,
         number_prefix=number_prefix,
     )
-    handlers.numbers_at_commit = not audit
     desk = CustomerDesk(tiers)
     if tiers is not None and tiers.price_groups:
         handlers.customer_group = desk.price_group

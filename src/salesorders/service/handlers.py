@@ -174,8 +174,8 @@ class Handlers:
         self.exchange_rates = exchange_rates
         self.catalog = catalog
         self.number_prefix = number_prefix
-        #: A placed order may take its number at the commit, where the store can (not while
-        #: the audit trail records results: it seals them before the commit).
+        #: A placed order may take its number at the commit, where the store can (the service
+        #: turns it off while its audit trail records results: it seals them before the commit).
         self.numbers_at_commit = True
         self.new_order_id = new_order_id
         #: The price group of a new order without one, read in its unit of work (``None``:
@@ -624,7 +624,9 @@ class Handlers:
 
     def _place(self, uow: UnitOfWork, order: Order, actor: str, now: dt.datetime) -> None:
         series = f"{self.number_prefix}-{now.year}"
-        number = take_number(uow.numbers, series, at_commit=self.numbers_at_commit)
+        number = take_number(
+            uow.numbers, series, at_commit=self.numbers_at_commit, workflow=order.workflow
+        )
         order.place(number, now, actor=actor)
 
     def _reserve(

@@ -8,7 +8,9 @@ service takes an order's number last. A store may go further (the PostgreSQL sto
 ``numbers`` then also offer :class:`NumbersAtCommit`, and a placed order gets a placeholder that
 the store replaces with the number in the statements it sends with the commit, so the row is
 locked only for those. After the commit the service puts the number into the command's result
-(:func:`numbered_result`); everything the store wrote already carries it.
+(:func:`numbered_result`); everything the store wrote already carries it. The service takes the
+number at once where something would read it before the commit: the audit trail (it seals each
+record with its hash) and a workflow's own guards.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Protocol, TypeVar
 
 import attrs
 
+from salesorders.domain.workflow import Workflow
 from salesorders.ports import OrderNumbers, UnitOfWork
 from salesorders.service.results import OrderResult
 
@@ -50,12 +53,15 @@ def number_text(series: str, counter: int) -> str:
     return f"{series}-{counter:0{NUMBER_WIDTH}d}"
 
 
-def take_number(numbers: OrderNumbers, series: str, *, at_commit: bool = False) -> str:
+def take_number(
+    numbers: OrderNumbers, series: str, *, at_commit: bool = False, workflow: Workflow | None = None
+) -> str:
     """The next number of ``series``, written; with ``at_commit`` a placeholder for it where the
-    store takes numbers at the commit (see the module's docstring)."""
+    store takes numbers at the commit (see the module's docstring). Not for an order whose
+    ``workflow`` has guards of the host's own: a guard may read the number before the commit."""
     if at_commit:
         later = getattr(numbers, "number_at_commit", None)  # NumbersAtCommit, if offered
-        if later is not None:
+        if later is not None and (workflow is None or workflow.guards_built_in):
             placeholder: str | None = later(series, NUMBER_WIDTH)
             if placeholder is not None:
                 return placeholder

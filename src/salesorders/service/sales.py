@@ -204,6 +204,9 @@ class SalesService(AnalyticsReads):
         self.dispatcher = dispatcher
         self.access = Access(None) if access is None else access
         self.trail = AuditTrail(False) if trail is None else trail
+        # An audit record holds the result, sealed by its hash before the commit: no number may
+        # be filled in after it.
+        handlers.numbers_at_commit = handlers.numbers_at_commit and not self.trail.enabled
         personal = PersonalData(handlers.serializer)
         self.customers = CustomerDesk() if desk is None else desk
         customers = self.customers
