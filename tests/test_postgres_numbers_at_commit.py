@@ -38,7 +38,7 @@ from salesorders.service.audit_trail import AuditTrail
 from salesorders.service.numbering import number_text, numbered_result
 from salesorders.testing.contracts import T0
 from salesorders.workflow import RESERVE, default_workflow
-from support.stores import in_uow
+from support.stores import in_uow, postgres_rows_as_text
 
 # --------------------------------------------------------------------------- without a server
 
@@ -118,19 +118,7 @@ def _order(key: str | None = None, confirm: bool = True) -> PlaceOrder:
 
 def _stored_texts(schema: str) -> list[str]:
     """Every row of every table of ``schema``, as text."""
-    with psycopg.connect(_dsn()) as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (schema,),
-            )
-        ]
-        return [
-            str(row[0])
-            for table in tables
-            for row in conn.execute(f'SELECT CAST(t AS TEXT) FROM "{schema}"."{table}" AS t')
-        ]
+    return [text for texts in postgres_rows_as_text(_dsn(), schema).values() for text in texts]
 
 
 @pytest.mark.postgres

@@ -52,7 +52,7 @@ from salesorders.service import (
     SalesService,
     bootstrap,
 )
-from support.stores import STORE_KINDS, fresh_store
+from support.stores import STORE_KINDS, fresh_store, postgres_rows_as_text
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 ROOT = Actor("root", {"admin"}, channel="job")
@@ -258,23 +258,9 @@ def _cells(row: tuple[Any, ...]) -> str:
 
 
 def _raw_postgres_text(store: Any) -> str:
-    import psycopg
-
-    dsn, schema = os.environ["SALESORDERS_TEST_POSTGRES_DSN"], store.schema
-    with psycopg.connect(dsn) as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (schema,),
-            ).fetchall()
-        ]
-        assert "orders" in tables and "audit_log" in tables
-        return "\n".join(
-            str(row[0])
-            for table in tables
-            for row in conn.execute(f'SELECT t::text FROM "{schema}"."{table}" t').fetchall()
-        )
+    rows = postgres_rows_as_text(os.environ["SALESORDERS_TEST_POSTGRES_DSN"], store.schema)
+    assert "orders" in rows and "audit_log" in rows
+    return "\n".join(text for texts in rows.values() for text in texts)
 
 
 def test_anonymizing_replaces_every_personal_value_and_keeps_figures_and_chains(

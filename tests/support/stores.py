@@ -49,3 +49,25 @@ def in_uow(factory: Callable[[], Any], work: Callable[[Any], Any], commit: bool 
         if commit:
             uow.commit()
     return result
+
+
+def postgres_rows_as_text(dsn: str, schema: str) -> dict[str, list[str]]:
+    """Every row of every table of the PostgreSQL ``schema`` as text, by table: what a search of
+    the raw database sees."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            ).fetchall()
+        ]
+        return {
+            table: [
+                str(row[0])
+                for row in conn.execute(f'SELECT CAST(t AS TEXT) FROM "{schema}"."{table}" AS t')
+            ]
+            for table in tables
+        }

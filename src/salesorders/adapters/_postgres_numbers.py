@@ -40,15 +40,24 @@ Held = tuple[str, Sequence[Any], str | None]
 class LateNumbers:
     """The numbers one transaction takes at its commit, and the writes that wait for them."""
 
-    __slots__ = ("held", "pending", "taken")
+    __slots__ = ("answers", "held", "pending", "taken")
 
     def __init__(self) -> None:
         #: Statements held back since the first number was asked for, in the order they came.
         self.held: list[Held] = []
         #: Placeholder -> the transaction-local setting that will hold its number.
         self.pending: dict[str, str] = {}
+        #: Placeholder -> the driver's cursor of the statement that takes its number, once sent.
+        self.answers: dict[str, Any] = {}
         #: Placeholder -> the number taken for it (filled after the commit).
         self.taken: dict[str, str] = {}
+
+    def read_answers(self) -> None:
+        """After the commit: fill :attr:`taken` from the statements that took the numbers."""
+        for placeholder, cursor in self.answers.items():
+            row = cursor.fetchone()
+            assert row is not None
+            self.taken[placeholder] = str(row[0])
 
     def ask(self, take_sql: str, series: str, width: int) -> str:
         """Hold the statement taking the next number of ``series`` (written ``series-NNNNNN``

@@ -223,8 +223,7 @@ class _PostgresSession(Session):
     """
 
     __slots__ = (
-        "_began", "_connection", "_cursor", "_late", "_number_cursors", "_pipeline",
-        "_pipeline_block", "puts",
+        "_began", "_connection", "_cursor", "_late", "_pipeline", "_pipeline_block", "puts",
     )  # fmt: skip
     driver_error = psycopg.Error
 
@@ -245,7 +244,6 @@ class _PostgresSession(Session):
         self._began = bool(begin)
         #: Numbers taken at the commit, and the writes held back until then (``None``: none).
         self._late: LateNumbers | None = None
-        self._number_cursors: list[tuple[str, psycopg.RawCursor[Any]]] = []
         if begin:
             self._cursor.execute(begin, prepare=False)
 
@@ -276,9 +274,7 @@ class _PostgresSession(Session):
             if placeholder is None:
                 self._cursor.execute(*late.numbered(sql, params))
             else:
-                cursor = psycopg.RawCursor(self._connection)
-                cursor.execute(sql, params)
-                self._number_cursors.append((placeholder, cursor))
+                late.answers[placeholder] = psycopg.RawCursor(self._connection).execute(sql, params)
 
     def queue(self, sql: str, params: Sequence[Any]) -> None:
         """Send a statement that changes no data (a lock) without waiting for its answer."""
@@ -312,11 +308,7 @@ class _PostgresSession(Session):
                     self._cursor.execute("COMMIT", prepare=False)
                 self._leave_pipeline()
             if self._late is not None:
-                taken = self._late.taken
-                for placeholder, cursor in self._number_cursors:
-                    row = cursor.fetchone()
-                    assert row is not None
-                    taken[placeholder] = str(row[0])
+                self._late.read_answers()
         except psycopg.Error as error:
             raise self.failure(error) from error
 
@@ -360,19 +352,19 @@ class _PostgresSession(Session):
             return
         self._cursor.execute(sql, params)
 
-    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        self._send_held()
+    def _answered(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
+        """Send a statement whose answer is needed, after the writes held back (numbered)."""
         late = self._late
-        if late is not None and late.pending:
+        if late is not None:
+            self._send_held()
             sql, params = late.numbered(sql, params)
-        return psycopg.RawCursor(self._connection).execute(sql, params).fetchall()
+        return psycopg.RawCursor(self._connection).execute(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return self._answered(sql, params).fetchall()
 
     def _count(self, sql: str, params: Sequence[Any]) -> int:
-        self._send_held()
-        late = self._late
-        if late is not None and late.pending:
-            sql, params = late.numbered(sql, params)
-        cursor = psycopg.RawCursor(self._connection).execute(sql, params)
+        cursor = self._answered(sql, params)
         if self._pipeline is not None:
             self._pipeline.sync()
         return cursor.rowcount
