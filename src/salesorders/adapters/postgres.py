@@ -22,9 +22,10 @@
   often; in pipeline mode (the default) ``BEGIN`` and the writes whose result is not needed
   travel with the next statement that needs an answer, and ``COMMIT`` with the last writes
   (the store holds its pooled connections in autocommit mode and sends ``BEGIN`` itself). A
-  place-and-confirm costs four round trips, five with an idempotency key: the key's lookup
-  waits for a concurrent command with the same key (an advisory lock), so its record is
-  stored without waiting for an answer. A unit of work that changed nothing ends without
+  place-and-confirm costs two round trips, with or without an idempotency key: the key's
+  lookup waits for a concurrent command with the same key (an advisory lock), so its record is
+  stored without waiting for an answer, and the order's stock snapshot is read ahead, sent
+  right after the lookup. A unit of work that changed nothing ends without
   ``ROLLBACK``, which would make the driver forget the connection's prepared statements.
 * ``store.read()`` opens a read (a read-only unit of work): one ``REPEATABLE READ READ ONLY``
   transaction, so every statement of it sees the same snapshot and none waits for a row lock;
@@ -223,7 +224,8 @@ class _PostgresSession(Session):
     """
 
     __slots__ = (
-        "_began", "_connection", "_cursor", "_late", "_pipeline", "_pipeline_block", "puts",
+        "_ahead", "_began", "_connection", "_cursor", "_late", "_pipeline", "_pipeline_block",
+        "puts",
     )  # fmt: skip
     driver_error = psycopg.Error
 
@@ -244,6 +246,8 @@ class _PostgresSession(Session):
         self._began = bool(begin)
         #: Numbers taken at the commit, and the writes held back until then (``None``: none).
         self._late: LateNumbers | None = None
+        #: A read said to come soon: its text, parameters and, once sent, its cursor.
+        self._ahead: tuple[str, tuple[Any, ...], psycopg.RawCursor[Any] | None] | None = None
         if begin:
             self._cursor.execute(begin, prepare=False)
 
@@ -345,6 +349,23 @@ class _PostgresSession(Session):
             return _translate(error, self.puts)
         return translate_error(error)
 
+    @property
+    def reads_ahead(self) -> bool:
+        return self._pipeline is not None
+
+    def read_ahead(self, sql: str, params: Sequence[Any]) -> None:
+        """Hold ``sql`` until the next statement whose answer is waited for, and send it right
+        after that one: both answers come with one sync. Statements run in the order they are
+        sent, so the read's row locks come after that statement's (the idempotency lookup's
+        advisory lock first, as without reading ahead)."""
+        if self._pipeline is not None:
+            self._ahead = (sql, tuple(params), None)
+
+    def _start(self, *, writes: bool) -> None:
+        super()._start(writes=writes)
+        if writes:
+            self._ahead = None  # a read sent before a write may not see it
+
     def _run(self, sql: str, params: Sequence[Any]) -> None:
         late = self._late
         if late is not None:
@@ -358,9 +379,19 @@ class _PostgresSession(Session):
         if late is not None:
             self._send_held()
             sql, params = late.numbered(sql, params)
-        return psycopg.RawCursor(self._connection).execute(sql, params)
+        cursor = psycopg.RawCursor(self._connection).execute(sql, params)
+        ahead = self._ahead
+        if ahead is not None and ahead[2] is None:
+            sent = psycopg.RawCursor(self._connection).execute(ahead[0], ahead[1])
+            self._ahead = (ahead[0], ahead[1], sent)
+        return cursor
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        ahead = self._ahead
+        if ahead is not None and ahead[0] == sql and ahead[1] == tuple(params):
+            self._ahead = None
+            if ahead[2] is not None:
+                return ahead[2].fetchall()
         return self._answered(sql, params).fetchall()
 
     def _count(self, sql: str, params: Sequence[Any]) -> int:

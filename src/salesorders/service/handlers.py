@@ -297,6 +297,23 @@ class Handlers:
         uow.orders.add(order)
         return self._published(uow, order, alerts)
 
+    def read_ahead(self, uow: UnitOfWork, command: object) -> None:
+        """Before ``command``'s idempotency lookup: tell a store that can read ahead (PostgreSQL,
+        pipelined) which stock a confirming ``PlaceOrder`` snapshots first, so that read and its
+        row locks ride in the lookup's round trip. Nothing is checked or refused here: input
+        the handler would refuse only makes a read that is not used."""
+        if type(command) is not PlaceOrder or command.confirm is not True:
+            return
+        if command.workflow is not None:  # a workflow of the host's own may not reserve
+            return
+        ahead = getattr(uow.stock, "snapshot_ahead", None)
+        lines = command.lines
+        if ahead is None or not isinstance(lines, tuple | list):
+            return
+        skus = [getattr(line, "sku", None) for line in lines]
+        if skus and all(type(sku) is str for sku in skus):
+            ahead(dict.fromkeys(skus))
+
     def place_draft(self, uow: UnitOfWork, command: PlaceDraft, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(require_id(command.order_id, "order_id"))
         order.workflow.next_state(order.state, "place", order, order.id)  # refuse early

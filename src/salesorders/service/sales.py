@@ -447,6 +447,7 @@ class SalesService(AnalyticsReads):
                 if who is not None:
                     self.access.check(uow, command, who)  # before a stored result is shown
                 now = self.clock.now()
+                self.handlers.read_ahead(uow, command)
                 record = uow.idempotency.get(stored_key, now)
                 if record is not None:
                     return keeper.replay(record, command, fingerprint, result_type), True

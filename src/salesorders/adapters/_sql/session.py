@@ -98,6 +98,18 @@ class Session(abc.ABC):
         except self.driver_error as error:
             raise self.failure(error) from error
 
+    @property
+    def reads_ahead(self) -> bool:
+        """Whether :meth:`read_ahead` can save a round trip here (else it does nothing)."""
+        return False
+
+    def read_ahead(self, sql: str, params: Sequence[Any]) -> None:
+        """Say that :meth:`rows` of this read will be asked for soon. A driver that pipelines
+        statements sends it right after the next statement whose answer is waited for, so both
+        answers come in one round trip (this one does nothing). The read is only used if it is
+        asked for, with the same parameters, before any statement that may change data."""
+        del sql, params  # nothing to save here: each statement is answered when it runs
+
     def count(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Execute a statement and return how many rows it changed."""
         self._start(writes=True)

@@ -319,12 +319,7 @@ class SqlStockRepository:
         """
         wanted = list(dict.fromkeys(skus))
         d = self._d
-        if wanted:
-            sql = self._sql.snapshot(len(wanted))
-            packed = d.pack([(sku,) for sku in wanted], 1)
-            rows = self._session.rows(sql, packed * 3)
-        else:
-            rows = self._session.rows(self._sql.warehouses_only)
+        rows = self._session.rows(*self._snapshot_statement(wanted))
         items: dict[ItemKey, StockItem] = {}
         lots: list[Row] = []
         expected: list[IncomingStock] = []
@@ -362,6 +357,19 @@ class SqlStockRepository:
             self._read = (frozenset(wanted), [r for r in rows if r[0] == 0], None)
         warehouses = self._config.warehouses.mapping(docs)
         return build_snapshot(warehouses, items.values(), expected, wanted, on)
+
+    def snapshot_ahead(self, skus: Collection[str]) -> None:
+        """Say that :meth:`snapshot` of ``skus`` comes next: on PostgreSQL (pipelined) it is sent
+        with the next statement whose answer is waited for (the idempotency lookup), saving the
+        snapshot its own round trip; its row locks are then taken after that statement's."""
+        if self._session.reads_ahead:
+            self._session.read_ahead(*self._snapshot_statement(list(dict.fromkeys(skus))))
+
+    def _snapshot_statement(self, wanted: list[str]) -> tuple[str, Sequence[Any]]:
+        if not wanted:
+            return self._sql.warehouses_only, ()
+        packed = self._d.pack([(sku,) for sku in wanted], 1)
+        return self._sql.snapshot(len(wanted)), packed * 3
 
     # ------------------------------------------------------------------ reading
 
