@@ -312,7 +312,7 @@ class Handlers:
             return
         skus = [getattr(line, "sku", None) for line in lines]
         if skus and all(type(sku) is str for sku in skus):
-            ahead(dict.fromkeys(skus))
+            ahead(skus)  # the repository drops repeated SKUs, as its snapshot does
 
     def place_draft(self, uow: UnitOfWork, command: PlaceDraft, now: dt.datetime) -> OrderResult:
         order = uow.orders.get(require_id(command.order_id, "order_id"))
