@@ -109,7 +109,7 @@ def server() -> Iterator[tuple[Recorder, int]]:
 def _notice(
     email_address: str | None = "ada@example.com",
     *,
-    event_id: str = "evt-1",
+    event_id: str = "SO-1:2",
     event_type: str = "OrderConfirmed",
     locale: str = "en_US",
     channels: tuple[str, ...] = ("email",),
@@ -118,7 +118,7 @@ def _notice(
     message = OutboxMessage(
         event_id=event_id,
         stream_id="SO-1",
-        sequence=2,
+        sequence=int(event_id.rpartition(":")[2]),
         event_type=event_type,
         payload={"order_id": "SO-1", "sequence": 2},
         occurred_at=AT,
@@ -141,7 +141,7 @@ def test_a_notice_arrives_as_text_and_html_with_its_headers(server: tuple[Record
     handler, port = server
     outcome = _channel(port).send(_notice())
 
-    assert outcome == Sent("ada@example.com", provider_id=message_id_for("evt-1", "example.com"))
+    assert outcome == Sent("ada@example.com", provider_id=message_id_for("SO-1:2", "example.com"))
     [envelope] = handler.envelopes
     assert envelope.mail_from == "shop@example.com"
     assert envelope.rcpt_tos == ["ada@example.com"]
@@ -157,7 +157,7 @@ def test_a_notice_arrives_as_text_and_html_with_its_headers(server: tuple[Record
     assert message["Subject"] == "Your order SO-1 is confirmed"
     assert message["From"] == "The Shop <shop@example.com>"
     assert message["To"] == "Ada Lovelace <ada@example.com>"
-    assert message["X-Salesorders-Event"] == "evt-1"
+    assert message["X-Salesorders-Event"] == "SO-1:2"
     assert message["Content-Language"] == "en-US"
     assert message["Message-ID"] == outcome.provider_id
     assert message["Date"].datetime.tzinfo is not None
@@ -174,9 +174,9 @@ def test_without_html_the_message_is_plain_text(server: tuple[Recorder, int]) ->
 def test_a_resend_of_the_same_event_has_the_same_message_id(server: tuple[Recorder, int]) -> None:
     handler, port = server
     channel = _channel(port)
-    channel.send(_notice(event_id="evt-7"))
-    channel.send(_notice(event_id="evt-7"))
-    channel.send(_notice(event_id="evt-8"))
+    channel.send(_notice(event_id="SO-1:7"))
+    channel.send(_notice(event_id="SO-1:7"))
+    channel.send(_notice(event_id="SO-1:8"))
     ids = [message["Message-ID"] for message in handler.messages()]
     assert ids[0] == ids[1] != ids[2]
     assert ids[0].startswith("<") and ids[0].endswith("@example.com>")

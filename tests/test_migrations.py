@@ -297,20 +297,26 @@ _INDEXES_SINCE = {
 }
 #: Indexes a migration dropped: (name, version that created it, version that dropped it).
 _INDEXES_DROPPED = (("stock_ledger_by_item", 2, 7), ("orders_by_customer_state", 3, 8))
+#: Indexes a migration dropped from SQLite databases only.
+_SQLITE_INDEXES_DROPPED = (("reservations_by_order", 1, 14),)
 _OLDER_VERSIONS = range(1, LATEST_VERSION)
 
 
-def _index_changes_after(version: int) -> tuple[set[str], set[str]]:
+def _dropped(sqlite: bool) -> tuple[tuple[str, int, int], ...]:
+    return _INDEXES_DROPPED + _SQLITE_INDEXES_DROPPED if sqlite else _INDEXES_DROPPED
+
+
+def _index_changes_after(version: int, sqlite: bool) -> tuple[set[str], set[str]]:
     """The indexes the migrations after ``version`` add, and those they drop that it has."""
     missing = {name for name, since in _INDEXES_SINCE.items() if since > version}
-    dropped = {name for name, since, gone in _INDEXES_DROPPED if since <= version < gone}
+    dropped = {name for name, since, gone in _dropped(sqlite) if since <= version < gone}
     return missing, dropped
 
 
 def test_migrations_are_numbered_from_one_without_gaps() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
     assert LATEST_VERSION == MIGRATIONS[-1].version >= 3
-    assert all(m.description and m.statements for m in MIGRATIONS)
+    assert all(m.description and (m.statements or m.sqlite or m.postgresql) for m in MIGRATIONS)
     assert all("'" not in m.description for m in MIGRATIONS)  # written as an SQL literal
 
 
@@ -348,7 +354,7 @@ def test_sqlite_upgrades_an_older_database_and_keeps_its_rows(tmp_path: Path, ve
     path = tmp_path / f"v{version}.db"
     _sqlite_at_version(path, version)
     assert _sqlite_versions(path) == list(range(1, version + 1))
-    missing, dropped = _index_changes_after(version)
+    missing, dropped = _index_changes_after(version, sqlite=True)
     before = _sqlite_indexes(path)
     # every upgrade changes indexes, but for the ones from 8 (version 9 adds a table and columns)
     # and from 12 (version 13 adds the customers table, keyed by its primary key alone)
@@ -358,7 +364,7 @@ def test_sqlite_upgrades_an_older_database_and_keeps_its_rows(tmp_path: Path, ve
         _assert_version_one_rows_are_kept(store.unit_of_work, version)
     assert _sqlite_versions(path) == list(range(1, LATEST_VERSION + 1))
     after = _sqlite_indexes(path)
-    assert set(_INDEXES_SINCE) <= after and not {name for name, *_ in _INDEXES_DROPPED} & after
+    assert set(_INDEXES_SINCE) <= after and not {name for name, *_ in _dropped(True)} & after
 
 
 def test_sqlite_expected_receipts_gain_batch_and_transfer_columns(tmp_path: Path) -> None:
@@ -530,17 +536,20 @@ def test_postgres_upgrades_an_older_schema_and_keeps_its_rows(
         for template, params in _version_one_rows(dialect):
             psycopg.RawCursor(raw).execute(dialect.render(template), params)
     assert _pg_versions(postgres_dsn, schema) == list(range(1, version + 1))
-    missing, dropped = _index_changes_after(version)
+    missing, dropped = _index_changes_after(version, sqlite=False)
     before = _pg_indexes(postgres_dsn, schema)
-    # every upgrade changes indexes, but for the ones from 8 (version 9 adds a table and columns)
-    # and from 12 (version 13 adds the customers table, keyed by its primary key alone)
-    assert (missing or dropped or version in (8, 12)) and not missing & before and dropped <= before
+    # every upgrade changes indexes, but for the ones from 8 (version 9 adds a table and columns),
+    # from 12 (version 13 adds the customers table, keyed by its primary key alone) and from 13
+    # (version 14 drops an index of SQLite databases only)
+    assert (missing or dropped or version in (8, 12, 13)) and not missing & before
+    assert dropped <= before and "reservations_by_order" in before
     with PostgresStore(postgres_dsn, schema=schema, max_size=1) as store:
         assert store.schema_version == LATEST_VERSION
         _assert_version_one_rows_are_kept(store.unit_of_work, version)
     assert _pg_versions(postgres_dsn, schema) == list(range(1, LATEST_VERSION + 1))
     after = _pg_indexes(postgres_dsn, schema)
-    assert set(_INDEXES_SINCE) <= after and not {name for name, *_ in _INDEXES_DROPPED} & after
+    assert set(_INDEXES_SINCE) <= after and not {name for name, *_ in _dropped(False)} & after
+    assert "reservations_by_order" in after
 
 
 @pytest.mark.postgres
@@ -575,3 +584,96 @@ def test_postgres_a_schema_from_a_newer_library_is_refused(postgres_dsn: str, sc
         )
     with pytest.raises(errors.NotSupportedError, match="upgrade salesorders"):
         PostgresStore(postgres_dsn, schema=schema, max_size=1)
+
+
+# --------------------------------------------------------------------------- version 14
+
+
+def _stray_event_id(execute: Any, dialect: Dialect) -> None:
+    """An outbox message a host wrote with an id that names no stream and sequence."""
+    execute(
+        dialect.render(
+            "INSERT INTO {p}outbox (event_id, stream_id, sequence, event_type, payload, "
+            "occurred_at, attempts, status) VALUES ('host-7', 'O-9', 1, 'OrderPlaced', "
+            "CAST('{{}}' AS {json}), '2026-03-01T09:00:00+00:00', 0, 'pending')"
+        )
+    )
+
+
+def test_sqlite_keys_the_outbox_by_stream_and_sequence_alone(tmp_path: Path) -> None:
+    path = tmp_path / "v13.db"
+    _sqlite_at_version(path, 13)
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as raw:
+        keys = [
+            (name, [column for _, _, column in raw.execute(f"PRAGMA index_info('{name}')")])
+            for _, name, unique, *_ in raw.execute("PRAGMA index_list('outbox')")
+            if unique
+        ]
+        outbox_indexes = {
+            row[0]
+            for row in raw.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'outbox'")
+        }
+    raw.close()
+    assert keys == [("sqlite_autoindex_outbox_1", ["stream_id", "sequence"])]
+    assert outbox_indexes == {
+        "outbox",
+        "sqlite_autoindex_outbox_1",
+        "outbox_pending",
+        "outbox_dead",
+        "outbox_delivered",
+    }
+
+
+def test_sqlite_an_outbox_id_naming_no_stream_and_sequence_stops_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "stray.db"
+    _sqlite_at_version(path, 13)
+    with sqlite3.connect(path) as raw:
+        _stray_event_id(raw.execute, SQLiteDialect())
+    raw.close()
+    with pytest.raises(errors.DataError, match=r"event_id that is not .*'host-7' at 'O-9', 1\)"):
+        SQLiteStore(path)
+    assert _sqlite_versions(path) == list(range(1, 14))
+    assert "reservations_by_order" in _sqlite_indexes(path)  # the whole step was undone
+    with sqlite3.connect(path) as raw:
+        ids = [row[0] for row in raw.execute("SELECT event_id FROM outbox ORDER BY event_id")]
+    raw.close()
+    assert ids == ["O-1:1", "host-7"]
+
+
+@pytest.mark.postgres
+def test_postgres_keys_the_outbox_by_stream_and_sequence_alone(
+    postgres_dsn: str, schema: str
+) -> None:
+    PostgresStore(postgres_dsn, schema=schema, max_size=1).close()
+    with psycopg.connect(postgres_dsn) as conn:
+        rows = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = %s AND tablename = 'outbox'",
+            (schema,),
+        ).fetchall()
+    indexes = dict(rows)
+    assert set(indexes) == {"outbox_pkey", "outbox_pending", "outbox_dead", "outbox_delivered"}
+    assert indexes["outbox_pkey"].endswith("USING btree (stream_id, sequence)")
+
+
+@pytest.mark.postgres
+def test_postgres_an_outbox_id_naming_no_stream_and_sequence_stops_the_upgrade(
+    postgres_dsn: str, schema: str
+) -> None:
+    dialect = PostgresDialect(f'"{schema}".')
+    with psycopg.connect(postgres_dsn) as raw:
+        raw.execute(f'CREATE SCHEMA "{schema}"')
+        for migration in MIGRATIONS[:13]:
+            for statement in render_migration(dialect, migration):
+                raw.execute(statement.encode())
+        _stray_event_id(lambda sql: raw.execute(sql.encode()), dialect)
+    with pytest.raises(errors.DataError, match=r"event_id that is not .*'host-7' at 'O-9', 1\)"):
+        PostgresStore(postgres_dsn, schema=schema, max_size=1)
+    assert _pg_versions(postgres_dsn, schema) == list(range(1, 14))
+    with psycopg.connect(postgres_dsn) as conn:
+        (count,) = conn.execute(f'SELECT COUNT(*) FROM "{schema}".outbox').fetchone() or (0,)
+    assert count == 1
+    assert "outbox_stream_id_sequence_key" in _pg_indexes(postgres_dsn, schema)

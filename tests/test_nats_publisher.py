@@ -27,7 +27,7 @@ AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 def notice(sequence: int, event_type: str = "OrderPlaced") -> Notice:
     payload = {"order_id": "O-1", "sequence": sequence, "total": "9.50"}
-    message = OutboxMessage(f"ev-{sequence}", "O-1", sequence, event_type, payload, AT)
+    message = OutboxMessage(f"O-1:{sequence}", "O-1", sequence, event_type, payload, AT)
     return Notice(message)
 
 
@@ -75,9 +75,9 @@ def test_publishes_in_order_with_subject_body_and_id_header(
         f"{publisher.prefix}.OrderPlaced",
         f"{publisher.prefix}.OrderConfirmed",
     ]
-    assert [m.headers["Nats-Msg-Id"] for m in messages if m.headers] == ["ev-1", "ev-2"]
+    assert [m.headers["Nats-Msg-Id"] for m in messages if m.headers] == ["O-1:1", "O-1:2"]
     assert json.loads(messages[0].data) == {
-        "id": "ev-1",
+        "id": "O-1:1",
         "type": "OrderPlaced",
         "stream": "O-1",
         "sequence": 1,
@@ -95,7 +95,7 @@ def test_a_redelivered_message_is_stored_once(
     publisher.send(notice(2))
     assert first == again  # JetStream answers the stored message's sequence
     messages = read_back(nats_url, name, f"{publisher.prefix}.>")
-    assert [m.headers["Nats-Msg-Id"] for m in messages if m.headers] == ["ev-1", "ev-2"]
+    assert [m.headers["Nats-Msg-Id"] for m in messages if m.headers] == ["O-1:1", "O-1:2"]
 
 
 def test_sends_from_many_threads_share_one_connection(

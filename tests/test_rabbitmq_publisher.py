@@ -25,7 +25,7 @@ AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 def notice(sequence: int, event_type: str = "OrderPlaced") -> Notice:
     payload = {"order_id": "O-1", "sequence": sequence}
-    message = OutboxMessage(f"ev-{sequence}", "O-1", sequence, event_type, payload, AT)
+    message = OutboxMessage(f"O-1:{sequence}", "O-1", sequence, event_type, payload, AT)
     return Notice(message)
 
 
@@ -60,16 +60,16 @@ def test_publishes_persistent_confirmed_messages_in_order(
     publisher, channel, queue = bound
     outcomes = [publisher.send(notice(1)), publisher.send(notice(2, "OrderConfirmed"))]
     assert outcomes == [
-        Sent(f"{publisher.exchange}/OrderPlaced", provider_id="ev-1"),
-        Sent(f"{publisher.exchange}/OrderConfirmed", provider_id="ev-2"),
+        Sent(f"{publisher.exchange}/OrderPlaced", provider_id="O-1:1"),
+        Sent(f"{publisher.exchange}/OrderConfirmed", provider_id="O-1:2"),
     ]
     got = drain(channel, queue)
     assert [m.routing_key for m, _, _ in got] == ["OrderPlaced", "OrderConfirmed"]  # type: ignore[attr-defined]
-    assert [p.message_id for _, p, _ in got] == ["ev-1", "ev-2"]  # type: ignore[attr-defined]
+    assert [p.message_id for _, p, _ in got] == ["O-1:1", "O-1:2"]  # type: ignore[attr-defined]
     assert {p.delivery_mode for _, p, _ in got} == {2}  # type: ignore[attr-defined]
     assert {p.content_type for _, p, _ in got} == {"application/json"}  # type: ignore[attr-defined]
     assert json.loads(got[0][2]) == {
-        "id": "ev-1",
+        "id": "O-1:1",
         "type": "OrderPlaced",
         "stream": "O-1",
         "sequence": 1,
@@ -85,7 +85,7 @@ def test_a_redelivery_carries_the_same_message_id_for_consumers_to_deduplicate(
     publisher.send(notice(1))
     publisher.send(notice(1))
     ids = [p.message_id for _, p, _ in drain(channel, queue)]  # type: ignore[attr-defined]
-    assert ids == ["ev-1", "ev-1"]  # RabbitMQ keeps both: the id is how consumers tell
+    assert ids == ["O-1:1", "O-1:1"]  # RabbitMQ keeps both: the id is how consumers tell
 
 
 def test_an_unroutable_message_is_retried_not_lost(rabbitmq_url: str) -> None:
@@ -114,7 +114,7 @@ def test_a_missing_exchange_is_a_transient_failure_and_the_next_send_reconnects(
     publisher.send(notice(1))
     publisher.close()
     publisher.send(notice(2))  # after close, a new connection
-    assert [p.message_id for _, p, _ in drain(channel, queue)] == ["ev-1", "ev-2"]  # type: ignore[attr-defined]
+    assert [p.message_id for _, p, _ in drain(channel, queue)] == ["O-1:1", "O-1:2"]  # type: ignore[attr-defined]
 
 
 def test_an_unreachable_broker_is_a_transient_failure() -> None:

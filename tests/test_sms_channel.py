@@ -46,9 +46,10 @@ class TinyRenderer:
 
 
 def notice(
-    contact: CustomerContact | None, event_type: str = "OrderShipped", event_id: str = "ev-1"
+    contact: CustomerContact | None, event_type: str = "OrderShipped", event_id: str = "O-1:1"
 ) -> Notice:
-    message = OutboxMessage(event_id, "O-1", 1, event_type, {"order_id": "O-1"}, NOON_UTC)
+    sequence = int(event_id.rpartition(":")[2])
+    message = OutboxMessage(event_id, "O-1", sequence, event_type, {"order_id": "O-1"}, NOON_UTC)
     return Notice(message, None, contact)
 
 
@@ -156,7 +157,7 @@ def test_sends_to_the_phone_with_the_event_id_as_reference() -> None:
     outcome = channel(gateway).send(notice(contact()))
     assert outcome == Sent("+4930123456", provider_id="SM000001")
     assert [(s.to, s.text, s.reference) for s in gateway.sent] == [
-        ("+4930123456", "Your order has shipped.", "ev-1")
+        ("+4930123456", "Your order has shipped.", "O-1:1")
     ]
 
 
@@ -216,9 +217,9 @@ def test_transient_and_permanent_gateway_failures_pass_through() -> None:
     assert isinstance(sms.send(notice(contact())), Sent)
     gateway.refuse("+4930999999")
     with pytest.raises(PermanentDeliveryError):
-        sms.send(notice(contact(phone="+4930999999"), event_id="ev-2"))
+        sms.send(notice(contact(phone="+4930999999"), event_id="O-1:2"))
     gateway.accept("+4930999999")
-    assert isinstance(sms.send(notice(contact(phone="+4930999999"), event_id="ev-2")), Sent)
+    assert isinstance(sms.send(notice(contact(phone="+4930999999"), event_id="O-1:2")), Sent)
     assert gateway.to("+4930999999") == ["Your order has shipped."]
 
 
@@ -232,7 +233,9 @@ def test_defers_until_the_end_of_the_customers_quiet_hours() -> None:
     assert outcome.until == dt.datetime(2026, 6, 2, 6, 0, tzinfo=dt.UTC)  # 08:00 in Berlin
     assert gateway.attempts == 0
     # the same instant is 17:30 in New York: not quiet there
-    assert isinstance(sms.send(notice(contact(time_zone="America/New_York"), event_id="e")), Sent)
+    assert isinstance(
+        sms.send(notice(contact(time_zone="America/New_York"), event_id="O-1:3")), Sent
+    )
     clock.set(outcome.until)
     assert isinstance(sms.send(notice(contact())), Sent)
 
@@ -251,11 +254,11 @@ def test_refuses_bad_options() -> None:
 
 def test_recording_channel_records_and_fails_as_told() -> None:
     recorder = RecordingChannel("audit")
-    first, second = notice(contact()), notice(contact(), event_id="ev-2")
+    first, second = notice(contact()), notice(contact(), event_id="O-1:2")
     recorder.fail_next()
     with pytest.raises(DeliveryError):
         recorder.send(first)
-    assert recorder.send(first) == Sent("", provider_id="ev-1")
+    assert recorder.send(first) == Sent("", provider_id="O-1:1")
     recorder.fail_next(error=PermanentDeliveryError("audit", "no"))
     with pytest.raises(PermanentDeliveryError):
         recorder.send(second)
@@ -263,8 +266,8 @@ def test_recording_channel_records_and_fails_as_told() -> None:
     with pytest.raises(DeliveryError):
         recorder.send(second)
     recorder.recover()
-    assert recorder.send(second) == Sent("", provider_id="ev-2")
-    assert [n.event_id for n in recorder.notices] == ["ev-1", "ev-2"]
+    assert recorder.send(second) == Sent("", provider_id="O-1:2")
+    assert [n.event_id for n in recorder.notices] == ["O-1:1", "O-1:2"]
     assert len(recorder.attempts) == 5 and recorder.name == "audit"
 
 

@@ -16,12 +16,15 @@ from typing import Any
 import pytest
 from moneyed import Money
 
+from salesorders.adapters._sql.dialect import SQLiteDialect
+from salesorders.adapters._sql.statements import Statements
 from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.domain.plan import Allocation, AllocationPlan
 from salesorders.domain.stock import StockDesk
 from salesorders.domain.warehouse import Warehouse
 from salesorders.errors import ConflictError
 from salesorders.service import (
+    CancelOrder,
     LineSpec,
     ManualClock,
     PlaceOrder,
@@ -173,9 +176,10 @@ def _btrees_written(path: Path) -> set[str]:
 @pytest.mark.parametrize("key", [True, False], ids=["idempotency-key", "no-key"])
 def test_place_and_confirm_writes_only_the_b_trees_it_needs(tmp_path: Path, key: bool) -> None:
     """Each B-tree an order writes costs at least one page of log: the order row and the
-    indexes its listings use, its line facts (one B-tree: ``WITHOUT ROWID``), its reservations (by id, order and open item), the ledger, the
-    outbox message (by event id, stream + sequence, and pending), the idempotency record (by
-    key and expiry), the three stock figures and the number series, and nothing else."""
+    indexes its listings use, its line facts (one B-tree: ``WITHOUT ROWID``), its reservations
+    (by id and open item), the ledger, the outbox message (by stream + sequence, and pending),
+    the idempotency record (by key and expiry), the three stock figures and the number series,
+    and nothing else."""
     path = tmp_path / "orders.db"
     with SQLiteStore(path) as store:
         service = _service(store)
@@ -195,13 +199,11 @@ def test_place_and_confirm_writes_only_the_b_trees_it_needs(tmp_path: Path, key:
         "orders_by_placed",
         "order_lines",  # the line facts of analytics, keyed by (order, line): no other B-tree
         "reservations",
-        "sqlite_autoindex_reservations_1",  # id
-        "reservations_by_order",
+        "sqlite_autoindex_reservations_1",  # id, which also finds an order's reservations
         "reservations_open_by_item",
         "stock_ledger",
         "outbox",
-        "sqlite_autoindex_outbox_1",  # event id
-        "sqlite_autoindex_outbox_2",  # stream, sequence
+        "sqlite_autoindex_outbox_1",  # stream, sequence: the key its event id names
         "outbox_pending",
         "stock_items",
         "order_number_series",
@@ -257,3 +259,61 @@ def test_an_id_factory_repeating_a_stored_id_is_refused_and_changes_nothing(
     with pytest.raises(ConflictError):
         service.handle(_order(2))
     assert _stock(any_store) == before
+
+
+# --------------------------------------------------------------------------- an order's reservations
+
+
+def test_an_order_keeps_its_own_reservations_beside_ids_that_extend_its_id(
+    any_store: Any,
+) -> None:
+    """SQLite finds an order's reservations through their ids, which start with ``"<order
+    id>/"``; an order whose id extends another's with a slash (or sorts right after it) must
+    neither show nor release the other's reservations, and each order lists its own in the
+    order they were made (L10 after L9, not after L1)."""
+    service = _service(any_store)
+    service.handle(_order(2, order_id="A"))
+    service.handle(_order(3, order_id="A/B"))
+    service.handle(_order(1, order_id="A0"))
+    service.handle(_order(1, order_id="A."))
+    service.handle(_order(10, order_id="X"))
+    with any_store.unit_of_work() as uow:
+        held = {o: uow.stock.reservations(o) for o in ("A", "A/B", "A0", "A.", "X")}
+        lines = [r.line_id for r in uow.stock.reservations("X")]
+    assert {o: {r.order_id for r in rs} for o, rs in held.items()} == {
+        o: {o} for o in ("A", "A/B", "A0", "A.", "X")
+    }
+    assert [len(held[o]) for o in ("A", "A/B", "A0", "A.", "X")] == [2, 3, 1, 1, 10]
+    assert lines == [line.line_id for line in service.get_order("X").lines]
+    assert lines == [f"L{n}" for n in range(1, 11)]  # made in this order; not sorted by id
+
+    service.handle(CancelOrder("A", reason="changed mind"))
+    with any_store.unit_of_work() as uow:
+        after = {o: uow.stock.reservations(o) for o in ("A", "A/B")}
+        reserved = sum(item.reserved for item in uow.stock.items())
+    assert all(r.open == 0 for r in after["A"])
+    assert after["A/B"] == held["A/B"] and all(r.open > 0 for r in after["A/B"])
+    assert reserved == sum(
+        r.open for rs in (*after.values(), held["A0"], held["A."], held["X"]) for r in rs
+    )
+
+
+def test_sqlite_finds_an_order_s_reservations_through_the_id_key(tmp_path: Path) -> None:
+    """The query plan of an order's reservations searches the id's key (no scan, no index by
+    order, which schema version 14 dropped)."""
+    with SQLiteStore(tmp_path / "orders.db") as store:
+        _service(store).handle(_order(3, order_id="O-1"))
+    with sqlite3.connect(tmp_path / "orders.db") as raw:
+        statement = Statements(SQLiteDialect()).reservations_of_order
+        plan = " ".join(
+            row[3]
+            for row in raw.execute("EXPLAIN QUERY PLAN " + statement, ("O-1/", "O-10", "O-1"))
+        )
+        indexes = {
+            row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+    raw.close()
+    assert (
+        "SEARCH reservations USING INDEX sqlite_autoindex_reservations_1 (id>? AND id<?)" in plan
+    ), plan
+    assert "reservations_by_order" not in indexes

@@ -288,6 +288,7 @@ def test_sqlite_backfills_the_ticket_rows_of_stored_orders(tmp_path: Path) -> No
         db.execute("DROP TABLE order_tickets")
         db.execute("DROP TABLE audit_log")  # and the versions after it
         db.execute("DROP TABLE customers")
+        db.execute("CREATE INDEX reservations_by_order ON reservations (order_id)")
         db.execute("DELETE FROM schema_version WHERE version >= 11")
     reopened = SQLiteStore(str(path))
     try:

@@ -74,11 +74,11 @@ def _url(server: Receiver, path: str = "/hooks?source=shop") -> str:
     return f"http://127.0.0.1:{server.server_address[1]}{path}"
 
 
-def _notice(event_type: str = "OrderConfirmed", event_id: str = "evt-1") -> Notice:
+def _notice(event_type: str = "OrderConfirmed", event_id: str = "SO-1:2") -> Notice:
     message = OutboxMessage(
         event_id=event_id,
         stream_id="SO-1",
-        sequence=2,
+        sequence=int(event_id.rpartition(":")[2]),
         event_type=event_type,
         payload={"order_id": "SO-1", "sequence": 2, "note": "für 李雷", "total": "19.99"},
         occurred_at=OCCURRED,
@@ -98,12 +98,12 @@ def test_a_notice_is_posted_signed_and_verifies(receiver: Receiver) -> None:
     [(path, headers, body)] = receiver.requests
     assert path == "/hooks?source=shop"
     assert headers["content-type"] == "application/json"
-    assert headers["webhook-id"] == "evt-1"
+    assert headers["webhook-id"] == "SO-1:2"
     assert headers["webhook-signature"].startswith("v1,")
     payload = WebhookVerifier(SECRET).verify(body, headers)
     assert payload == {
         "type": "OrderConfirmed",
-        "id": "evt-1",
+        "id": "SO-1:2",
         "timestamp": "2026-03-01T09:30:00+00:00",
         "data": {"order_id": "SO-1", "sequence": 2, "note": "für 李雷", "total": "19.99"},
     }
@@ -121,7 +121,7 @@ def test_the_verifier_refuses_a_tampered_body_and_a_foreign_secret(receiver: Rec
         standardwebhooks.Webhook(SECRET).verify(tampered, headers)
     with pytest.raises(errors.WebhookVerificationError, match="no signature matches"):
         WebhookVerifier(new_webhook_secret()).verify(body, headers)
-    swapped = {**headers, "webhook-id": "evt-2"}
+    swapped = {**headers, "webhook-id": "SO-1:3"}
     with pytest.raises(errors.WebhookVerificationError, match="no signature matches"):
         WebhookVerifier(SECRET).verify(body, swapped)
 
@@ -134,7 +134,7 @@ def test_the_verifier_refuses_a_replay_outside_the_tolerance(receiver: Receiver)
 
     verifier = WebhookVerifier(SECRET, tolerance=dt.timedelta(minutes=5), clock=clock)
     clock.advance(dt.timedelta(minutes=5))
-    assert verifier.verify(body, headers)["id"] == "evt-1"  # at the edge: still accepted
+    assert verifier.verify(body, headers)["id"] == "SO-1:2"  # at the edge: still accepted
     clock.advance(dt.timedelta(seconds=1))
     with pytest.raises(errors.WebhookVerificationError, match="too old"):
         verifier.verify(body, headers)
@@ -230,7 +230,7 @@ def test_each_attempt_is_signed_at_its_time_with_the_same_id(receiver: Receiver)
     clock.advance(dt.timedelta(minutes=10))
     channel.send(_notice())
     first, second = (headers for _, headers, _ in receiver.requests)
-    assert first["webhook-id"] == second["webhook-id"] == "evt-1"
+    assert first["webhook-id"] == second["webhook-id"] == "SO-1:2"
     assert int(second["webhook-timestamp"]) - int(first["webhook-timestamp"]) == 600
     assert WebhookVerifier(SECRET, clock=clock).verify(receiver.requests[1][2], second)
     with pytest.raises(errors.WebhookVerificationError):

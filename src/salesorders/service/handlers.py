@@ -37,6 +37,7 @@ from salesorders.ports import (
     PaymentGateway,
     TrackingNumbers,
     UnitOfWork,
+    event_id_of,
 )
 from salesorders.serialization import Serializer
 from salesorders.service.backorders import MAX_WAITING, BackorderPriority, Backorders
@@ -698,7 +699,7 @@ class Handlers:
         for event in events:
             messages.append(
                 OutboxMessage(
-                    f"{event.order_id}:{event.sequence}",
+                    event_id_of(event.order_id, event.sequence),
                     event.order_id,
                     event.sequence,
                     event.event_type,
@@ -720,7 +721,7 @@ class Handlers:
             sequences[stream] = sequence + 1
             messages.append(
                 OutboxMessage(
-                    f"{stream}:{sequence}",
+                    event_id_of(stream, sequence),
                     stream,
                     sequence,
                     "LowStock",

@@ -16,7 +16,14 @@ from typing import Any
 
 from salesorders.notifications.channel import Channel
 from salesorders.notifications.contacts import CustomerDirectory
-from salesorders.ports import Clock, Notifier, OutboxMessage, UnitOfWork, UnitOfWorkFactory
+from salesorders.ports import (
+    Clock,
+    Notifier,
+    OutboxMessage,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    event_id_of,
+)
 from salesorders.service.relay import NotifierChannel, OutboxRelay
 from salesorders.service.results import DispatchReport
 
@@ -41,7 +48,7 @@ def append_to_stream(
     first = uow.outbox.next_sequence(stream)
     uow.outbox.append(
         [
-            OutboxMessage(f"{stream}:{n}", stream, n, event_type, dict(payload), at)
+            OutboxMessage(event_id_of(stream, n), stream, n, event_type, dict(payload), at)
             for n, (event_type, payload) in enumerate(messages, start=first)
         ]
     )

@@ -31,11 +31,12 @@ Storage layout (one row per fact, quantities exact)::
                         reorder_quantity, low_stock, batch_count
     batches             sku, warehouse_id, batch_id, expiry, on_hand, reserved
     incoming            id, sku, warehouse_id, quantity, eta
-    reservations        id, order_id, line_id, sku, warehouse_id, batch_id, quantity, released,
-                        consumed
+    reservations        id ("<order id>/..."), order_id, line_id, sku, warehouse_id, batch_id,
+                        quantity, released, consumed
     stock_ledger        sequence, movement, deltas, at, ids ...   append-only
-    outbox              event_id, stream_id, sequence, event_type, payload, occurred_at, attempts,
-                        status, last_error, next_attempt_at, delivered_at
+    outbox              stream_id, sequence (the key), event_id (names the two), event_type,
+                        payload, occurred_at, attempts, status, last_error, next_attempt_at,
+                        delivered_at, lease_owner, lease_until
     idempotency         key, command, fingerprint, result, created_at, expires_at
     audit_log           position, stream, sequence (unique per stream), at, actor, channel,
                         action, outcome, subject, reason, before, after, previous_hash, hash

@@ -99,6 +99,12 @@ class Dialect(abc.ABC):
     #: rows. The batches the same statement read may predate a commit the lock waited for, so
     #: they are read again, in a statement of their own, for items that have batches.
     snapshot_locks_items: ClassVar[bool] = False
+    #: An order's reservations are found through the reservation id's key, not an index of
+    #: their own: every reservation id starts with ``"<order id>/"`` (the domain's ``reserve``
+    #: makes them so), and text compares byte by byte, so they are the ids from
+    #: ``"<order id>/"`` up to ``"<order id>0"`` (``"0"`` follows ``"/"``) that also name the
+    #: order. See :meth:`order_reservations`.
+    order_reservations_by_id: ClassVar[bool] = False
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
@@ -106,6 +112,19 @@ class Dialect(abc.ABC):
     def render(self, template: str) -> str:
         """The template with this dialect's table prefix and column types filled in."""
         return template.format(p=self.prefix, position=self.position, **self.types)
+
+    def order_reservations(self, alias: str = "") -> str:
+        """The condition that picks one order's reservations (``alias`` prefixes the columns),
+        whose parameters :meth:`order_reservation_params` gives."""
+        if self.order_reservations_by_id:
+            return f"{alias}id >= ? AND {alias}id < ? AND {alias}order_id = ?"
+        return f"{alias}order_id = ?"
+
+    def order_reservation_params(self, order_id: str) -> tuple[str, ...]:
+        """The parameters of :meth:`order_reservations` for ``order_id``."""
+        if self.order_reservations_by_id:
+            return (order_id + "/", order_id + "0", order_id)
+        return (order_id,)
 
     def rows(self, types: Sequence[str], count: int) -> str:
         """A ``VALUES`` list of ``count`` rows of columns of the logical ``types``."""
@@ -166,6 +185,7 @@ class SQLiteDialect(Dialect):
     position = "rowid"
     max_params = 32766
     snapshot_rows_stay_current = True
+    order_reservations_by_id = True
 
     def dec(self, value: Decimal) -> Any:
         return str(value)

@@ -12,7 +12,12 @@ from salesorders.adapters._sql.dialect import _chunks, _json, _json_text, _opt_t
 from salesorders.adapters._sql.session import Row, Session
 from salesorders.adapters._sql.statements import _OUTBOX_TYPES
 from salesorders.domain.checks import aware_time, require_text
-from salesorders.ports import DeliveryRecord, IdempotencyRecord, OutboxMessage
+from salesorders.outbox_ports import (
+    DeliveryRecord,
+    IdempotencyRecord,
+    OutboxMessage,
+    stream_position,
+)
 
 if TYPE_CHECKING:
     from salesorders.adapters._sql.unit_of_work import StoreConfig
@@ -85,7 +90,7 @@ class SqlOutboxStore:
         return [_message(row) for row in self._session.rows(self._sql.outbox_due, (at, at, limit))]
 
     def mark_delivered(self, event_id: str, at: dt.datetime) -> None:
-        params = (self._d.time(aware_time(at)), event_id)
+        params = (self._d.time(aware_time(at)), *_position(event_id, "outbox message"))
         if not self._session.count(self._sql.outbox_delivered, params):
             raise errors.NotFoundError("outbox message", str(event_id))
 
@@ -98,7 +103,7 @@ class SqlOutboxStore:
             error,
             self._d.opt_time(next_attempt_at),
             "dead" if dead else "pending",
-            event_id,
+            *_position(event_id, "outbox message"),
         )
         if not self._session.count(self._sql.outbox_failed, params):
             raise errors.NotFoundError("outbox message", str(event_id))
@@ -107,7 +112,7 @@ class SqlOutboxStore:
         return [_message(row) for row in self._session.rows(self._sql.outbox_dead)]
 
     def redrive(self, event_id: str, at: dt.datetime) -> None:
-        params = (self._d.time(aware_time(at)), event_id)
+        params = (self._d.time(aware_time(at)), *_position(event_id, "dead outbox message"))
         if not self._session.count(self._sql.outbox_redrive, params):
             raise errors.NotFoundError("dead outbox message", str(event_id))
 
@@ -132,7 +137,8 @@ class SqlOutboxStore:
         return sorted((_message(row) for row in rows), key=lambda m: (m.stream_id, m.sequence))
 
     def postpone(self, event_id: str, until: dt.datetime) -> None:
-        params = (self._d.time(aware_time(until, "until")), event_id)
+        position = _position(event_id, "pending outbox message")
+        params = (self._d.time(aware_time(until, "until")), *position)
         if not self._session.count(self._sql.outbox_postpone, params):
             raise errors.NotFoundError("pending outbox message", str(event_id))
 
@@ -149,7 +155,7 @@ class SqlOutboxStore:
             record.last_error,
             record.provider_id,
             self._d.time(aware_time(record.updated_at, "record.updated_at")),
-            record.event_id,
+            *_position(record.event_id, "outbox message"),
         )
         if not self._session.count(self._sql.outbox_record_delivery, params):
             raise errors.NotFoundError("outbox message", str(record.event_id))
@@ -159,11 +165,15 @@ class SqlOutboxStore:
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return
-        at_value = self._d.time(aware_time(at, "at"))
+        d = self._d
+        at_value = d.time(aware_time(at, "at"))
+        positions = [_position(event_id, "outbox message") for event_id in ids]
         marked: set[str] = set()
-        for chunk in _chunks(ids, self._d.rows_per_statement(1) - 1):
+        for chunk in _chunks(positions, d.rows_per_statement(2) - 1):
             rows = self._session.rows(
-                self._sql.outbox_delivered_many(len(chunk)), (at_value, *chunk), writes=True
+                self._sql.outbox_delivered_many(len(chunk)),
+                (at_value, *d.pack(chunk, 2)),
+                writes=True,
             )
             marked.update(row[0] for row in rows)
         _all_found(ids, marked)
@@ -189,6 +199,7 @@ class SqlOutboxStore:
                 r.last_error,
                 r.provider_id,
                 at,
+                *_position(r.event_id, "outbox message"),
             )
         if not latest:
             return
@@ -221,6 +232,15 @@ class SqlOutboxStore:
         params = (self._d.time(aware_time(before, "before")),)
         self._session.run(self._sql.outbox_purge_deliveries, params)
         return self._session.count(self._sql.outbox_purge, params)
+
+
+def _position(event_id: str, what: str) -> tuple[str, int]:
+    """The stream and sequence ``event_id`` names, the key messages are stored by; an id that
+    names none is unknown."""
+    position = stream_position(event_id)
+    if position is None:
+        raise errors.NotFoundError(what, str(event_id))
+    return position
 
 
 def _all_found(wanted: Sequence[str], found: set[str]) -> None:

@@ -29,12 +29,49 @@ __all__ = [
 class Migration:
     """One step of the schema: ``statements`` are templates rendered by a :class:`Dialect`;
     ``backfill``, if any, then fills what the step added from the rows already stored, in the
-    same transaction."""
+    same transaction. ``sqlite`` and ``postgresql`` are statements for that dialect only, run
+    after the shared ones."""
 
     version: int
     description: str
     statements: tuple[str, ...]
     backfill: Callable[[Session, Dialect], None] | None = None
+    sqlite: tuple[str, ...] = ()
+    postgresql: tuple[str, ...] = ()
+
+
+_OUTBOX_PENDING: Final = (
+    "CREATE INDEX outbox_pending ON {p}outbox (stream_id, sequence) WHERE status = 'pending'"
+)
+_OUTBOX_DEAD: Final = (
+    "CREATE INDEX outbox_dead ON {p}outbox (stream_id, sequence) WHERE status = 'dead'"
+)
+_OUTBOX_DELIVERED: Final = (
+    "CREATE INDEX outbox_delivered ON {p}outbox (delivered_at) WHERE status = 'delivered'"
+)
+_OUTBOX_ROW: Final = (
+    "event_id, stream_id, sequence, event_type, payload, occurred_at, attempts, status, "
+    "last_error, next_attempt_at, delivered_at, lease_owner, lease_until"
+)
+
+
+def _check_event_ids(session: Session, dialect: Dialect) -> None:
+    """Refuse to key the outbox by stream and sequence while a message's id names another
+    place: the unit of work rolls the migration back and the store does not open."""
+    rows = session.rows(
+        dialect.render(
+            "SELECT event_id, stream_id, sequence FROM {p}outbox "
+            "WHERE event_id <> stream_id || ':' || CAST(sequence AS {text})"
+        )
+    )
+    if rows:
+        event_id, stream_id, sequence = rows[0]
+        raise errors.DataError(
+            f"{len(rows)} outbox message(s) have an event_id that is not "
+            f"'<stream_id>:<sequence>' (first: {event_id!r} at {stream_id!r}, {sequence}); this "
+            "version keys messages by stream and sequence: deliver and purge them with the "
+            "version that stored them, or give them those ids, then open the store again"
+        )
 
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -139,9 +176,8 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX orders_by_created ON {p}orders (created_at, id)",
             "CREATE INDEX orders_by_customer ON {p}orders (customer_id, created_at, id)",
             "CREATE INDEX orders_by_state ON {p}orders (state, created_at, id)",
-            "CREATE INDEX outbox_pending ON {p}outbox (stream_id, sequence) "
-            "WHERE status = 'pending'",
-            "CREATE INDEX outbox_dead ON {p}outbox (stream_id, sequence) WHERE status = 'dead'",
+            _OUTBOX_PENDING,
+            _OUTBOX_DEAD,
             "CREATE INDEX stock_ledger_by_item ON {p}stock_ledger (sku, warehouse_id, sequence)",
             "CREATE INDEX idempotency_by_expiry ON {p}idempotency (expires_at)",
             "CREATE INDEX incoming_by_sku ON {p}incoming (sku)",
@@ -261,7 +297,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                 PRIMARY KEY (event_id, channel))""",
             "CREATE INDEX outbox_deliveries_by_stream ON {p}outbox_deliveries "
             "(stream_id, sequence, channel)",
-            "CREATE INDEX outbox_delivered ON {p}outbox (delivered_at) WHERE status = 'delivered'",
+            _OUTBOX_DELIVERED,
         ),
     ),
     Migration(
@@ -322,6 +358,50 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                 doc {json} NOT NULL){without_rowid}""",
         ),
     ),
+    Migration(
+        14,
+        "outbox messages keyed by stream and sequence alone; SQLite finds the reservations of "
+        "an order through their ids",
+        # An event id is "<stream>:<sequence>" (outbox_ports.event_id_of), so the key of the
+        # pair is the key of the id too, and the outbox drops the id's own (every message wrote
+        # it). SQLite cannot drop a key: the table is rebuilt, its partial indexes with it.
+        # Every reservation id starts with "<order id>/", and SQLite compares text byte by
+        # byte, so the id's key holds an order's reservations side by side (see
+        # Dialect.order_reservations_by_id); the index by order cost every reservation a write
+        # to one more B-tree. PostgreSQL keeps that one: its collation may not order by bytes.
+        (),
+        backfill=_check_event_ids,
+        sqlite=(
+            "DROP INDEX {p}reservations_by_order",
+            """CREATE TABLE {p}outbox_by_stream (
+                event_id {text} NOT NULL,
+                stream_id {text} NOT NULL,
+                sequence {int} NOT NULL,
+                event_type {text} NOT NULL,
+                payload {json} NOT NULL,
+                occurred_at {ts} NOT NULL,
+                attempts {int} NOT NULL,
+                status {text} NOT NULL,
+                last_error {text},
+                next_attempt_at {ts},
+                delivered_at {ts},
+                lease_owner {text},
+                lease_until {ts},
+                PRIMARY KEY (stream_id, sequence))""",
+            f"INSERT INTO {{p}}outbox_by_stream ({_OUTBOX_ROW}) "
+            f"SELECT {_OUTBOX_ROW} FROM {{p}}outbox",
+            "DROP TABLE {p}outbox",
+            "ALTER TABLE {p}outbox_by_stream RENAME TO outbox",
+            _OUTBOX_PENDING,
+            _OUTBOX_DEAD,
+            _OUTBOX_DELIVERED,
+        ),
+        postgresql=(
+            "ALTER TABLE {p}outbox DROP CONSTRAINT outbox_pkey",
+            "ALTER TABLE {p}outbox DROP CONSTRAINT outbox_stream_id_sequence_key",
+            "ALTER TABLE {p}outbox ADD CONSTRAINT outbox_pkey PRIMARY KEY (stream_id, sequence)",
+        ),
+    ),
 )
 
 #: The schema version this library writes.
@@ -338,6 +418,8 @@ def render_migration(dialect: Dialect, migration: Migration) -> list[str]:
     migration's own statements, and the row recording the new version."""
     statements = [dialect.render(_VERSION_TABLE)]
     statements.extend(dialect.render(template) for template in migration.statements)
+    own = {"sqlite": migration.sqlite, "postgresql": migration.postgresql}.get(dialect.name, ())
+    statements.extend(dialect.render(template) for template in own)
     statements.append(
         dialect.render(
             "INSERT INTO {p}schema_version (version, description, applied_at) "

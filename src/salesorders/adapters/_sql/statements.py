@@ -71,12 +71,14 @@ _OUTBOX_CLAIM = (
     "AND NOT EXISTS (SELECT 1 FROM {p}outbox AS e WHERE e.stream_id = h.stream_id "
     "AND e.status = 'pending' AND e.sequence < h.sequence) "
     "ORDER BY h.stream_id, h.sequence LIMIT ?{skip_locked}), "
-    "picked AS (SELECT m.event_id FROM {p}outbox AS m JOIN heads ON m.stream_id = heads.stream_id "
+    "picked AS (SELECT m.stream_id, m.sequence FROM {p}outbox AS m "
+    "JOIN heads ON m.stream_id = heads.stream_id "
     "WHERE m.status = 'pending' AND NOT EXISTS (SELECT 1 FROM {p}outbox AS w "
     "WHERE w.stream_id = m.stream_id AND w.status = 'pending' AND w.sequence <= m.sequence "
     "AND w.next_attempt_at > ?) ORDER BY m.stream_id, m.sequence LIMIT ?) "
     "UPDATE {p}outbox SET lease_owner = ?, lease_until = ? "
-    "WHERE status = 'pending' AND event_id IN (SELECT event_id FROM picked) "
+    "WHERE status = 'pending' "
+    "AND (stream_id, sequence) IN (SELECT stream_id, sequence FROM picked) "
     "RETURNING " + _OUTBOX_RESULT
 )
 
@@ -149,11 +151,12 @@ class Statements:
         )
         self.outbox_delivered = r(
             "UPDATE {p}outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, "
-            "lease_until = NULL WHERE event_id = ?"
+            "lease_until = NULL WHERE stream_id = ? AND sequence = ?"
         )
         self.outbox_failed = r(
             "UPDATE {p}outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-            "status = ?, lease_owner = NULL, lease_until = NULL WHERE event_id = ?"
+            "status = ?, lease_owner = NULL, lease_until = NULL "
+            "WHERE stream_id = ? AND sequence = ?"
         )
         # PostgreSQL: concurrent relays skip the heads another one is claiming instead of
         # waiting for it; SQLite: the unit of work holds the one write lock (BEGIN IMMEDIATE).
@@ -161,13 +164,13 @@ class Statements:
         self.outbox_claim = dialect.render(_OUTBOX_CLAIM.replace("{skip_locked}", skip_locked))
         self.outbox_postpone = r(
             "UPDATE {p}outbox SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL "
-            "WHERE event_id = ? AND status = 'pending'"
+            "WHERE stream_id = ? AND sequence = ? AND status = 'pending'"
         )
         self.outbox_record_delivery = r(
             "INSERT INTO {p}outbox_deliveries (event_id, channel, stream_id, sequence, event_type, "
             "recipient, status, attempts, last_error, provider_id, updated_at) "
             "SELECT event_id, ?, ?, sequence, ?, ?, ?, ?, ?, ?, ? FROM {p}outbox "
-            "WHERE event_id = ? ON CONFLICT (event_id, channel) DO UPDATE SET "
+            "WHERE stream_id = ? AND sequence = ? ON CONFLICT (event_id, channel) DO UPDATE SET "
             "stream_id = excluded.stream_id, event_type = excluded.event_type, "
             "recipient = excluded.recipient, status = excluded.status, "
             "attempts = excluded.attempts, last_error = excluded.last_error, "
@@ -187,7 +190,7 @@ class Statements:
         )
         self.outbox_redrive = r(
             "UPDATE {p}outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
-            "WHERE event_id = ? AND status = 'dead'"
+            "WHERE stream_id = ? AND sequence = ? AND status = 'dead'"
         )
         self.outbox_dead = r(_OUTBOX_SELECT + " WHERE status = 'dead' ORDER BY stream_id, sequence")
         self.outbox_all = r(_OUTBOX_SELECT + " ORDER BY stream_id, sequence")
@@ -226,17 +229,15 @@ class Statements:
             f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations ORDER BY {{position}}"
         )
         self.reservations_of_order = r(
-            f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations WHERE order_id = ? "
-            "ORDER BY {position}"
-        )
-        self.reservations_to_release = r(
-            f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations WHERE order_id = ? "
-            "ORDER BY {position}" + dialect.lock_rows
+            f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations "
+            f"WHERE {dialect.order_reservations()} ORDER BY {{position}}"
         )
         self.reservation_by_id = r(
             f"SELECT {_RESERVATION_COLUMNS} FROM {{p}}reservations WHERE id = ?"
         )
-        self.reservation_ids = r("SELECT id FROM {p}reservations WHERE order_id = ?")
+        self.reservation_ids = r(
+            f"SELECT id FROM {{p}}reservations WHERE {dialect.order_reservations()}"
+        )
         self.ledger_all = r(
             f"SELECT sequence, {_LEDGER_COLUMNS} FROM {{p}}stock_ledger ORDER BY sequence"
         )
@@ -271,7 +272,10 @@ class Statements:
         )
 
     def _render_lock_items_held(self, count: int) -> str:
-        held = "(SELECT COUNT(*) FROM {p}reservations AS r WHERE r.order_id = ?)"
+        held = (
+            "(SELECT COUNT(*) FROM {p}reservations AS r "
+            f"WHERE {self.dialect.order_reservations('r.')})"
+        )
         return self._render_lock_items(count, held)
 
     def batches_of(self, count: int) -> str:
@@ -393,32 +397,34 @@ class Statements:
         return self.dialect.render(f"INSERT INTO {{p}}outbox ({_OUTBOX_COLUMNS}) {rows}")
 
     def outbox_delivered_many(self, count: int) -> str:
-        """Parameters: delivered_at, then ``count`` event ids; returns the ids marked."""
+        """Parameters: delivered_at, then ``count`` (stream id, sequence) pairs; returns the ids
+        marked."""
         return self._bulk("outbox_delivered_many", count)
 
     def _render_outbox_delivered_many(self, count: int) -> str:
+        rows = self.dialect.rows(("text", "int"), count)
         return self.dialect.render(
             "UPDATE {p}outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, "
-            f"lease_until = NULL WHERE event_id IN ({', '.join('?' * count)}) RETURNING event_id"
+            f"lease_until = NULL WHERE (stream_id, sequence) IN ({rows}) RETURNING event_id"
         )
 
     def outbox_record_deliveries(self, count: int) -> str:
-        """Upserts ``count`` delivery records (``_DELIVERY_TYPES`` each), taking each one's
-        sequence from its message; returns the event ids stored."""
+        """Upserts ``count`` delivery records (``_DELIVERY_TYPES`` each, then the stream and
+        sequence their event id names), taking each one's sequence from its message; returns the
+        event ids stored."""
         return self._bulk("outbox_record_deliveries", count)
 
     def _render_outbox_record_deliveries(self, count: int) -> str:
-        rows = self.dialect.rows(_DELIVERY_TYPES, count)
+        rows = self.dialect.rows((*_DELIVERY_TYPES, "text", "int"), count)
         # "WHERE true": SQLite reads an ON after a join as the join's own without it
         return self.dialect.render(
-            f"WITH v ({_DELIVERY_COLUMNS}) AS ({rows}) "
+            f"WITH v ({_DELIVERY_COLUMNS}, at_stream, at_sequence) AS ({rows}) "
             "INSERT INTO {p}outbox_deliveries (event_id, channel, stream_id, sequence, "
             "event_type, recipient, status, attempts, last_error, provider_id, updated_at) "
             "SELECT v.event_id, v.channel, v.stream_id, o.sequence, v.event_type, v.recipient, "
             "v.status, v.attempts, v.last_error, v.provider_id, v.updated_at "
-            "FROM v JOIN {p}outbox AS o ON o.event_id = v.event_id WHERE true "
-            + _DELIVERY_UPSERT
-            + " RETURNING event_id"
+            "FROM v JOIN {p}outbox AS o ON o.stream_id = v.at_stream "
+            "AND o.sequence = v.at_sequence WHERE true " + _DELIVERY_UPSERT + " RETURNING event_id"
         )
 
     def reserve_writes(self, figures: int, batches: int, reservations: int, ledger: int) -> str:

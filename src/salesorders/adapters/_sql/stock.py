@@ -175,8 +175,10 @@ class SqlStockRepository:
                 self._session.run(self._sql.item_create, (sku, warehouse_id))
         items, held = self._read_items(ordered, order_id)
         reservations: tuple[Reservation, ...] = ()
-        if held:
-            rows = self._session.rows(self._sql.reservations_of_order, (order_id,))
+        if held and order_id is not None:
+            rows = self._session.rows(
+                self._sql.reservations_of_order, self._d.order_reservation_params(order_id)
+            )
             reservations = tuple(map(_reservation, rows))
         return LockedStock(items, reservations)
 
@@ -200,7 +202,7 @@ class SqlStockRepository:
         for chunk in _chunks(keys, d.rows_per_statement(2) - 1):
             params = d.pack(chunk, 2)
             if order_id is not None:
-                params.append(order_id)
+                params.extend(d.order_reservation_params(order_id))
             statement = self._sql.lock_items(len(chunk), order_id is not None)
             for row in self._session.rows(statement, params):
                 key = (row[0], row[1])
@@ -210,7 +212,9 @@ class SqlStockRepository:
                 held = int(row[9])
         if order_id is not None and not items:
             # no item row carried the count: ask for it alone
-            held = len(self._session.rows(self._sql.reservation_ids, (order_id,)))
+            held = len(
+                self._session.rows(self._sql.reservation_ids, d.order_reservation_params(order_id))
+            )
         self._read_batches(items, batched)
         return items, held
 
@@ -382,7 +386,9 @@ class SqlStockRepository:
         if order_id is None:
             rows = self._session.rows(self._sql.reservations_all)
         else:
-            rows = self._session.rows(self._sql.reservations_of_order, (order_id,))
+            rows = self._session.rows(
+                self._sql.reservations_of_order, self._d.order_reservation_params(order_id)
+            )
         return tuple(map(_reservation, rows))
 
     def open_reservations(self, keys: Collection[ItemKey]) -> tuple[Reservation, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -93,13 +94,33 @@ class OutboxStoreContract(AdapterContract):
 
         assert self.read(work) == (3, 4, 1)
 
-    def test_a_duplicate_event_id_or_stream_sequence_is_refused(self) -> None:
+    def test_a_duplicate_stream_sequence_is_refused(self) -> None:
         self._given_messages(message("O-1", 1))
         with pytest.raises(IntegrityError):
             self._given_messages(message("O-1", 1, payload={"changed": True}))
         with pytest.raises(IntegrityError):
-            self._given_messages(message("O-1", 1, event_id="other"))
+            self._given_messages(message("O-1", 2), message("O-1", 2, event_type="Other"))
         assert self.read(lambda uow: uow.outbox.messages()) == [message("O-1", 1)]
+
+    def test_an_id_that_names_no_stored_message_is_unknown(self) -> None:
+        """The store finds a message by the stream and sequence its id names: an id naming
+        another place, or none, is unknown (and changes nothing)."""
+        self._given_messages(message("O-1", 1), message("O-1", 2))
+        acts: list[Callable[[UnitOfWork, str], None]] = [
+            lambda uow, e: uow.outbox.mark_delivered(e, T0),
+            lambda uow, e: uow.outbox.mark_failed(e, "boom", None, dead=True),
+            lambda uow, e: uow.outbox.postpone(e, T0),
+            lambda uow, e: uow.outbox.redrive(e, T0),
+            lambda uow, e: uow.outbox.mark_delivered_many(["O-1:1", e], T0),
+        ]
+        for event_id in ("O-1:3", "O-2:1", "O-1:01", "O-1", "O-1:x", ":1", "O-1:1:1", ""):
+            for act in acts:
+                with pytest.raises(NotFoundError):
+                    self.in_uow(lambda uow, act=act, e=event_id: act(uow, e))  # type: ignore[misc]
+        assert self.read(lambda uow: uow.outbox.messages()) == [
+            message("O-1", 1),
+            message("O-1", 2),
+        ]
 
     def test_due_returns_pending_messages_in_stream_order(self) -> None:
         self._given_messages(message("O-2", 1), message("O-1", 1), message("O-1", 2))
