@@ -51,7 +51,7 @@ def _check_event_id(instance: OutboxMessage, attribute: attrs.Attribute[str], va
         raise ValidationError(
             "event_id",
             value,
-            f"must name the message's stream and sequence, "
+            "must name the message's stream and sequence, "
             f"{event_id_of(instance.stream_id, instance.sequence)!r}",
             "build it with event_id_of(stream_id, sequence)",
         )
