@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from salesorders.errors import ValidationError
+from salesorders.errors import NotFoundError, ValidationError
 from salesorders.notifications import Notice, Outcome, Sent
 from salesorders.ports import OutboxMessage
 from salesorders.service import ManualClock, OutboxRelay
@@ -114,3 +114,17 @@ def test_a_bad_batch_record_changes_nothing(store: Any) -> None:
     with pytest.raises(ValidationError), store.unit_of_work() as uow:
         uow.outbox.record_deliveries([object()])
     assert _log(store) == []
+
+
+def test_marking_more_messages_than_one_statement_takes_marks_them_all(store: Any) -> None:
+    """``mark_delivered_many`` of 600 messages (more than one statement of the SQL stores
+    marks) marks every one, and an unknown id among them still changes nothing."""
+    ids = [f"O-{n % 37}:{n // 37 + 1}" for n in range(600)]
+    _append(store, *ids)
+    with store.unit_of_work() as uow, pytest.raises(NotFoundError):
+        uow.outbox.mark_delivered_many([*ids, "O-1:999"], T0)
+    assert {status for status, _ in _status(store).values()} == {"pending"}
+    with store.unit_of_work() as uow:
+        uow.outbox.mark_delivered_many(ids, T0)
+        uow.commit()
+    assert _status(store) == dict.fromkeys(ids, ("delivered", 0))

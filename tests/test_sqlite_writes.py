@@ -317,3 +317,33 @@ def test_sqlite_finds_an_order_s_reservations_through_the_id_key(tmp_path: Path)
         "SEARCH reservations USING INDEX sqlite_autoindex_reservations_1 (id>? AND id<?)" in plan
     ), plan
     assert "reservations_by_order" not in indexes
+
+
+def test_sqlite_finds_outbox_messages_by_the_key_their_id_names(tmp_path: Path) -> None:
+    """Every statement that takes outbox messages by id searches the (stream, sequence) key:
+    none reads the whole outbox (schema version 14 dropped the key of the id)."""
+    SQLiteStore(tmp_path / "orders.db").close()
+    sql = Statements(SQLiteDialect())
+    statements = {
+        "delivered": (sql.outbox_delivered, 3),
+        "failed": (sql.outbox_failed, 5),
+        "postpone": (sql.outbox_postpone, 3),
+        "redrive": (sql.outbox_redrive, 3),
+        "record_delivery": (sql.outbox_record_delivery, 11),
+        "delivered_many": (sql.outbox_delivered_many(3), 7),
+        "record_deliveries": (sql.outbox_record_deliveries(2), 24),
+    }
+    with sqlite3.connect(tmp_path / "orders.db") as raw:
+        plans = {
+            name: [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + text, [None] * count)]
+            for name, (text, count) in statements.items()
+        }
+    raw.close()
+    for name, plan in plans.items():
+        searches = [
+            step for step in plan if "USING" in step and "sqlite_autoindex_outbox_1" in step
+        ]
+        assert searches and not [s for s in plan if s.startswith("SCAN outbox") or s == "SCAN o"], (
+            name,
+            plan,
+        )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from salesorders import errors
 from salesorders.adapters._sql.dialect import _chunks, _json, _json_text, _opt_time, _time
 from salesorders.adapters._sql.session import Row, Session
-from salesorders.adapters._sql.statements import _OUTBOX_TYPES
+from salesorders.adapters._sql.statements import _OUTBOX_TYPES, OUTBOX_PAIRS_PER_STATEMENT
 from salesorders.domain.checks import aware_time, require_text
 from salesorders.outbox_ports import (
     DeliveryRecord,
@@ -169,7 +169,7 @@ class SqlOutboxStore:
         at_value = d.time(aware_time(at, "at"))
         positions = [_position(event_id, "outbox message") for event_id in ids]
         marked: set[str] = set()
-        for chunk in _chunks(positions, d.rows_per_statement(2) - 1):
+        for chunk in _chunks(positions, OUTBOX_PAIRS_PER_STATEMENT):
             rows = self._session.rows(
                 self._sql.outbox_delivered_many(len(chunk)),
                 (at_value, *d.pack(chunk, 2)),

@@ -11,7 +11,11 @@ from salesorders.adapters._sql.dialect import Dialect
 from salesorders.adapters._sql.logistics import LogisticsStatements
 from salesorders.adapters._sql.tickets import TicketStatements
 
-__all__ = ["Statements"]
+__all__ = ["OUTBOX_PAIRS_PER_STATEMENT", "Statements"]
+
+#: The most messages one ``outbox_delivered_many`` marks: its conditions are a chain of ORs, which
+#: SQLite parses as deep as it is long (at most 1,000 levels).
+OUTBOX_PAIRS_PER_STATEMENT = 250
 
 
 _ITEM_COLUMNS = (
@@ -397,15 +401,16 @@ class Statements:
         return self.dialect.render(f"INSERT INTO {{p}}outbox ({_OUTBOX_COLUMNS}) {rows}")
 
     def outbox_delivered_many(self, count: int) -> str:
-        """Parameters: delivered_at, then ``count`` (stream id, sequence) pairs; returns the ids
-        marked."""
+        """Parameters: delivered_at, then ``count`` (stream id, sequence) pairs (at most
+        :data:`OUTBOX_PAIRS_PER_STATEMENT`); returns the ids marked."""
         return self._bulk("outbox_delivered_many", count)
 
     def _render_outbox_delivered_many(self, count: int) -> str:
-        rows = self.dialect.rows(("text", "int"), count)
+        # One search of the key per pair (SQLite plans "(a, b) IN (VALUES ...)" as a scan)
+        pairs = " OR ".join(["(stream_id = ? AND sequence = ?)"] * count)
         return self.dialect.render(
             "UPDATE {p}outbox SET status = 'delivered', delivered_at = ?, lease_owner = NULL, "
-            f"lease_until = NULL WHERE (stream_id, sequence) IN ({rows}) RETURNING event_id"
+            f"lease_until = NULL WHERE {pairs} RETURNING event_id"
         )
 
     def outbox_record_deliveries(self, count: int) -> str:
