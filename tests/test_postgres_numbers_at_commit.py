@@ -72,6 +72,19 @@ def test_a_parameter_quoting_a_placeholder_is_numbered_on_the_server_and_no_othe
     assert [placeholder for _, _, placeholder in late.held] == [first, second]
 
 
+def test_the_rewritten_texts_kept_for_reuse_stay_bounded() -> None:
+    """Each statement is rewritten once per process and then reused; the texts kept for that
+    stay bounded however many different statements come."""
+    from salesorders.adapters._postgres_numbers import _NUMBERED_TEXTS, _NUMBERED_TEXTS_KEPT
+
+    late = LateNumbers()
+    placeholder = late.ask("TAKE", "SO-2026", 6)
+    texts = [late.numbered(f"SELECT $1 -- {n}", [placeholder])[0] for n in range(1_200)]
+    assert len(_NUMBERED_TEXTS) <= _NUMBERED_TEXTS_KEPT
+    assert texts[7] == "SELECT (replace($1::TEXT, $2::TEXT, current_setting($3::TEXT))) -- 7"
+    assert late.numbered("SELECT $1 -- 7", [placeholder])[0] == texts[7]
+
+
 def test_settings_are_named_by_their_place_in_the_transaction_so_none_pile_up() -> None:
     """A connection keeps every setting name it ever set: one name per order would pile up."""
     names = []

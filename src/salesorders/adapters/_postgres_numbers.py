@@ -33,6 +33,11 @@ PLACEHOLDER_PREFIX: Final = "number-at-commit-"
 
 _PARAMETER: Final = re.compile(r"\$(\d+)")
 
+#: Statement texts with their parameters wrapped, by (text, wrapped parameters): the same few
+#: statements come with every order, so each is rewritten once per process, not per order.
+_NUMBERED_TEXTS: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+_NUMBERED_TEXTS_KEPT: Final = 512
+
 #: One held statement: its text, its parameters, and the placeholder whose number it returns.
 Held = tuple[str, Sequence[Any], str | None]
 
@@ -80,7 +85,7 @@ class LateNumbers:
         extra: list[str] = []
         numbers: dict[str, tuple[int, int]] = {}  # placeholder -> its parameters' numbers
         for index, value in enumerate(params, 1):
-            if value.__class__ is not str:
+            if value.__class__ is not str or PLACEHOLDER_PREFIX not in value:
                 continue
             expression = ""
             for placeholder, setting in self.pending.items():
@@ -101,7 +106,13 @@ class LateNumbers:
                 wrapped[str(index)] = f"({expression})"
         if not wrapped:
             return sql, params
-        text = _PARAMETER.sub(lambda m: wrapped.get(m.group(1), m.group(0)), sql)
+        key = (sql, tuple(wrapped.items()))
+        text = _NUMBERED_TEXTS.get(key)
+        if text is None:
+            text = _PARAMETER.sub(lambda m: wrapped.get(m.group(1), m.group(0)), sql)
+            if len(_NUMBERED_TEXTS) >= _NUMBERED_TEXTS_KEPT:
+                _NUMBERED_TEXTS.clear()
+            _NUMBERED_TEXTS[key] = text
         return text, (*params, *extra)
 
 
