@@ -66,6 +66,7 @@ def test_a_duplicate_key_waits_for_the_first_command_holding_no_stock_row(
     with store.unit_of_work() as first:
         first.stock.snapshot_ahead(["SKU-0"])
         assert first.idempotency.get("K-1", T0) is None  # holds the key and SKU-0's row
+        first_pid = first._session._connection.info.backend_pid  # type: ignore[union-attr]
         done: list[object] = []
 
         def duplicate() -> None:
@@ -82,8 +83,11 @@ def test_a_duplicate_key_waits_for_the_first_command_holding_no_stock_row(
             while not waits:
                 second.join(0.01)
                 assert second.is_alive(), done  # it must wait for the first command
+                # the locks waited for behind the first command (other tests may run beside)
                 waits = watcher.execute(
-                    "SELECT locktype FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+                    "SELECT locktype FROM pg_locks "
+                    "WHERE NOT granted AND %s = ANY(pg_blocking_pids(pid))",
+                    (first_pid,),
                 ).fetchall()
             assert waits == [("advisory",)]  # not a row lock ("transactionid" or "tuple")
         first.rollback()

@@ -149,6 +149,7 @@ def test_a_duplicate_key_waits_at_its_lookup_for_the_first_command_then_reads_it
         store.unit_of_work() as first,
     ):
         assert first.idempotency.get("K-1", T0) is None
+        first_pid = first._session._connection.info.backend_pid  # type: ignore[union-attr]
         seen: list[object] = []
         second = threading.Thread(
             target=lambda: seen.append(
@@ -157,8 +158,10 @@ def test_a_duplicate_key_waits_at_its_lookup_for_the_first_command_then_reads_it
         )
         second.start()
         with psycopg.connect(_dsn(), autocommit=True) as watcher:
-            while not watcher.execute(
-                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            while not watcher.execute(  # an advisory lock waited for behind the first command
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND %s = ANY(pg_blocking_pids(pid))",
+                (first_pid,),
             ).fetchall():
                 second.join(0.01)
                 assert second.is_alive(), seen  # it must wait for the first command
