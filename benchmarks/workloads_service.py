@@ -342,8 +342,13 @@ def _round_trips(text: str) -> int:
     return trips
 
 
-def _traced(connection: Any, action: Callable[[], object]) -> int:
-    """Round trips ``action`` makes on ``connection``, counted from a libpq trace."""
+def _sent(text: str) -> int:
+    """Statements the client sent in a libpq trace (its ``Execute`` messages)."""
+    return sum(1 for line in text.splitlines() if "\tF\t" in line and "\tExecute\t" in line)
+
+
+def _traced(connection: Any, action: Callable[[], object]) -> tuple[int, int]:
+    """Round trips and statements sent of ``action`` on ``connection``, from a libpq trace."""
     with tempfile.TemporaryFile("w+") as trace:
         connection.pgconn.trace(trace.fileno())
         try:
@@ -351,12 +356,14 @@ def _traced(connection: Any, action: Callable[[], object]) -> int:
         finally:
             connection.pgconn.untrace()
         trace.seek(0)
-        return _round_trips(trace.read())
+        text = trace.read()
+        return _round_trips(text), _sent(text)
 
 
-def pg_round_trips(dsn: str = "") -> int:
-    """Round trips of one place + confirm (3 lines, idempotency key), from a libpq trace of the
-    store's only connection after two warm-up orders."""
+def pg_round_trips(dsn: str = "") -> tuple[int, int]:
+    """Round trips and statements sent (``BEGIN`` and ``COMMIT`` included) of one place +
+    confirm (3 lines, idempotency key), from a libpq trace of the store's only connection after
+    two warm-up orders."""
     from psycopg_pool import ConnectionPool
 
     from salesorders.adapters.postgres import PostgresStore
@@ -549,8 +556,9 @@ def _pg_baseline(
         _drop(schema)
 
 
-def pg_baseline_round_trips() -> int:
-    """Round trips of one baseline order, from a libpq trace (after two warm-up orders)."""
+def pg_baseline_round_trips() -> tuple[int, int]:
+    """Round trips and statements sent of one baseline order, from a libpq trace (after two
+    warm-up orders)."""
     schema = _raw_schema()
     try:
         with _raw_connect(schema) as db:
@@ -581,17 +589,20 @@ def _pg_result(
     value, base = max(values), max(bases)
     wait, base_wait = sum(waits) / len(waits), sum(base_waits) / len(base_waits)
     what = "one hot SKU" if hot else "3 of 100 SKUs"
-    trips = pg_round_trips()
-    base_trips = pg_baseline_round_trips()
+    trips, sent = pg_round_trips()
+    base_trips, base_sent = pg_baseline_round_trips()
     extra: dict[str, float] = {
         "round_trips": trips,
         "baseline_round_trips": base_trips,
+        "statements_sent": sent,
+        "baseline_statements_sent": base_sent,
         "lock_wait_share": wait,
         "baseline_lock_wait_share": base_wait,
     }
     note = (
         f"{connections} connection(s), {what}; baseline: raw psycopg, same statements; "
-        f"{trips} round trips per order (baseline {base_trips}); "
+        f"{trips} round trips per order (baseline {base_trips}), {sent} statements sent "
+        f"(baseline {base_sent}); "
         f"{wait:.0%} of busy backends waiting on locks (baseline {base_wait:.0%})"
     )
     if no_sync:

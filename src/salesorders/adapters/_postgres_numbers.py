@@ -9,10 +9,12 @@ So a :class:`LateNumbers` hands out a placeholder for each number asked for, and
 the client, every write sent after it. At the next statement that needs an answer, or at the
 commit, it sends them all at once, in order: first the statement that takes the number (it keeps
 it in a transaction-local setting), then each held write, with every parameter that quotes a
-placeholder wrapped in ``replace(..., current_setting(...))``. The server writes the number where
-the client wrote the placeholder, in the order row, its document, the outbox messages and the
-idempotency record alike. After the commit, :attr:`LateNumbers.taken` maps each placeholder to the
-number it stands for (the service puts it into the command's result).
+placeholder wrapped in ``replace(..., current_setting(...))``; where they can, the number and the
+writes travel as one statement, and the writes then read the number from its ``WITH`` query
+(:mod:`._postgres_batch`). The server writes the number where the client wrote the placeholder,
+in the order row, its document, the outbox messages and the idempotency record alike. After the
+commit, :attr:`LateNumbers.taken` maps each placeholder to the number it stands for (the service
+puts it into the command's result).
 
 The placeholder is a random 128-bit token, so it cannot match anything else a write carries; a
 placeholder written where no parameter quotes it whole (split across parameters, or altered)
@@ -26,7 +28,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any, Final
 
-__all__ = ["PLACEHOLDER_PREFIX", "LateNumbers", "take_statement"]
+__all__ = ["NUMBER_QUERY", "PLACEHOLDER_PREFIX", "Held", "LateNumbers", "take_statement"]
 
 #: How every placeholder begins (tests search stored data for it).
 PLACEHOLDER_PREFIX: Final = "number-at-commit-"
@@ -41,15 +43,19 @@ _NUMBERED_TEXTS_KEPT: Final = 512
 #: One held statement: its text, its parameters, and the placeholder whose number it returns.
 Held = tuple[str, Sequence[Any], str | None]
 
+#: The ``WITH`` query of a joined statement that takes an order number (column ``number``).
+NUMBER_QUERY: Final = "batch_number"
+
 
 class LateNumbers:
     """The numbers one transaction takes at its commit, and the writes that wait for them."""
 
     __slots__ = ("answers", "held", "pending", "taken")
 
-    def __init__(self) -> None:
-        #: Statements held back since the first number was asked for, in the order they came.
-        self.held: list[Held] = []
+    def __init__(self, held: list[Held] | None = None) -> None:
+        #: The statements held back (the transaction's own list, if it holds writes back too),
+        #: in the order they came: a number's statement comes before the writes quoting it.
+        self.held: list[Held] = [] if held is None else held
         #: Placeholder -> the transaction-local setting that will hold its number.
         self.pending: dict[str, str] = {}
         #: Placeholder -> the driver's cursor of the statement that takes its number, once sent.
@@ -76,14 +82,18 @@ class LateNumbers:
         self.held.append((take_sql, (series, setting, width), placeholder))
         return placeholder
 
-    def numbered(self, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+    def numbered(
+        self, sql: str, params: Sequence[Any], local: str | None = None
+    ) -> tuple[str, Sequence[Any]]:
         """``sql`` and ``params`` with each parameter that quotes a pending placeholder replaced,
         on the server, by the number taken for it. The placeholder and its setting travel as
         parameters of their own, so the text stays the same from one order to the next (and the
-        driver can prepare it)."""
+        driver can prepare it). ``local``: the placeholder whose number is taken by the same
+        statement (joined writes, see :mod:`salesorders.adapters._postgres_batch`); its number
+        is read from that statement's ``WITH`` query, not from the setting."""
         wrapped: dict[str, str] = {}
         extra: list[str] = []
-        numbers: dict[str, tuple[int, int]] = {}  # placeholder -> its parameters' numbers
+        numbers: dict[str, str] = {}  # placeholder -> the expression of its number
         for index, value in enumerate(params, 1):
             if value.__class__ is not str or PLACEHOLDER_PREFIX not in value:
                 continue
@@ -93,15 +103,16 @@ class LateNumbers:
                     continue
                 found = numbers.get(placeholder)
                 if found is None:
-                    extra.extend((placeholder, setting))
-                    found = numbers[placeholder] = (
-                        len(params) + len(extra) - 1,
-                        len(params) + len(extra),
-                    )
+                    extra.append(placeholder)
+                    quoted = f"${len(params) + len(extra)}::TEXT"
+                    if placeholder == local:
+                        number = f"(SELECT number FROM {NUMBER_QUERY})"
+                    else:
+                        extra.append(setting)
+                        number = f"current_setting(${len(params) + len(extra)}::TEXT)"
+                    found = numbers[placeholder] = f"{quoted}, {number}"
                 inner = expression or f"${index}::TEXT"
-                expression = (
-                    f"replace({inner}, ${found[0]}::TEXT, current_setting(${found[1]}::TEXT))"
-                )
+                expression = f"replace({inner}, {found})"
             if expression:
                 wrapped[str(index)] = f"({expression})"
         if not wrapped:
@@ -123,5 +134,5 @@ def take_statement(next_number_sql: str) -> str:
     digits = "CAST(n.last AS TEXT)"
     return (
         f"WITH n AS ({next_number_sql}) SELECT set_config($2::TEXT, $1::TEXT || '-' || "
-        f"lpad({digits}, greatest($3::INT, length({digits})), '0'), true) FROM n"
+        f"lpad({digits}, greatest($3::INT, length({digits})), '0'), true) AS number FROM n"
     )

@@ -58,7 +58,8 @@ except ImportError as missing:  # pragma: no cover - exercised by a test in a cl
     ) from missing
 
 from salesorders import errors
-from salesorders.adapters._postgres_numbers import LateNumbers, take_statement
+from salesorders.adapters._postgres_batch import send_held
+from salesorders.adapters._postgres_numbers import Held, LateNumbers, take_statement
 from salesorders.adapters._sql import (
     Dialect,
     Row,
@@ -224,8 +225,8 @@ class _PostgresSession(Session):
     """
 
     __slots__ = (
-        "_ahead", "_began", "_connection", "_cursor", "_late", "_pipeline", "_pipeline_block",
-        "puts",
+        "_ahead", "_began", "_connection", "_cursor", "_held", "_late", "_pipeline",
+        "_pipeline_block", "puts",
     )  # fmt: skip
     driver_error = psycopg.Error
 
@@ -244,7 +245,9 @@ class _PostgresSession(Session):
             self._pipeline_block = block
         self._cursor = psycopg.RawCursor(connection)
         self._began = bool(begin)
-        #: Numbers taken at the commit, and the writes held back until then (``None``: none).
+        #: Writes held back until a statement needs an answer, or the commit (see ``_run``).
+        self._held: list[Held] = []
+        #: Numbers taken at the commit (``None``: none).
         self._late: LateNumbers | None = None
         #: A read said to come soon: its text, parameters and, once sent, its cursor.
         self._ahead: tuple[str, tuple[Any, ...], psycopg.RawCursor[Any] | None] | None = None
@@ -260,7 +263,7 @@ class _PostgresSession(Session):
         self._start(writes=True)
         late = self._late
         if late is None:
-            late = self._late = LateNumbers()
+            late = self._late = LateNumbers(self._held)
         return late.ask(take_sql, series, width)
 
     @property
@@ -269,16 +272,13 @@ class _PostgresSession(Session):
         return {} if self._late is None else self._late.taken
 
     def _send_held(self) -> None:
-        """Send the writes held back for a number taken at the commit, numbered."""
-        late = self._late
-        if late is None or not late.held:
-            return
-        held, late.held = late.held, []
-        for sql, params, placeholder in held:
-            if placeholder is None:
-                self._cursor.execute(*late.numbered(sql, params))
-            else:
-                late.answers[placeholder] = psycopg.RawCursor(self._connection).execute(sql, params)
+        """Send the writes held back, numbered, joined into as few statements as is safe (see
+        :mod:`salesorders.adapters._postgres_batch`)."""
+        if self._held:
+            send_held(self._held, self._late, self._cursor.execute, self._answer)
+
+    def _answer(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
+        return psycopg.RawCursor(self._connection).execute(sql, params)
 
     def queue(self, sql: str, params: Sequence[Any]) -> None:
         """Send a statement that changes no data (a lock) without waiting for its answer."""
@@ -336,6 +336,7 @@ class _PostgresSession(Session):
 
     def close(self) -> None:
         """Leave pipeline mode (nothing is pending after commit or rollback)."""
+        self._held.clear()  # writes of a transaction that ends without its commit
         block, self._pipeline_block, self._pipeline = self._pipeline_block, None, None
         if block is not None:
             # the transaction is over; the pool discards a connection left broken
@@ -367,17 +368,16 @@ class _PostgresSession(Session):
             self._ahead = None  # a read sent before a write may not see it
 
     def _run(self, sql: str, params: Sequence[Any]) -> None:
-        late = self._late
-        if late is not None:
-            late.held.append((sql, params, None))  # sent with the number, at the latest at commit
+        if self._late is not None:
+            self._held.append((sql, params, None))  # sent with the number, at the latest at commit
             return
         self._cursor.execute(sql, params)
 
     def _answered(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
         """Send a statement whose answer is needed, after the writes held back (numbered)."""
+        self._send_held()
         late = self._late
         if late is not None:
-            self._send_held()
             sql, params = late.numbered(sql, params)
         cursor = psycopg.RawCursor(self._connection).execute(sql, params)
         ahead = self._ahead
