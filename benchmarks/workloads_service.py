@@ -343,8 +343,13 @@ def _round_trips(text: str) -> int:
 
 
 def _sent(text: str) -> int:
-    """Statements the client sent in a libpq trace (its ``Execute`` messages)."""
-    return sum(1 for line in text.splitlines() if "\tF\t" in line and "\tExecute\t" in line)
+    """Statements the client sent in a libpq trace: its ``Execute`` messages (extended protocol)
+    and its ``Query`` messages (simple protocol, e.g. the driver's own ``BEGIN``)."""
+    return sum(
+        1
+        for line in text.splitlines()
+        if "\tF\t" in line and ("\tExecute\t" in line or "\tQuery\t" in line)
+    )
 
 
 def _traced(connection: Any, action: Callable[[], object]) -> tuple[int, int]:
