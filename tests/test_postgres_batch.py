@@ -193,7 +193,6 @@ def test_sent_held_writes_read_a_number_of_their_own_statement_from_it() -> None
     sent: list[tuple[str, list[Any]]] = []
     answered: list[tuple[str, list[Any]]] = []
     send_held(
-        late.held,
         late,
         lambda sql, params: sent.append((sql, list(params))),
         lambda sql, params: answered.append((sql, list(params))) or "cursor",
@@ -206,7 +205,7 @@ def test_sent_held_writes_read_a_number_of_their_own_statement_from_it() -> None
     assert values[6] == placeholder and values[7:] == ["o1", "L1"]
     # alone in its run (the number taken by an earlier statement), a write reads the setting
     late.held.append((ORDER, ("o2", placeholder, "{}"), None))
-    send_held(late.held, late, lambda sql, params: sent.append((sql, list(params))), print)
+    send_held(late, lambda sql, params: sent.append((sql, list(params))), print)
     ((alone, params),) = sent
     assert "current_setting($5::TEXT)" in alone
     assert params[3:] == [placeholder, late.pending[placeholder]]

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from salesorders.adapters._postgres_numbers import NUMBER_QUERY, Held, LateNumbers
+from salesorders.adapters._postgres_numbers import _PARAMETER, NUMBER_QUERY, Held, LateNumbers
 
 __all__ = ["Shape", "batches", "joined", "send_held", "shape_of"]
 
@@ -44,7 +44,8 @@ _KEPT: Final = 512
 
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPACE: Final = re.compile(r"\s*")
-_PARAMETER: Final = re.compile(r"\$(\d+)")
+#: A dollar sign that starts no parameter: dollar quoting.
+_DOLLAR_QUOTE: Final = re.compile(r"\$(?!\d)")
 #: Text just before a quote that would make it an escape string or the like.
 _PREFIXED: Final = re.compile(r"[A-Za-z0-9_&]\Z")
 _RETURNING: Final = re.compile(r"\bRETURNING\b", re.IGNORECASE)
@@ -134,12 +135,26 @@ def _plain(sql: str) -> bool:
         if outside is None:
             return False
         if outside:
-            if "--" in segment or "/*" in segment or re.search(r"\$(?!\d)", segment):
+            if "--" in segment or "/*" in segment or _DOLLAR_QUOTE.search(segment):
                 return False
         elif _PREFIXED.search(before):
             return False
         before = segment
     return True
+
+
+def _quote_end(text: str, quote: int) -> int:
+    """The index just past the quote that closes the one at ``quote`` (a doubled quote is part
+    of the quoted text); -1 if none does."""
+    mark = text[quote]
+    end = quote + 1
+    while True:
+        end = text.find(mark, end)
+        if end < 0:
+            return -1
+        if not text.startswith(mark * 2, end):
+            return end + 1
+        end += 2
 
 
 def _segments(sql: str) -> list[tuple[bool | None, str]]:
@@ -155,19 +170,12 @@ def _segments(sql: str) -> list[tuple[bool | None, str]]:
             break
         if quote > at:
             parts.append((True, sql[at:quote]))
-        mark = sql[quote]
-        end = quote + 1
-        while True:
-            end = sql.find(mark, end)
-            if end < 0:
-                parts.append((None, sql[quote:]))
-                return parts
-            if sql.startswith(mark * 2, end):
-                end += 2
-                continue
+        end = _quote_end(sql, quote)
+        if end < 0:
+            parts.append((None, sql[quote:]))
             break
-        parts.append((False, sql[quote : end + 1]))
-        at = end + 1
+        parts.append((False, sql[quote:end]))
+        at = end
     return parts
 
 
@@ -179,14 +187,7 @@ def _closing(text: str, at: int) -> int:
     while index < size:
         char = text[index]
         if char in "'\"":
-            end = index + 1
-            while True:
-                end = text.index(char, end)
-                if text.startswith(char * 2, end):
-                    end += 2
-                    continue
-                break
-            index = end + 1
+            index = _quote_end(text, index)  # closed: _plain let only such texts through
             continue
         if char == "(":
             depth += 1
@@ -195,7 +196,7 @@ def _closing(text: str, at: int) -> int:
             if depth == 0:
                 return index + 1
         index += 1
-    raise ValueError("unbalanced parentheses")  # _plain let through only closed quotes
+    raise ValueError("unbalanced parentheses")
 
 
 def batches(held: Sequence[Held]) -> list[list[Held]]:
@@ -293,14 +294,14 @@ def _shifted(sql: str, offset: int) -> str:
 
 
 def send_held(
-    held: list[Held],
-    late: LateNumbers | None,
+    late: LateNumbers,
     send: Callable[[str, Sequence[Any]], object],
     answer: Callable[[str, Sequence[Any]], object],
 ) -> None:
-    """Send the writes ``held`` (emptied) in as few statements as :func:`batches` allows,
-    numbered: ``send`` a statement whose answer is not needed, ``answer`` one that takes a
-    number (the driver's cursor it returns is kept in ``late.answers`` for the number)."""
+    """Send the statements ``late`` holds back (then none) in as few statements as
+    :func:`batches` allows, numbered: ``send`` a statement whose answer is not needed, ``answer``
+    one that takes a number (the driver's cursor it returns is kept in ``late.answers``)."""
+    held = late.held
     if not held:
         return
     runs = batches(held)
@@ -310,7 +311,7 @@ def send_held(
         local = take if len(run) > 1 else None
         statements: list[tuple[str, Sequence[Any], bool]] = []
         for sql, params, placeholder in run:
-            if placeholder is None and late is not None:
+            if placeholder is None:
                 sql, params = late.numbered(sql, params, local)
             statements.append((sql, params, placeholder is not None))
         if len(statements) == 1:
@@ -320,5 +321,4 @@ def send_held(
         if take is None:
             send(sql, params)
         else:
-            assert late is not None  # a number is taken only through LateNumbers.ask
             late.answers[take] = answer(sql, params)

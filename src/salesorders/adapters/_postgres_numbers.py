@@ -52,10 +52,10 @@ class LateNumbers:
 
     __slots__ = ("answers", "held", "pending", "taken")
 
-    def __init__(self, held: list[Held] | None = None) -> None:
-        #: The statements held back (the transaction's own list, if it holds writes back too),
-        #: in the order they came: a number's statement comes before the writes quoting it.
-        self.held: list[Held] = [] if held is None else held
+    def __init__(self) -> None:
+        #: Statements held back since the first number was asked for, in the order they came:
+        #: a number's statement comes before the writes quoting it.
+        self.held: list[Held] = []
         #: Placeholder -> the transaction-local setting that will hold its number.
         self.pending: dict[str, str] = {}
         #: Placeholder -> the driver's cursor of the statement that takes its number, once sent.

@@ -59,7 +59,7 @@ except ImportError as missing:  # pragma: no cover - exercised by a test in a cl
 
 from salesorders import errors
 from salesorders.adapters._postgres_batch import send_held
-from salesorders.adapters._postgres_numbers import Held, LateNumbers, take_statement
+from salesorders.adapters._postgres_numbers import LateNumbers, take_statement
 from salesorders.adapters._sql import (
     Dialect,
     Row,
@@ -225,8 +225,8 @@ class _PostgresSession(Session):
     """
 
     __slots__ = (
-        "_ahead", "_began", "_connection", "_cursor", "_held", "_late", "_pipeline",
-        "_pipeline_block", "puts",
+        "_ahead", "_began", "_connection", "_cursor", "_late", "_pipeline", "_pipeline_block",
+        "puts",
     )  # fmt: skip
     driver_error = psycopg.Error
 
@@ -245,9 +245,7 @@ class _PostgresSession(Session):
             self._pipeline_block = block
         self._cursor = psycopg.RawCursor(connection)
         self._began = bool(begin)
-        #: Writes held back until a statement needs an answer, or the commit (see ``_run``).
-        self._held: list[Held] = []
-        #: Numbers taken at the commit (``None``: none).
+        #: Numbers taken at the commit, and the writes held back until then (``None``: none).
         self._late: LateNumbers | None = None
         #: A read said to come soon: its text, parameters and, once sent, its cursor.
         self._ahead: tuple[str, tuple[Any, ...], psycopg.RawCursor[Any] | None] | None = None
@@ -263,7 +261,7 @@ class _PostgresSession(Session):
         self._start(writes=True)
         late = self._late
         if late is None:
-            late = self._late = LateNumbers(self._held)
+            late = self._late = LateNumbers()
         return late.ask(take_sql, series, width)
 
     @property
@@ -274,8 +272,8 @@ class _PostgresSession(Session):
     def _send_held(self) -> None:
         """Send the writes held back, numbered, joined into as few statements as is safe (see
         :mod:`salesorders.adapters._postgres_batch`)."""
-        if self._held:
-            send_held(self._held, self._late, self._cursor.execute, self._answer)
+        if self._late is not None:
+            send_held(self._late, self._cursor.execute, self._answer)
 
     def _answer(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
         return psycopg.RawCursor(self._connection).execute(sql, params)
@@ -336,7 +334,6 @@ class _PostgresSession(Session):
 
     def close(self) -> None:
         """Leave pipeline mode (nothing is pending after commit or rollback)."""
-        self._held.clear()  # writes of a transaction that ends without its commit
         block, self._pipeline_block, self._pipeline = self._pipeline_block, None, None
         if block is not None:
             # the transaction is over; the pool discards a connection left broken
@@ -368,16 +365,17 @@ class _PostgresSession(Session):
             self._ahead = None  # a read sent before a write may not see it
 
     def _run(self, sql: str, params: Sequence[Any]) -> None:
-        if self._late is not None:
-            self._held.append((sql, params, None))  # sent with the number, at the latest at commit
+        late = self._late
+        if late is not None:
+            late.held.append((sql, params, None))  # sent with the number, at the latest at commit
             return
         self._cursor.execute(sql, params)
 
     def _answered(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
         """Send a statement whose answer is needed, after the writes held back (numbered)."""
-        self._send_held()
         late = self._late
         if late is not None:
+            self._send_held()
             sql, params = late.numbered(sql, params)
         cursor = psycopg.RawCursor(self._connection).execute(sql, params)
         ahead = self._ahead
