@@ -31,6 +31,7 @@ from salesorders.testing.policies import (
     AllocationPolicyContract,
     allocation_cases,
     check_allocation_policy,
+    explicit_cases,
 )
 
 BUILT_INS = [
@@ -242,3 +243,97 @@ def test_the_contract_base_is_not_collected_and_needs_a_policy() -> None:
         AllocationPolicyContract().make_policy()
     tests = [name for name in dir(AllocationPolicyContract) if name.startswith("test_")]
     assert len(tests) == 7
+
+
+# --------------------------------------------------------------------------- explicit cases
+
+
+class _Recording:
+    """PriorityPolicy, remembering every request it was given."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self._inner = PriorityPolicy()
+        self.filters = self._inner.filters
+        self.requests: list[tuple[AllocationRequest, StockSnapshot]] = []
+
+    def allocate(self, request: AllocationRequest, snapshot: StockSnapshot) -> AllocationPlan:
+        self.requests.append((request, snapshot))
+        return self._inner.allocate(request, snapshot)
+
+
+def test_the_explicit_cases_run_first_and_in_order() -> None:
+    cases = [repr((case.request, case.snapshot)) for case in explicit_cases()]
+    # a policy that changes its snapshot, checked first, must not change the cases of later checks
+    test_a_policy_that_changes_the_snapshot_fails()
+    policy = _Recording()
+    check_allocation_policy(policy, max_examples=1)
+    # each case is allocated twice (the second time on a reordered copy, for determinism)
+    first = [repr(policy.requests[2 * n]) for n in range(len(cases))]
+    assert first == cases
+    assert len(policy.requests) > 2 * len(cases)  # then the random example
+
+
+class _IgnoresExclusion:
+    """Claims to exclude W3 but serves from it."""
+
+    name = "ignores-exclusion"
+
+    def __init__(self) -> None:
+        self.filters = (ExcludeWarehouses({"W3"}),)
+        self._inner = PriorityPolicy(filters=())
+
+    def allocate(self, request: AllocationRequest, snapshot: StockSnapshot) -> AllocationPlan:
+        return self._inner.allocate(request, snapshot)
+
+
+@pytest.mark.parametrize(
+    ("policy", "rule"),
+    [
+        (IgnoresAvailability(), "[availability]"),
+        (DropsBackorders(), "[accounting]"),
+        (Nondeterministic(), "[determinism]"),
+        (IgnoresFilters(), "[eligibility]"),
+        (
+            _IgnoresExclusion(),
+            "[eligibility] allocation of line 'L1' from W3: the warehouse is not",
+        ),
+    ],
+    ids=lambda value: getattr(value, "name", value),
+)
+def test_the_explicit_cases_alone_catch_each_broken_policy(
+    policy: AllocationPolicy, rule: str
+) -> None:
+    # one random example: the hand-written cases must catch the mistake on every run
+    with pytest.raises(AssertionError) as caught:
+        check_allocation_policy(policy, max_examples=1)
+    assert rule in str(caught.value)
+
+
+def test_an_explicit_case_catches_an_ignored_all_or_nothing_flag() -> None:
+    class IgnoresAllOrNothing:
+        name = "ignores-all-or-nothing"
+        filters = PriorityPolicy().filters
+
+        def allocate(self, request: AllocationRequest, snapshot: StockSnapshot) -> AllocationPlan:
+            partial = AllocationRequest(request.order_id, request.lines, request.destination)
+            return PriorityPolicy().allocate(partial, snapshot)
+
+    with pytest.raises(AssertionError, match=r"\[accounting\] an all-or-nothing plan"):
+        check_allocation_policy(IgnoresAllOrNothing(), max_examples=1, rules=["accounting"])
+
+
+def test_an_explicit_case_catches_an_ineligible_warehouse_of_the_users_rule() -> None:
+    def only_w1(warehouse: Warehouse, request: AllocationRequest) -> bool:
+        return warehouse.active and warehouse.id == "W1"
+
+    with pytest.raises(AssertionError, match=r"from W[2-4]: the warehouse is not eligible"):
+        check_allocation_policy(
+            PriorityPolicy(filters=()), max_examples=1, eligible=only_w1, rules=["eligibility"]
+        )
+
+
+@pytest.mark.parametrize("policy", BUILT_INS, ids=repr)
+def test_every_built_in_policy_passes_every_explicit_case(policy: AllocationPolicy) -> None:
+    check_allocation_policy(policy, max_examples=1)

@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import attrs
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from salesorders.domain.allocation import (
@@ -58,6 +58,7 @@ __all__ = [
     "allocation_requests",
     "check_allocation_policy",
     "destinations",
+    "explicit_cases",
     "stock_snapshots",
     "warehouses",
 ]
@@ -247,6 +248,84 @@ def allocation_cases(
     return AllocationCase(snapshot, draw(allocation_requests(snapshot, max_lines=max_lines)))
 
 
+# --------------------------------------------------------------------------- explicit cases
+
+
+def _case(
+    stock: Mapping[str, Decimal | int],
+    lines: tuple[tuple[str, Decimal | int], ...] = (("SKU-A", 1),),
+    *,
+    warehouses: tuple[Warehouse, ...] | None = None,
+    destination: Destination | None = None,
+    all_or_nothing: bool = False,
+    batches: Mapping[str, tuple[AvailableBatch, ...]] | None = None,
+) -> AllocationCase:
+    """A hand-written case: ``stock`` maps warehouse ids to what ``SKU-A`` has available there;
+    ``lines`` are (SKU, quantity) pairs; by default one active warehouse ``W1`` that ships
+    everywhere."""
+    chosen = warehouses if warehouses is not None else (Warehouse(id="W1"),)
+    snapshot = StockSnapshot(
+        {warehouse.id: warehouse for warehouse in chosen},
+        {("SKU-A", wid): Decimal(quantity) for wid, quantity in stock.items()},
+        {("SKU-A", wid): found for wid, found in (batches or {}).items()},
+    )
+    request = AllocationRequest(
+        order_id="SO-1",
+        lines=tuple(
+            DemandLine(f"L{n}", sku, Decimal(quantity))
+            for n, (sku, quantity) in enumerate(lines, 1)
+        ),
+        destination=destination if destination is not None else Destination(),
+        all_or_nothing=all_or_nothing,
+    )
+    return AllocationCase(snapshot, request)
+
+
+def _four_warehouses() -> tuple[Warehouse, ...]:
+    return tuple(Warehouse(id=f"W{n}") for n in range(1, 5))
+
+
+def explicit_cases() -> tuple[AllocationCase, ...]:
+    """The cases every check runs first, before the random ones.
+
+    Each is the smallest input on which a common mistake shows, so a broken rule is caught on
+    every run, not only when the random search happens to find it: nothing in stock; less in
+    stock than asked (with and without all-or-nothing); two lines sharing the last unit; the
+    only stock in an inactive warehouse, in a warehouse that does not ship to the destination,
+    or in just one of four warehouses (each of ``W1`` .. ``W4`` in turn, which an excluded or
+    otherwise ineligible warehouse must not serve); stock in batches; two warehouses that could
+    each serve the order (a policy must pick the same one however the snapshot is ordered); an
+    over-reserved warehouse beside one with stock; and a SKU the snapshot does not know.
+    """
+    one_each = _four_warehouses()
+    return (
+        _case({}),
+        _case({"W1": 1}, (("SKU-A", 2),)),
+        _case({"W1": 1}, (("SKU-A", 2),), all_or_nothing=True),
+        _case({"W1": 1}, (("SKU-A", 1), ("SKU-A", 1))),
+        _case({"W1": 1}, warehouses=(Warehouse(id="W1", active=False),)),
+        _case(
+            {"W1": 1},
+            warehouses=(Warehouse(id="W1", region="CN-East", ships_to=frozenset({"CN-East"})),),
+            destination=Destination(region="EU-West"),
+        ),
+        *(_case({f"W{n}": 1}, warehouses=one_each) for n in range(1, 5)),
+        _case(
+            {"W1": 3},
+            (("SKU-A", 3),),
+            batches={
+                "W1": (
+                    AvailableBatch("B1", Decimal(1), _FIRST_DAY),
+                    AvailableBatch("B2", Decimal(1), None),
+                )
+            },
+        ),
+        _case({"W1": 1, "W2": 1}, warehouses=one_each[:2]),
+        _case({"W1": -1, "W2": 1}, warehouses=one_each[:2]),
+        _case({"W1": 1}, (("SKU-UNSTOCKED", 1),)),
+    )
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -331,8 +410,9 @@ def check_allocation_policy(
     ``eligible(warehouse, request) -> bool`` says which warehouses may serve a request; by default
     the active ones that pass the policy's own ``filters`` (if it has that attribute, like the
     built-in policies). ``rules`` limits the check to some of :data:`KIT_RULES` (default: all).
-    The error message names every broken rule and shows the smallest failing request, snapshot
-    and plan hypothesis found.
+    The hand-written :func:`explicit_cases` run first, then ``max_examples`` random ones. The
+    error message names every broken rule and shows the failing request, snapshot and plan: the
+    explicit case, or the smallest random one hypothesis found.
     """
     selected = KIT_RULES if rules is None else frozenset(rules)
     unknown = selected - KIT_RULES
@@ -342,18 +422,20 @@ def check_allocation_policy(
         )
     judge = eligible if eligible is not None else _default_eligibility(policy)
 
-    @settings(
+    def policy_keeps_the_allocation_rules(case: AllocationCase) -> None:
+        _check_case(policy, case, judge, selected)
+
+    test = given(case=allocation_cases())(policy_keeps_the_allocation_rules)
+    # fresh cases per check: a policy that changes its snapshot must not change later checks
+    for case in reversed(explicit_cases()):  # examples run in the order they are listed
+        test = example(case=case)(test)
+    settings(
         max_examples=max_examples,
         deadline=None,
         database=None,
         phases=(Phase.explicit, Phase.generate, Phase.shrink),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(case=allocation_cases())
-    def policy_keeps_the_allocation_rules(case: AllocationCase) -> None:
-        _check_case(policy, case, judge, selected)
-
-    policy_keeps_the_allocation_rules()
+    )(test)()
 
 
 class AllocationPolicyContract:
