@@ -241,6 +241,11 @@ class IdempotencyStore(Protocol):
     not expired at ``record.created_at`` (a concurrent duplicate committed first) — an expired one
     is replaced; ``purge_expired`` deletes records whose ``expires_at`` is not after ``now`` and
     returns how many.
+
+    A store whose lookup travels over a network may also offer ``get_soon(key, now)``: send the
+    lookup and return a function that gives what ``get`` would. The service then builds a new
+    order while the lookup travels (only from the command itself: no host collaborator is asked
+    before the record is known). The PostgreSQL store offers it; it is optional.
     """
 
     def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None: ...

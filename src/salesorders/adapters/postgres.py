@@ -42,7 +42,7 @@ import contextlib
 import datetime as dt
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
@@ -384,6 +384,25 @@ class _PostgresSession(Session):
             self._ahead = (ahead[0], ahead[1], sent)
         return cursor
 
+    def rows_soon(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
+        """Send a read (after the writes held back) without waiting: its answer is read by the
+        function returned, so the caller works while the read travels."""
+        if self._pipeline is None:
+            return super().rows_soon(sql, params)
+        self._start(writes=False)
+        try:
+            cursor = self._answered(sql, params)
+        except psycopg.Error as error:
+            raise self.failure(error) from error
+
+        def answer() -> list[Row]:
+            try:
+                return cursor.fetchall()
+            except psycopg.Error as error:
+                raise self.failure(error) from error
+
+        return answer
+
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
         ahead = self._ahead
         if ahead is not None and ahead[0] == sql and ahead[1] == tuple(params):
@@ -421,9 +440,16 @@ class _PostgresIdempotency(SqlIdempotencyStore):
         self._put_sql = put_sql
 
     def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None:
+        return self.get_soon(key, now)()
+
+    def get_soon(self, key: str, now: dt.datetime) -> Callable[[], IdempotencyRecord | None]:
+        """Send the key's lookup (after its lock) and return a function that reads its record:
+        in pipeline mode the caller works while the lookup travels (see
+        :meth:`salesorders.outbox_ports.IdempotencyStore.get`)."""
         if isinstance(key, str):
             self._pg.queue(self._lock_sql, (key,))
-        return super().get(key, now)
+        answer = self._pg.rows_soon(*self._get_statement(key, now))
+        return lambda: self._record(answer())
 
     def put(self, record: IdempotencyRecord) -> None:
         params = self._put_params(record)

@@ -138,6 +138,10 @@ def _new_order_id() -> str:
     return uuid.uuid4().hex
 
 
+#: A use case: ``handler(uow, command, now) -> result``.
+Handler = Callable[[UnitOfWork, Any, dt.datetime], Any]
+
+
 class Handlers:
     """The use cases, wired to their collaborators (built by ``bootstrap``)."""
 
@@ -292,11 +296,38 @@ class Handlers:
         return self._published(uow, order)
 
     def place_order(self, uow: UnitOfWork, command: PlaceOrder, now: dt.datetime) -> OrderResult:
-        order = self._build(command, now, uow)
+        return self._place_built(uow, command, now, self._build(command, now, uow))
+
+    def _place_built(
+        self, uow: UnitOfWork, command: PlaceOrder, now: dt.datetime, order: Order
+    ) -> OrderResult:
         fresh_id = not command.order_id and self.new_order_id is _new_order_id
         alerts = self._place_and_confirm(uow, order, command, now, new=True, fresh_id=fresh_id)
         uow.orders.add(order)
         return self._published(uow, order, alerts)
+
+    def order_ahead(self, uow: UnitOfWork, command: object, now: dt.datetime) -> Handler | None:
+        """For a ``PlaceOrder`` whose order is built from the command alone, build it now (while
+        the idempotency lookup travels) and return the handler that places it; ``None`` when
+        building would ask a host collaborator (an id factory, the customer's group, exchange
+        rates, the catalogue, the price book), which is not asked before the key's record is
+        known."""
+        if type(command) is not PlaceOrder or not isinstance(command.lines, tuple | list):
+            return None
+        if (not command.order_id and self.new_order_id is not _new_order_id) or (
+            command.customer_group is None and self.customer_group is not None
+        ):
+            return None
+        if command.exchange_rate_base is not None or self.catalog is not None:
+            return None
+        if self.price_book is not None and not all(
+            getattr(line, "unit_price", None) is not None for line in command.lines
+        ):
+            return None
+        # A refusal is raised at once: the service then answers from the key's record if there
+        # is one (as for any refused command), else raises it.
+        order = self._build(command, now, uow)
+        return lambda uow, command, now: self._place_built(uow, command, now, order)
 
     def read_ahead(self, uow: UnitOfWork, command: object) -> None:
         """Before ``command``'s idempotency lookup: tell a store that can read ahead (PostgreSQL,

@@ -448,10 +448,17 @@ class SalesService(AnalyticsReads):
                     self.access.check(uow, command, who)  # before a stored result is shown
                 now = self.clock.now()
                 self.handlers.read_ahead(uow, command)
-                record = uow.idempotency.get(stored_key, now)
+                soon = getattr(uow.idempotency, "get_soon", None)
+                run = handler
+                if soon is None or self.trail.enabled:
+                    record = uow.idempotency.get(stored_key, now)
+                else:  # the order is built while the lookup travels
+                    answer = soon(stored_key, now)
+                    run = self.handlers.order_ahead(uow, command, now) or handler
+                    record = answer()
                 if record is not None:
                     return keeper.replay(record, command, fingerprint, result_type), True
-                result = self._handled(uow, handler, command, who, now)
+                result = self._handled(uow, run, command, who, now)
                 try:
                     uow.idempotency.put(
                         keeper.record(stored_key, command, fingerprint, result, now)

@@ -278,9 +278,13 @@ class SqlIdempotencyStore:
         self._d = config.dialect
 
     def get(self, key: str, now: dt.datetime) -> IdempotencyRecord | None:
-        rows = self._session.rows(
-            self._sql.idempotency_get, (key, self._d.time(aware_time(now, "now")))
-        )
+        return self._record(self._session.rows(*self._get_statement(key, now)))
+
+    def _get_statement(self, key: str, now: dt.datetime) -> tuple[str, tuple[Any, ...]]:
+        return self._sql.idempotency_get, (key, self._d.time(aware_time(now, "now")))
+
+    @staticmethod
+    def _record(rows: list[Row]) -> IdempotencyRecord | None:
         if not rows:
             return None
         key, command, fingerprint, result, created_at, expires_at = rows[0]

@@ -4,7 +4,7 @@ of driver errors into the library's :class:`~salesorders.errors.StorageError` tr
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from salesorders import errors
@@ -97,6 +97,13 @@ class Session(abc.ABC):
             return self._rows(sql, params)
         except self.driver_error as error:
             raise self.failure(error) from error
+
+    def rows_soon(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
+        """Send a read now and return a function that gives its rows. A driver that pipelines
+        statements sends it without waiting for the answer, so the caller can work while it
+        travels; this one reads it at once. Errors are raised by whichever call meets them."""
+        found = self.rows(sql, params)
+        return lambda: found
 
     @property
     def reads_ahead(self) -> bool:
