@@ -1,4 +1,4 @@
-"""Contract: the idempotency store (get, put, duplicates, expiry)."""
+"""Contract: the idempotency store (get, put, duplicates, expiry, the optional get_soon)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,21 @@ class IdempotencyStoreContract(AdapterContract):
         assert self.in_uow(lambda uow: uow.idempotency.purge_expired(now)) == 0
         # the purged key is free again, even for a get at an earlier time
         assert self.read(lambda uow: uow.idempotency.get("K-old", T0)) is None
+
+    def test_a_lookup_sent_soon_reads_what_get_reads(self) -> None:
+        """The optional ``get_soon``: its answer, read after other statements, is ``get``'s."""
+        self._given(record(), record("K-2", at=T0 - _DAY))  # K-2 has expired by T0 + 1 hour
+        later = T0 + dt.timedelta(hours=1)
+
+        def lookups(uow: UnitOfWork) -> tuple[Any, ...]:
+            soon = getattr(uow.idempotency, "get_soon", None)
+            if soon is None:
+                pytest.skip("the adapter's idempotency store does not offer get_soon")
+            first, expired, unknown = soon("K-1", later), soon("K-2", later), soon("K-3", later)
+            between = uow.idempotency.get("K-1", later)
+            return unknown(), expired(), first(), between
+
+        assert self.in_uow(lookups) == (None, None, record(), record())
 
     def test_a_rolled_back_put_is_forgotten(self) -> None:
         self.in_uow(lambda uow: uow.idempotency.put(record()), commit=False)
