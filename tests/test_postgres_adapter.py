@@ -22,9 +22,10 @@ import pytest
 
 from race_support import empty_schema
 from salesorders import errors
+from salesorders.adapters._postgres_session import translate_driver_error
 from salesorders.adapters._sql.schema import LATEST_VERSION
 from salesorders.adapters._sql.session import translate_error
-from salesorders.adapters.postgres import PostgresStore, _translate
+from salesorders.adapters.postgres import PostgresStore
 from salesorders.domain.stock import StockDesk
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import OutboxMessage, UnitOfWorkFactory
@@ -241,7 +242,7 @@ def test_driver_errors_are_translated_by_their_pep_249_name(
 
 def test_a_value_too_large_for_an_index_is_a_data_error_not_a_retried_operational_error() -> None:
     driver_error = psycopg.errors.ProgramLimitExceeded("index row requires 30064 bytes")
-    translated = _translate(driver_error)
+    translated = translate_driver_error(driver_error)
     assert type(translated) is errors.DataError
     assert translated.__cause__ is driver_error
     assert "index row requires 30064 bytes" in str(translated)
