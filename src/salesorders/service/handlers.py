@@ -115,10 +115,13 @@ from salesorders.service.ticket_commands import (
 )
 from salesorders.service.tickets import Tickets
 
-__all__ = ["Handlers", "Route"]
+__all__ = ["Handler", "Handlers", "Route"]
+
+#: A use case: ``handler(uow, command, now) -> result``.
+Handler = Callable[[UnitOfWork, Any, dt.datetime], Any]
 
 #: A handler and the type of its result (``None``: it returns nothing).
-Route = tuple[Callable[[UnitOfWork, Any, dt.datetime], Any], Any]
+Route = tuple[Handler, Any]
 
 
 def _flag(value: object, field: str) -> bool:
@@ -136,10 +139,6 @@ _T = TypeVar("_T")
 
 def _new_order_id() -> str:
     return uuid.uuid4().hex
-
-
-#: A use case: ``handler(uow, command, now) -> result``.
-Handler = Callable[[UnitOfWork, Any, dt.datetime], Any]
 
 
 class Handlers:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any, overload
 
 import attrs
@@ -94,7 +94,7 @@ from salesorders.service.customers import (
     UpdateCustomer,
     customers_of,
 )
-from salesorders.service.handlers import Handlers, Route
+from salesorders.service.handlers import Handler, Handlers, Route
 from salesorders.service.idempotency import (
     Execution,
     IdempotencyKeeper,
@@ -407,7 +407,7 @@ class SalesService(AnalyticsReads):
 
     def _run(
         self,
-        handler: Callable[[UnitOfWork, Any, dt.datetime], Any],
+        handler: Handler,
         command: Any,
         who: Actor | None = None,
     ) -> Any:
@@ -421,7 +421,7 @@ class SalesService(AnalyticsReads):
     def _handled(
         self,
         uow: UnitOfWork,
-        handler: Callable[[UnitOfWork, Any, dt.datetime], Any],
+        handler: Handler,
         command: Any,
         who: Actor | None,
         now: dt.datetime,
