@@ -285,7 +285,7 @@ class PostgresSession(Session):
             return super().rows_soon(sql, params)
         self._start(writes=False)
         try:
-            cursor = self._answered(sql, params)
+            cursor = self._sent(sql, params)
         except psycopg.Error as error:
             raise self.failure(error) from error
 
@@ -297,13 +297,17 @@ class PostgresSession(Session):
 
         return answer
 
-    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+    def _sent(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
+        """The cursor of a read: the one already sent ahead for it, else the read sent now."""
         ahead = self._ahead
         if ahead is not None and ahead[0] == sql and ahead[1] == tuple(params):
             self._ahead = None
             if ahead[2] is not None:
-                return ahead[2].fetchall()
-        return self._answered(sql, params).fetchall()
+                return ahead[2]
+        return self._answered(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return self._sent(sql, params).fetchall()
 
     def _count(self, sql: str, params: Sequence[Any]) -> int:
         cursor = self._answered(sql, params)

@@ -281,10 +281,6 @@ def _case(
     return AllocationCase(snapshot, request)
 
 
-def _four_warehouses() -> tuple[Warehouse, ...]:
-    return tuple(Warehouse(id=f"W{n}") for n in range(1, 5))
-
-
 def explicit_cases() -> tuple[AllocationCase, ...]:
     """The cases every check runs first, before the random ones.
 
@@ -297,7 +293,7 @@ def explicit_cases() -> tuple[AllocationCase, ...]:
     each serve the order (a policy must pick the same one however the snapshot is ordered); an
     over-reserved warehouse beside one with stock; and a SKU the snapshot does not know.
     """
-    one_each = _four_warehouses()
+    one_each = tuple(Warehouse(id=f"W{n}") for n in range(1, 5))
     return (
         _case({}),
         _case({"W1": 1}, (("SKU-A", 2),)),
