@@ -112,3 +112,37 @@ def test_sets_become_sorted_lists_and_come_back() -> None:
     assert data["ships_to"] == ["CN-East", "US-West"]
     assert json.loads(json.dumps(data)) == data
     assert S.load(data, Warehouse) == warehouse
+
+
+def test_serializers_share_compiled_functions() -> None:
+    # A second service or store compiles nothing again: the functions are the process's.
+    first, second = Serializer(), Serializer(WorkflowRegistry())
+    assert first.document(Order) is second.document(Order)
+    assert first.dumper(OrderPlaced) is second.dumper(OrderPlaced)
+    assert first.canonical_text(Order) is second.canonical_text(Order)
+
+
+def test_a_hook_on_one_serializers_converter_changes_no_other() -> None:
+    own, other = Serializer(), Serializer()
+    before = other.dump(Money("1.50", "USD"))
+    own.converter.register_unstructure_hook(Money, lambda m: f"{m.amount} {m.currency}")
+    assert own.dump(Money("1.50", "USD")) == "1.50 USD"
+    assert own.dumper(Order) is not other.dumper(Order)
+    assert other.dump(Money("1.50", "USD")) == before == {"amount": "1.50", "currency": "USD"}
+    assert Serializer().dump(Money("1.50", "USD")) == before
+
+
+def test_a_load_finds_workflows_in_its_own_serializers_registry() -> None:
+    custom = default_workflow().extend("custom", 3).build()
+    data = S.dump(Order.create("O-3", "C-1", "USD", T0, workflow=custom))
+    registry = WorkflowRegistry()
+    late = Serializer(registry)
+    with pytest.raises(DeserializationError):
+        late.load(data, Order)
+    registry.register(custom)  # registered after the serializer was made: seen by its loads
+    assert late.load(data, Order).workflow is custom
+    with pytest.raises(DeserializationError):  # another serializer's registry is not consulted
+        Serializer().load(data, Order)
+    assert late.load(data, Order).workflow is custom
+    own = Serializer(registry)
+    assert own.converter.structure(data, Order).workflow is custom  # its own converter too

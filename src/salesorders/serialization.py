@@ -27,8 +27,10 @@ import datetime as dt
 import enum
 import itertools
 import re
+import threading
 import types
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -242,7 +244,11 @@ def _register_lean_hooks(conv: cattrs.Converter) -> None:
 
 def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter:
     """A converter for every domain type; orders' workflows are looked up in ``registry``."""
-    workflows = registry or WorkflowRegistry()
+    return _converter((registry or WorkflowRegistry()).get)
+
+
+def _converter(find: Callable[[str, int], Workflow]) -> cattrs.Converter:
+    """A converter for every domain type; an order's workflow is ``find(name, version)``."""
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     _register_lean_hooks(conv)
 
@@ -278,7 +284,7 @@ def make_converter(registry: WorkflowRegistry | None = None) -> cattrs.Converter
         if not isinstance(value, dict) or set(value) != {"name", "version"}:
             raise ValueError('expected {"name": ..., "version": ...}')
         try:
-            return workflows.get(value["name"], value["version"])
+            return find(value["name"], value["version"])
         except SalesOrdersError as error:
             raise ValueError(
                 f"{error}; register the workflow with bootstrap(workflows=[...]) (or the "
@@ -582,21 +588,70 @@ def compile_dumper(
     return dumper
 
 
+#: The registry of the serializer loading data in this thread or task: the shared converter's
+#: workflow hook looks orders' workflows up in it.
+_LOADING: ContextVar[WorkflowRegistry | None] = ContextVar("salesorders_loading", default=None)
+_DEFAULT_REGISTRY = WorkflowRegistry()
+
+
+def _find_loading(name: str, version: int) -> Workflow:
+    return (_LOADING.get() or _DEFAULT_REGISTRY).get(name, version)
+
+
+class _Codecs:
+    """A converter and the functions compiled from it, each kept once compiled."""
+
+    __slots__ = ("converter", "documents", "dumpers", "partial_dumpers", "texts")
+
+    def __init__(self, converter: cattrs.Converter) -> None:
+        self.converter = converter
+        self.dumpers: dict[type, Callable[[Any], Any]] = {}
+        self.partial_dumpers: dict[tuple[type, frozenset[str]], Callable[[Any], Any]] = {}
+        self.texts: dict[tuple[type, frozenset[str]], Callable[[Any], str]] = {}
+        self.documents: dict[type, Callable[[Any], Any]] = {}
+
+
+_shared: list[_Codecs] = []
+_shared_lock = threading.Lock()
+
+
+def _shared_codecs() -> _Codecs:
+    """The process's codecs, which every serializer uses until its own converter is asked for:
+    built at the first use, so a second store or service compiles nothing again."""
+    if not _shared:
+        with _shared_lock:
+            if not _shared:
+                _shared.append(_Codecs(_converter(_find_loading)))
+    return _shared[0]
+
+
 class Serializer:
     """Dump and load domain objects; a failed load raises one error listing every bad path.
 
-    Each class's dump function is compiled from ``converter``'s hooks once
-    (:func:`compile_dumper`) and kept, so register any extra hooks on ``converter`` before the
-    first dump. A hook made by cattrs for an attrs class is written inline field by field; give a
-    class a hook of your own (any other function) to have it called instead.
+    Each class's dump function is compiled from the converter's hooks once
+    (:func:`compile_dumper`) and kept. Serializers share one converter and its compiled
+    functions in a process, so a new service or store compiles nothing again. Asking for
+    :attr:`converter` gives this serializer a converter of its own, and compiled functions of
+    its own from then on: register any extra hooks on it and they change no other serializer. A
+    hook made by cattrs for an attrs class is written inline field by field; give a class a hook
+    of your own (any other function) to have it called instead.
     """
 
+    __slots__ = ("_codecs", "_own", "_registry")
+
     def __init__(self, registry: WorkflowRegistry | None = None) -> None:
-        self.converter = make_converter(registry)
-        self._dumpers: dict[type, Callable[[Any], Any]] = {}
-        self._partial_dumpers: dict[tuple[type, frozenset[str]], Callable[[Any], Any]] = {}
-        self._texts: dict[tuple[type, frozenset[str]], Callable[[Any], str]] = {}
-        self._documents: dict[type, Callable[[Any], Any]] = {}
+        self._registry = registry if registry is not None else WorkflowRegistry()
+        self._codecs = _shared_codecs()
+        self._own = False
+
+    @property
+    def converter(self) -> cattrs.Converter:
+        """This serializer's own converter (orders' workflows looked up in its registry):
+        register extra hooks on it before the dumps and loads they should change."""
+        if not self._own:
+            self._codecs = _Codecs(make_converter(self._registry))
+            self._own = True
+        return self._codecs.converter
 
     def dump(self, obj: object) -> Any:
         """JSON-compatible data for ``obj`` (dicts, lists, strings, ints, booleans, None)."""
@@ -604,37 +659,42 @@ class Serializer:
 
     def dumper(self, cls: type) -> Callable[[Any], Any]:
         """The function that dumps instances of exactly ``cls``; compiled once per class."""
-        dumper = self._dumpers.get(cls)
+        codecs = self._codecs
+        dumper = codecs.dumpers.get(cls)
         if dumper is None:
-            dumper = self._dumpers[cls] = compile_dumper(cls, self.converter)
+            dumper = codecs.dumpers[cls] = compile_dumper(cls, codecs.converter)
         return dumper
 
     def document(self, cls: type) -> Callable[[Any], Any]:
         """The function that dumps instances of exactly ``cls`` as a stored document: like
         :meth:`dumper`, without the fields left at an empty default (``None``, ``False``, zero,
         an empty text or collection), which :meth:`load` restores; compiled once per class."""
-        dumper = self._documents.get(cls)
+        codecs = self._codecs
+        dumper = codecs.documents.get(cls)
         if dumper is None:
-            dumper = compile_dumper(cls, self.converter, compact=True)
-            self._documents[cls] = dumper
+            dumper = compile_dumper(cls, codecs.converter, compact=True)
+            codecs.documents[cls] = dumper
         return dumper
 
     def dumper_without(self, cls: type, omit: frozenset[str]) -> Callable[[Any], Any]:
         """Like :meth:`dumper`, leaving the keys named in ``omit`` out of the data (as ``dump``
         and then ``del``); compiled once per class and names."""
-        dumper = self._partial_dumpers.get((cls, omit))
+        codecs = self._codecs
+        dumper = codecs.partial_dumpers.get((cls, omit))
         if dumper is None:
-            dumper = compile_dumper(cls, self.converter, omit)
-            self._partial_dumpers[(cls, omit)] = dumper
+            dumper = compile_dumper(cls, codecs.converter, omit)
+            codecs.partial_dumpers[(cls, omit)] = dumper
         return dumper
 
     def canonical_text(self, cls: type, omit: frozenset[str] = frozenset()) -> Callable[[Any], str]:
         """The function giving ``repr`` of :meth:`dumper_without`'s data for instances of
         exactly ``cls`` (what the command fingerprint hashes), written without building the
         data; compiled once per class and names."""
-        function = self._texts.get((cls, omit))
+        codecs = self._codecs
+        function = codecs.texts.get((cls, omit))
         if function is None:
-            function = self._texts[(cls, omit)] = compile_canonical_text(cls, self.converter, omit)
+            function = compile_canonical_text(cls, codecs.converter, omit)
+            codecs.texts[(cls, omit)] = function
         return function
 
     def load(self, data: Any, cls: type[T]) -> T:
@@ -644,11 +704,14 @@ class Serializer:
                 cls.__name__,
                 [FieldProblem("$", f"must be an object of fields, not {type(data).__name__}")],
             )
+        loading = _LOADING.set(self._registry)
         try:
-            return self.converter.structure(data, cls)
+            return self._codecs.converter.structure(data, cls)
         except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
             if isinstance(error, cattrs.BaseValidationError):
                 problems = _problems(error)
             else:
                 problems = [FieldProblem("$", str(error))]
             raise DeserializationError(cls.__name__, problems) from error
+        finally:
+            _LOADING.reset(loading)
