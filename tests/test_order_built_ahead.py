@@ -13,10 +13,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from moneyed import Money
 
+from salesorders.adapters._postgres_pipe import Answer, Pipe
 from salesorders.adapters.postgres import PostgresStore
 from salesorders.domain.order import Order
 from salesorders.domain.pricing import PriceBook, PriceBreak, PriceList, PriceListEntry
@@ -110,15 +110,16 @@ def test_the_order_is_built_while_the_lookup_travels(
     service.handle(_order("K-0"))  # warm: the number series exists
     events: list[str] = []
     sent: dict[int, str] = {}
-    execute, fetchall = psycopg.RawCursor.execute, psycopg.RawCursor.fetchall
+    execute, fetchall = Pipe.execute, Answer.fetchall
     from_draft = Order.from_draft.__func__  # type: ignore[attr-defined]
 
     def traced_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+        answer = execute(self, query, params, **kw)
         text = str(query)
         if "FROM" in text and "idempotency" in text and text.lstrip().startswith("SELECT key"):
-            sent[id(self)] = "lookup"
+            sent[id(answer)] = "lookup"
             events.append("lookup sent")
-        return execute(self, query, params, **kw)
+        return answer
 
     def traced_fetchall(self: Any) -> Any:
         if sent.pop(id(self), None):
@@ -129,8 +130,8 @@ def test_the_order_is_built_while_the_lookup_travels(
         events.append("order built")
         return from_draft(cls, *args, **kw)
 
-    monkeypatch.setattr(psycopg.RawCursor, "execute", traced_execute)
-    monkeypatch.setattr(psycopg.RawCursor, "fetchall", traced_fetchall)
+    monkeypatch.setattr(Pipe, "execute", traced_execute)
+    monkeypatch.setattr(Answer, "fetchall", traced_fetchall)
     monkeypatch.setattr(Order, "from_draft", classmethod(traced_from_draft))
     result = service.handle(_order("K-1"))
     assert events == ["lookup sent", "order built", "lookup read"]

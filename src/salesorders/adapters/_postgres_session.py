@@ -15,6 +15,7 @@ import psycopg
 from salesorders import errors
 from salesorders.adapters._postgres_batch import send_held
 from salesorders.adapters._postgres_numbers import LateNumbers
+from salesorders.adapters._postgres_pipe import Answer, Pipe
 from salesorders.adapters._sql import (
     Row,
     Session,
@@ -41,6 +42,8 @@ SAVEPOINT = "salesorders_uow"
 _IDLE = psycopg.pq.TransactionStatus.IDLE
 
 Connection = psycopg.Connection[Any]
+#: What a statement sent for its answer gives: the driver's cursor, or a pipe's answer.
+Answered = psycopg.RawCursor[Any] | Answer
 
 
 def translate_driver_error(
@@ -115,12 +118,15 @@ class PostgresSession(Session):
 
     With ``begin`` (the connection is then in autocommit mode) the session starts the
     transaction itself, so ``BEGIN`` travels with the first statement instead of costing a
-    round trip of its own, as the driver's implicit ``BEGIN`` does in pipeline mode.
+    round trip of its own, as the driver's implicit ``BEGIN`` does in pipeline mode; its
+    statements then go through a :class:`~salesorders.adapters._postgres_pipe.Pipe`, the
+    driver's libpq layer, instead of its cursors. Inside a host's transaction (a savepoint) the
+    driver's own pipeline and cursors carry them.
     """
 
     __slots__ = (
-        "_ahead", "_began", "_connection", "_cursor", "_late", "_pipeline", "_pipeline_block",
-        "puts",
+        "_ahead", "_ask", "_began", "_connection", "_late", "_pipe", "_pipeline",
+        "_pipeline_block", "_send", "puts",
     )  # fmt: skip
     driver_error = psycopg.Error
 
@@ -130,21 +136,30 @@ class PostgresSession(Session):
         super().__init__(read_only=read_only)
         self._connection = connection
         self._pipeline_block: AbstractContextManager[psycopg.Pipeline] | None = None
-        self._pipeline: psycopg.Pipeline | None = None
+        self._pipeline: psycopg.Pipeline | Pipe | None = None
+        self._pipe: Pipe | None = None
         #: Keys (-> command) this transaction stored idempotency records under, sent unchecked.
         self.puts: dict[str, str] = {}
-        if pipelined:
-            block = connection.pipeline()
-            self._pipeline = block.__enter__()
-            self._pipeline_block = block
-        self._cursor = psycopg.RawCursor(connection)
+        #: Send a statement whose answer is not read; send one for its answer.
+        self._send: Callable[..., object]
+        self._ask: Callable[[str, Sequence[Any]], Answered]
+        if pipelined and begin:
+            pipe = self._pipeline = self._pipe = Pipe(connection)
+            self._send = self._ask = pipe.execute
+        else:
+            self._send = psycopg.RawCursor(connection).execute
+            self._ask = self._cursor_for
+            if pipelined:
+                block = connection.pipeline()
+                self._pipeline = block.__enter__()
+                self._pipeline_block = block
         self._began = bool(begin)
         #: Numbers taken at the commit, and the writes held back until then (``None``: none).
         self._late: LateNumbers | None = None
-        #: A read said to come soon: its text, parameters and, once sent, its cursor.
-        self._ahead: tuple[str, tuple[Any, ...], psycopg.RawCursor[Any] | None] | None = None
+        #: A read said to come soon: its text, parameters and, once sent, its answer.
+        self._ahead: tuple[str, tuple[Any, ...], Answered | None] | None = None
         if begin:
-            self._cursor.execute(begin, prepare=False)
+            self._send(begin, None, prepare=False)
 
     def number_at_commit(self, take_sql: str, series: str, width: int) -> str | None:
         """A placeholder for the next number of ``series``, taken at the commit (see
@@ -167,9 +182,9 @@ class PostgresSession(Session):
         """Send the writes held back, numbered, joined into as few statements as is safe (see
         :mod:`salesorders.adapters._postgres_batch`)."""
         if self._late is not None:
-            send_held(self._late, self._cursor.execute, self._answer)
+            send_held(self._late, self._send, self._ask)
 
-    def _answer(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
+    def _cursor_for(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
         return psycopg.RawCursor(self._connection).execute(sql, params)
 
     def queue(self, sql: str, params: Sequence[Any]) -> None:
@@ -177,7 +192,7 @@ class PostgresSession(Session):
         self._start(writes=False)
         try:
             self._send_held()
-            self._cursor.execute(sql, params)
+            self._send(sql, params)
         except psycopg.Error as error:
             raise self.failure(error) from error
 
@@ -185,7 +200,7 @@ class PostgresSession(Session):
         """Transaction control (savepoints, the migration's lock): not counted, never prepared."""
         try:
             self._send_held()
-            self._cursor.execute(sql, prepare=False)
+            self._send(sql, None, prepare=False)
             if self._pipeline is not None:
                 self._pipeline.sync()
         except psycopg.Error as error:
@@ -201,7 +216,7 @@ class PostgresSession(Session):
             else:
                 self._send_held()
                 if self._began or self._connection.pgconn.transaction_status != _IDLE:
-                    self._cursor.execute("COMMIT", prepare=False)
+                    self._send("COMMIT", None, prepare=False)
                 self._leave_pipeline()
             if self._late is not None:
                 self._late.read_answers()
@@ -210,8 +225,11 @@ class PostgresSession(Session):
 
     def _leave_pipeline(self) -> None:
         """Sync and leave pipeline mode, raising the error of any statement still pending."""
-        block, self._pipeline_block, self._pipeline = self._pipeline_block, None, None
-        if block is not None:
+        pipe, block = self._pipe, self._pipeline_block
+        self._pipe = self._pipeline_block = self._pipeline = None
+        if pipe is not None:
+            pipe.close()
+        elif block is not None:
             block.__exit__(None, None, None)
 
     def rollback(self) -> None:
@@ -228,8 +246,11 @@ class PostgresSession(Session):
 
     def close(self) -> None:
         """Leave pipeline mode (nothing is pending after commit or rollback)."""
-        block, self._pipeline_block, self._pipeline = self._pipeline_block, None, None
-        if block is not None:
+        pipe, block = self._pipe, self._pipeline_block
+        self._pipe = self._pipeline_block = self._pipeline = None
+        if pipe is not None:
+            pipe.abandon()
+        elif block is not None:
             # the transaction is over; the pool discards a connection left broken
             with contextlib.suppress(psycopg.Error):
                 block.__exit__(None, None, None)
@@ -263,20 +284,19 @@ class PostgresSession(Session):
         if late is not None:
             late.held.append((sql, params, None))  # sent with the number, at the latest at commit
             return
-        self._cursor.execute(sql, params)
+        self._send(sql, params)
 
-    def _answered(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
+    def _answered(self, sql: str, params: Sequence[Any]) -> Answered:
         """Send a statement whose answer is needed, after the writes held back (numbered)."""
         late = self._late
         if late is not None:
             self._send_held()
             sql, params = late.numbered(sql, params)
-        cursor = psycopg.RawCursor(self._connection).execute(sql, params)
+        answer = self._ask(sql, params)
         ahead = self._ahead
         if ahead is not None and ahead[2] is None:
-            sent = psycopg.RawCursor(self._connection).execute(ahead[0], ahead[1])
-            self._ahead = (ahead[0], ahead[1], sent)
-        return cursor
+            self._ahead = (ahead[0], ahead[1], self._ask(ahead[0], ahead[1]))
+        return answer
 
     def rows_soon(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
         """Send a read (after the writes held back) without waiting: its answer is read by the
@@ -297,8 +317,8 @@ class PostgresSession(Session):
 
         return answer
 
-    def _sent(self, sql: str, params: Sequence[Any]) -> psycopg.RawCursor[Any]:
-        """The cursor of a read: the one already sent ahead for it, else the read sent now."""
+    def _sent(self, sql: str, params: Sequence[Any]) -> Answered:
+        """The answer of a read: the one already sent ahead for it, else the read sent now."""
         ahead = self._ahead
         if ahead is not None and ahead[0] == sql and ahead[1] == tuple(params):
             self._ahead = None
