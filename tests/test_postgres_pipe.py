@@ -162,9 +162,11 @@ def test_a_store_whose_statements_were_discarded_retries_the_command(
 
         first = place(1)
         _discard_all(pool)
-        with pytest.raises(errors.OperationalError, match="discarded"):
-            with store.unit_of_work() as uow:
-                uow.idempotency.get("k-1", T0)  # the statements the command prepared
+        with (
+            pytest.raises(errors.OperationalError, match="discarded"),
+            store.unit_of_work() as uow,
+        ):
+            uow.idempotency.get("k-1", T0)  # the statements the command prepared
         _discard_all(pool)
         second = place(2)  # its first attempt fails as above; the retry prepares again
         assert second.number.endswith("-000002")
