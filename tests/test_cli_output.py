@@ -120,3 +120,11 @@ def test_rich_tables_are_coloured_only_on_a_terminal() -> None:
     assert "\x1b[" not in pipe.getvalue()
     Output(terminal, plain=True).table(columns, rows)
     assert terminal.getvalue().endswith("  sku  qty\n  ---  ---\n  A      1\n")
+
+
+def test_wrap_keeps_room_for_text_under_a_deep_indent() -> None:
+    # Leading spaces and the indent together wider than the line: found by the property above.
+    lines = wrap("       ::::", 10, indent=4)
+    assert all(display_width(line) <= 10 for line in lines)
+    assert "".join(line.strip() for line in lines) == "::::"
+    assert all(display_width(line) <= 6 for line in wrap("      注文注文", 6, indent=4))

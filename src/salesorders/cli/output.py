@@ -105,9 +105,11 @@ def _split_long(word: str, first: int, rest: int) -> list[str]:
 def wrap(text: str, width: int = WIDTH, indent: int = 0) -> list[str]:
     """``text`` in lines of at most ``width`` columns, continuation lines indented by ``indent``
     more spaces than the first; words wider than a line (a sentence in Chinese or Japanese, which
-    has no spaces) are split."""
-    lead = len(text) - len(text.lstrip(" "))
-    follow = " " * (lead + indent)
+    has no spaces) are split. Indentation never takes the last two columns of a line, so every
+    line has room for a character, even a wide one."""
+    room = max(width - 2, 0)
+    lead = min(len(text) - len(text.lstrip(" ")), room)
+    follow = " " * min(lead + indent, room)
     lines: list[str] = []
     current = " " * lead
     has_words = False
