@@ -7,7 +7,6 @@ Tests that need a server are marked ``postgres`` and skip without SALESORDERS_TE
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -36,16 +35,9 @@ pytestmark = pytest.mark.postgres
 TWICE = "SELECT $1::BIGINT * 2 AS twice, 'pipe test' AS tag"
 
 
-def _dsn() -> str:
-    dsn = os.environ.get("SALESORDERS_TEST_POSTGRES_DSN", "")
-    if not dsn:
-        pytest.skip("SALESORDERS_TEST_POSTGRES_DSN is not set; PostgreSQL tests need a server")
-    return dsn
-
-
 @pytest.fixture
-def connection() -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(_dsn(), autocommit=True) as opened:
+def connection(postgres_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(postgres_dsn, autocommit=True) as opened:
         yield opened
 
 
@@ -139,10 +131,10 @@ def _discard_all(pool: ConnectionPool[Any]) -> None:
 
 
 def test_a_store_whose_statements_were_discarded_retries_the_command(
-    postgres_schema: str,
+    postgres_dsn: str, postgres_schema: str
 ) -> None:
     with (
-        ConnectionPool(_dsn(), min_size=1, max_size=1, open=True) as pool,
+        ConnectionPool(postgres_dsn, min_size=1, max_size=1, open=True) as pool,
         PostgresStore(pool=pool, schema=postgres_schema) as store,
     ):
         service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
