@@ -637,20 +637,18 @@ class Serializer:
     of your own (any other function) to have it called instead.
     """
 
-    __slots__ = ("_codecs", "_own", "_registry")
+    __slots__ = ("_codecs", "_registry")
 
     def __init__(self, registry: WorkflowRegistry | None = None) -> None:
         self._registry = registry if registry is not None else WorkflowRegistry()
         self._codecs = _shared_codecs()
-        self._own = False
 
     @property
     def converter(self) -> cattrs.Converter:
         """This serializer's own converter (orders' workflows looked up in its registry):
         register extra hooks on it before the dumps and loads they should change."""
-        if not self._own:
+        if self._codecs is _shared_codecs():
             self._codecs = _Codecs(make_converter(self._registry))
-            self._own = True
         return self._codecs.converter
 
     def dump(self, obj: object) -> Any:

@@ -129,12 +129,11 @@ class Pipe:
     """
 
     __slots__ = (
-        "_awaited", "_connection", "_encoding", "_error", "_pg", "_poll", "_prepared",
+        "_awaited", "_encoding", "_error", "_pg", "_poll", "_prepared",
         "_tx", "_unflushed", "_unsynced",
     )  # fmt: skip
 
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
-        self._connection = connection
         self._pg = connection.pgconn
         prepared = _prepared_on(connection)
         self._tx = prepared.tx
@@ -189,7 +188,8 @@ class Pipe:
         self._awaited.append(True)
         self._unsynced = False
         self._flush()
-        self._read(until_sync=True)
+        while not self._read_one():
+            pass
         if self._error is not None:
             raise self._error
 
@@ -226,11 +226,6 @@ class Pipe:
         tx = self._tx
         tx.set_pgresult(result)
         return tx.load_rows(0, result.ntuples, tuple)
-
-    def _read(self, *, until_sync: bool) -> None:
-        while self._awaited:
-            if self._read_one() and until_sync:
-                return
 
     def _read_one(self) -> bool:
         """Read the answer awaited first; ``True`` when it was a sync."""
@@ -277,20 +272,21 @@ class Pipe:
     def _result(self) -> pq.abc.PGresult | None:
         pg = self._pg
         while pg.is_busy():
-            self._wait(select.POLLIN if _POLL else 0)
+            self._wait(write=False)
             pg.consume_input()
         return pg.get_result()
 
     def _flush(self) -> None:
         pg = self._pg
         while pg.flush():
-            self._wait(select.POLLOUT if _POLL else 1)
+            self._wait(write=True)
         self._unflushed = False
 
-    def _wait(self, event: int) -> None:
-        """Wait until the connection's socket is readable (or writable)."""
+    def _wait(self, *, write: bool) -> None:
+        """Wait until the connection's socket is readable (or ``write``: writable)."""
         fd = self._pg.socket
         if _POLL:
+            event = select.POLLOUT if write else select.POLLIN
             poll = self._poll
             if poll is None:
                 poll = self._poll = select.poll()
@@ -298,7 +294,7 @@ class Pipe:
             else:
                 poll.modify(fd, event)
             poll.poll()
-        elif event:
+        elif write:
             select.select([], [fd], [])
         else:
             select.select([fd], [], [])

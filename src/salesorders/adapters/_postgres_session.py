@@ -46,6 +46,16 @@ Connection = psycopg.Connection[Any]
 Answered = psycopg.RawCursor[Any] | Answer
 
 
+#: A unique violation on these tables: what is already stored, and what to do instead.
+_ALREADY_STORED: dict[str, tuple[str, str]] = {
+    "customers": ("a customer with this id", "update it instead"),
+    "orders": (
+        "an order with this id or number",
+        "use a new order id, or get and save the stored order",
+    ),
+}
+
+
 def translate_driver_error(
     error: psycopg.Error, puts: dict[str, str] | None = None
 ) -> errors.SalesOrdersError:
@@ -70,17 +80,15 @@ def translate_driver_error(
         taken = conflict_from_detail(error.diag.message_detail)
         taken.__cause__ = error
         return taken
-    if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "customers":
+    stored = (
+        _ALREADY_STORED.get(error.diag.table_name or "")
+        if isinstance(error, psycopg.errors.UniqueViolation)
+        else None
+    )
+    if stored is not None:
+        what, then = stored
         conflict = errors.ConflictError(
-            f"a customer with this id is already stored ({error.diag.message_detail}); "
-            "update it instead"
-        )
-        conflict.__cause__ = error
-        return conflict
-    if isinstance(error, psycopg.errors.UniqueViolation) and error.diag.table_name == "orders":
-        conflict = errors.ConflictError(
-            f"an order with this id or number is already stored ({error.diag.message_detail}); "
-            "use a new order id, or get and save the stored order"
+            f"{what} is already stored ({error.diag.message_detail}); {then}"
         )
         conflict.__cause__ = error
         return conflict
@@ -125,7 +133,7 @@ class PostgresSession(Session):
     """
 
     __slots__ = (
-        "_ahead", "_ask", "_began", "_connection", "_late", "_pipe", "_pipeline",
+        "_ahead", "_ask", "_began", "_connection", "_late", "_pipeline",
         "_pipeline_block", "_send", "puts",
     )  # fmt: skip
     driver_error = psycopg.Error
@@ -137,14 +145,13 @@ class PostgresSession(Session):
         self._connection = connection
         self._pipeline_block: AbstractContextManager[psycopg.Pipeline] | None = None
         self._pipeline: psycopg.Pipeline | Pipe | None = None
-        self._pipe: Pipe | None = None
         #: Keys (-> command) this transaction stored idempotency records under, sent unchecked.
         self.puts: dict[str, str] = {}
         #: Send a statement whose answer is not read; send one for its answer.
         self._send: Callable[..., object]
         self._ask: Callable[[str, Sequence[Any]], Answered]
         if pipelined and begin:
-            pipe = self._pipeline = self._pipe = Pipe(connection)
+            pipe = self._pipeline = Pipe(connection)
             self._send = self._ask = pipe.execute
         else:
             self._send = psycopg.RawCursor(connection).execute
@@ -225,10 +232,10 @@ class PostgresSession(Session):
 
     def _leave_pipeline(self) -> None:
         """Sync and leave pipeline mode, raising the error of any statement still pending."""
-        pipe, block = self._pipe, self._pipeline_block
-        self._pipe = self._pipeline_block = self._pipeline = None
-        if pipe is not None:
-            pipe.close()
+        pipeline, block = self._pipeline, self._pipeline_block
+        self._pipeline_block = self._pipeline = None
+        if isinstance(pipeline, Pipe):
+            pipeline.close()
         elif block is not None:
             block.__exit__(None, None, None)
 
@@ -246,10 +253,10 @@ class PostgresSession(Session):
 
     def close(self) -> None:
         """Leave pipeline mode (nothing is pending after commit or rollback)."""
-        pipe, block = self._pipe, self._pipeline_block
-        self._pipe = self._pipeline_block = self._pipeline = None
-        if pipe is not None:
-            pipe.abandon()
+        pipeline, block = self._pipeline, self._pipeline_block
+        self._pipeline_block = self._pipeline = None
+        if isinstance(pipeline, Pipe):
+            pipeline.abandon()
         elif block is not None:
             # the transaction is over; the pool discards a connection left broken
             with contextlib.suppress(psycopg.Error):
