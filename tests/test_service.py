@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -87,9 +89,23 @@ def test_an_order_is_created_and_placed_in_one_command() -> None:
     second = service.handle(new_order(line("SKU-B", 1)))
     assert (first.order_id, first.number, first.version) == ("O-1", "SO-2026-000001", 1)
     assert second.number == "SO-2026-000002"
-    assert len(second.order_id) == 32  # a generated uuid4 hex
+    assert uuid.UUID(second.order_id).hex == second.order_id  # a generated UUID's 32 hex digits
     assert service.get_order_by_number("SO-2026-000002").id == second.order_id
     assert figures(store)[("SKU-A", "W1")] == (Decimal(10), Decimal(0))  # placing reserves nothing
+
+
+def test_generated_order_ids_are_version_7_uuids_that_sort_by_creation_time() -> None:
+    service, _, _ = make_service(stock=STOCK)
+    ids = []
+    for _ in range(3):
+        before = time.time_ns() // 1_000_000
+        ids.append(service.handle(new_order(line("SKU-A", 1))).order_id)
+        after = time.time_ns() // 1_000_000
+        made = int(ids[-1][:12], 16)  # the first 48 bits: Unix time in milliseconds
+        assert before <= made <= after
+        time.sleep(0.002)
+    assert [(uuid.UUID(i).version, uuid.UUID(i).variant) for i in ids] == [(7, uuid.RFC_4122)] * 3
+    assert ids == sorted(ids) and len(set(ids)) == 3
 
 
 def test_numbers_follow_the_year_and_the_prefix() -> None:

@@ -64,7 +64,8 @@ class NewOrder:
     """The fields of a new order, declared once for :class:`CreateDraft` and :class:`PlaceOrder`
     (not a command itself).
 
-    ``order_id`` defaults to a new random id. ``exchange_rate_base``: unit prices and price-book
+    ``order_id`` defaults to a new id: a version 7 UUID (RFC 9562) as 32 hex digits, which
+    starts with the time it was made, so ids made later sort later. ``exchange_rate_base``: unit prices and price-book
     quotes in that currency are converted into ``currency`` at the rate of the exchange-rate source,
     frozen on the order. ``workflow`` names a workflow given to ``bootstrap`` (its latest version);
     ``None`` is the default workflow.

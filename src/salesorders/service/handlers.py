@@ -11,7 +11,8 @@ Confirmation is: snapshot of the order's SKUs â†’ the allocation policy's plan â
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -138,7 +139,20 @@ _T = TypeVar("_T")
 
 
 def _new_order_id() -> str:
-    return uuid.uuid4().hex
+    """A new order id: a version 7 UUID (RFC 9562) as 32 lowercase hex digits.
+
+    Its first 48 bits are the Unix time in milliseconds and the other 74 free bits are random,
+    so ids made later sort later: a store's keys that start with an order id (the order, its
+    lines, reservations and outbox messages) grow at their end, where the pages are already in
+    memory, instead of at a random place of a large index.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    return f"{value & _V7_CLEAR | _V7_SET:032x}"
+
+
+# The version (7) in bits 76-79 and the variant (0b10) in bits 62-63 of a version 7 UUID.
+_V7_SET = 0x7 << 76 | 0x2 << 62
+_V7_CLEAR = ~(0xF << 76 | 0x3 << 62)
 
 
 class Handlers:
