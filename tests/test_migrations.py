@@ -13,12 +13,14 @@ import itertools
 import json
 import sqlite3
 import threading
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from moneyed import Money
 
 from salesorders import errors
 from salesorders.adapters._sql.dialect import Dialect, SQLiteDialect
@@ -42,6 +44,14 @@ from salesorders.domain.stock import LedgerEntry, Movement, StockChange, StockIt
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import IdempotencyRecord, OrderQuery, OutboxMessage, UnitOfWorkFactory
 from salesorders.serialization import Serializer
+from salesorders.service import (
+    LineSpec,
+    ManualClock,
+    PlaceOrder,
+    ReceiveStock,
+    RegisterWarehouse,
+    bootstrap,
+)
 from salesorders.testing.contracts import T0, sample_order
 from test_service_support import stock_drift
 
@@ -297,13 +307,15 @@ _INDEXES_SINCE = {
 }
 #: Indexes a migration dropped: (name, version that created it, version that dropped it).
 _INDEXES_DROPPED = (("stock_ledger_by_item", 2, 7), ("orders_by_customer_state", 3, 8))
-#: Indexes a migration dropped from SQLite databases only.
+#: Indexes a migration dropped from the databases of one store only.
 _SQLITE_INDEXES_DROPPED = (("reservations_by_order", 1, 14),)
+_POSTGRES_INDEXES_DROPPED = (("reservations_by_order", 1, 15),)
 _OLDER_VERSIONS = range(1, LATEST_VERSION)
 
 
 def _dropped(sqlite: bool) -> tuple[tuple[str, int, int], ...]:
-    return _INDEXES_DROPPED + _SQLITE_INDEXES_DROPPED if sqlite else _INDEXES_DROPPED
+    own = _SQLITE_INDEXES_DROPPED if sqlite else _POSTGRES_INDEXES_DROPPED
+    return _INDEXES_DROPPED + own
 
 
 def _index_changes_after(version: int, sqlite: bool) -> tuple[set[str], set[str]]:
@@ -356,9 +368,11 @@ def test_sqlite_upgrades_an_older_database_and_keeps_its_rows(tmp_path: Path, ve
     assert _sqlite_versions(path) == list(range(1, version + 1))
     missing, dropped = _index_changes_after(version, sqlite=True)
     before = _sqlite_indexes(path)
-    # every upgrade changes indexes, but for the ones from 8 (version 9 adds a table and columns)
-    # and from 12 (version 13 adds the customers table, keyed by its primary key alone)
-    assert (missing or dropped or version in (8, 12)) and not missing & before and dropped <= before
+    # every upgrade changes indexes, but for the ones from 8 (version 9 adds a table and columns),
+    # from 12 (version 13 adds the customers table, keyed by its primary key alone) and from 14
+    # (version 15 changes PostgreSQL databases only)
+    assert (missing or dropped or version in (8, 12, 14)) and not missing & before
+    assert dropped <= before
     with SQLiteStore(path) as store:
         assert store.schema_version == LATEST_VERSION
         _assert_version_one_rows_are_kept(store.unit_of_work, version)
@@ -538,10 +552,9 @@ def test_postgres_upgrades_an_older_schema_and_keeps_its_rows(
     assert _pg_versions(postgres_dsn, schema) == list(range(1, version + 1))
     missing, dropped = _index_changes_after(version, sqlite=False)
     before = _pg_indexes(postgres_dsn, schema)
-    # every upgrade changes indexes, but for the ones from 8 (version 9 adds a table and columns),
-    # from 12 (version 13 adds the customers table, keyed by its primary key alone) and from 13
-    # (version 14 drops an index of SQLite databases only)
-    assert (missing or dropped or version in (8, 12, 13)) and not missing & before
+    # every upgrade changes indexes, but for the ones from 8 (version 9 adds a table and columns)
+    # and from 12 (version 13 adds the customers table, keyed by its primary key alone)
+    assert (missing or dropped or version in (8, 12)) and not missing & before
     assert dropped <= before and "reservations_by_order" in before
     with PostgresStore(postgres_dsn, schema=schema, max_size=1) as store:
         assert store.schema_version == LATEST_VERSION
@@ -549,7 +562,7 @@ def test_postgres_upgrades_an_older_schema_and_keeps_its_rows(
     assert _pg_versions(postgres_dsn, schema) == list(range(1, LATEST_VERSION + 1))
     after = _pg_indexes(postgres_dsn, schema)
     assert set(_INDEXES_SINCE) <= after and not {name for name, *_ in _dropped(False)} & after
-    assert "reservations_by_order" in after
+    assert _pg_reservation_id_collation(postgres_dsn, schema) == "C"
 
 
 @pytest.mark.postgres
@@ -677,3 +690,59 @@ def test_postgres_an_outbox_id_naming_no_stream_and_sequence_stops_the_upgrade(
         (count,) = conn.execute(f'SELECT COUNT(*) FROM "{schema}".outbox').fetchone() or (0,)
     assert count == 1
     assert "outbox_stream_id_sequence_key" in _pg_indexes(postgres_dsn, schema)
+
+
+# --------------------------------------------------------------------------- version 15
+
+
+def _pg_reservation_id_collation(dsn: str, schema: str) -> str | None:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = 'reservations' AND column_name = 'id'",
+            (schema,),
+        ).fetchone()
+    return None if row is None else row[0]
+
+
+@pytest.mark.postgres
+def test_postgres_finds_an_orders_reservations_by_id_on_a_database_that_ignores_punctuation(
+    postgres_dsn: str,
+) -> None:
+    """The reservations of "O-1" are the ids from "O-1/" up to "O-10" byte by byte; a database
+    whose default collation ignores punctuation sorts "O-1/L1/W1" after "O-10", so the ids'
+    column must compare by bytes whatever the database's own collation."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = f"so_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+        admin.execute(
+            f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
+            "ICU_LOCALE 'en-US-u-ka-shifted' LOCALE 'C.UTF-8'"
+        )
+    try:
+        dsn = make_conninfo(**{**conninfo_to_dict(postgres_dsn), "dbname": name})
+        with psycopg.connect(dsn) as conn:
+            (ignored,) = conn.execute("SELECT 'O-1/L1/W1' < 'O-10'").fetchone() or (None,)
+        assert ignored is False  # the database's own collation would miss the reservation
+        with PostgresStore(dsn, max_size=1) as store:
+            service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
+            service.handle(RegisterWarehouse(warehouse=Warehouse("W1")))
+            service.handle(ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=5))
+            service.handle(
+                PlaceOrder(
+                    order_id="O-1",
+                    customer_id="C-1",
+                    currency="USD",
+                    lines=(LineSpec("SKU-A", 2, Money("10.00", "USD")),),
+                    confirm=True,
+                )
+            )
+            with store.unit_of_work() as uow:
+                assert [(r.id, r.open) for r in uow.stock.reservations("O-1")] == [
+                    ("O-1/L1/W1", Decimal(2))
+                ]
+        assert _pg_reservation_id_collation(dsn, "salesorders") == "C"
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

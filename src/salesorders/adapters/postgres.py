@@ -120,6 +120,8 @@ class PostgresDialect(Dialect):
     snapshot_locks_items = True
     lock_rows = " FOR UPDATE"
     writes_in_one_statement = True
+    # the reservation ids compare byte by byte (their column's "C" collation, schema version 15)
+    order_reservations_by_id = True
     position = "position"
     # PostgreSQL takes 65,535 parameters; a few are kept for the numbers taken at the commit.
     max_params = 65535 - 64

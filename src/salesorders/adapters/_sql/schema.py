@@ -368,7 +368,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         # Every reservation id starts with "<order id>/", and SQLite compares text byte by
         # byte, so the id's key holds an order's reservations side by side (see
         # Dialect.order_reservations_by_id); the index by order cost every reservation a write
-        # to one more B-tree. PostgreSQL keeps that one: its collation may not order by bytes.
+        # to one more B-tree. PostgreSQL's collation may not order by bytes: see version 15.
         (),
         backfill=_check_event_ids,
         sqlite=(
@@ -400,6 +400,20 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "ALTER TABLE {p}outbox DROP CONSTRAINT outbox_pkey",
             "ALTER TABLE {p}outbox DROP CONSTRAINT outbox_stream_id_sequence_key",
             "ALTER TABLE {p}outbox ADD CONSTRAINT outbox_pkey PRIMARY KEY (stream_id, sequence)",
+        ),
+    ),
+    Migration(
+        15,
+        "PostgreSQL compares reservation ids byte by byte and finds the reservations of an order "
+        "through their ids",
+        # As SQLite since version 14: with the "C" collation the key of the reservation ids
+        # holds an order's reservations side by side, from "<order id>/" up to "<order id>0",
+        # and the index by order, which cost every reservation a write to one more B-tree, goes.
+        # Changing the collation rebuilds the key's index; the rows stay where they are.
+        (),
+        postgresql=(
+            "ALTER TABLE {p}reservations ALTER COLUMN id TYPE {text}{binary}",
+            "DROP INDEX {p}reservations_by_order",
         ),
     ),
 )
