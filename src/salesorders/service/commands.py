@@ -65,10 +65,10 @@ class NewOrder:
     (not a command itself).
 
     ``order_id`` defaults to a new id: a version 7 UUID (RFC 9562) as 32 hex digits, which
-    starts with the time it was made, so ids made later sort later. ``exchange_rate_base``: unit prices and price-book
-    quotes in that currency are converted into ``currency`` at the rate of the exchange-rate source,
-    frozen on the order. ``workflow`` names a workflow given to ``bootstrap`` (its latest version);
-    ``None`` is the default workflow.
+    starts with the time it was made, so ids made later sort later. ``exchange_rate_base``: unit
+    prices and price-book quotes in that currency are converted into ``currency`` at the rate of
+    the exchange-rate source, frozen on the order. ``workflow`` names a workflow given to
+    ``bootstrap`` (its latest version); ``None`` is the default workflow.
     """
 
     customer_id: str
