@@ -11,8 +11,6 @@ Confirmation is: snapshot of the order's SKUs â†’ the allocation policy's plan â
 from __future__ import annotations
 
 import datetime as dt
-import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -78,7 +76,7 @@ from salesorders.service.commands import (
 from salesorders.service.draft_input import new_line
 from salesorders.service.fulfilment import Fulfilment
 from salesorders.service.line_input import line_skus, optional_decimal
-from salesorders.service.numbering import take_number
+from salesorders.service.numbering import make_order_id, take_number
 from salesorders.service.payment_commands import (
     ApprovePayment,
     AuthorizePayment,
@@ -138,23 +136,6 @@ _PREFIX_MAX_LENGTH = ID_MAX_LENGTH // 2
 _T = TypeVar("_T")
 
 
-def _new_order_id() -> str:
-    """A new order id: a version 7 UUID (RFC 9562) as 32 lowercase hex digits.
-
-    Its first 48 bits are the Unix time in milliseconds and the other 74 free bits are random,
-    so ids made later sort later: a store's keys that start with an order id (the order, its
-    lines, reservations and outbox messages) grow at their end, where the pages are already in
-    memory, instead of at a random place of a large index.
-    """
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
-    return f"{value & _V7_CLEAR | _V7_SET:032x}"
-
-
-# The version (7) in bits 76-79 and the variant (0b10) in bits 62-63 of a version 7 UUID.
-_V7_SET = 0x7 << 76 | 0x2 << 62
-_V7_CLEAR = ~(0xF << 76 | 0x3 << 62)
-
-
 class Handlers:
     """The use cases, wired to their collaborators (built by ``bootstrap``)."""
 
@@ -176,7 +157,7 @@ class Handlers:
         return_policy: ReturnPolicy | None = None,
         sla_policy: SlaPolicy | None = None,
         number_prefix: str = "SO",
-        new_order_id: Callable[[], str] = _new_order_id,
+        new_order_id: Callable[[], str] = make_order_id,
     ) -> None:
         require_text(number_prefix, "number_prefix", blank_ok=False, max_length=_PREFIX_MAX_LENGTH)
         self.policy = policy
@@ -314,7 +295,7 @@ class Handlers:
     def _place_built(
         self, uow: UnitOfWork, command: PlaceOrder, now: dt.datetime, order: Order
     ) -> OrderResult:
-        fresh_id = not command.order_id and self.new_order_id is _new_order_id
+        fresh_id = not command.order_id and self.new_order_id is make_order_id
         alerts = self._place_and_confirm(uow, order, command, now, new=True, fresh_id=fresh_id)
         uow.orders.add(order)
         return self._published(uow, order, alerts)
@@ -327,7 +308,7 @@ class Handlers:
         known."""
         if type(command) is not PlaceOrder or not isinstance(command.lines, tuple | list):
             return None
-        if (not command.order_id and self.new_order_id is not _new_order_id) or (
+        if (not command.order_id and self.new_order_id is not make_order_id) or (
             command.customer_group is None and self.customer_group is not None
         ):
             return None
