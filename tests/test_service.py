@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 import time
 import uuid
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from moneyed import Money
 
 from salesorders.adapters.memory import MemoryCatalog, MemoryStore
+from salesorders.adapters.sqlite import SQLiteStore
 from salesorders.domain.catalog import Product
 from salesorders.domain.events import EVENT_TYPES
 from salesorders.domain.pricing import (
@@ -106,6 +108,23 @@ def test_generated_order_ids_are_version_7_uuids_that_sort_by_creation_time() ->
         time.sleep(0.002)
     assert [(uuid.UUID(i).version, uuid.UUID(i).variant) for i in ids] == [(7, uuid.RFC_4122)] * 3
     assert ids == sorted(ids) and len(set(ids)) == 3
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_the_outbox_hands_out_the_messages_of_older_orders_first(
+    kind: str, tmp_path: pathlib.Path
+) -> None:
+    """Due messages come in stream order, and an order's stream is its id: ids that sort by
+    creation time put a backlog's older orders first, where random ids put them anywhere."""
+    store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "outbox.db")
+    service, _, clock = make_service(store)
+    made = []
+    for _ in range(6):
+        made.append(service.handle(new_order(line("SKU-A", 1))).order_id)
+        time.sleep(0.002)
+    with store.unit_of_work() as uow:
+        due = uow.outbox.due(clock.now(), limit=10)
+    assert [(m.stream_id, m.event_type) for m in due] == [(i, "OrderPlaced") for i in made]
 
 
 def test_numbers_follow_the_year_and_the_prefix() -> None:
