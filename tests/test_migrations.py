@@ -20,7 +20,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from moneyed import Money
 
 from salesorders import errors
 from salesorders.adapters._sql.dialect import Dialect, SQLiteDialect
@@ -44,16 +43,8 @@ from salesorders.domain.stock import LedgerEntry, Movement, StockChange, StockIt
 from salesorders.domain.warehouse import Warehouse
 from salesorders.ports import IdempotencyRecord, OrderQuery, OutboxMessage, UnitOfWorkFactory
 from salesorders.serialization import Serializer
-from salesorders.service import (
-    LineSpec,
-    ManualClock,
-    PlaceOrder,
-    ReceiveStock,
-    RegisterWarehouse,
-    bootstrap,
-)
 from salesorders.testing.contracts import T0, sample_order
-from test_service_support import stock_drift
+from test_service_support import line, make_service, new_order, stock_drift
 
 ORDER = sample_order("O-1", lines=(("SKU-A", 2, "10.00"),))
 ORDER.place("SO-2026-000007", T0)
@@ -726,18 +717,8 @@ def test_postgres_finds_an_orders_reservations_by_id_on_a_database_that_ignores_
             (ignored,) = conn.execute("SELECT 'O-1/L1/W1' < 'O-10'").fetchone() or (None,)
         assert ignored is False  # the database's own collation would miss the reservation
         with PostgresStore(dsn, max_size=1) as store:
-            service = bootstrap(uow=store.unit_of_work, clock=ManualClock(T0))
-            service.handle(RegisterWarehouse(warehouse=Warehouse("W1")))
-            service.handle(ReceiveStock(sku="SKU-A", warehouse_id="W1", quantity=5))
-            service.handle(
-                PlaceOrder(
-                    order_id="O-1",
-                    customer_id="C-1",
-                    currency="USD",
-                    lines=(LineSpec("SKU-A", 2, Money("10.00", "USD")),),
-                    confirm=True,
-                )
-            )
+            service, _, _ = make_service(store, stock={("SKU-A", "W1"): 5})
+            service.handle(new_order(line("SKU-A", 2), order_id="O-1", confirm=True))
             with store.unit_of_work() as uow:
                 assert [(r.id, r.open) for r in uow.stock.reservations("O-1")] == [
                     ("O-1/L1/W1", Decimal(2))
