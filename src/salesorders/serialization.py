@@ -377,22 +377,35 @@ class _DumpWriter:
         return self.call(hook, src)
 
     def union(self, t: Any, hook: Callable[[Any], Any], src: str) -> str:
-        """cattrs dispatches a union on the value's class: plain classes are tested inline."""
-        kept, as_text = [], []
-        for member in get_args(t):
-            if not isinstance(member, type):
-                continue
-            member_hook = self.converter.get_unstructure_hook(member)
-            if member_hook is identity:
-                kept.append(f"{src}.__class__ is {self.name(member)}")
-            elif member_hook is str:
-                as_text.append(f"{src}.__class__ is {self.name(member)}")
+        """cattrs dispatches a union on the value's class: plain classes and ``Money`` are
+        tested inline (exactly that class; a subclass goes to cattrs' dispatch as before)."""
+        kept, as_text, money = self.members(t, src)
         expr = self.call(hook, src)
+        if money:
+            inline = self.value(Money, _unstructure_money, src)
+            expr = f"{inline} if {money} else {expr}"
         if as_text:
             expr = f"_str({src}) if {' or '.join(as_text)} else {expr}"
         if kept:
             expr = f"{src} if {' or '.join(kept)} else {expr}"
         return f"({expr})"
+
+    def members(self, t: Any, src: str) -> tuple[list[str], list[str], str]:
+        """The tests of ``src``'s class for the members of the union ``t`` whose data is the
+        value itself, is its ``str``, and is a ``Money``'s dict ("" if no member is)."""
+        kept, as_text, money = [], [], ""
+        for member in get_args(t):
+            if not isinstance(member, type):
+                continue
+            member_hook = self.converter.get_unstructure_hook(member)
+            test = f"{src}.__class__ is {self.name(member)}"
+            if member_hook is identity:
+                kept.append(test)
+            elif member_hook is str:
+                as_text.append(test)
+            elif member_hook is _unstructure_money and member is Money:
+                money = test
+        return kept, as_text, money
 
     def fields(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
         """A dict literal with the fields of the attrs class ``cls``, as cattrs' generated hook.
@@ -494,6 +507,13 @@ class _TextWriter(_DumpWriter):
             and getattr(hook, "__name__", None) == f"unstructure_{t.__name__}"
         ):
             return self.record(t, src)
+        if qualname.endswith("._unstructure_union") and getattr(hook, "__self__", None) is (
+            self.converter
+        ):
+            money = self.members(t, src)[2]
+            if money:  # a Money's text at once, without its dict
+                inline = self.text(Money, _unstructure_money, src)
+                return f"({inline} if {money} else _repr({self.value(t, hook, src)}))"
         return f"_repr({self.value(t, hook, src)})"
 
     def record(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
