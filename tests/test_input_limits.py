@@ -363,3 +363,35 @@ def test_the_limits_are_the_documented_ones() -> None:
     text = (Path(__file__).resolve().parent.parent / "docs" / "service.md").read_text("utf-8")
     for limit in ("100", "200", "2,000", "255"):
         assert limit in text
+
+
+class _LooseCommand:
+    """A class whose instances may gain any attribute."""
+
+
+@attrs.frozen(slots=True)
+class _SlottedCommand:
+    note: str = ""
+    extra: str = ""
+
+    @property
+    def reason(self) -> str:
+        return self.extra
+
+
+def test_every_text_a_command_can_have_is_checked_whatever_its_class() -> None:
+    from salesorders.service.commands import check_texts
+
+    loose = _LooseCommand()
+    check_texts(loose)  # nothing to check yet
+    loose.actor = "clerk\x00"  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError) as caught:
+        check_texts(loose)  # the class was seen before, without an actor
+    assert caught.value.field == "actor"
+    check_texts(_SlottedCommand())
+    with pytest.raises(ValidationError) as caught:
+        check_texts(_SlottedCommand(note="oops\x00"))
+    assert caught.value.field == "note"
+    with pytest.raises(ValidationError) as caught:
+        check_texts(_SlottedCommand(extra="oops\x00"))
+    assert caught.value.field == "reason"  # a property is an attribute of the class too

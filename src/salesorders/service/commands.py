@@ -515,11 +515,28 @@ _TEXT_FIELDS: tuple[tuple[str, Callable[[object, str], object]], ...] = (
 )
 
 
+#: The text fields each command class can have, found once per class. Only a class whose
+#: instances have no ``__dict__`` (slotted, as every command is) is narrowed: the instances of
+#: another may gain attributes, so they are asked for every field.
+_TEXTS_OF: dict[type, tuple[tuple[str, Callable[[object, str], object]], ...]] = {}
+
+
+def _texts_of(cls: type) -> tuple[tuple[str, Callable[[object, str], object]], ...]:
+    found = _TEXTS_OF.get(cls)
+    if found is None:
+        if cls.__dictoffset__ == 0:
+            found = tuple(pair for pair in _TEXT_FIELDS if hasattr(cls, pair[0]))
+        else:
+            found = _TEXT_FIELDS
+        _TEXTS_OF[cls] = found
+    return found
+
+
 def check_texts(command: object) -> None:
     """Refuse a command whose ids, codes, actor, reason or idempotency key no store could hold,
     with a :class:`~salesorders.errors.ValidationError` naming the field (``None`` is left to the
     handler)."""
-    for field, check in _TEXT_FIELDS:
+    for field, check in _texts_of(command.__class__):
         value = getattr(command, field, None)
         if value is not None:
             check(value, field)

@@ -120,6 +120,8 @@ def _to_discounts(value: Iterable[Discount]) -> tuple[Discount, ...]:
 
 
 def _to_taxes(value: Iterable[TaxComponent]) -> tuple[TaxComponent, ...]:
+    if value == ():
+        return ()
     taxes = tuple(value)
     if len(taxes) == 1 and taxes[0].__class__ is TaxComponent:
         return taxes
