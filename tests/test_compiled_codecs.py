@@ -212,3 +212,18 @@ def test_a_money_in_a_union_is_written_inline_and_a_subclass_as_cattrs_does() ->
     assert_compiled_as_generic(host)
     for price in (Decimal("9.99"), "9.99", 9, None):
         assert_compiled_as_generic(LineSpec("SKU-1", 2, price))
+
+
+def test_text_with_percent_signs_braces_and_quotes_is_shown_as_repr_shows_it() -> None:
+    odd = LineSpec(
+        "SKU-'%s'",
+        Decimal("1.50"),
+        Money("9.99", "USD"),
+        description='50% off {this} "today" %r %%',
+        line_id="L%d",
+    )
+    assert_compiled_as_generic(odd)
+    command = PlaceOrder(
+        customer_id="C-%(x)s", currency="USD", lines=(odd,), actor="100%", idempotency_key="k%"
+    )
+    assert command_fingerprint(command, S) == _generic_fingerprint(command)

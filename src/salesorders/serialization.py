@@ -450,15 +450,23 @@ class _TextWriter(_DumpWriter):
 
     Each value becomes an expression for its text: literals for keys and punctuation, ``repr``
     for the leaves, ``", ".join`` for sequences; what the dump writer would only call is
-    dumped and then passed to ``repr``.
+    dumped and then passed to ``repr``. The parts of one object are put together by one
+    ``%`` formatting, whose ``%r`` takes a leaf's ``repr`` without a call of its own.
     """
 
     def __init__(self, converter: cattrs.Converter) -> None:
         super().__init__(converter)
-        self.names.update({"_repr": repr, "_join": "".join, "_comma": ", ".join})
+        self.names.update({"_repr": repr, "_comma": ", ".join})
+        #: the expressions ``_repr(x)`` written so far, and their ``x``
+        self._shown: dict[str, str] = {}
 
-    @staticmethod
-    def joined(parts: list[tuple[bool, str]]) -> str:
+    def shown(self, src: str) -> str:
+        """The expression giving ``repr`` of ``src``."""
+        expr = f"_repr({src})"
+        self._shown[expr] = src
+        return expr
+
+    def joined(self, parts: list[tuple[bool, str]]) -> str:
         """One expression from ``(is_literal, text)`` parts, adjacent literals merged."""
         merged: list[tuple[bool, str]] = []
         for literal, text in parts:
@@ -466,34 +474,48 @@ class _TextWriter(_DumpWriter):
                 merged[-1] = (True, merged[-1][1] + text)
             else:
                 merged.append((literal, text))
-        codes = [repr(text) if literal else text for literal, text in merged]
-        if len(codes) == 1:
-            return codes[0]
-        return f"_join(({', '.join(codes)}))"
+        if len(merged) == 1:
+            literal, text = merged[0]
+            return repr(text) if literal else text
+        template: list[str] = []
+        values: list[str] = []
+        for literal, text in merged:
+            if literal:
+                template.append(text.replace("%", "%%"))
+            elif text in self._shown:
+                template.append("%r")
+                values.append(f"({self._shown[text]})")
+            else:
+                template.append("%s")  # a text already
+                values.append(f"({text})")
+        return f"({''.join(template)!r} % ({', '.join(values)},))"
 
     def text(self, t: Any, hook: Callable[[Any], Any], src: str) -> str:
         """The expression that gives ``repr(hook(src))`` for ``src`` of type ``t``."""
         if hook is identity:
-            return f"_repr({src})"
+            return self.shown(src)
         if hook is str:
-            return f"_repr(_str({src}))"
+            return self.shown(f"_str({src})")
         if hook is _unstructure_money:
             return self.joined(
                 [
                     (True, "{'amount': "),
-                    (False, f"_repr(_str({src}.amount))"),
+                    (False, self.shown(f"_str({src}.amount)")),
                     (True, ", 'currency': "),
-                    (False, f"_repr({src}.currency.code)"),
+                    (False, self.shown(f"{src}.currency.code")),
                     (True, "}"),
                 ]
             )
         if hook is _unstructure_enum:
-            return f"_repr({src}.value)"
+            return self.shown(f"{src}.value")
         qualname = getattr(hook, "__qualname__", "")
         if qualname == _LEAN_OPTIONAL:
             args = get_args(t)
             inner = args[0] if args[1] is type(None) else args[1]
             item = self.text(inner, self.converter.get_unstructure_hook(inner), src)
+            shown = self._shown.get(item)
+            if shown is not None:  # repr(None) is 'None'
+                return self.shown(f"None if {src} is None else {shown}")
             return f"('None' if {src} is None else {item})"
         if qualname == _LEAN_SEQUENCE:
             inner = get_args(t)[0]
@@ -513,8 +535,8 @@ class _TextWriter(_DumpWriter):
             money = self.members(t, src)[2]
             if money:  # a Money's text at once, without its dict
                 inline = self.text(Money, _unstructure_money, src)
-                return f"({inline} if {money} else _repr({self.value(t, hook, src)}))"
-        return f"_repr({self.value(t, hook, src)})"
+                return f"({inline} if {money} else {self.shown(self.value(t, hook, src))})"
+        return self.shown(self.value(t, hook, src))
 
     def record(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
         """The text of the dict that :meth:`_DumpWriter.fields` would write."""
@@ -532,7 +554,7 @@ class _TextWriter(_DumpWriter):
             parts.append((True, f"{key!r}: "))
             get = f"{src}.{field.name}"
             if field.type is None or isinstance(field.type, TypeVar):
-                parts.append((False, f"_repr({self.call(self.converter.unstructure, get)})"))
+                parts.append((False, self.shown(self.call(self.converter.unstructure, get))))
                 continue
             hook = self.converter.get_unstructure_hook(field.type)
             if src == "instance":
@@ -541,7 +563,10 @@ class _TextWriter(_DumpWriter):
                 if len(re.findall(rf"\b{local}\b", expr)) > 1:
                     self.statements.append(f"{local} = {get}")
                 else:
+                    shown = self._shown.get(expr)
                     expr = re.sub(rf"\b{local}\b", get, expr)
+                    if shown is not None:
+                        self._shown[expr] = re.sub(rf"\b{local}\b", get, shown)
             else:
                 expr = self.text(field.type, hook, get)
             parts.append((False, expr))
