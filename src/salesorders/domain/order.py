@@ -237,11 +237,12 @@ class Order(
 
     def demand(self) -> tuple[DemandLine, ...]:
         """What the lines still need allocated: their open quantity less what is allocated."""
-        return tuple(
-            DemandLine(line.line_id, line.sku, line.open_quantity - line.allocated)
-            for line in self.lines
-            if line.open_quantity > line.allocated
-        )
+        wanted = []
+        for line in self.lines:
+            need = line.open_quantity - line.allocated
+            if need > 0:
+                wanted.append(DemandLine(line.line_id, line.sku, need))
+        return tuple(wanted)
 
     @property
     def destination(self) -> Destination:
