@@ -117,13 +117,17 @@ def test_the_outbox_hands_out_the_messages_of_older_orders_first(
     """Due messages come in stream order, and an order's stream is its id: ids that sort by
     creation time put a backlog's older orders first, where random ids put them anywhere."""
     store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "outbox.db")
-    service, _, clock = make_service(store)
-    made = []
-    for _ in range(6):
-        made.append(service.handle(new_order(line("SKU-A", 1))).order_id)
-        time.sleep(0.002)
-    with store.unit_of_work() as uow:
-        due = uow.outbox.due(clock.now(), limit=10)
+    try:
+        service, _, clock = make_service(store)
+        made = []
+        for _ in range(6):
+            made.append(service.handle(new_order(line("SKU-A", 1))).order_id)
+            time.sleep(0.002)
+        with store.unit_of_work() as uow:
+            due = uow.outbox.due(clock.now(), limit=10)
+    finally:
+        if isinstance(store, SQLiteStore):
+            store.close()
     assert [(m.stream_id, m.event_type) for m in due] == [(i, "OrderPlaced") for i in made]
 
 

@@ -376,12 +376,15 @@ class _DumpWriter:
             return self.fields(t, src, omit)
         return self.call(hook, src)
 
-    def union(self, t: Any, hook: Callable[[Any], Any], src: str) -> str:
+    def union(
+        self, t: Any, hook: Callable[[Any], Any], src: str, *, with_money: bool = True
+    ) -> str:
         """cattrs dispatches a union on the value's class: plain classes and ``Money`` are
-        tested inline (exactly that class; a subclass goes to cattrs' dispatch as before)."""
+        tested inline (exactly that class; a subclass goes to cattrs' dispatch as before).
+        ``with_money=False``: the caller has tested for a ``Money`` already."""
         kept, as_text, money = self.members(t, src)
         expr = self.call(hook, src)
-        if money:
+        if money and with_money:
             inline = self.value(Money, _unstructure_money, src)
             expr = f"{inline} if {money} else {expr}"
         if as_text:
@@ -535,7 +538,8 @@ class _TextWriter(_DumpWriter):
             money = self.members(t, src)[2]
             if money:  # a Money's text at once, without its dict
                 inline = self.text(Money, _unstructure_money, src)
-                return f"({inline} if {money} else {self.shown(self.value(t, hook, src))})"
+                rest = self.shown(self.union(t, hook, src, with_money=False))
+                return f"({inline} if {money} else {rest})"
         return self.shown(self.value(t, hook, src))
 
     def record(self, cls: type, src: str, omit: frozenset[str] = frozenset()) -> str:
